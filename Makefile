@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Everything else is a step they depend on.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask
+export FLASK_APP := citizen_portal.app:create_app
+
+.PHONY: run test install assets translations lint clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/.built: node_modules/.installed scripts/build-assets.mjs
+	npm run --silent build
+	touch $@
+
+install: $(VENV)/.installed assets translations
+
+assets: static/vendor/.built
+
+translations: $(VENV)/.installed
+	$(FLASK) translate compile
+
+run: install
+	$(PY) scripts/run.py
+
+test: install
+	$(PY) -m ruff check .
+	PORTAL_TEST_DB=sqlite $(PY) -m pytest
+	PORTAL_TEST_DB=postgresql $(PY) -m pytest
+
+lint: $(VENV)/.installed
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor

@@ -1,0 +1,136 @@
+"""The one error family of the platform.
+
+Services raise these; views render them as HTML error pages (or re-render a form on ``Invalid``),
+and everything under ``/api/`` renders them as JSON ``{"error": code, "message": ..., "fields": {...}}``
+with the error's status. Messages are translated lazily, in the language of the request.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class DomainError(Exception):
+    """Base of every expected failure; ``code`` is stable and machine-readable."""
+
+    status: int = 400
+    code: str = "error"
+    default_message: Any = _l("Die Anfrage konnte nicht bearbeitet werden.")
+
+    def __init__(
+        self,
+        message: Any = None,
+        *,
+        code: str | None = None,
+        fields: dict[str, Any] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.message = message if message is not None else self.default_message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+        self.extra = extra or {}
+        super().__init__(str(self.message))
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "error": self.code,
+            "message": str(self.message),
+            "fields": {key: str(value) for key, value in self.fields.items()},
+        }
+        body.update(self.extra)
+        return body
+
+
+class Invalid(DomainError):
+    status = 400
+    code = "invalid"
+    default_message = _l("Bitte prüfen Sie Ihre Eingaben.")
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+    default_message = _l("Die Seite oder der Eintrag wurde nicht gefunden.")
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+    default_message = _l("Dafür fehlt Ihnen die Berechtigung.")
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+    default_message = _l("Das ist inzwischen nicht mehr möglich.")
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "unavailable"
+    default_message = _l("Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später.")
+
+
+HTTP_MESSAGES = {
+    400: _l("Die Anfrage ist ungültig."),
+    401: _l("Bitte melden Sie sich an."),
+    403: _l("Dafür fehlt Ihnen die Berechtigung."),
+    404: _l("Die Seite oder der Eintrag wurde nicht gefunden."),
+    405: _l("Diese Methode ist hier nicht erlaubt."),
+    413: _l("Die Anfrage ist zu groß."),
+    415: _l("Dieses Format wird nicht unterstützt. Bitte senden Sie JSON."),
+    429: _l("Zu viele Anfragen. Bitte warten Sie einen Moment."),
+    500: _l("Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später."),
+    503: _l("Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später."),
+}
+
+HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+    429: "rate_limited", 500: "internal_error", 503: "unavailable",
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def render_error(error: DomainError):
+    if wants_json():
+        return jsonify(error.to_json()), error.status
+    return render_template("errors/error.html", error=error, status=error.status), error.status
+
+
+def _http_error(exc: HTTPException):
+    status = exc.code or 500
+    message = HTTP_MESSAGES.get(status, exc.description)
+    if isinstance(exc, CSRFError):
+        message = _l("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und senden Sie es erneut.")
+    error = DomainError(message, code="csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error"))
+    error.status = status
+    body, code = render_error(error)
+    allowed = getattr(exc, "valid_methods", None)
+    return body, code, ({"Allow": ", ".join(allowed)} if status == 405 and allowed else {})
+
+
+def _unexpected(exc: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.url_rule or "<no route>")
+    error = DomainError(HTTP_MESSAGES[500], code="internal_error")
+    error.status = 500
+    return render_error(error)
+
+
+def register_error_handlers(app: Flask) -> None:
+    app.register_error_handler(DomainError, render_error)
+    app.register_error_handler(HTTPException, _http_error)
+    if not app.config.get("PROPAGATE_EXCEPTIONS"):
+        app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,111 @@
+"""Languages and time: locale selection (switch cookie, then Accept-Language), the site time zone,
+and the helpers every package uses to translate and to format dates in the citizen's locale.
+
+Rules: German is the default; the language switch is remembered in the ``lang`` cookie; times are
+stored in UTC and shown in the configured time zone (``PORTAL_TIMEZONE``, default Europe/Berlin).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, has_request_context, request
+from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import gettext as _  # noqa: F401  (re-exported)
+from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported)
+from flask_babel import ngettext  # noqa: F401  (re-exported)
+
+LANGUAGE_COOKIE = "lang"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS_ROOT = PROJECT_ROOT / "translations"
+# One catalog per area, so each package keeps its own texts; Flask-Babel merges them.
+TRANSLATION_AREAS = ("core", "booking", "calendar", "spaces", "polls")
+
+
+def supported_locales() -> list[str]:
+    return [code.strip() for code in current_app.config["LOCALES"].split(",") if code.strip()]
+
+
+def select_locale() -> str:
+    """Locale of the current request: the switch cookie wins, then Accept-Language, then German."""
+    locales = supported_locales()
+    if has_request_context():
+        chosen = request.cookies.get(LANGUAGE_COOKIE)
+        if chosen in locales:
+            return chosen
+        best = request.accept_languages.best_match(locales)
+        if best:
+            return best
+    return current_app.config["DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    return current_app.config["TIMEZONE"]
+
+
+def site_timezone() -> ZoneInfo:
+    """The site's time zone, in which opening hours, all-day and floating events are read."""
+    return ZoneInfo(current_app.config["TIMEZONE"])
+
+
+def current_language() -> str:
+    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+
+
+def localized(values: dict[str, str] | None, fallback: str = "") -> str:
+    """Pick the current language's text from a ``{"de": ..., "en": ...}`` mapping."""
+    if not values:
+        return fallback
+    return values.get(current_language()) or values.get("de") or next(iter(values.values()))
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def to_local(moment: datetime) -> datetime:
+    """A stored UTC moment in the site time zone (naive values from SQLite are read as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(site_timezone())
+
+
+def init_app(app: Flask) -> None:
+    from citizen_portal.extensions import babel
+
+    app.config.setdefault(
+        "BABEL_TRANSLATION_DIRECTORIES",
+        ";".join(str(TRANSLATIONS_ROOT / area) for area in TRANSLATION_AREAS),
+    )
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LOCALE"])
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals.update(
+        current_language=current_language,
+        localized=localized,
+        supported_locales=supported_locales,
+    )
+    app.jinja_env.filters.update(
+        local_date=lambda value, fmt="full": format_date(value, fmt),
+        local_time=lambda value, fmt="short": format_time(value, fmt),
+        local_datetime=lambda value, fmt="medium": format_datetime(value, fmt),
+    )
+
+
+__all__ = [
+    "LANGUAGE_COOKIE",
+    "_",
+    "_l",
+    "current_language",
+    "date",
+    "init_app",
+    "localized",
+    "ngettext",
+    "select_locale",
+    "site_timezone",
+    "supported_locales",
+    "to_local",
+    "utc_now",
+]

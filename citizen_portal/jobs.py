@@ -1,0 +1,28 @@
+"""Registry of periodic jobs run by the worker (``flask staff-calendar worker``).
+
+Each package registers its own jobs in ``create_app`` (reminders, purges, desk release, poll
+opening). The worker knows only this registry, so ``staff_calendar`` never imports the others."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+
+
+@dataclass(frozen=True)
+class PeriodicJob:
+    name: str
+    run: Callable[[], object]
+    every_seconds: float
+
+
+def register_job(app: Flask, name: str, run: Callable[[], object], every_seconds: float) -> None:
+    """Register ``run`` to be called by the worker inside an app context every ``every_seconds``."""
+    jobs: dict[str, PeriodicJob] = app.extensions.setdefault("periodic_jobs", {})
+    jobs[name] = PeriodicJob(name, run, every_seconds)
+
+
+def registered_jobs(app: Flask) -> list[PeriodicJob]:
+    return sorted(app.extensions.get("periodic_jobs", {}).values(), key=lambda job: job.name)

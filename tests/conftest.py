@@ -1,0 +1,59 @@
+"""Suite-wide fixtures: the app built by migrations, a rolled-back transaction per test.
+
+More fixtures live in ``tests/fixtures/`` (CalDAV servers, SMTP sink, browser, axe) and are
+loaded as plugins below. Factories for test data: ``tests/factories.py``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-test-instance")
+
+from citizen_portal.app import create_app  # noqa: E402
+from citizen_portal.extensions import db  # noqa: E402
+from tests.fixtures.database import make_test_config, database_kind  # noqa: E402
+
+pytest_plugins = [
+    "tests.fixtures.database",
+]
+
+
+def pytest_report_header(config) -> str:
+    return f"database: {database_kind()}"
+
+
+@pytest.fixture(scope="session")
+def _app(migrated_template, tmp_path_factory) -> Iterator[Flask]:
+    instance = tmp_path_factory.mktemp("instance")
+    os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
+    app = create_app(make_test_config(migrated_template, instance))
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+    shutil.rmtree(instance, ignore_errors=True)
+
+
+@pytest.fixture
+def app(_app: Flask) -> Iterator[Flask]:
+    """The app with every database write of the test rolled back afterwards."""
+    with _app.app_context():
+        connection = db.engine.connect()
+        transaction = connection.begin()
+        original_session = db.session
+        # Flask-SQLAlchemy's own session picks engines per model and would ignore ``bind``
+        db.session = scoped_session(
+            sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+        )
+        try:
+            yield _app
+        finally:
+            db.session.remove()
+            db.session = original_session
+            transaction.rollback()
+            connection.close()
