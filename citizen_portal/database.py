@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, event, text

@@ -12,10 +12,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, has_request_context, request
-from flask_babel import format_date, format_datetime, format_time, get_locale
-from flask_babel import gettext as _  # noqa: F401  (re-exported)
-from flask_babel import lazy_gettext as _l  # noqa: F401  (re-exported)
-from flask_babel import ngettext  # noqa: F401  (re-exported)
+from flask_babel import (
+    format_date,
+    format_datetime,
+    format_time,
+    get_locale,
+    ngettext,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 LANGUAGE_COOKIE = "lang"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

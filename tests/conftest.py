@@ -15,9 +15,9 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 
 os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-test-instance")
 
-from citizen_portal.app import create_app  # noqa: E402
-from citizen_portal.extensions import db  # noqa: E402
-from tests.fixtures.database import make_test_config, database_kind  # noqa: E402
+from citizen_portal.app import create_app
+from citizen_portal.extensions import db
+from tests.fixtures.database import database_kind, make_test_config
 
 pytest_plugins = [
     "tests.fixtures.database",
