@@ -21,6 +21,9 @@ from tests.fixtures.database import database_kind, make_test_config
 
 pytest_plugins = [
     "tests.fixtures.database",
+    "tests.fixtures.browser",
+    "tests.fixtures.mail",
+    "tests.fixtures.caldav_servers",
 ]
 
 

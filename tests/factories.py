@@ -1,0 +1,1 @@
+"""Factories for core test data (users, locations, services, staff). Filled in by the foundation issue."""
