@@ -1,1 +1,131 @@
-"""Models of this area. Stub: filled in by the issue that owns it."""
+"""Appointments and the claims that keep two of them off the same staff time.
+
+No double booking, in three layers (each alone would be enough for its own case):
+
+1. ``write_transaction`` takes one lock per staff member and local day (``booking-staff:<id>:<date>``)
+   before the service re-checks the database, so two bookings of overlapping times with different
+   durations for one staff member are serialised and the second one sees the first.
+2. ``SlotClaim`` rows exist exactly for *active* appointments (pending with a live hold, confirmed,
+   arrived, no-show) and carry ``UNIQUE(staff_id, start_at)``: even a writer that forgot the lock
+   cannot insert a second appointment at the very same start for the same staff member.
+3. On PostgreSQL the claims table also has ``EXCLUDE USING gist (staff_id WITH =,
+   tstzrange(start_at, blocked_until) WITH &&)`` (extension ``btree_gist``): overlapping ranges,
+   buffer included, are refused by the database itself. SQLite has no such constraint; there the
+   database-wide write lock of ``BEGIN IMMEDIATE`` serialises all writers anyway.
+
+Personal data (``name``, ``email``, ``phone``, ``note``, ``email_hash`` and the token material) is
+erased ``erase_after_days`` after the appointment; ``erased_at`` records when. What stays is
+anonymous: service, location, staff member, times and status, for statistics. ``email_hash`` (an
+HMAC of the lower-cased address keyed with ``SECRET_KEY``) exists only to enforce the per-address
+limit on *active* appointments; an erased appointment is never active, so the hash is erased too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from citizen_portal.database import UTCDateTime, utcnow
+from citizen_portal.extensions import db
+from citizen_portal.models import Location, Service, StaffMember
+
+PENDING = "pending_confirmation"
+CONFIRMED = "confirmed"
+CANCELLED = "cancelled"
+ARRIVED = "arrived"
+NO_SHOW = "no_show"
+EXPIRED = "expired"
+STATUSES = (PENDING, CONFIRMED, CANCELLED, ARRIVED, NO_SHOW, EXPIRED)
+# statuses that occupy staff time (a pending one only while its hold lives)
+ACTIVE_STATUSES = (PENDING, CONFIRMED, ARRIVED, NO_SHOW)
+
+
+class Appointment(db.Model):
+    """One booking of a service at a location with one staff member, ``[start_at, end_at)`` in UTC.
+
+    ``blocked_until`` = ``end_at`` + the service's buffer at booking time: the staff member's time
+    is occupied until then. ``code`` is the short code shown to the citizen ("K7M-4QX"); it is not
+    a secret: every citizen action also needs the manage token (only its SHA-256 is stored).
+    ``token_nonce`` lets the server re-derive the manage token for the reminder mail
+    (HMAC with ``SECRET_KEY``; see ``services.appointments.manage_token_for``). ``sequence`` is the
+    iTIP SEQUENCE of the event in the citizen's and the staff member's calendar."""
+
+    __tablename__ = "appointments"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending_confirmation', 'confirmed', 'cancelled', 'arrived', 'no_show', 'expired')",
+            name="status",
+        ),
+        CheckConstraint("end_at > start_at", name="end_after_start"),
+        CheckConstraint("blocked_until >= end_at", name="blocked_after_end"),
+        Index("ix_appointments_staff_start", "staff_id", "start_at"),
+        Index("ix_appointments_status_start", "status", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), index=True)
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(24), default=CONFIRMED)
+    language: Mapped[str] = mapped_column(String(8), default="de")
+    # personal data: erased erase_after_days after the appointment
+    name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    phone: Mapped[str | None] = mapped_column(String(50))
+    note: Mapped[str | None] = mapped_column(Text)
+    email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    token_nonce: Mapped[str | None] = mapped_column(String(64))
+    manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # life cycle
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # arrived / no-show set
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    service: Mapped[Service] = relationship(lazy="joined", innerjoin=True)
+    location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
+    staff: Mapped[StaffMember] = relationship(lazy="joined", innerjoin=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+
+class SlotClaim(db.Model):
+    """The staff time an active appointment occupies: ``[start_at, blocked_until)``.
+
+    Inserted with the appointment, moved with it, deleted when it is cancelled or its hold
+    expires. ``UNIQUE(staff_id, start_at)`` on every database, plus (PostgreSQL) an exclusion
+    constraint on overlapping ranges, see the module docstring."""
+
+    __tablename__ = "appointment_slot_claims"
+    __table_args__ = (
+        UniqueConstraint("staff_id", "start_at"),
+        ExcludeConstraint(
+            ("staff_id", "="),
+            (func.tstzrange(db.column("start_at"), db.column("blocked_until")), "&&"),
+            name="ex_appointment_slot_claims_overlap",
+            using="gist",
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(
+        ForeignKey("appointments.id", ondelete="CASCADE"), unique=True
+    )
+    staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime] = mapped_column(UTCDateTime())
