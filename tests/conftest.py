@@ -17,7 +17,7 @@ os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-test-instance")
 
 from citizen_portal.app import create_app
 from citizen_portal.extensions import db
-from tests.fixtures.database import database_kind, make_test_config
+from tests.fixtures.database import _create_pg_database, database_kind, make_test_config
 
 pytest_plugins = [
     "tests.fixtures.database",
@@ -32,10 +32,17 @@ def pytest_report_header(config) -> str:
 
 
 @pytest.fixture(scope="session")
-def _app(migrated_template, tmp_path_factory) -> Iterator[Flask]:
+def _app(request, migrated_template, tmp_path_factory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")
     os.environ["PORTAL_INSTANCE_PATH"] = str(instance)
-    app = create_app(make_test_config(migrated_template, instance))
+    # a copy of the template: PostgreSQL cannot copy a template database while it has connections
+    if migrated_template.startswith("sqlite"):
+        app_url = f"sqlite:///{instance / 'app.sqlite3'}"
+        shutil.copy(migrated_template.removeprefix("sqlite:///"), app_url.removeprefix("sqlite:///"))
+    else:
+        app_url = _create_pg_database(request.getfixturevalue("postgres_server"), "portal_app",
+                                      template="portal_template")
+    app = create_app(make_test_config(app_url, instance))
     yield app
     with app.app_context():
         db.engine.dispose()

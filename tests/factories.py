@@ -1,1 +1,96 @@
-"""Factories for core test data (users, locations, services, staff). Filled in by the foundation issue."""
+"""Factories for core test data: staff accounts, locations, services, staff members; ``login``.
+
+Each factory adds the object, flushes (so ``id`` is set) and returns it; commit yourself when a
+live server must see the data. Call inside an app context (the ``app`` fixture, or
+``with live_server.app.app_context():``)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from citizen_portal.extensions import db
+from citizen_portal.models import Location, Service, StaffMember, User
+
+_counter = itertools.count(1)
+
+WEEKDAYS_8_TO_16 = {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+
+def _next() -> int:
+    return next(_counter)
+
+
+def make_user(username: str | None = None, roles: str | list[str] = "staff", password: str | None = "pw",
+              **kw: Any) -> User:
+    """A staff account with an argon2 hash of ``password`` (``None``: no password, cannot log in)."""
+    from citizen_portal.auth.services import hash_password
+
+    username = username or f"user{_next()}"
+    if isinstance(roles, list | tuple):
+        roles = ",".join(roles)
+    kw.setdefault("display_name", username.title())
+    kw.setdefault("email", f"{username}@musterhausen.example")
+    user = User(username=username, roles=roles,
+                password_hash=hash_password(password) if password is not None else None, **kw)
+    db.session.add(user)
+    db.session.flush()
+    return user
+
+
+def make_location(key: str | None = None, name: str | dict[str, str] | None = None, **kw: Any) -> Location:
+    key = key or f"location{_next()}"
+    if name is None:
+        name = {"de": f"Amt {key}", "en": f"Office {key}"}
+    elif isinstance(name, str):
+        name = {"de": name, "en": name}
+    kw.setdefault("address", "Marktplatz 1, 74523 Musterhausen")
+    kw.setdefault("opening_hours", dict(WEEKDAYS_8_TO_16))
+    kw.setdefault("closures", [])
+    location = Location(key=key, name=name, **kw)
+    db.session.add(location)
+    db.session.flush()
+    return location
+
+
+def make_service(key: str | None = None, name: str | dict[str, str] | None = None,
+                 locations: list[Location] | None = None, **kw: Any) -> Service:
+    key = key or f"service{_next()}"
+    if name is None:
+        name = {"de": f"Dienst {key}", "en": f"Service {key}"}
+    elif isinstance(name, str):
+        name = {"de": name, "en": name}
+    kw.setdefault("duration_minutes", 15)
+    kw.setdefault("buffer_minutes", 0)
+    kw.setdefault("min_lead_hours", 2)
+    kw.setdefault("horizon_days", 60)
+    service = Service(key=key, name=name, **kw)
+    service.locations = list(locations or [])
+    db.session.add(service)
+    db.session.flush()
+    return service
+
+
+def make_staff(key: str | None = None, name: str | None = None, locations: list[Location] | None = None,
+               services: list[Service] | None = None, **kw: Any) -> StaffMember:
+    """A staff member (``calendar_key`` only if a ``CalendarLink`` with that key exists)."""
+    key = key or f"staff{_next()}"
+    kw.setdefault("email", f"{key}@musterhausen.example")
+    member = StaffMember(key=key, name=name or key.title(), **kw)
+    member.locations = list(locations or [])
+    member.services = list(services or [])
+    db.session.add(member)
+    db.session.flush()
+    return member
+
+
+def login(client, username: str, password: str = "pw", follow_redirects: bool = False):
+    """Log in through the real form (works with CSRF on: reads the token from the page)."""
+    import re
+
+    page = client.get("/anmelden")
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True))
+    data = {"username": username, "password": password}
+    if match:
+        data["csrf_token"] = match.group(1)
+    return client.post("/anmelden", data=data, follow_redirects=follow_redirects)

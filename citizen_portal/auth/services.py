@@ -1,0 +1,163 @@
+"""Staff accounts and API tokens.
+
+Rules:
+- Passwords are stored as argon2id hashes (argon2-cffi); a hash with outdated parameters is
+  re-hashed on the next successful login.
+- ``authenticate`` answers the same (``None``) for unknown user, wrong password, inactive account
+  or account without password, and spends the same hashing time on an unknown user.
+- Roles are a subset of ``citizen_portal.access.ROLES``; usernames are 1-64 chars of
+  ``[a-z0-9._-]``, stored lower-case.
+- API tokens are shown once (``create_api_token`` returns the plaintext); only their SHA-256 is
+  stored. A revoked token or one of an inactive user never authenticates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from citizen_portal.access import ROLES
+from citizen_portal.database import utcnow, write_transaction
+from citizen_portal.errors import Conflict, Invalid, NotFound
+from citizen_portal.extensions import db
+from citizen_portal.i18n import _l
+from citizen_portal.models import ApiToken, User
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("not-a-real-password")
+USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{1,64}$")
+TOKEN_PREFIX = "cpt_"
+MIN_PASSWORD_LENGTH = 8
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _check_password(stored: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(stored or _DUMMY_HASH, password) and stored is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def normalize_roles(roles: str | Iterable[str]) -> str:
+    if isinstance(roles, str):
+        roles = roles.split(",")
+    chosen = [role.strip() for role in roles if role.strip()]
+    unknown = [role for role in chosen if role not in ROLES]
+    if unknown:
+        raise Invalid(fields={"roles": _l("Unbekannte Rolle: %(roles)s", roles=", ".join(unknown))})
+    return ",".join(dict.fromkeys(chosen)) or "staff"
+
+
+def _check_password_policy(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(fields={"password": _l("Das Passwort muss mindestens %(n)s Zeichen lang sein.",
+                                             n=MIN_PASSWORD_LENGTH)})
+
+
+def get_user(username: str) -> User | None:
+    return db.session.scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def create_user(username: str, display_name: str, *, email: str | None = None,
+                roles: str | Iterable[str] = "staff", password: str | None = None) -> User:
+    """Create a staff account. Rules: valid unique username, known roles, password policy."""
+    username = username.strip().lower()
+    if not USERNAME_PATTERN.match(username):
+        raise Invalid(fields={"username": _l("Benutzername: 1–64 Zeichen a–z, 0–9, Punkt, Bindestrich, Unterstrich.")})
+    role_text = normalize_roles(roles)
+    if password is not None:
+        _check_password_policy(password)
+    password_hash = hash_password(password) if password is not None else None
+    with write_transaction("users"):
+        if get_user(username) is not None:
+            raise Conflict(_l("Diesen Benutzernamen gibt es schon."), code="username_taken")
+        user = User(username=username, display_name=display_name.strip() or username, email=email or None,
+                    roles=role_text, password_hash=password_hash, active=True)
+        db.session.add(user)
+    return user
+
+
+def set_password(username: str, password: str) -> User:
+    _check_password_policy(password)
+    password_hash = hash_password(password)
+    with write_transaction("users"):
+        user = get_user(username)
+        if user is None:
+            raise NotFound()
+        user.password_hash = password_hash
+    return user
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, else ``None`` (never says which failed)."""
+    user = get_user(username) if username else None
+    ok = _check_password(user.password_hash if user is not None else None, password or "")
+    if not ok or user is None or not user.active:
+        return None
+    with write_transaction():
+        user = db.session.get(User, user.id)
+        if user is not None and _hasher.check_needs_rehash(user.password_hash or ""):
+            user.password_hash = hash_password(password)
+        if user is not None:
+            user.last_login_at = utcnow()
+    return user
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.username)))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_api_token(username: str, name: str) -> str:
+    """Create a bearer token for the user and return its plaintext (shown once, never stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with write_transaction("users"):
+        user = get_user(username)
+        if user is None:
+            raise NotFound()
+        db.session.add(ApiToken(user_id=user.id, name=name.strip()[:100] or "token", token_hash=_token_hash(token)))
+    return token
+
+
+def revoke_api_token(token_id: int) -> None:
+    with write_transaction("users"):
+        token = db.session.get(ApiToken, token_id)
+        if token is None:
+            raise NotFound()
+        if token.revoked_at is None:
+            token.revoked_at = utcnow()
+
+
+revoke = revoke_api_token
+
+
+def list_api_tokens(username: str) -> list[ApiToken]:
+    user = get_user(username)
+    if user is None:
+        raise NotFound()
+    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user owning this unrevoked token, else ``None``."""
+    if not token or not token.startswith(TOKEN_PREFIX):
+        return None
+    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    user = db.session.get(User, row.user_id)
+    if user is None or not user.active:
+        return None
+    return user
