@@ -55,7 +55,7 @@ def write_transaction(*lock_names: str) -> Iterator[None]:
     Any transaction still open on the session is ended first, so the lock is the first
     statement (required on SQLite, where upgrading a read transaction can deadlock).
     Lock names are taken in sorted order, so two writers never wait on each other in a cycle."""
-    session = db.session
+    session = db.session()  # the Session itself: scoped_session does not proxy in_transaction()
     if session.in_transaction():
         session.commit()
     dialect = db.engine.dialect.name
