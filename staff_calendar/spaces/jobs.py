@@ -1,7 +1,26 @@
-"""Periodic jobs of this area, run by the worker. Stub: filled in by the issue that owns it."""
+"""Periodic jobs of the spaces area, run by the worker: automatic release of desk bookings not
+checked in (only when the site turns check-in on) and deletion after the retention period."""
+
+from __future__ import annotations
 
 from flask import Flask
+
+from citizen_portal.jobs import register_job
+
+
+def _release() -> object:
+    from staff_calendar.spaces.services.housekeeping import release_unchecked
+
+    return release_unchecked()
+
+
+def _purge() -> object:
+    from staff_calendar.spaces.services.housekeeping import purge_expired
+
+    return purge_expired()
 
 
 def register(app: Flask) -> None:
     """Register this area's periodic jobs with ``citizen_portal.jobs.register_job``."""
+    register_job(app, "spaces.release_unchecked", _release, every_seconds=300)
+    register_job(app, "spaces.purge_expired", _purge, every_seconds=6 * 3600)

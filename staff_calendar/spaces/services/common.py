@@ -1,0 +1,244 @@
+"""Shared pieces of the spaces rules: the site's settings, closed days, half-day times, actors.
+
+Settings come from ``site_settings.settings["spaces"]`` (written by the site loader), read with a
+small query so this package never imports the core models. Defaults below apply to missing keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+
+import holidays as holiday_calendars
+from sqlalchemy import JSON, Boolean, Integer, String, column, select, table
+
+from citizen_portal.database import UTCDateTime
+from citizen_portal.errors import Invalid
+from citizen_portal.extensions import db
+from citizen_portal.i18n import _l, site_timezone
+
+DEFAULTS: dict[str, Any] = {
+    "desk_days_per_week": 3,
+    "horizon_days": 14,
+    # recurring desk bookings may reach further than single ones ("every Tuesday for 8 weeks")
+    "series_horizon_days": 63,
+    "checkin": False,
+    "release_time": "10:00",  # morning and whole-day bookings not checked in are released then
+    "afternoon_release_time": "14:00",  # afternoon-only bookings
+    "retention_days": 90,
+    # local times of the half days, used for calendar events and "is it over yet"
+    "morning": "08:00-12:30",
+    "afternoon": "12:30-17:00",
+    # occupancy figures below this count are shown as "fewer than k" (aggregate, k-anonymous)
+    "occupancy_min_count": 3,
+    "closures": [],
+}
+
+DEFAULT_ROOM_HOURS = ["07:00-19:00"]
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+PARTS = ("day", "morning", "afternoon")
+
+site_settings_table = table(
+    "site_settings",
+    column("id", Integer),
+    column("holidays", String),
+    column("settings", JSON),
+)
+
+users_table = table(
+    "users",
+    column("id", Integer),
+    column("username", String),
+    column("display_name", String),
+    column("email", String),
+    column("roles", String),
+    column("active", Boolean),
+    column("team", String),
+    column("show_presence", Boolean),
+)
+
+api_tokens_table = table(
+    "api_tokens",
+    column("id", Integer),
+    column("user_id", Integer),
+    column("token_hash", String),
+    column("revoked_at", UTCDateTime()),
+    column("last_used_at", UTCDateTime()),
+)
+
+calendar_links_table = table(
+    "calendar_links",
+    column("key", String),
+    column("active", Boolean),
+)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: built by the views/API from ``flask_login.current_user``."""
+
+    id: int
+    username: str
+    display_name: str = ""
+    is_admin: bool = False
+
+    @classmethod
+    def of(cls, user: Any) -> Actor:
+        roles = set(getattr(user, "role_list", ()) or ())
+        return cls(id=int(user.id), username=user.username,
+                   display_name=getattr(user, "display_name", "") or user.username,
+                   is_admin="admin" in roles)
+
+
+@dataclass(frozen=True)
+class SpacesSettings:
+    values: dict[str, Any]
+    bundesland: str | None
+
+    def __getitem__(self, key: str) -> Any:
+        return self.values[key]
+
+    @property
+    def desk_days_per_week(self) -> float:
+        return float(self.values["desk_days_per_week"])
+
+    @property
+    def horizon_days(self) -> int:
+        return int(self.values["horizon_days"])
+
+    @property
+    def series_horizon_days(self) -> int:
+        return max(int(self.values["series_horizon_days"]), self.horizon_days)
+
+    @property
+    def checkin(self) -> bool:
+        return bool(self.values["checkin"])
+
+    @property
+    def retention_days(self) -> int:
+        return int(self.values["retention_days"])
+
+    def half_range(self, half: str) -> tuple[time, time]:
+        return parse_range(str(self.values[half]))
+
+    def closed_days(self) -> set[date]:
+        return _expand_closures(self.values.get("closures") or [])
+
+
+def load_settings() -> SpacesSettings:
+    """The site's spaces settings merged over the defaults (one small query)."""
+    row = db.session.execute(
+        select(site_settings_table.c.holidays, site_settings_table.c.settings)
+        .order_by(site_settings_table.c.id).limit(1)
+    ).first()
+    values = dict(DEFAULTS)
+    bundesland = None
+    if row is not None:
+        settings = row.settings or {}
+        values.update({k: v for k, v in (settings.get("spaces") or {}).items() if v is not None})
+        # closures may be site-wide ([site] closures) or spaces-only ([site.spaces] closures)
+        values["closures"] = list(settings.get("closures") or []) + list(
+            (settings.get("spaces") or {}).get("closures") or [])
+        bundesland = row.holidays
+    return SpacesSettings(values, bundesland)
+
+
+def _expand_closures(entries: list[Any]) -> set[date]:
+    """Closures: ISO dates, ``"2026-12-24..2026-12-31"`` ranges or ``{"from", "to"}`` tables."""
+    days: set[date] = set()
+    for entry in entries:
+        try:
+            if isinstance(entry, dict):
+                first, last = entry.get("from") or entry.get("start"), entry.get("to") or entry.get("end")
+                first_day = date.fromisoformat(str(first))
+                last_day = date.fromisoformat(str(last or first))
+            elif isinstance(entry, str) and ".." in entry:
+                a, b = entry.split("..", 1)
+                first_day, last_day = date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
+            else:
+                first_day = last_day = date.fromisoformat(str(entry))
+        except (TypeError, ValueError):
+            continue
+        while first_day <= last_day:
+            days.add(first_day)
+            first_day += timedelta(days=1)
+    return days
+
+
+@lru_cache(maxsize=64)
+def _public_holidays(bundesland: str | None, year: int) -> frozenset[date]:
+    try:
+        calendar = holiday_calendars.country_holidays("DE", subdiv=bundesland or None, years=year)
+    except NotImplementedError:
+        calendar = holiday_calendars.country_holidays("DE", years=year)
+    return frozenset(calendar.keys())
+
+
+def holiday_name(settings: SpacesSettings, day: date) -> str | None:
+    try:
+        calendar = holiday_calendars.country_holidays("DE", subdiv=settings.bundesland or None, years=day.year)
+    except NotImplementedError:
+        return None
+    return calendar.get(day)
+
+
+def closed_reason(settings: SpacesSettings, day: date, *, closed: set[date] | None = None):
+    """Why nobody can book on ``day`` (weekend, public holiday, closure), or None."""
+    if day.weekday() >= 5:
+        return _l("Wochenende")
+    if day in _public_holidays(settings.bundesland, day.year):
+        return _l("Feiertag")
+    if day in (closed if closed is not None else settings.closed_days()):
+        return _l("Geschlossen")
+    return None
+
+
+def parse_range(text: str) -> tuple[time, time]:
+    first, last = text.split("-", 1)
+    return time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
+
+
+def local_moment(day: date, moment: time) -> datetime:
+    """A local wall-clock time on ``day`` as aware UTC."""
+    return datetime.combine(day, moment, tzinfo=site_timezone()).astimezone(UTC)
+
+
+def today_local() -> date:
+    return datetime.now(site_timezone()).date()
+
+
+def parts_to_halves(part: str) -> tuple[str, ...]:
+    if part == "day":
+        return ("morning", "afternoon")
+    if part in ("morning", "afternoon"):
+        return (part,)
+    raise Invalid(fields={"part": _l("Bitte wählen Sie ganzer Tag, Vormittag oder Nachmittag.")})
+
+
+def week_bounds(day: date) -> tuple[date, date]:
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def new_uid() -> str:
+    return secrets.token_hex(16)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def user_calendar_key(username: str) -> str | None:
+    """The booker's calendar key ``staff:<username>`` if such an active calendar link exists."""
+    from staff_calendar.services import calendar_key_for_staff
+
+    key = calendar_key_for_staff(username)
+    found = db.session.execute(
+        select(calendar_links_table.c.key).where(
+            calendar_links_table.c.key == key, calendar_links_table.c.active.is_(True))
+    ).first()
+    return key if found else None

@@ -1,0 +1,55 @@
+"""Personal iCal feed: a secret URL per person listing their desk and room bookings.
+
+Only the SHA-256 of the token is stored; the URL is shown once, on creation. Creating a new one
+replaces (revokes) the old one; revoking deletes it. The feed is a VCALENDAR without METHOD from
+``staff_calendar.services.personal_feed``; desk events are TRANSPARENT."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, select
+
+from citizen_portal.database import write_transaction
+from citizen_portal.errors import NotFound
+from citizen_portal.extensions import db
+from citizen_portal.i18n import utc_now
+from staff_calendar import services as calendar
+from staff_calendar.spaces.models import FeedToken
+from staff_calendar.spaces.services import desks, rooms
+from staff_calendar.spaces.services.common import Actor, today_local, token_digest
+
+FEED_PAST_DAYS = 30
+
+
+def create_feed_token(actor: Actor) -> str:
+    """A new secret for the actor's feed (the old one stops working). Returns the token."""
+    token = secrets.token_urlsafe(32)
+    with write_transaction(f"feed:{actor.id}"):
+        db.session.execute(delete(FeedToken).where(FeedToken.user_id == actor.id))
+        db.session.add(FeedToken(user_id=actor.id, token_hash=token_digest(token)))
+    return token
+
+
+def revoke_feed_token(actor: Actor) -> None:
+    with write_transaction(f"feed:{actor.id}"):
+        db.session.execute(delete(FeedToken).where(FeedToken.user_id == actor.id))
+
+
+def has_feed(actor: Actor) -> bool:
+    return db.session.execute(select(FeedToken.id).where(FeedToken.user_id == actor.id)).first() is not None
+
+
+def feed_for_token(token: str) -> bytes:
+    """The iCalendar bytes of the feed that ``token`` opens; NotFound for unknown/revoked tokens."""
+    if not token or len(token) > 200:
+        raise NotFound()
+    user_id = db.session.execute(
+        select(FeedToken.user_id).where(FeedToken.token_hash == token_digest(token))).scalar_one_or_none()
+    if user_id is None:
+        raise NotFound()
+    events = desks.feed_events(user_id, today_local() - timedelta(days=FEED_PAST_DAYS))
+    events += rooms.feed_events(user_id, utc_now() - timedelta(days=FEED_PAST_DAYS))
+    events.sort(key=lambda event: event["start"])
+    return calendar.personal_feed(events)

@@ -1,0 +1,57 @@
+"""Who's in: colleagues of my team who chose to be visible (``users.show_presence``), per day.
+
+Only people of the actor's own team (``users.team``) who opted in are listed, and only their name
+and which half days they booked a desk: no desk, no floor, no history. People without a team
+see nobody. Everyone can switch their own visibility."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
+
+from citizen_portal.database import write_transaction
+from citizen_portal.extensions import db
+from staff_calendar.spaces.models import DeskBooking
+from staff_calendar.spaces.services.common import Actor, users_table
+
+
+@dataclass
+class Presence:
+    name: str
+    halves: list[str]
+    is_me: bool
+
+
+def my_team_and_visibility(actor: Actor) -> tuple[str | None, bool]:
+    row = db.session.execute(
+        select(users_table.c.team, users_table.c.show_presence).where(users_table.c.id == actor.id)).one()
+    return row.team, bool(row.show_presence)
+
+
+def set_visibility(actor: Actor, visible: bool) -> None:
+    with write_transaction(f"presence:{actor.id}"):
+        db.session.execute(update(users_table).where(users_table.c.id == actor.id).values(show_presence=visible))
+
+
+def whos_in(actor: Actor, first: date, last: date) -> dict[date, list[Presence]]:
+    team, _visible = my_team_and_visibility(actor)
+    result: dict[date, list[Presence]] = defaultdict(list)
+    if not team:
+        return result
+    rows = db.session.execute(
+        select(DeskBooking.day, DeskBooking.half, users_table.c.id, users_table.c.display_name)
+        .join(users_table, users_table.c.id == DeskBooking.user_id)
+        .where(users_table.c.team == team, users_table.c.show_presence.is_(True),
+               users_table.c.active.is_(True), DeskBooking.day.between(first, last))
+        .order_by(DeskBooking.day, users_table.c.display_name)
+    ).all()
+    per_day: dict[date, dict[int, Presence]] = defaultdict(dict)
+    for row in rows:
+        entry = per_day[row.day].setdefault(row.id, Presence(row.display_name, [], row.id == actor.id))
+        entry.halves.append(row.half)
+    for day, people in per_day.items():
+        result[day] = sorted(people.values(), key=lambda p: p.name.lower())
+    return result

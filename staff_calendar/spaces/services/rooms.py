@@ -1,0 +1,237 @@
+"""Meeting room booking rules.
+
+- A range ``[start, end)`` on the 15-minute grid (site time), within the room's hours on one
+  working day that is no public holiday or closure, not in the past, within ``horizon_days``.
+- ``attendees`` at least 1 and at most the room's capacity; the room not blocked that day.
+- Busy time = other bookings in the database + the room's CalDAV calendar through the mirror
+  (``busy_intervals``), so a booking made from a calendar client counts too. Before the lock the
+  room's calendar is asked live (``is_free``), the mirror decides on failure.
+- No overlap per room: PostgreSQL exclusion constraint + write lock per room (SQLite: BEGIN IMMEDIATE).
+- The booking is written as an opaque event to the booker's calendar and to the room's calendar;
+  cancelling removes both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from citizen_portal.database import write_transaction
+from citizen_portal.errors import Conflict, Forbidden, Invalid, NotFound
+from citizen_portal.extensions import db
+from citizen_portal.i18n import _l, localized, site_timezone, utc_now
+from staff_calendar import services as calendar
+from staff_calendar.spaces.models import Room, RoomBooking, SpaceBlock
+from staff_calendar.spaces.services.common import (
+    DEFAULT_ROOM_HOURS,
+    WEEKDAYS,
+    Actor,
+    closed_reason,
+    load_settings,
+    local_moment,
+    new_uid,
+    parse_range,
+    today_local,
+    user_calendar_key,
+)
+
+GRID_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class BusyRange:
+    start: datetime
+    end: datetime
+    source: str  # "booking" | "calendar" | "block"
+    booking_id: int | None = None
+    title: str | None = None
+
+
+def get_room(key: str) -> Room:
+    room = db.session.execute(
+        select(Room).options(joinedload(Room.floor)).where(Room.key == key)
+    ).scalar_one_or_none()
+    if room is None or not room.active:
+        raise NotFound(_l("Diesen Raum gibt es nicht."))
+    return room
+
+
+def active_rooms() -> list[Room]:
+    return list(db.session.execute(
+        select(Room).options(joinedload(Room.floor)).where(Room.active.is_(True)).order_by(Room.key)
+    ).scalars())
+
+
+def room_hours(room: Room, day: date) -> list[tuple[datetime, datetime]]:
+    """The room's bookable ranges on ``day`` (aware UTC); none on closed days."""
+    settings = load_settings()
+    if room.opening_hours:
+        ranges = room.opening_hours.get(WEEKDAYS[day.weekday()]) or []
+    else:
+        ranges = DEFAULT_ROOM_HOURS if day.weekday() < 5 else []
+    if closed_reason(settings, day):
+        return []
+    result = []
+    for text in ranges:
+        first, last = parse_range(text)
+        result.append((local_moment(day, first), local_moment(day, last)))
+    return result
+
+
+def busy_ranges(room: Room, day: date, *, include_calendar: bool = True) -> list[BusyRange]:
+    """Busy time of ``room`` on ``day``: bookings, whole-day blocks and the mirrored calendar."""
+    start = local_moment(day, datetime.min.time())
+    end = local_moment(day + timedelta(days=1), datetime.min.time())
+    ranges = [
+        BusyRange(b.start_at, b.end_at, "booking", b.id, b.title)
+        for b in db.session.execute(
+            select(RoomBooking).where(RoomBooking.room_id == room.id, RoomBooking.start_at < end,
+                                      RoomBooking.end_at > start).order_by(RoomBooking.start_at)
+        ).scalars()
+    ]
+    block = db.session.execute(
+        select(SpaceBlock).where(SpaceBlock.room_id == room.id, SpaceBlock.first_day <= day,
+                                 SpaceBlock.last_day >= day)
+    ).scalars().first()
+    if block is not None:
+        ranges.append(BusyRange(start, end, "block", title=block.reason))
+    if include_calendar and room.calendar_key:
+        for busy_start, busy_end in calendar.busy_intervals([room.calendar_key], start, end).get(
+                room.calendar_key, []):
+            ranges.append(BusyRange(busy_start, busy_end, "calendar"))
+    return sorted(ranges, key=lambda r: (r.start, r.end))
+
+
+def _validate(room: Room, start: datetime, end: datetime, attendees: int, title: str) -> None:
+    settings = load_settings()
+    fields = {}
+    if start.tzinfo is None or end.tzinfo is None:
+        raise Invalid(fields={"start": _l("Bitte geben Sie Zeiten mit Zeitzone an.")})
+    local_start, local_end = start.astimezone(site_timezone()), end.astimezone(site_timezone())
+    for name, moment in (("start", local_start), ("end", local_end)):
+        if moment.minute % GRID_MINUTES or moment.second or moment.microsecond:
+            fields[name] = _l("Bitte wählen Sie eine Zeit im Viertelstundentakt.")
+    if end <= start:
+        fields["end"] = _l("Das Ende muss nach dem Beginn liegen.")
+    if not title.strip():
+        fields["title"] = _l("Bitte geben Sie einen Titel an.")
+    elif len(title) > 200:
+        fields["title"] = _l("Der Titel darf höchstens 200 Zeichen lang sein.")
+    if attendees < 1:
+        fields["attendees"] = _l("Bitte geben Sie mindestens eine Person an.")
+    elif attendees > room.capacity:
+        fields["attendees"] = _l("Der Raum bietet Platz für höchstens %(capacity)s Personen.",
+                                 capacity=room.capacity)
+    if fields:
+        raise Invalid(fields=fields)
+    day = local_start.date()
+    if start < utc_now():
+        raise Invalid(_l("Dieser Zeitraum liegt in der Vergangenheit."),
+                      fields={"start": _l("Dieser Zeitraum liegt in der Vergangenheit.")}, code="past")
+    if day >= today_local() + timedelta(days=settings.horizon_days):
+        message = _l("Sie können höchstens %(days)s Tage im Voraus buchen.", days=settings.horizon_days)
+        raise Invalid(message, fields={"date": message}, code="beyond_horizon")
+    if not any(first <= start and end <= last for first, last in room_hours(room, day)):
+        message = _l("Der Raum ist zu dieser Zeit nicht buchbar (Öffnungszeiten, Feiertage, Schließtage).")
+        raise Invalid(message, fields={"start": message}, code="outside_hours")
+
+
+def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title: str,
+              attendees: int = 1) -> RoomBooking:
+    """Book ``room_key`` for ``[start, end)``."""
+    room = get_room(room_key)
+    _validate(room, start, end, attendees, title)
+    # remote data first: the room's own calendar, live for this one range (mirror on failure)
+    if room.calendar_key:
+        check = calendar.is_free(room.calendar_key, start, end)
+        if not check.free:
+            raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken")
+    day = start.astimezone(site_timezone()).date()
+    with write_transaction(f"room:{room.id}"):
+        room = get_room(room_key)
+        for busy in busy_ranges(room, day):
+            if busy.start < end and start < busy.end:
+                if busy.source == "block":
+                    raise Conflict(_l("Dieser Raum ist gesperrt: %(reason)s", reason=busy.title), code="blocked")
+                raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken")
+        booking = RoomBooking(room_id=room.id, user_id=actor.id, start_at=start, end_at=end,
+                              title=title.strip(), attendees=attendees, uid=new_uid())
+        db.session.add(booking)
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except IntegrityError:
+            raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken") from None
+        for key in _calendar_keys(actor.username, room):
+            calendar.schedule_event(calendar_key=key, uid=room_event_uid(booking), transparent=False,
+                                    **_event_fields(room, booking, actor.display_name))
+    calendar.request_drain()
+    return booking
+
+
+def cancel_room_booking(actor: Actor, booking_id: int) -> None:
+    booking = db.session.get(RoomBooking, booking_id)
+    if booking is None:
+        raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
+    if booking.user_id != actor.id and not actor.is_admin:
+        raise Forbidden()
+    with write_transaction(f"room:{booking.room_id}"):
+        booking = db.session.get(RoomBooking, booking_id)
+        if booking is None:
+            raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
+        if booking.end_at <= utc_now():
+            raise Invalid(_l("Vergangene Buchungen können nicht storniert werden."), code="past")
+        from staff_calendar.spaces.services.desks import _username
+
+        uid = room_event_uid(booking)
+        for key in _calendar_keys(_username(booking.user_id), booking.room):
+            calendar.schedule_event_removal(calendar_key=key, uid=uid)
+        db.session.delete(booking)
+    calendar.request_drain()
+
+
+def my_room_bookings(actor: Actor, start: datetime, end: datetime) -> list[RoomBooking]:
+    return list(db.session.execute(
+        select(RoomBooking).options(joinedload(RoomBooking.room))
+        .where(RoomBooking.user_id == actor.id, RoomBooking.end_at > start, RoomBooking.start_at < end)
+        .order_by(RoomBooking.start_at)
+    ).scalars())
+
+
+def room_event_uid(booking: RoomBooking) -> str:
+    return calendar.event_uid("room", booking.uid)
+
+
+def _calendar_keys(username: str, room: Room) -> list[str]:
+    keys = []
+    own = user_calendar_key(username)
+    if own:
+        keys.append(own)
+    if room.calendar_key:
+        keys.append(room.calendar_key)
+    return keys
+
+
+def _event_fields(room: Room, booking: RoomBooking, booker: str) -> dict:
+    return {
+        "summary": booking.title,
+        "start": booking.start_at,
+        "end": booking.end_at,
+        "location": localized(room.name, room.key),
+        "description": f"Raumbuchung: {localized(room.name, room.key)}, {booking.attendees} Personen, {booker}",
+    }
+
+
+def feed_events(user_id: int, since: datetime) -> list[dict]:
+    events = []
+    for booking in db.session.execute(
+        select(RoomBooking).options(joinedload(RoomBooking.room))
+        .where(RoomBooking.user_id == user_id, RoomBooking.end_at >= since)
+    ).scalars():
+        events.append({"uid": room_event_uid(booking), "sequence": 0, "transparent": False,
+                       **_event_fields(booking.room, booking, "")})
+    return events
