@@ -1,0 +1,105 @@
+"""Mails to citizens: confirmation (with .ics and manage link), confirmation request for holds,
+cancellation (METHOD:CANCEL), reminder. Always called after the commit.
+
+Language: the citizen's language at booking time (``Appointment.language``). Dates: the site zone.
+Links (agreed with the HTML views): ``<BASE_URL>/termine/verwalten/<code>?token=<manage token>``
+and ``<BASE_URL>/termine/bestaetigen/<code>?token=<confirm token>``.
+The log names only the kind of mail (``citizen_portal.mail``), never recipient, code or token.
+"""
+
+from __future__ import annotations
+
+from email.utils import parseaddr
+from urllib.parse import quote
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from citizen_portal.booking.models import Appointment
+from citizen_portal.i18n import _
+from citizen_portal.mail import Attachment, Mail, send_mail
+from staff_calendar import services as calendar_services
+
+
+def manage_url(code: str, token: str) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/termine/verwalten/{quote(code)}?token={quote(token)}"
+
+
+def confirm_url(code: str, token: str) -> str:
+    return f"{current_app.config['BASE_URL'].rstrip('/')}/termine/bestaetigen/{quote(code)}?token={quote(token)}"
+
+
+def citizen_summary(appointment: Appointment) -> str:
+    """Summary of the citizen's calendar entry: service name (in the citizen's language) and code."""
+    names = appointment.service.name or {}
+    name = names.get(appointment.language) or names.get("de") or next(iter(names.values()), "")
+    return f"{name} – {appointment.code}"
+
+
+def ics_for(appointment: Appointment, method: str) -> bytes:
+    """The iTIP attachment: METHOD REQUEST or CANCEL, UID of the staff event, current SEQUENCE."""
+    organizer = parseaddr(current_app.config["MAIL_FROM"])[1] or "noreply@example.invalid"
+    location = appointment.location
+    loc_names = location.name or {}
+    loc_name = loc_names.get(appointment.language) or loc_names.get("de") or ""
+    return calendar_services.itip_message(
+        method=method,
+        uid=calendar_services.event_uid("appointment", appointment.id),
+        sequence=appointment.sequence,
+        summary=citizen_summary(appointment),
+        start=appointment.start_at,
+        end=appointment.end_at,
+        location=", ".join(part for part in (loc_name, location.address) if part) or None,
+        description=None,
+        organizer_email=organizer,
+        attendee_email=appointment.email,
+        attendee_name=appointment.name,
+    )
+
+
+def _send(appointment: Appointment, kind: str, subject_text, template: str, *, method: str | None = None,
+          **context) -> None:
+    if not appointment.email:
+        return
+    with force_locale(appointment.language or "de"):
+        text = render_template(f"email/booking/{template}.txt", appointment=appointment, **context)
+        subject = str(subject_text())
+        attachments = []
+        if method:
+            attachments.append(Attachment(
+                filename="termin.ics" if method == "REQUEST" else "absage.ics",
+                content_type=f"text/calendar; method={method}; charset=UTF-8",
+                data=ics_for(appointment, method),
+            ))
+    send_mail(Mail(to=appointment.email, subject=subject, text=text, kind=kind, attachments=attachments))
+
+
+def send_confirmation(appointment: Appointment, manage_token: str | None, *, moved: bool = False) -> None:
+    """Booking (or move) confirmed: details, documents to bring, manage link, .ics REQUEST."""
+    def subject():
+        if moved:
+            return _("Ihr Termin wurde verschoben: %(code)s", code=appointment.code)
+        return _("Terminbestätigung: %(code)s", code=appointment.code)
+
+    _send(appointment, "booking-moved" if moved else "booking-confirmation", subject, "confirmation",
+          method="REQUEST", moved=moved,
+          manage_url=manage_url(appointment.code, manage_token) if manage_token else None)
+
+
+def send_confirmation_request(appointment: Appointment, confirm_token: str) -> None:
+    """Hold created: please confirm within ``hold_minutes`` via the link (no .ics yet)."""
+    _send(appointment, "booking-hold", lambda: _("Bitte bestätigen Sie Ihren Termin: %(code)s", code=appointment.code),
+          "confirm_request", confirm_url=confirm_url(appointment.code, confirm_token))
+
+
+def send_cancellation(appointment: Appointment) -> None:
+    """Cancelled: .ics CANCEL with the same UID and the raised SEQUENCE."""
+    _send(appointment, "booking-cancellation", lambda: _("Ihr Termin wurde abgesagt: %(code)s", code=appointment.code),
+          "cancellation", method="CANCEL")
+
+
+def send_reminder(appointment: Appointment, manage_token: str | None) -> None:
+    """Reminder ``reminder_hours`` before: details and the manage link."""
+    _send(appointment, "booking-reminder", lambda: _("Erinnerung an Ihren Termin: %(code)s", code=appointment.code),
+          "reminder", method="REQUEST",
+          manage_url=manage_url(appointment.code, manage_token) if manage_token else None)

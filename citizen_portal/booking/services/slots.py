@@ -1,0 +1,349 @@
+"""The slot engine: which times of a service can be booked, and by which staff members.
+
+Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
+
+- A staff member is *qualified* when active, serving the service (``staff_services``) and working
+  at the location (``staff_locations``), and the service is offered at the location.
+- Working time on a local day = the location's opening hours ∩ the staff member's working hours
+  (empty/None working hours = the opening hours). Closed on the location's ``closures`` and on the
+  public holidays of the site's Bundesland (``holidays`` package, ``SiteSettings.holidays``).
+- Candidates start on a grid: from the start of each working interval every
+  ``settings["booking"]["slot_step_minutes"]`` (default: duration + buffer) minutes, and the whole
+  ``[start, start + duration + buffer)`` must fit into the interval.
+- A candidate is free for a staff member when ``[start, start + duration + buffer)`` overlaps none of:
+  mirrored busy time (``staff_calendar.services.busy_intervals``, one call for all staff),
+  active appointments (``[start_at, blocked_until)``; a pending one only while its hold lives),
+  and appointments cancelled less than ``cancelled_slot_delay_minutes`` ago (against slot trading).
+- Lead time: start >= now + ``min_lead_hours``; horizon: local day <= today + ``horizon_days``.
+- A time is offered once per location even when several staff members are free; the result keeps
+  the free staff ids for the fair choice in ``appointments.book``.
+- Times are computed in the site zone: opening hours are wall-clock times of the local day,
+  converted to UTC per day, so DST days (2026-03-29, 2026-10-25 in Europe/Berlin) are right.
+
+Everything is loaded in bulk (a fixed number of queries for any range) and computed in memory; no
+CalDAV request happens here.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays as holidays_lib
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from citizen_portal.booking.models import ACTIVE_STATUSES, CANCELLED, PENDING, Appointment
+from citizen_portal.errors import Invalid, NotFound
+from citizen_portal.extensions import db
+from citizen_portal.i18n import _l, site_timezone
+from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+from staff_calendar import services as calendar_services
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_RANGE_DAYS = 62
+DEFAULT_BOOKING_SETTINGS = {
+    "hold_minutes": 15,
+    "reminder_hours": 24,
+    "erase_after_days": 30,
+    "cancelled_slot_delay_minutes": 60,
+    "event_details": "service",
+}
+
+Interval = tuple[datetime, datetime]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A bookable time at a location; ``staff_ids`` are the staff members free then (internal:
+    never shown to citizens)."""
+
+    start: datetime
+    end: datetime
+    location_key: str
+    staff_ids: tuple[int, ...] = field(default=(), compare=False)
+
+    def to_json(self) -> dict[str, str]:
+        zone = site_timezone()
+        return {
+            "start": self.start.astimezone(zone).isoformat(),
+            "end": self.end.astimezone(zone).isoformat(),
+            "location": self.location_key,
+        }
+
+
+@dataclass
+class DayPlan:
+    """Engine result for internal callers: the free slots, every grid start that would be bookable
+    if nobody occupied it (to tell "not a bookable time" from "taken"), and the number of active
+    appointments per (staff id, local day) for the fair choice."""
+
+    slots: list[Slot]
+    grid: set[tuple[str, datetime]]
+    load: dict[tuple[int, date], int]
+
+
+def booking_settings() -> dict:
+    """``SiteSettings.settings["booking"]`` merged over the defaults."""
+    site = db.session.scalars(select(SiteSettings).limit(1)).first()
+    merged = dict(DEFAULT_BOOKING_SETTINGS)
+    if site is not None:
+        merged.update((site.settings or {}).get("booking") or {})
+    return merged
+
+
+def holiday_region() -> str | None:
+    site = db.session.scalars(select(SiteSettings).limit(1)).first()
+    return site.holidays if site is not None else None
+
+
+@lru_cache(maxsize=64)
+def _holidays(subdiv: str | None, year: int) -> frozenset[date]:
+    if not subdiv:
+        return frozenset(holidays_lib.country_holidays("DE", years=year).keys())
+    return frozenset(holidays_lib.country_holidays("DE", subdiv=subdiv, years=year).keys())
+
+
+def is_holiday(day: date, subdiv: str | None) -> bool:
+    return day in _holidays(subdiv, day.year)
+
+
+def _parse_ranges(ranges: list[str] | None) -> list[tuple[time, time]]:
+    parsed = []
+    for item in ranges or []:
+        start_text, _, end_text = item.partition("-")
+        start = time.fromisoformat(start_text.strip())
+        end_raw = end_text.strip()
+        end = time.max if end_raw in {"24:00", "24:00:00"} else time.fromisoformat(end_raw)
+        if end > start:
+            parsed.append((start, end))
+    return parsed
+
+
+def _local_to_utc(day: date, moment: time, zone: ZoneInfo) -> datetime:
+    if moment == time.max:
+        return datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
+
+
+def _intersect(first: list[tuple[time, time]], second: list[tuple[time, time]]) -> list[tuple[time, time]]:
+    result = []
+    for a_start, a_end in first:
+        for b_start, b_end in second:
+            start, end = max(a_start, b_start), min(a_end, b_end)
+            if end > start:
+                result.append((start, end))
+    return sorted(result)
+
+
+def working_intervals(location: Location, staff: StaffMember, day: date, zone: ZoneInfo) -> list[Interval]:
+    """UTC intervals in which ``staff`` works at ``location`` on the local ``day`` (closures and
+    holidays are checked by the caller)."""
+    weekday = WEEKDAYS[day.weekday()]
+    opening = _parse_ranges((location.opening_hours or {}).get(weekday))
+    if staff.working_hours:
+        opening = _intersect(opening, _parse_ranges(staff.working_hours.get(weekday)))
+    return [(_local_to_utc(day, start, zone), _local_to_utc(day, end, zone)) for start, end in opening]
+
+
+class _Blocked:
+    """Sorted, merged busy intervals of one staff member with an O(log n) overlap test."""
+
+    def __init__(self, intervals: list[Interval]) -> None:
+        merged: list[list[datetime]] = []
+        for start, end in sorted(intervals):
+            if merged and start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        self.starts = [item[0] for item in merged]
+        self.ends = [item[1] for item in merged]
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        index = bisect_left(self.ends, start)
+        # ends[index] > start is not guaranteed for equal values: [a, b) touching start is free
+        while index < len(self.ends) and self.ends[index] <= start:
+            index += 1
+        return index < len(self.starts) and self.starts[index] < end
+
+
+def load_service(service_key: str) -> Service:
+    service = db.session.scalars(
+        select(Service).where(Service.key == service_key).options(selectinload(Service.locations))
+    ).first()
+    if service is None or not service.active:
+        raise NotFound(_l("Diese Dienstleistung gibt es nicht."))
+    return service
+
+
+def qualified_staff(service: Service, locations: list[Location]) -> dict[int, list[StaffMember]]:
+    """Active staff serving ``service`` per location id (one query)."""
+    location_ids = {location.id for location in locations}
+    members = db.session.scalars(
+        select(StaffMember)
+        .where(StaffMember.active.is_(True), StaffMember.services.any(Service.id == service.id))
+        .options(selectinload(StaffMember.locations))
+        .order_by(StaffMember.id)
+    ).all()
+    result: dict[int, list[StaffMember]] = defaultdict(list)
+    for member in members:
+        for location in member.locations:
+            if location.id in location_ids:
+                result[location.id].append(member)
+    return result
+
+
+def plan(
+    service: Service,
+    first_day: date,
+    last_day: date,
+    *,
+    now: datetime,
+    location_key: str | None = None,
+    ignore_appointment_id: int | None = None,
+) -> DayPlan:
+    """Compute free slots of ``service`` on the local days ``first_day``..``last_day`` (inclusive).
+
+    ``ignore_appointment_id``: an appointment being moved does not block itself."""
+    zone = site_timezone()
+    settings = booking_settings()
+    region = holiday_region()
+    locations = [loc for loc in service.locations if loc.active]
+    if location_key is not None:
+        locations = [loc for loc in locations if loc.key == location_key]
+    staff_by_location = qualified_staff(service, locations)
+    staff_ids = sorted({member.id for members in staff_by_location.values() for member in members})
+
+    duration = timedelta(minutes=service.duration_minutes)
+    occupied = duration + timedelta(minutes=service.buffer_minutes)
+    step = timedelta(minutes=int(settings.get("slot_step_minutes") or occupied.total_seconds() // 60))
+    earliest = now + timedelta(hours=service.min_lead_hours)
+    today = now.astimezone(zone).date()
+    last_day = min(last_day, today + timedelta(days=service.horizon_days))
+    first_day = max(first_day, today)
+    if not staff_ids or last_day < first_day:
+        return DayPlan([], set(), {})
+
+    range_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
+    range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    cancel_delay = timedelta(minutes=int(settings.get("cancelled_slot_delay_minutes") or 0))
+
+    # bulk: every appointment of these staff members in the range that can block time (1 query)
+    rows = db.session.execute(
+        select(
+            Appointment.id, Appointment.staff_id, Appointment.start_at, Appointment.blocked_until,
+            Appointment.status, Appointment.hold_expires_at, Appointment.cancelled_at,
+        ).where(
+            Appointment.staff_id.in_(staff_ids),
+            Appointment.start_at < range_end,
+            Appointment.blocked_until > range_start,
+            or_(
+                Appointment.status.in_(ACTIVE_STATUSES),
+                (Appointment.status == CANCELLED) & (Appointment.cancelled_at > now - cancel_delay),
+            ),
+        )
+    ).all()
+    blocked: dict[int, list[Interval]] = defaultdict(list)
+    load: dict[tuple[int, date], int] = defaultdict(int)
+    for row in rows:
+        if row.id == ignore_appointment_id:
+            continue
+        if row.status == PENDING and (row.hold_expires_at is None or row.hold_expires_at <= now):
+            continue
+        blocked[row.staff_id].append((row.start_at, row.blocked_until))
+        if row.status != CANCELLED:
+            load[(row.staff_id, row.start_at.astimezone(zone).date())] += 1
+
+    # bulk: mirrored busy time of all their calendars (1 call, no CalDAV)
+    calendar_of = {
+        member.id: member.calendar_key
+        for members in staff_by_location.values() for member in members if member.calendar_key
+    }
+    if calendar_of:
+        busy = calendar_services.busy_intervals(sorted(set(calendar_of.values())), range_start, range_end)
+        for member_id, key in calendar_of.items():
+            blocked[member_id].extend(busy.get(key, []))
+    blocked_index = {member_id: _Blocked(blocked.get(member_id, [])) for member_id in staff_ids}
+
+    free: dict[tuple[datetime, str], list[int]] = defaultdict(list)
+    grid: set[tuple[str, datetime]] = set()
+    day = first_day
+    while day <= last_day:
+        for location in locations:
+            if day.isoformat() in (location.closures or []) or is_holiday(day, region):
+                continue
+            for member in staff_by_location.get(location.id, []):
+                index = blocked_index[member.id]
+                for start, end in working_intervals(location, member, day, zone):
+                    candidate = start
+                    while candidate + occupied <= end:
+                        if candidate >= earliest:
+                            grid.add((location.key, candidate))
+                            if not index.overlaps(candidate, candidate + occupied):
+                                free[(candidate, location.key)].append(member.id)
+                        candidate += step
+        day += timedelta(days=1)
+
+    slots = [
+        Slot(start, start + duration, location_key_, tuple(members))
+        for (start, location_key_), members in sorted(free.items())
+    ]
+    return DayPlan(slots, grid, dict(load))
+
+
+def find_slots(
+    service_key: str,
+    first_day: date,
+    last_day: date,
+    *,
+    location_key: str | None = None,
+    now: datetime | None = None,
+) -> list[Slot]:
+    """Free slots of a service from ``first_day`` to ``last_day`` (local days, inclusive), sorted
+    by start then location. Raises ``NotFound`` for an unknown/inactive service or a location
+    that does not offer it, ``Invalid`` for a reversed range or one longer than 62 days."""
+    if last_day < first_day:
+        raise Invalid(_l("Das Ende liegt vor dem Anfang."), fields={"to": _l("Das Ende liegt vor dem Anfang.")})
+    if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
+        message = _l("Höchstens 62 Tage auf einmal.")
+        raise Invalid(message, fields={"to": message})
+    service = load_service(service_key)
+    if location_key is not None and location_key not in {loc.key for loc in service.locations if loc.active}:
+        raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
+    now = now or datetime.now(UTC)
+    return plan(service, first_day, last_day, now=now, location_key=location_key).slots
+
+
+def days_with_slots(
+    service_key: str, first_day: date, last_day: date, *, location_key: str | None = None,
+    now: datetime | None = None,
+) -> dict[date, int]:
+    """Number of free times per local day (for the citizen's day list / month grid)."""
+    zone = site_timezone()
+    counts: dict[date, int] = defaultdict(int)
+    for slot in find_slots(service_key, first_day, last_day, location_key=location_key, now=now):
+        counts[slot.start.astimezone(zone).date()] += 1
+    return dict(sorted(counts.items()))
+
+
+def next_free_slots(
+    service: Service, after: datetime, *, now: datetime, location_key: str | None = None, limit: int = 5,
+) -> list[Slot]:
+    """The next ``limit`` free slots from ``after`` on (searched up to the 62-day window)."""
+    zone = site_timezone()
+    first = max(after, now).astimezone(zone).date()
+    result = plan(service, first, first + timedelta(days=MAX_RANGE_DAYS - 1), now=now, location_key=location_key)
+    return [slot for slot in result.slots if slot.start >= after][:limit]
+
+
+def list_services() -> list[Service]:
+    """Active services that are offered at one active location at least, ordered by key, with
+    ``locations`` loaded (callers filter ``location.active``)."""
+    services = db.session.scalars(
+        select(Service).where(Service.active.is_(True)).options(selectinload(Service.locations)).order_by(Service.key)
+    ).all()
+    return [service for service in services if any(location.active for location in service.locations)]
