@@ -6,10 +6,20 @@ signatures are the contract. Implementations live in ``staff_calendar/calendars/
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
+
+from flask import current_app
+
+from citizen_portal.extensions import db
+from citizen_portal.i18n import site_timezone
+from staff_calendar.calendars import ical, live, mirror, outbox, worker
+from staff_calendar.calendars.client import describe_error
+
+log = logging.getLogger("staff_calendar.services")
 
 
 @dataclass(frozen=True)
@@ -32,7 +42,11 @@ def calendar_key_for_room(room_key: str) -> str:
 def event_uid(kind: str, ident: str | int) -> str:
     """Deterministic UID of an event this platform writes, e.g. ``appointment-42@<domain>``.
     The UID domain (``PORTAL_EVENT_UID_DOMAIN``) marks our own events in the mirror."""
-    raise NotImplementedError
+    domain = current_app.config["EVENT_UID_DOMAIN"]
+    kind = str(kind).strip()
+    if not kind or "@" in kind or "@" in str(ident):
+        raise ValueError("kind and ident must be non-empty and contain no '@'")
+    return f"{kind}-{ident}@{domain}"
 
 
 def busy_intervals(
@@ -42,13 +56,29 @@ def busy_intervals(
 
     One query for all keys; never a CalDAV request. Events written by this platform are left
     out (they are counted from the database), so nothing is counted twice."""
-    raise NotImplementedError
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    keys = sorted(set(calendar_keys))
+    if not keys:
+        return {}
+    return mirror.mirrored_busy(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
 def is_free(calendar_key: str, start: datetime, end: datetime, *, timeout: float | None = None) -> FreeCheck:
     """Ask the CalDAV server about this one range (default timeout from config, 2 s); on any
     failure the mirror decides. Our own events are ignored here as well."""
-    raise NotImplementedError
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    if timeout is None:
+        timeout = float(current_app.config["CALDAV_LIVE_CHECK_TIMEOUT_SECONDS"])
+    try:
+        busy = live.server_busy(calendar_key, start, end, timeout=timeout)
+    except Exception as exc:  # on any failure the mirror decides
+        db.session.rollback()
+        detail = describe_error(exc)
+        mirrored = busy_intervals([calendar_key], start, end).get(calendar_key, [])
+        return FreeCheck(free=not mirrored, source="mirror", detail=detail)
+    return FreeCheck(free=not busy, source="server")
 
 
 def schedule_event(
@@ -64,18 +94,22 @@ def schedule_event(
 ) -> None:
     """Queue create-or-update of an event: an outbox row added to the caller's open transaction
     (no commit here). The worker PUTs it; SEQUENCE rises with every change."""
-    raise NotImplementedError
+    outbox.enqueue(calendar_key, uid, "upsert",
+                   outbox._payload(summary, start, end, location, description, transparent))
 
 
 def schedule_event_removal(*, calendar_key: str, uid: str) -> None:
     """Queue the removal of an event (outbox row in the caller's transaction)."""
-    raise NotImplementedError
+    outbox.enqueue(calendar_key, uid, "delete", {})
 
 
 def request_drain() -> None:
     """Call after commit: deliver pending outbox rows once, soon, in a background thread
     (no-op when ``PORTAL_OUTBOX_DRAIN_AFTER_COMMIT`` is off). Never raises."""
-    raise NotImplementedError
+    try:
+        worker.request_background_drain()
+    except Exception:  # a side effect after commit must never break the caller
+        log.exception("request_drain failed")
 
 
 def itip_message(
@@ -94,10 +128,30 @@ def itip_message(
 ) -> bytes:
     """An iTIP calendar for a mail attachment (METHOD, VTIMEZONE of the site zone, UID, SEQUENCE,
     DTSTAMP now, STATUS:CANCELLED for CANCEL)."""
-    raise NotImplementedError
+    tz = site_timezone()
+    calendar = ical.new_calendar(method=method)
+    payload = {"summary": summary, "start": start, "end": end, "location": location, "description": description}
+    event = ical.build_event(payload, uid=uid, sequence=sequence, tz=tz,
+                             status="CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    event.add("organizer", f"mailto:{organizer_email}")
+    attendee_params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED"}
+    if attendee_name:
+        attendee_params["CN"] = attendee_name
+    event.add("attendee", f"mailto:{attendee_email}", parameters=attendee_params)
+    calendar.add_component(event)
+    ical.add_timezones(calendar, [start, end])
+    return calendar.to_ical()
 
 
 def personal_feed(events: list[dict]) -> bytes:
     """A VCALENDAR (no METHOD) for a subscription feed; ``events`` are dicts with keys
     uid, summary, start, end, location, description, transparent, sequence."""
-    raise NotImplementedError
+    tz = site_timezone()
+    calendar = ical.new_calendar()
+    moments: list[datetime] = []
+    for item in events:
+        event = ical.build_event(item, uid=item["uid"], sequence=int(item.get("sequence") or 0), tz=tz)
+        calendar.add_component(event)
+        moments += [item["start"], item["end"]]
+    ical.add_timezones(calendar, moments)
+    return calendar.to_ical()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_portal.database import UTCDateTime, utcnow
@@ -31,3 +31,103 @@ class CalendarLink(db.Model):
     secret_file: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class CalendarSyncState(db.Model):
+    """Per-calendar state of the busy-time mirror: the sync token (or none on servers without
+    sync-collection: ``mode`` "etag"), the mirrored window, and the outcome of the last attempts.
+    A failed sync only writes ``last_attempt_at``/``last_error``; the mirror stays as it was."""
+
+    __tablename__ = "calendar_sync_states"
+
+    calendar_key: Mapped[str] = mapped_column(
+        String(100), ForeignKey("calendar_links.key", ondelete="CASCADE"), primary_key=True
+    )
+    mode: Mapped[str] = mapped_column(String(16), default="sync")  # "sync" | "etag"
+    sync_token: Mapped[str | None] = mapped_column(String(500))
+    window_start: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    last_warning: Mapped[str | None] = mapped_column(String(500))
+    reachable_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reachable: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CalendarObject(db.Model):
+    """One remote calendar object as last seen: ``href`` (URL path) → etag, UID and its data, so the
+    mirror can be re-expanded locally when the window moves. ``own`` marks events this platform wrote."""
+
+    __tablename__ = "calendar_objects"
+    __table_args__ = (UniqueConstraint("calendar_key", "href"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_key: Mapped[str] = mapped_column(
+        String(100), ForeignKey("calendar_links.key", ondelete="CASCADE"), index=True
+    )
+    href: Mapped[str] = mapped_column(String(1000))
+    etag: Mapped[str | None] = mapped_column(String(300))
+    uid: Mapped[str | None] = mapped_column(String(500))
+    own: Mapped[bool] = mapped_column(Boolean, default=False)
+    data: Mapped[str | None] = mapped_column(Text)
+
+
+class BusyInterval(db.Model):
+    """Mirrored busy time of a remote event occurrence, in UTC, within the mirror window."""
+
+    __tablename__ = "calendar_busy_intervals"
+    __table_args__ = (Index("ix_calendar_busy_intervals_key_start", "calendar_key", "start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_key: Mapped[str] = mapped_column(
+        String(100), ForeignKey("calendar_links.key", ondelete="CASCADE")
+    )
+    href: Mapped[str] = mapped_column(String(1000))
+    start: Mapped[datetime] = mapped_column(UTCDateTime())
+    end: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OutboxEntry(db.Model):
+    """Desired state of one event this platform writes, and its delivery.
+
+    One row per (calendar, UID): a new change overwrites the pending one (coalescing) and raises
+    ``sequence`` and ``revision``. ``state`` is "pending" until the worker has delivered the current
+    revision ("done"). ``etag`` and ``delivered_payload`` record what the server last got from us
+    (for If-Match and for merging after a 412). No foreign key: a pending write survives a site
+    reload that re-creates the link."""
+
+    __tablename__ = "calendar_outbox"
+    __table_args__ = (
+        UniqueConstraint("calendar_key", "uid"),
+        Index("ix_calendar_outbox_state_next", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_key: Mapped[str] = mapped_column(String(100))
+    uid: Mapped[str] = mapped_column(String(500))
+    action: Mapped[str] = mapped_column(String(16))  # "upsert" | "delete"
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    sequence: Mapped[int] = mapped_column(Integer, default=0)
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # "pending" | "done"
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    href: Mapped[str | None] = mapped_column(String(1000))
+    etag: Mapped[str | None] = mapped_column(String(300))
+    delivered_payload: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class WorkerHeartbeat(db.Model):
+    """One row per worker name: when it last finished a loop iteration."""
+
+    __tablename__ = "calendar_worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    info: Mapped[dict | None] = mapped_column(JSON)

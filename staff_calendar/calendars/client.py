@@ -1,0 +1,117 @@
+"""Connecting to a linked calendar: credentials, timeouts, principal discovery.
+
+Rules: the secret comes from the environment variable named by ``secret_env`` or from a file in
+``instance/`` named by ``secret_file``; it is never stored, logged or shown. Errors name the
+calendar key and an error class, never the URL with credentials or the secret.
+A link whose URL only names the server (path ``/`` or ``/.well-known/caldav``) is resolved
+through principal discovery to the principal's first event calendar (``resolved_url``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import caldav
+from flask import current_app
+
+from staff_calendar.calendars.models import CalendarLink
+
+log = logging.getLogger("staff_calendar.client")
+
+
+class CalendarUnavailable(Exception):
+    """The calendar could not be reached or used; ``str()`` is safe to log and store."""
+
+
+@dataclass
+class Connection:
+    client: caldav.DAVClient
+    calendar: caldav.Calendar
+    url: str
+
+
+def read_secret(link: CalendarLink) -> str | None:
+    if link.secret_env:
+        value = os.environ.get(link.secret_env)
+        if value is None:
+            raise CalendarUnavailable(f"secret variable {link.secret_env} is not set")
+        return value
+    if link.secret_file:
+        instance = Path(current_app.instance_path).resolve()
+        path = (instance / link.secret_file).resolve()
+        if instance not in path.parents:
+            raise CalendarUnavailable("secret file must lie inside instance/")
+        try:
+            return path.read_text().strip()
+        except OSError as exc:
+            raise CalendarUnavailable(f"secret file unreadable ({type(exc).__name__})") from None
+    return None
+
+
+def needs_discovery(url: str) -> bool:
+    path = urlsplit(url).path
+    return path in {"", "/"} or path.rstrip("/").endswith("/.well-known/caldav")
+
+
+def href_of(url: object) -> str:
+    """The normalised path of an object URL: the key of ``calendar_objects.href``."""
+    return unquote(urlsplit(str(url)).path)
+
+
+def make_client(link: CalendarLink, timeout: float | None = None) -> caldav.DAVClient:
+    timeout = current_app.config["CALDAV_TIMEOUT_SECONDS"] if timeout is None else timeout
+    secret = read_secret(link)
+    kwargs: dict = {"url": link.resolved_url or link.url, "timeout": timeout}
+    if link.username:
+        kwargs.update(username=link.username, password=secret or "", auth_type="basic")
+    return caldav.DAVClient(**kwargs)
+
+
+def discover_calendar_url(client: caldav.DAVClient) -> str:
+    principal = client.principal()
+    calendars = principal.get_calendars()
+    for calendar in calendars:
+        try:
+            components = calendar.get_supported_components()
+        except Exception:  # property missing on some servers
+            components = ["VEVENT"]
+        if "VEVENT" in components:
+            return str(calendar.url)
+    raise CalendarUnavailable("principal discovery found no event calendar")
+
+
+def connect(link: CalendarLink, timeout: float | None = None) -> Connection:
+    """A client and calendar handle for ``link`` (no request unless discovery is needed).
+
+    Discovery result is written to ``link.resolved_url`` (the caller's session commits it)."""
+    client = make_client(link, timeout)
+    url = link.resolved_url or link.url
+    if not link.resolved_url and needs_discovery(link.url):
+        try:
+            url = discover_calendar_url(client)
+        except CalendarUnavailable:
+            raise
+        except Exception as exc:
+            raise CalendarUnavailable(describe_error(exc)) from None
+        link.resolved_url = url
+        log.info("calendar %s resolved through principal discovery", link.key)
+    if not url.endswith("/"):
+        url += "/"
+    return Connection(client=client, calendar=client.calendar(url=url), url=url)
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short description without URLs or credentials, fit for logs and ``last_error``."""
+    name = type(exc).__name__
+    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status", None)
+    reason = getattr(exc, "reason", None)
+    parts = [name]
+    if status:
+        parts.append(f"HTTP {status}")
+    if reason and isinstance(reason, str) and "://" not in reason:
+        parts.append(reason[:120])
+    return " ".join(parts)[:480]

@@ -1,0 +1,207 @@
+"""iCalendar: events this platform writes, and busy time read from remote objects.
+
+Rules for busy time (all results aware UTC):
+- recurrences (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides) are expanded with
+  ``recurring-ical-events``;
+- all-day (DATE) events are busy from local midnight to local midnight in the site zone;
+- floating times are read in the site zone; times with a TZID are converted;
+- ``TRANSP:TRANSPARENT`` and ``STATUS:CANCELLED`` are not busy; zero-length events are not busy;
+- events this platform wrote (UID ``…@<PORTAL_EVENT_UID_DOMAIN>`` or ``X-MUNICIPAL-PORTAL``) are not busy
+  here: they are counted from the database.
+
+Rules for writing: the UID is deterministic, times are written in the site zone with a VTIMEZONE
+for a narrow date range, no METHOD in stored objects, only the fields callers pass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import icalendar
+import recurring_ical_events
+
+PRODID = "-//Municipal Services Platform//Termine//DE"
+OWN_PROPERTY = "X-MUNICIPAL-PORTAL"
+# fields of our events that a merge after a 412 may overwrite (everything else stays as the remote has it)
+MANAGED_FIELDS = ("summary", "start", "end", "location", "description", "transparent", "status")
+
+
+@dataclass
+class ParsedObject:
+    uid: str | None
+    own: bool
+    intervals: list[tuple[datetime, datetime]]
+    recurring: bool = False
+
+
+def is_own_uid(uid: str | None, domain: str) -> bool:
+    return bool(uid) and str(uid).endswith("@" + domain)
+
+
+def new_calendar(method: str | None = None) -> icalendar.Calendar:
+    calendar = icalendar.Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    if method:
+        calendar.add("method", method)
+    return calendar
+
+
+def add_timezones(calendar: icalendar.Calendar, moments: list[datetime]) -> None:
+    """VTIMEZONE for the zones used, over a narrow range (keeps objects small and fast to parse)."""
+    if not moments:
+        return
+    first = min(m.date() for m in moments)
+    last = max(m.date() for m in moments)
+    calendar.add_missing_timezones(first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 2, 1, 1))
+
+
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(tz)
+
+
+def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_marker: str | None = None,
+                status: str | None = None) -> icalendar.Event:
+    """A VEVENT from an outbox payload (``start``/``end`` ISO strings or datetimes, aware)."""
+    start = _as_datetime(payload["start"])
+    end = _as_datetime(payload["end"])
+    event = icalendar.Event()
+    event.add("uid", uid)
+    event.add("dtstamp", datetime.now(UTC))
+    event.add("dtstart", _local(start, tz))
+    event.add("dtend", _local(end, tz))
+    event.add("sequence", sequence)
+    event.add("summary", payload.get("summary") or "")
+    if payload.get("location"):
+        event.add("location", payload["location"])
+    if payload.get("description"):
+        event.add("description", payload["description"])
+    event.add("transp", "TRANSPARENT" if payload.get("transparent") else "OPAQUE")
+    status = status or payload.get("status")
+    if status:
+        event.add("status", status)
+    if own_marker:
+        event.add(OWN_PROPERTY, own_marker)
+    return event
+
+
+def event_ics(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_marker: str) -> str:
+    calendar = new_calendar()
+    calendar.add_component(build_event(payload, uid=uid, sequence=sequence, tz=tz, own_marker=own_marker))
+    add_timezones(calendar, [_as_datetime(payload["start"]), _as_datetime(payload["end"])])
+    return calendar.to_ical().decode()
+
+
+def merge_event(remote_ics: str, payload: dict, base: dict | None, *, uid: str, our_sequence: int, tz: ZoneInfo,
+                own_marker: str) -> tuple[str, int]:
+    """Apply our change onto the remote's current version (after a 412).
+
+    Only the fields that changed between ``base`` (what the server last got from us) and ``payload``
+    are written; everything else keeps the remote's value. SEQUENCE becomes max(remote, ours) + 1.
+    Returns the new iCalendar text and the SEQUENCE written."""
+    calendar = icalendar.Calendar.from_ical(remote_ics)
+    masters = [c for c in calendar.walk("VEVENT") if "RECURRENCE-ID" not in c]
+    if not masters:
+        raise ValueError("remote object has no VEVENT")
+    event = masters[0]
+    changed = [f for f in MANAGED_FIELDS if base is None or base.get(f) != payload.get(f)]
+    ours = build_event(payload, uid=uid, sequence=0, tz=tz)
+    names = {"summary": "SUMMARY", "start": "DTSTART", "end": "DTEND", "location": "LOCATION",
+             "description": "DESCRIPTION", "transparent": "TRANSP", "status": "STATUS"}
+    for field in changed:
+        name = names[field]
+        if name in event:
+            del event[name]
+        if name in ours:
+            event[name] = ours[name]
+        if name == "DTEND" and "DURATION" in event:
+            del event["DURATION"]
+    remote_sequence = int(event.get("SEQUENCE", 0) or 0)
+    sequence = max(remote_sequence, our_sequence) + 1
+    if "SEQUENCE" in event:
+        del event["SEQUENCE"]
+    event.add("sequence", sequence)
+    if "DTSTAMP" in event:
+        del event["DTSTAMP"]
+    event.add("dtstamp", datetime.now(UTC))
+    if OWN_PROPERTY not in event:
+        event.add(OWN_PROPERTY, own_marker)
+    moments = [_as_datetime(payload["start"]), _as_datetime(payload["end"])]
+    add_timezones(calendar, moments)
+    return calendar.to_ical().decode(), sequence
+
+
+def _as_datetime(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _to_utc(value: date | datetime, tz: ZoneInfo) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:  # floating: read in the site zone
+            value = value.replace(tzinfo=tz)
+        return value.astimezone(UTC)
+    return datetime.combine(value, time(0), tzinfo=tz).astimezone(UTC)
+
+
+def _occurrence_interval(component, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
+    dtstart = component.get("DTSTART")
+    if dtstart is None:
+        return None
+    start_value = dtstart.dt
+    dtend = component.get("DTEND")
+    if dtend is not None:
+        end_value = dtend.dt
+    elif component.get("DURATION") is not None:
+        end_value = start_value + component.get("DURATION").dt
+    elif isinstance(start_value, datetime):
+        end_value = start_value
+    else:
+        end_value = start_value + timedelta(days=1)
+    start, end = _to_utc(start_value, tz), _to_utc(end_value, tz)
+    if end <= start:
+        return None
+    return start, end
+
+
+def is_busy_component(component) -> bool:
+    if str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
+        return False
+    return str(component.get("STATUS", "")).upper() != "CANCELLED"
+
+
+def parse_object(data: str, window_start: datetime, window_end: datetime, *, tz: ZoneInfo,
+                 own_domain: str) -> ParsedObject:
+    """Busy intervals of one remote calendar object that overlap [window_start, window_end)."""
+    calendar = icalendar.Calendar.from_ical(data)
+    events = list(calendar.walk("VEVENT"))
+    uid = next((str(e.get("UID")) for e in events if e.get("UID")), None)
+    own = is_own_uid(uid, own_domain) or any(OWN_PROPERTY in e for e in events)
+    if own or not events:
+        return ParsedObject(uid=uid, own=own, intervals=[])
+    recurring = any(k in e for e in events for k in ("RRULE", "RDATE", "RECURRENCE-ID"))
+    pad = timedelta(days=2)  # floating/all-day matching in r-i-e may differ by the zone offset
+    query = recurring_ical_events.of(calendar, components=["VEVENT"])
+    intervals = []
+    for occurrence in query.between(window_start - pad, window_end + pad):
+        if not is_busy_component(occurrence):
+            continue
+        interval = _occurrence_interval(occurrence, tz)
+        if interval and interval[0] < window_end and interval[1] > window_start:
+            intervals.append(interval)
+    intervals.sort()
+    return ParsedObject(uid=uid, own=own, intervals=intervals, recurring=recurring)
+
+
+def merge_intervals(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
+    merged: list[tuple[datetime, datetime]] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged

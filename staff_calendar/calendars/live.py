@@ -1,0 +1,39 @@
+"""Live check: busy time of one calendar for one range, straight from the server (short timeout).
+
+Rule: the server is asked for the objects overlapping the range, padded by a day on each side
+(servers evaluate all-day and floating events in UTC); the objects are then read with exactly the
+mirror's rules (``ical.parse_object``), so both sources agree."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from citizen_portal.extensions import db
+from citizen_portal.i18n import site_timezone
+from staff_calendar.calendars import ical
+from staff_calendar.calendars.client import CalendarUnavailable, connect
+from staff_calendar.calendars.models import CalendarLink
+
+
+def server_busy(calendar_key: str, start: datetime, end: datetime, *,
+                timeout: float) -> list[tuple[datetime, datetime]]:
+    """Busy intervals overlapping [start, end) according to the server; raises on any failure."""
+    link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == calendar_key))
+    if link is None or not link.active:
+        raise CalendarUnavailable("no active calendar link")
+    connection = connect(link, timeout)
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
+    pad = timedelta(days=1)
+    objects = connection.calendar.search(start=start - pad, end=end + pad, event=True, expand=False)
+    tz = site_timezone()
+    domain = current_app.config["EVENT_UID_DOMAIN"]
+    intervals: list[tuple[datetime, datetime]] = []
+    for obj in objects:
+        data = obj.data
+        if isinstance(data, bytes):
+            data = data.decode()
+        intervals.extend(ical.parse_object(data, start, end, tz=tz, own_domain=domain).intervals)
+    return ical.merge_intervals(intervals)

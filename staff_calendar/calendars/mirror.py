@@ -1,0 +1,285 @@
+"""The busy-time mirror: incremental CalDAV sync into ``calendar_busy_intervals`` (UTC).
+
+Rules:
+- sync-collection with the stored token (``disable_fallback=True``, so caldav never silently lists
+  everything); the changed objects are fetched with one calendar-multiget (chunks of ``MULTIGET_CHUNK``);
+- an expired/unknown token (``DAV:valid-sync-token``: 403 on Radicale, 412 on Xandikos) → full resync,
+  comparing etags so unchanged objects are not fetched again;
+- a server without sync-collection → ``mode = "etag"``: a depth-1 PROPFIND of etags, diffed with the
+  stored map;
+- every network call happens before the database transaction; any failure (down, 401, garbage) rolls
+  back, records ``last_error`` and leaves the mirror exactly as it was;
+- the window is [local midnight yesterday, + ``CALDAV_MIRROR_HORIZON_DAYS``]; when it moves, all stored
+  objects are re-expanded locally (no network);
+- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects but never as busy time.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from caldav.elements import dav
+from caldav.lib import error as caldav_error
+from flask import current_app
+from sqlalchemy import delete, func, select
+
+from citizen_portal.database import write_transaction
+from citizen_portal.extensions import db
+from citizen_portal.i18n import site_timezone
+from staff_calendar.calendars import ical
+from staff_calendar.calendars.client import CalendarUnavailable, connect, describe_error, href_of
+from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarObject, CalendarSyncState
+
+log = logging.getLogger("staff_calendar.mirror")
+
+MULTIGET_CHUNK = 1000
+VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"
+
+
+@dataclass
+class SyncResult:
+    calendar_key: str
+    ok: bool = False
+    mode: str = ""  # "full" | "incremental" | "etag"
+    used_token: bool = False
+    token_expired: bool = False
+    multigets: int = 0
+    changed: int = 0
+    deleted: int = 0
+    unreadable: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass
+class _Fetched:
+    mode: str
+    token: str | None
+    changed: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # href -> (etag, data)
+    deleted: set[str] = field(default_factory=set)
+    new_mode: str = "sync"
+
+
+def mirror_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    tz = site_timezone()
+    now = now or datetime.now(UTC)
+    local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = (local_midnight - timedelta(days=1)).astimezone(UTC)
+    days = int(current_app.config.get("CALDAV_MIRROR_HORIZON_DAYS", 90))
+    return start, start + timedelta(days=days + 1)
+
+
+def _is_expired_token(exc: Exception) -> bool:
+    return VALID_SYNC_TOKEN in (getattr(exc, "preconditions", None) or [])
+
+
+def _is_auth_failure(exc: Exception) -> bool:
+    return isinstance(exc, caldav_error.AuthorizationError) and not _is_expired_token(exc)
+
+
+def _listing(collection) -> tuple[dict[str, str | None], set[str]]:
+    listed: dict[str, str | None] = {}
+    for obj in collection:
+        props = getattr(obj, "props", None) or {}
+        listed[href_of(obj.url)] = props.get(dav.GetEtag.tag)
+    deleted = {href_of(url) for url in (collection.deleted_urls or ())}
+    for href in deleted:
+        listed.pop(href, None)
+    return listed, deleted
+
+
+def _etag_listing(calendar) -> dict[str, str | None]:
+    response = calendar._query_properties([dav.GetEtag()], depth=1)
+    props = response.expand_simple_props([dav.GetEtag()])
+    own_path = href_of(calendar.url).rstrip("/")
+    return {href_of(h): p.get(dav.GetEtag.tag) for h, p in props.items() if href_of(h).rstrip("/") != own_path}
+
+
+def _multiget(calendar, hrefs: list[str], result: SyncResult) -> dict[str, tuple[str | None, str]]:
+    fetched: dict[str, tuple[str | None, str]] = {}
+    for i in range(0, len(hrefs), MULTIGET_CHUNK):
+        chunk = hrefs[i:i + MULTIGET_CHUNK]
+        result.multigets += 1
+        for obj in calendar.multiget([calendar.url.join(h) for h in chunk]):
+            props = getattr(obj, "props", None) or {}
+            data = obj.data
+            if isinstance(data, bytes):
+                data = data.decode()
+            fetched[href_of(obj.url)] = (props.get(dav.GetEtag.tag), data)
+    return fetched
+
+
+def _fetch(calendar, state: CalendarSyncState, known: dict[str, str | None], full: bool,
+           result: SyncResult) -> _Fetched:
+    """All network work of one sync; raises on any failure."""
+    mode = state.mode or "sync"
+    if mode == "sync":
+        token = None if full else state.sync_token
+        try:
+            collection = calendar.get_objects_by_sync_token(token, load_objects=False, disable_fallback=True)
+        except caldav_error.DAVError as exc:
+            if _is_expired_token(exc) and token is not None:
+                result.token_expired = True
+                token = None
+                collection = calendar.get_objects_by_sync_token(None, load_objects=False, disable_fallback=True)
+            elif token is None and not _is_auth_failure(exc) and isinstance(exc, caldav_error.ReportError):
+                log.info("calendar %s: no sync-collection support, using etag comparison", result.calendar_key)
+                mode = "etag"
+                collection = None
+            else:
+                raise
+        if collection is not None:
+            listed, deleted = _listing(collection)
+            new_token = collection.sync_token
+            if not new_token or str(new_token).startswith("fake-"):
+                raise CalendarUnavailable("server returned no sync token")
+            result.used_token = token is not None
+            if token is None:  # full listing: whatever we know and is not listed is gone
+                deleted = set(known) - set(listed)
+                result.mode = "full"
+            else:
+                result.mode = "incremental"
+            wanted = [h for h, etag in listed.items() if full or etag is None or known.get(h, "\0") != etag]
+            fetched = _Fetched(mode="sync", token=str(new_token), deleted=set(deleted))
+            if wanted:
+                fetched.changed = _multiget(calendar, wanted, result)
+                fetched.deleted |= set(wanted) - set(fetched.changed)  # vanished in between
+            return fetched
+    # etag comparison
+    listed = _etag_listing(calendar)
+    result.mode = "etag"
+    wanted = [h for h, etag in listed.items() if full or etag is None or known.get(h, "\0") != etag]
+    fetched = _Fetched(mode="etag", token=None, deleted=set(known) - set(listed))
+    if wanted:
+        fetched.changed = _multiget(calendar, wanted, result)
+        fetched.deleted |= set(wanted) - set(fetched.changed)
+    return fetched
+
+
+def _state(key: str) -> CalendarSyncState:
+    state = db.session.get(CalendarSyncState, key)
+    if state is None:
+        state = CalendarSyncState(calendar_key=key, mode="sync")
+        db.session.add(state)
+    return state
+
+
+def record_failure(key: str, message: str) -> None:
+    with write_transaction(f"calendar-mirror:{key}"):
+        state = _state(key)
+        state.last_attempt_at = datetime.now(UTC)
+        state.last_error = message[:480]
+        state.reachable = False
+        state.reachable_checked_at = state.last_attempt_at
+
+
+def _insert_intervals(key: str, href: str, intervals: list[tuple[datetime, datetime]]) -> None:
+    if intervals:
+        db.session.add_all([BusyInterval(calendar_key=key, href=href, start=s, end=e) for s, e in intervals])
+
+
+def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None) -> SyncResult:
+    """Bring the mirror of one calendar up to date. Never raises for remote failures: they are
+    recorded in ``calendar_sync_states.last_error`` and returned in ``SyncResult.error``."""
+    started = time.perf_counter()
+    result = SyncResult(calendar_key=key)
+    link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
+    if link is None:
+        result.error = "no calendar link"
+        return result
+    state = db.session.get(CalendarSyncState, key) or CalendarSyncState(calendar_key=key, mode="sync")
+    state_snapshot = CalendarSyncState(calendar_key=key, mode=state.mode or "sync", sync_token=state.sync_token)
+    known = dict(db.session.execute(
+        select(CalendarObject.href, CalendarObject.etag).where(CalendarObject.calendar_key == key)
+    ).all())
+    window_moved = state.window_start is None
+    try:
+        connection = connect(link, timeout)
+        resolved_url = link.resolved_url
+        fetched = _fetch(connection.calendar, state_snapshot, known, full, result)
+    except Exception as exc:  # every remote failure leaves the mirror untouched
+        db.session.rollback()
+        result.error = describe_error(exc)
+        log.warning("calendar %s: sync failed: %s", key, result.error)
+        record_failure(key, result.error)
+        result.seconds = time.perf_counter() - started
+        return result
+
+    tz = site_timezone()
+    domain = current_app.config["EVENT_UID_DOMAIN"]
+    window_start, window_end = mirror_window()
+    with write_transaction(f"calendar-mirror:{key}"):
+        state = _state(key)
+        link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
+        if link is not None and resolved_url and link.resolved_url != resolved_url:
+            link.resolved_url = resolved_url
+        window_moved = state.window_start is None or state.window_start != window_start or window_moved
+        gone = fetched.deleted | set(fetched.changed)
+        if gone:
+            hrefs = list(gone)
+            for i in range(0, len(hrefs), 500):
+                part = hrefs[i:i + 500]
+                db.session.execute(delete(BusyInterval).where(
+                    BusyInterval.calendar_key == key, BusyInterval.href.in_(part)))
+                db.session.execute(delete(CalendarObject).where(
+                    CalendarObject.calendar_key == key, CalendarObject.href.in_(part)))
+        if window_moved:
+            # re-expand every stored object for the new window, locally
+            db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_key == key))
+            for obj in db.session.scalars(select(CalendarObject).where(
+                    CalendarObject.calendar_key == key, CalendarObject.own.is_(False))):
+                try:
+                    parsed = ical.parse_object(obj.data or "", window_start, window_end, tz=tz, own_domain=domain)
+                except Exception:  # counted, never fatal
+                    result.unreadable += 1
+                    continue
+                _insert_intervals(key, obj.href, parsed.intervals)
+        for href, (etag, data) in fetched.changed.items():
+            try:
+                parsed = ical.parse_object(data, window_start, window_end, tz=tz, own_domain=domain)
+            except Exception:  # one unreadable object does not block the calendar
+                result.unreadable += 1
+                parsed = ical.ParsedObject(uid=None, own=False, intervals=[])
+            db.session.add(CalendarObject(calendar_key=key, href=href, etag=etag, uid=parsed.uid,
+                                          own=parsed.own, data=data))
+            _insert_intervals(key, href, parsed.intervals)
+        now = datetime.now(UTC)
+        state.mode = fetched.mode
+        state.sync_token = fetched.token
+        state.window_start, state.window_end = window_start, window_end
+        state.last_attempt_at = state.last_success_at = now
+        state.last_error = None
+        state.last_warning = f"{result.unreadable} unreadable objects" if result.unreadable else None
+        state.reachable, state.reachable_checked_at = True, now
+    result.changed = len(fetched.changed)
+    result.deleted = len(fetched.deleted & set(known))
+    result.ok = True
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def sync_all(*, full: bool = False) -> list[SyncResult]:
+    keys = db.session.scalars(select(CalendarLink.key).where(CalendarLink.active.is_(True))
+                              .order_by(CalendarLink.key)).all()
+    db.session.commit()
+    return [sync_calendar(key, full=full) for key in keys]
+
+
+def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+    rows = db.session.execute(
+        select(BusyInterval.calendar_key, BusyInterval.start, BusyInterval.end)
+        .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
+        .order_by(BusyInterval.calendar_key, BusyInterval.start)
+    ).all()
+    grouped: dict[str, list[tuple[datetime, datetime]]] = {key: [] for key in keys}
+    for key, s, e in rows:
+        grouped[key].append((s, e))
+    return {key: ical.merge_intervals(v) for key, v in grouped.items()}
+
+
+def object_count(key: str) -> int:
+    return db.session.scalar(select(func.count()).select_from(CalendarObject)
+                             .where(CalendarObject.calendar_key == key)) or 0

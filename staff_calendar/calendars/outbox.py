@@ -1,0 +1,308 @@
+"""The outbox: events this platform writes, queued in the caller's transaction, delivered by the worker.
+
+Rules:
+- one row per (calendar, UID) holds the desired state; a new change before delivery overwrites it
+  (coalescing); SEQUENCE rises with every change the server has already seen;
+- create: ``PUT <calendar>/<uid>.ics`` with ``If-None-Match: *``; a 412 means the event is already
+  there (e.g. our earlier attempt succeeded but the answer was lost): re-read, merge, ``If-Match`` —
+  never a second event;
+- update: ``If-Match`` with the stored etag; 412 → re-read, keep the remote's other changes, apply
+  the fields we changed since our last delivery, SEQUENCE = max(remote, ours) + 1, ``If-Match`` again;
+- delete: ``DELETE`` with ``If-Match``; 404 counts as done; 412 → re-read etag, delete again;
+- failures: exponential backoff (``BACKOFF_BASE_SECONDS`` · 2^(attempts-1), capped at
+  ``BACKOFF_CAP_SECONDS``); rows are never dropped; delivery happens outside any database transaction,
+  rows are claimed with a lease so two drainers never send the same row at once.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
+
+from flask import current_app
+from sqlalchemy import func, or_, select, update
+
+from citizen_portal.database import write_transaction
+from citizen_portal.extensions import db
+from citizen_portal.i18n import site_timezone
+from staff_calendar.calendars import ical
+from staff_calendar.calendars.client import CalendarUnavailable, Connection, connect, describe_error
+from staff_calendar.calendars.models import CalendarLink, OutboxEntry
+
+log = logging.getLogger("staff_calendar.outbox")
+
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+CLAIM_SECONDS = 120.0
+MAX_CONFLICT_ROUNDS = 4
+ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
+
+
+class DeliveryError(Exception):
+    pass
+
+
+def _payload(summary: str, start: datetime, end: datetime, location: str | None, description: str | None,
+             transparent: bool) -> dict:
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    if end <= start:
+        raise ValueError("end must be after start")
+    return {
+        "summary": summary,
+        "start": start.astimezone(UTC).isoformat(),
+        "end": end.astimezone(UTC).isoformat(),
+        "location": location or None,
+        "description": description or None,
+        "transparent": bool(transparent),
+    }
+
+
+def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = None) -> OutboxEntry:
+    """Add or coalesce the row for (calendar, UID) in the caller's open transaction (flush, no commit)."""
+    payload = payload or {}
+    row = db.session.scalar(select(OutboxEntry).where(OutboxEntry.calendar_key == calendar_key,
+                                                      OutboxEntry.uid == uid))
+    now = datetime.now(UTC)
+    if row is None:
+        row = OutboxEntry(calendar_key=calendar_key, uid=uid, action=action, payload=payload, sequence=0,
+                          revision=1, state="pending", attempts=0, next_attempt_at=now)
+        db.session.add(row)
+    else:
+        if row.action == action and row.payload == payload:
+            return row  # nothing changed: no new SEQUENCE, no delivery
+        seen_by_server = row.etag is not None or row.delivered_payload is not None
+        if seen_by_server:
+            row.sequence = (row.sequence or 0) + 1
+        row.action = action
+        row.payload = payload
+        row.revision = (row.revision or 0) + 1
+        row.state = "pending"
+        row.attempts = 0
+        row.next_attempt_at = now
+        row.last_error = None
+    db.session.flush()
+    return row
+
+
+@dataclass
+class DrainResult:
+    delivered: int = 0
+    failed: int = 0
+    skipped: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.delivered + self.failed
+
+
+def pending_count(calendar_key: str | None = None) -> int:
+    query = select(func.count()).select_from(OutboxEntry).where(OutboxEntry.state == "pending")
+    if calendar_key:
+        query = query.where(OutboxEntry.calendar_key == calendar_key)
+    return db.session.scalar(query) or 0
+
+
+def backoff_seconds(attempts: int) -> float:
+    return min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** max(0, attempts - 1))
+
+
+def drain(*, limit: int | None = None, ignore_backoff: bool = False, timeout: float | None = None) -> DrainResult:
+    """Deliver due pending rows once. Never raises for remote failures (they are recorded per row)."""
+    result = DrainResult()
+    now = datetime.now(UTC)
+    query = select(OutboxEntry.id, OutboxEntry.calendar_key).where(OutboxEntry.state == "pending")
+    if not ignore_backoff:
+        query = query.where(OutboxEntry.next_attempt_at <= now)
+    query = query.where(or_(OutboxEntry.claimed_until.is_(None), OutboxEntry.claimed_until < now))
+    query = query.order_by(OutboxEntry.id)
+    if limit:
+        query = query.limit(limit)
+    due = db.session.execute(query).all()
+    db.session.commit()
+    connections: dict[str, Connection | Exception] = {}
+    for row_id, key in due:
+        if key not in connections:
+            connections[key] = _connect(key, timeout)
+        connection = connections[key]
+        claimed = _claim(row_id)
+        if claimed is None:
+            result.skipped += 1
+            continue
+        try:
+            if isinstance(connection, Exception):
+                raise connection
+            outcome = _deliver(connection, claimed)
+        except Exception as exc:  # recorded on the row, retried with backoff
+            message = describe_error(exc)
+            _record_failure(row_id, message)
+            result.failed += 1
+            if isinstance(exc, (CalendarUnavailable, ConnectionError, OSError)) or "Connection" in message:
+                connections[key] = exc  # the server is down: do not hammer it for every row
+            continue
+        _record_success(row_id, claimed.revision, outcome)
+        result.delivered += 1
+    return result
+
+
+def _connect(key: str, timeout: float | None) -> Connection | Exception:
+    link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
+    try:
+        if link is None or not link.active:
+            raise CalendarUnavailable("no active calendar link")
+        connection = connect(link, timeout)
+        if link.resolved_url and db.session.is_modified(link):
+            db.session.commit()
+        return connection
+    except Exception as exc:
+        db.session.rollback()
+        return exc
+
+
+@dataclass
+class _Snapshot:
+    id: int
+    uid: str
+    action: str
+    payload: dict
+    sequence: int
+    revision: int
+    etag: str | None
+    href: str | None
+    delivered_payload: dict | None
+
+
+@dataclass
+class _Outcome:
+    etag: str | None
+    href: str | None
+    sequence: int
+    delivered_payload: dict | None
+
+
+def _claim(row_id: int) -> _Snapshot | None:
+    now = datetime.now(UTC)
+    with write_transaction("calendar-outbox"):
+        claimed = db.session.execute(
+            update(OutboxEntry)
+            .where(OutboxEntry.id == row_id, OutboxEntry.state == "pending",
+                   or_(OutboxEntry.claimed_until.is_(None), OutboxEntry.claimed_until < now))
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if claimed != 1:
+            return None
+        row = db.session.get(OutboxEntry, row_id, populate_existing=True)
+        return _Snapshot(id=row.id, uid=row.uid, action=row.action, payload=dict(row.payload or {}),
+                         sequence=row.sequence or 0, revision=row.revision, etag=row.etag, href=row.href,
+                         delivered_payload=dict(row.delivered_payload) if row.delivered_payload else None)
+
+
+def _record_failure(row_id: int, message: str) -> None:
+    with write_transaction("calendar-outbox"):
+        row = db.session.get(OutboxEntry, row_id, populate_existing=True)
+        if row is None:
+            return
+        row.attempts = (row.attempts or 0) + 1
+        row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=backoff_seconds(row.attempts))
+        row.last_error = message[:480]
+        row.claimed_until = None
+    log.warning("outbox row %s: delivery failed (attempt %s): %s", row_id, row.attempts if row else "?", message)
+
+
+def _record_success(row_id: int, revision: int, outcome: _Outcome) -> None:
+    with write_transaction("calendar-outbox"):
+        row = db.session.get(OutboxEntry, row_id, populate_existing=True)
+        if row is None:
+            return
+        row.etag = outcome.etag
+        row.href = outcome.href
+        row.delivered_payload = outcome.delivered_payload
+        row.sequence = max(row.sequence or 0, outcome.sequence)
+        row.claimed_until = None
+        if row.revision == revision:  # nothing new was queued meanwhile
+            row.state = "done"
+            row.attempts = 0
+            row.last_error = None
+            row.delivered_at = datetime.now(UTC)
+
+
+def object_url(connection: Connection, uid: str) -> str:
+    return connection.url + quote(uid, safe="") + ".ics"
+
+
+def _body(response) -> str:
+    raw = getattr(response, "_raw", b"")
+    return raw.decode() if isinstance(raw, bytes) else str(raw or "")
+
+
+def _etag(response) -> str | None:
+    return response.headers.get("ETag") or response.headers.get("etag")
+
+
+def _get(connection: Connection, url: str) -> tuple[int, str | None, str]:
+    response = connection.client.request(url, "GET", "", {"Accept": "text/calendar"})
+    return response.status, _etag(response), _body(response)
+
+
+def _deliver(connection: Connection, snap: _Snapshot) -> _Outcome:
+    url = object_url(connection, snap.uid)
+    if snap.action == "delete":
+        return _deliver_delete(connection, snap, url)
+    return _deliver_upsert(connection, snap, url)
+
+
+def _deliver_upsert(connection: Connection, snap: _Snapshot, url: str) -> _Outcome:
+    tz = site_timezone()
+    marker = current_app.config["EVENT_UID_DOMAIN"]
+    href = connection.calendar.url.join(url).path
+    sequence = snap.sequence
+    body = ical.event_ics(snap.payload, uid=snap.uid, sequence=sequence, tz=tz, own_marker=marker)
+    headers = dict(ICS_HEADERS)
+    headers.update({"If-Match": snap.etag} if snap.etag else {"If-None-Match": "*"})
+    response = connection.client.put(url, body, headers)
+    if response.status in (200, 201, 204):
+        return _Outcome(etag=_etag(response) or _current_etag(connection, url), href=href, sequence=sequence,
+                        delivered_payload=snap.payload)
+    if response.status not in (404, 409, 412):
+        raise DeliveryError(f"PUT answered HTTP {response.status}")
+    # conflict: the event exists (create) or changed remotely (update), or vanished (update)
+    for _round in range(MAX_CONFLICT_ROUNDS):
+        status, etag, remote = _get(connection, url)
+        if status == 404:
+            headers = dict(ICS_HEADERS, **{"If-None-Match": "*"})
+            body = ical.event_ics(snap.payload, uid=snap.uid, sequence=sequence, tz=tz, own_marker=marker)
+        elif status == 200 and etag:
+            body, sequence = ical.merge_event(remote, snap.payload, snap.delivered_payload, uid=snap.uid,
+                                              our_sequence=snap.sequence, tz=tz, own_marker=marker)
+            headers = dict(ICS_HEADERS, **{"If-Match": etag})
+        else:
+            raise DeliveryError(f"GET answered HTTP {status}")
+        response = connection.client.put(url, body, headers)
+        if response.status in (200, 201, 204):
+            return _Outcome(etag=_etag(response) or _current_etag(connection, url), href=href, sequence=sequence,
+                            delivered_payload=snap.payload)
+        if response.status != 412:
+            raise DeliveryError(f"PUT answered HTTP {response.status}")
+    raise DeliveryError("conflict not resolved")
+
+
+def _deliver_delete(connection: Connection, snap: _Snapshot, url: str) -> _Outcome:
+    etag = snap.etag
+    for _round in range(MAX_CONFLICT_ROUNDS):
+        response = connection.client.delete(url, {"If-Match": etag} if etag else {})
+        if response.status in (200, 204, 404):
+            return _Outcome(etag=None, href=None, sequence=snap.sequence, delivered_payload=None)
+        if response.status != 412:
+            raise DeliveryError(f"DELETE answered HTTP {response.status}")
+        status, etag, _ = _get(connection, url)
+        if status == 404:
+            return _Outcome(etag=None, href=None, sequence=snap.sequence, delivered_payload=None)
+    raise DeliveryError("conflict not resolved")
+
+
+def _current_etag(connection: Connection, url: str) -> str | None:
+    status, etag, _ = _get(connection, url)
+    return etag if status == 200 else None
