@@ -53,6 +53,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": None,
     # log one line per request
     "REQUEST_LOG": True,
+    # site name shown until `flask site load` has written one; site settings are cached this long
+    "SITE_NAME": "Stadt Musterhausen",
+    "SITE_CACHE_SECONDS": 30,
+    # SQL parameters (names, emails) never appear in error messages or logs
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
 }
 
 

@@ -1,17 +1,67 @@
-"""Staff login and logout. Skeleton stub; the foundation issue completes it."""
+"""Staff login and logout.
 
-from flask import Blueprint
+Rules: a generic error message (never says whether the username exists); the login POST is rate
+limited per client (``LOGIN_RATE_LIMIT``); the session is cleared and started afresh on login and
+logout; the ``next`` target must be a path on this site; logout is a POST (CSRF-protected)."""
 
-from citizen_portal.auth import loaders  # noqa: F401  (registers the user loader)
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from citizen_portal.auth import (
+    loaders,  # noqa: F401  (registers the user loader)
+    services,
+)
+from citizen_portal.extensions import limiter
+from citizen_portal.i18n import _
 
 bp = Blueprint("auth", __name__)
 
 
+def safe_next(target: str | None) -> str:
+    """``target`` if it is a path on this site, else the start page."""
+    default = url_for("pages.index")
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ord(char) < 32 for char in target):
+        return default
+    return target
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
 @bp.route("/anmelden", methods=["GET", "POST"])
-def login() -> str:
-    return "login"
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> str | Response | tuple[str, int]:
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "GET":
+        if current_user.is_authenticated:
+            return redirect(next_url)
+        return render_template("citizen_portal/auth/login.html", next_url=next_url, username="", failed=False)
+    username = request.form.get("username", "").strip()
+    password = request.form.get("password", "")
+    user = services.authenticate(username, password)
+    if user is None:
+        return render_template("citizen_portal/auth/login.html", next_url=next_url, username=username,
+                               failed=True), 400
+    session.clear()
+    login_user(user)
+    flash(_("Sie sind angemeldet."), "success")
+    return redirect(next_url, code=303)
 
 
 @bp.post("/abmelden")
-def logout() -> str:
-    return "logout"
+def logout() -> Response:
+    logout_user()
+    session.clear()
+    flash(_("Sie sind abgemeldet."), "info")
+    return redirect(url_for("pages.index"), code=303)
