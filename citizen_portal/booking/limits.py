@@ -1,0 +1,24 @@
+"""Rate limits of the public booking endpoints (HTML views and JSON API share them).
+
+Configurable: ``PORTAL_BOOKING_SLOTS_RATE_LIMIT`` (slot search, default "120 per minute"),
+``PORTAL_BOOKING_RATE_LIMIT`` (booking, confirming, moving, cancelling: "10 per minute;50 per hour").
+Per client address (``flask_limiter.util.get_remote_address``; behind the city's reverse proxy
+configure ProxyFix so this is the citizen's address). Storage: ``RATELIMIT_STORAGE_URI``."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from citizen_portal.extensions import limiter
+
+
+def _slots_limit() -> str:
+    return str(current_app.config.get("BOOKING_SLOTS_RATE_LIMIT") or "120 per minute")
+
+
+def _booking_limit() -> str:
+    return str(current_app.config.get("BOOKING_RATE_LIMIT") or "10 per minute;50 per hour")
+
+
+slot_search_limit = limiter.limit(_slots_limit, scope="booking-slots")
+booking_limit = limiter.limit(_booking_limit, scope="booking-write")

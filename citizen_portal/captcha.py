@@ -1,0 +1,108 @@
+"""Self-hosted proof-of-work captcha (ALTCHA, protocol v2) for public writes.
+
+- ``enabled()``: ``PORTAL_CAPTCHA`` is "on" (default) or "off" (tests, trusted networks).
+- ``new_challenge()``: a signed challenge (JSON for the widget, ``GET /api/v1/captcha/challenge``),
+  valid ``CAPTCHA_EXPIRY_SECONDS`` (default 600); difficulty ``CAPTCHA_COST`` (SHA-256 rounds)
+  and ``CAPTCHA_KEY_PREFIX`` (hex prefix the derived key must start with; "0000" ≈ 65,000 tries).
+- ``verify(payload)``: raises ``Invalid(fields={"altcha": ...})`` unless the payload solves a challenge
+  this server signed, is not expired and was not used before. Used payloads are remembered until
+  their challenge expires, in the rate-limit store (``RATELIMIT_STORAGE_URI``: memory per process,
+  Redis shared by all workers in production), falling back to process memory.
+
+The HMAC keys are derived from ``SECRET_KEY``; no state is kept per challenge.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import altcha
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from citizen_portal.errors import Invalid
+from citizen_portal.extensions import limiter
+
+ALGORITHM = "SHA-256"
+_used_lock = threading.Lock()
+_used_local: dict[str, float] = {}
+
+
+def enabled() -> bool:
+    return str(current_app.config.get("CAPTCHA", "on")).strip().lower() not in {"off", "0", "false", "no"}
+
+
+def _secret(purpose: str) -> bytes:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"altcha:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def new_challenge() -> dict:
+    """A fresh signed challenge as the widget expects it (``{"parameters": ..., "signature": ...}``)."""
+    expiry = int(current_app.config.get("CAPTCHA_EXPIRY_SECONDS", 600))
+    challenge = altcha.create_challenge(
+        ALGORITHM,
+        int(current_app.config.get("CAPTCHA_COST", 1)),
+        key_prefix=str(current_app.config.get("CAPTCHA_KEY_PREFIX", "0000")),
+        expires_at=datetime.now(UTC) + timedelta(seconds=expiry),
+        hmac_secret=_secret("challenge"),
+        hmac_key_secret=_secret("key"),
+    )
+    return challenge.to_dict()
+
+
+def _remember(nonce: str, expires_at: float) -> bool:
+    """True when ``nonce`` was not used before (and is now marked used)."""
+    ttl = max(int(expires_at - time.time()) + 1, 1)
+    try:
+        storage = limiter.storage
+        if storage is not None:
+            return storage.incr(f"altcha-used/{nonce}", ttl) == 1
+    except Exception:  # no shared store: fall back to this process
+        pass
+    now = time.time()
+    with _used_lock:
+        for key in [key for key, until in _used_local.items() if until < now]:
+            del _used_local[key]
+        if nonce in _used_local:
+            return False
+        _used_local[nonce] = expires_at
+        return True
+
+
+def _fail(message) -> Invalid:
+    return Invalid(message, fields={"altcha": message})
+
+
+def verify(payload: str | None) -> None:
+    """Accept a solved, signed, unexpired, unused payload; otherwise raise ``Invalid``.
+    Does nothing when the captcha is off."""
+    if not enabled():
+        return
+    if not payload or not isinstance(payload, str) or len(payload) > 4096:
+        raise _fail(_l("Bitte bestätigen Sie, dass Sie kein Roboter sind (Sicherheitsprüfung)."))
+    result = altcha.verify_solution(
+        payload, _secret("challenge"), hmac_key_secret=_secret("key"),
+    )
+    if not result.verified:
+        if result.expired:
+            raise _fail(_l("Die Sicherheitsprüfung ist abgelaufen. Bitte wiederholen Sie sie."))
+        raise _fail(_l("Die Sicherheitsprüfung ist fehlgeschlagen. Bitte wiederholen Sie sie."))
+    data = json.loads(base64.b64decode(payload).decode())
+    parameters = data["challenge"]["parameters"]
+    expires_at = float(parameters.get("expiresAt") or parameters.get("expires_at") or time.time() + 600)
+    if not _remember(str(parameters["nonce"]), expires_at):
+        raise _fail(_l("Diese Sicherheitsprüfung wurde schon verwendet. Bitte wiederholen Sie sie."))
+
+
+def solve_for_tests(challenge: dict) -> str:
+    """Solve a challenge like the widget does and return the payload (tests, benchmarks)."""
+    parsed = altcha.Challenge.from_dict(challenge)
+    solution = altcha.solve_challenge(parsed)
+    return altcha.Payload(parsed, solution).to_base64()
