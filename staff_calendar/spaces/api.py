@@ -1,5 +1,200 @@
-"""Stub: filled in by the issue that owns this area."""
+"""JSON API of desks and rooms (``/api/v1``), thin over the same services as the pages.
 
-from flask import Blueprint
+Authentication: a staff session (browser; unsafe methods then need the CSRF token in the
+``X-CSRFToken`` header), or ``Authorization: Bearer <API token>`` (only the token's SHA-256 is
+stored, in ``api_tokens``). The blueprint is exempt from the global CSRF check because bearer
+clients have no session; session requests are checked here instead.
+
+Errors are ``{"error": code, "message", "fields"}`` with a 4xx status (``citizen_portal.errors``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, current_app, g, jsonify, request
+from flask_login import current_user
+from sqlalchemy import select
+
+from citizen_portal.access import has_role
+from citizen_portal.errors import DomainError, Forbidden, Invalid
+from citizen_portal.extensions import csrf, db, login_manager
+from citizen_portal.i18n import _l, localized
+from staff_calendar.spaces import schemas
+from staff_calendar.spaces.services import desks, rooms
+from staff_calendar.spaces.services.common import Actor, api_tokens_table, local_moment, token_digest
 
 bp = Blueprint("spaces_api", __name__, url_prefix="/api/v1")
+csrf.exempt(bp)
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+    default_message = _l("Bitte melden Sie sich an oder senden Sie ein API-Token.")
+
+
+def _bearer_user() -> Any | None:
+    header = request.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    token = header[7:].strip()
+    row = db.session.execute(
+        select(api_tokens_table.c.id, api_tokens_table.c.user_id, api_tokens_table.c.revoked_at)
+        .where(api_tokens_table.c.token_hash == token_digest(token))
+    ).first()
+    if row is None or row.revoked_at is not None:
+        raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
+    user = login_manager._user_callback(str(row.user_id))  # the app's user loader
+    if user is None:
+        raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
+    return user
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.blueprint != "spaces_api":
+        return
+    user = _bearer_user()
+    if user is not None:
+        g._login_user = user  # flask-login's per-request user: current_user for this request only
+        g.spaces_token_auth = True
+    elif not current_user.is_authenticated:
+        raise Unauthorized()
+    elif current_app.config.get("WTF_CSRF_ENABLED", True):
+        csrf.protect()  # a browser session: unsafe methods must carry the CSRF token
+    if not has_role(current_user, "staff"):
+        raise Forbidden()
+
+
+def _actor() -> Actor:
+    return Actor.of(current_user)
+
+
+def _json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid(_l("Bitte senden Sie ein JSON-Objekt."), code="invalid_json")
+    return body
+
+
+def _desk_json(item: desks.DeskAvailability) -> dict:
+    desk = item.desk
+    return {"key": desk.key, "label": desk.label, "floor": desk.floor.key, "attributes": list(desk.attributes or []),
+            "free": dict(item.free), **({"blocked": item.blocked_reason} if item.blocked_reason else {})}
+
+
+def _desk_booking_json(rows) -> dict:
+    first = rows[0]
+    halves = [row.half for row in rows]
+    return {"id": first.id, "ids": [row.id for row in rows], "desk": first.desk.key, "floor": first.desk.floor.key,
+            "date": first.day.isoformat(), "part": "day" if len(halves) == 2 else halves[0],
+            "checked_in": first.checked_in_at is not None}
+
+
+@bp.get("/desks")
+def list_desks():
+    day = schemas.parse_date(request.args.get("date"))
+    floor = request.args.get("floor") or None
+    attributes = tuple(a for a in request.args.getlist("attribute") if a)
+    items = desks.desk_availability(day, floor_key=floor, attributes=attributes)
+    response: dict[str, Any] = {"date": day.isoformat(), "desks": [_desk_json(item) for item in items]}
+    from staff_calendar.spaces.services.common import closed_reason, load_settings
+
+    reason = closed_reason(load_settings(), day)
+    if reason:
+        response["closed"] = str(reason)
+        for entry in response["desks"]:
+            entry["free"] = {"morning": False, "afternoon": False}
+    return jsonify(response)
+
+
+@bp.post("/desk-bookings")
+def create_desk_booking():
+    body = _json_body()
+    desk_key = schemas.parse_str(body.get("desk"), "desk", max_length=64)
+    day = schemas.parse_date(body.get("date"))
+    part = schemas.parse_part(body.get("part", "day"))
+    rows = desks.book_desk(_actor(), desk_key, day, part)
+    return jsonify(_desk_booking_json(rows)), 201
+
+
+@bp.get("/desk-bookings")
+def my_desk_bookings():
+    first = schemas.parse_optional_date(request.args.get("from"), desks.today_local(), "from")
+    last = schemas.parse_optional_date(request.args.get("to"), first + timedelta(days=31), "to")
+    groups: dict[str, list] = {}
+    for row in desks.my_desk_bookings(_actor(), first, last):
+        groups.setdefault(row.group_uid, []).append(row)
+    return jsonify({"bookings": [_desk_booking_json(rows) for rows in groups.values()]})
+
+
+@bp.delete("/desk-bookings/<int:booking_id>")
+def delete_desk_booking(booking_id: int):
+    part = request.args.get("part", "day")
+    desks.cancel_desk_booking(_actor(), booking_id, part)
+    return "", 204
+
+
+@bp.post("/desk-bookings/<int:booking_id>/check-in")
+def check_in(booking_id: int):
+    desks.check_in(_actor(), booking_id)
+    return "", 204
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+@bp.get("/rooms")
+def list_rooms():
+    return jsonify({"rooms": [
+        {"key": room.key, "name": localized(room.name, room.key), "floor": room.floor.key,
+         "capacity": room.capacity, "attributes": list(room.attributes or [])}
+        for room in rooms.active_rooms()]})
+
+
+@bp.get("/rooms/<key>/availability")
+def room_availability(key: str):
+    day = schemas.parse_date(request.args.get("date"))
+    room = rooms.get_room(key)
+    busy = rooms.busy_ranges(room, day)
+    hours = rooms.room_hours(room, day)
+    return jsonify({
+        "room": room.key, "date": day.isoformat(), "capacity": room.capacity,
+        "hours": [{"start": _iso(a), "end": _iso(b)} for a, b in hours],
+        "busy": [{"start": _iso(b.start), "end": _iso(b.end), "source": b.source} for b in busy],
+    })
+
+
+@bp.post("/room-bookings")
+def create_room_booking():
+    body = _json_body()
+    room_key = schemas.parse_str(body.get("room"), "room", max_length=64)
+    start = schemas.parse_datetime(body.get("start"), "start")
+    end = schemas.parse_datetime(body.get("end"), "end")
+    title = schemas.parse_str(body.get("title"), "title")
+    attendees = schemas.parse_int(body.get("attendees"), "attendees", default=1, minimum=1, maximum=1000)
+    booking = rooms.book_room(_actor(), room_key, start, end, title, attendees)
+    return jsonify(_room_booking_json(booking)), 201
+
+
+def _room_booking_json(booking) -> dict:
+    return {"id": booking.id, "room": booking.room.key, "start": _iso(booking.start_at), "end": _iso(booking.end_at),
+            "title": booking.title, "attendees": booking.attendees}
+
+
+@bp.get("/room-bookings")
+def my_room_bookings():
+    first = schemas.parse_optional_date(request.args.get("from"), desks.today_local(), "from")
+    start = local_moment(first, datetime.min.time())
+    return jsonify({"bookings": [_room_booking_json(b) for b in
+                                 rooms.my_room_bookings(_actor(), start, start + timedelta(days=62))]})
+
+
+@bp.delete("/room-bookings/<int:booking_id>")
+def delete_room_booking(booking_id: int):
+    rooms.cancel_room_booking(_actor(), booking_id)
+    return "", 204
+

@@ -1,5 +1,375 @@
-"""Stub: filled in by the issue that owns this area."""
+"""Pages of desk and room booking (``/arbeitsplaetze``): login required, German and English,
+no JavaScript. Thin adapters over ``staff_calendar.spaces.services``; views never commit."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import segno
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from citizen_portal.access import roles_required
+from citizen_portal.errors import Conflict, DomainError, Invalid
+from citizen_portal.i18n import _, _l
+from staff_calendar.spaces import schemas
+from staff_calendar.spaces.services import blocks, desks, feeds, occupancy, presence, rooms
+from staff_calendar.spaces.services.common import (
+    Actor,
+    closed_reason,
+    load_settings,
+    local_moment,
+    today_local,
+    week_bounds,
+)
 
 bp = Blueprint("spaces", __name__, url_prefix="/arbeitsplaetze")
+
+PART_LABELS = {"day": _l("Ganzer Tag"), "morning": _l("Vormittag"), "afternoon": _l("Nachmittag")}
+WEEKDAY_LABELS = (_l("Montag"), _l("Dienstag"), _l("Mittwoch"), _l("Donnerstag"), _l("Freitag"))
+ATTRIBUTE_LABELS = {
+    "monitor": _l("Monitor"), "standing": _l("Stehtisch"), "accessible": _l("Barrierefrei"),
+    "docking": _l("Dockingstation"), "quiet": _l("Ruhezone"), "window": _l("Fenster"),
+    "projector": _l("Beamer"), "video-conference": _l("Videokonferenz"), "screen": _l("Bildschirm"),
+}
+
+
+def _register_navigation(state) -> None:
+    from citizen_portal.navigation import register_nav_item
+
+    register_nav_item(state.app, "spaces", _l("Arbeitsplätze"), lambda: url_for("spaces.my_week"),
+                      roles=("staff",), order=40)
+
+
+bp.record_once(_register_navigation)
+
+
+@bp.app_template_filter("attribute_label")
+def attribute_label(value: str) -> str:
+    label = ATTRIBUTE_LABELS.get(value)
+    return str(label) if label is not None else value
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    return {"part_label": lambda part: str(PART_LABELS.get(part, part)), "weekday_labels": WEEKDAY_LABELS,
+            "is_admin": _actor().is_admin if current_user.is_authenticated else False}
+
+
+def _actor() -> Actor:
+    return Actor.of(current_user)
+
+
+def _error_context(error: DomainError) -> dict:
+    return {"error": error, "status": error.status}
+
+
+# --- my week -------------------------------------------------------------------------------------
+
+@bp.get("/")
+@roles_required("staff")
+def my_week():
+    actor = _actor()
+    today = today_local()
+    monday, _sunday = week_bounds(today)
+    last = monday + timedelta(days=13)
+    groups: dict[str, list] = {}
+    for row in desks.my_desk_bookings(actor, today, last):
+        groups.setdefault(row.group_uid, []).append(row)
+    room_bookings = rooms.my_room_bookings(actor, local_moment(today, datetime.min.time()),
+                                           local_moment(last + timedelta(days=1), datetime.min.time()))
+    settings = load_settings()
+    team, visible = presence.my_team_and_visibility(actor)
+    return render_template(
+        "staff_calendar/spaces/my_week.html",
+        desk_groups=list(groups.values()), room_bookings=room_bookings, today=today, settings=settings,
+        usage=desks.week_usage(actor.id, today), limit=settings.desk_days_per_week,
+        has_feed=feeds.has_feed(actor), feed_url=None, team=team, visible=visible,
+    )
+
+
+@bp.post("/buchungen/<int:booking_id>/stornieren")
+@roles_required("staff")
+def cancel_desk(booking_id: int):
+    part = request.form.get("part", "day")
+    desks.cancel_desk_booking(_actor(), booking_id, part)
+    flash(_("Die Buchung wurde storniert."), "success")
+    return redirect(url_for("spaces.my_week"), code=303)
+
+
+@bp.post("/buchungen/<int:booking_id>/einchecken")
+@roles_required("staff")
+def check_in(booking_id: int):
+    desks.check_in(_actor(), booking_id)
+    flash(_("Sie sind eingecheckt."), "success")
+    return redirect(url_for("spaces.my_week"), code=303)
+
+
+@bp.route("/platz/<desk_key>/einchecken", methods=["GET", "POST"])
+@roles_required("staff")
+def desk_check_in(desk_key: str):
+    """Target of the QR code on the desk: a confirmation page (GET), check-in (POST)."""
+    desk = desks.get_desk(desk_key)
+    if request.method == "POST":
+        desks.check_in_at_desk(_actor(), desk_key)
+        flash(_("Sie sind eingecheckt."), "success")
+        return redirect(url_for("spaces.my_week"), code=303)
+    return render_template("staff_calendar/spaces/check_in.html", desk=desk)
+
+
+# --- desk booking --------------------------------------------------------------------------------
+
+def _render_desks(status: int = 200, **extra):
+    actor = _actor()
+    settings = load_settings()
+    days = desks.bookable_days(settings)
+    open_days = [day for day, reason in days if reason is None]
+    default_day = open_days[0] if open_days else today_local()
+    try:
+        day = schemas.parse_optional_date(request.values.get("date"), default_day)
+    except Invalid:
+        day = default_day
+    floor = request.values.get("floor") or None
+    floors = desks.active_floors()
+    if floor not in {f.key for f in floors}:
+        floor = None
+    chosen_attributes = tuple(a for a in request.values.getlist("attribute") if a)
+    items = desks.desk_availability(day, floor_key=floor, attributes=chosen_attributes, actor=actor)
+    reason = closed_reason(settings, day)
+    counts = desks.free_counts(days[0][0], days[-1][0], floor_key=floor) if days else {}
+    plan_floor = next((f for f in floors if f.key == floor), floors[0] if len(floors) == 1 else None)
+    plan = [item for item in items if plan_floor and item.desk.floor_id == plan_floor.id
+            and item.desk.x is not None and item.desk.y is not None]
+    return render_template(
+        "staff_calendar/spaces/book_desk.html", day=day, days=days, floor=floor, floors=floors,
+        attributes=desks.all_attributes(), chosen_attributes=chosen_attributes, items=items,
+        closed=reason, counts=counts, plan=plan, plan_floor=plan_floor,
+        usage=desks.week_usage(actor.id, day), limit=settings.desk_days_per_week, **extra,
+    ), status
+
+
+@bp.get("/buchen")
+@roles_required("staff")
+def book_desk_form():
+    return _render_desks()
+
+
+@bp.post("/buchen")
+@roles_required("staff")
+def book_desk():
+    try:
+        day = schemas.parse_date(request.form.get("date"))
+        part = schemas.parse_part(request.form.get("part"))
+        desk_key = schemas.parse_str(request.form.get("desk"), "desk", max_length=64)
+        rows = desks.book_desk(_actor(), desk_key, day, part)
+    except (Invalid, Conflict) as error:
+        return _render_desks(**_error_context(error), status=error.status)
+    flash(_("Gebucht: %(desk)s am %(day)s, %(part)s.", desk=desks.desk_title(rows[0].desk),
+            day=day.strftime("%d.%m.%Y"), part=PART_LABELS[part]), "success")
+    return redirect(url_for("spaces.my_week"), code=303)
+
+
+@bp.post("/serie")
+@roles_required("staff")
+def book_series():
+    try:
+        desk_key = schemas.parse_str(request.form.get("desk"), "series_desk", max_length=64)
+        part = schemas.parse_part(request.form.get("part"))
+        first = schemas.parse_date(request.form.get("first_day"), "first_day")
+        weeks = schemas.parse_int(request.form.get("weeks"), "weeks", minimum=1, maximum=26)
+        weekdays = schemas.parse_weekdays(request.form.getlist("weekdays"))
+        results = desks.book_desk_series(_actor(), desk_key, part, weekdays, first, weeks)
+    except (Invalid, Conflict) as error:
+        return _render_desks(**_error_context(error), status=error.status)
+    return render_template("staff_calendar/spaces/series_result.html", results=results,
+                           desk=desks.get_desk(desk_key), part=part)
+
+
+# --- rooms ---------------------------------------------------------------------------------------
+
+def _render_rooms(status: int = 200, **extra):
+    settings = load_settings()
+    days = desks.bookable_days(settings)
+    open_days = [day for day, reason in days if reason is None]
+    default_day = open_days[0] if open_days else today_local()
+    try:
+        day = schemas.parse_optional_date(request.values.get("date"), default_day)
+    except Invalid:
+        day = default_day
+    all_rooms = rooms.active_rooms()
+    schedule = [(room, rooms.room_hours(room, day), rooms.busy_ranges(room, day)) for room in all_rooms]
+    times = [f"{h:02d}:{m:02d}" for h in range(6, 23) for m in (0, 15, 30, 45)]
+    return render_template("staff_calendar/spaces/rooms.html", day=day, days=days, schedule=schedule,
+                           rooms=all_rooms, times=times, form=request.form, **extra), status
+
+
+@bp.get("/raeume")
+@roles_required("staff")
+def rooms_page():
+    return _render_rooms()
+
+
+@bp.post("/raeume/buchen")
+@roles_required("staff")
+def book_room():
+    try:
+        day = schemas.parse_date(request.form.get("date"))
+        room_key = schemas.parse_str(request.form.get("room"), "room", max_length=64)
+        start = schemas.parse_local_time(day, request.form.get("start"), "start")
+        end = schemas.parse_local_time(day, request.form.get("end"), "end")
+        title = schemas.parse_str(request.form.get("title"), "title")
+        attendees = schemas.parse_int(request.form.get("attendees"), "attendees", default=1, minimum=1, maximum=1000)
+        booking = rooms.book_room(_actor(), room_key, start, end, title, attendees)
+    except (Invalid, Conflict) as error:
+        return _render_rooms(**_error_context(error), status=error.status)
+    flash(_("Raum gebucht: %(title)s.", title=booking.title), "success")
+    return redirect(url_for("spaces.my_week"), code=303)
+
+
+@bp.post("/raumbuchungen/<int:booking_id>/stornieren")
+@roles_required("staff")
+def cancel_room(booking_id: int):
+    rooms.cancel_room_booking(_actor(), booking_id)
+    flash(_("Die Raumbuchung wurde storniert."), "success")
+    return redirect(url_for("spaces.my_week"), code=303)
+
+
+# --- who's in ------------------------------------------------------------------------------------
+
+@bp.get("/wer-ist-da")
+@roles_required("staff")
+def whos_in():
+    actor = _actor()
+    today = today_local()
+    monday, _sunday = week_bounds(today)
+    try:
+        start = schemas.parse_optional_date(request.args.get("week"), monday, "week")
+    except Invalid:
+        start = monday
+    start = start - timedelta(days=start.weekday())
+    days = [start + timedelta(days=n) for n in range(5)]
+    team, visible = presence.my_team_and_visibility(actor)
+    return render_template("staff_calendar/spaces/whos_in.html", days=days, team=team, visible=visible,
+                           people=presence.whos_in(actor, days[0], days[-1]),
+                           previous_week=start - timedelta(days=7), next_week=start + timedelta(days=7))
+
+
+@bp.post("/sichtbarkeit")
+@roles_required("staff")
+def set_visibility():
+    visible = request.form.get("visible") == "1"
+    presence.set_visibility(_actor(), visible)
+    flash(_("Sie sind jetzt für Ihr Team sichtbar.") if visible else _("Sie sind jetzt für Ihr Team unsichtbar."),
+          "success")
+    return redirect(url_for("spaces.whos_in"), code=303)
+
+
+# --- personal feed -------------------------------------------------------------------------------
+
+@bp.post("/kalender-abo")
+@roles_required("staff")
+def create_feed():
+    token = feeds.create_feed_token(_actor())
+    feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for("spaces.feed", token=token)
+    return render_template("staff_calendar/spaces/feed_created.html", feed_url=feed_url)
+
+
+@bp.post("/kalender-abo/widerrufen")
+@roles_required("staff")
+def revoke_feed():
+    feeds.revoke_feed_token(_actor())
+    flash(_("Die Abo-Adresse wurde widerrufen."), "success")
+    return redirect(url_for("spaces.my_week"), code=303)
+
+
+@bp.get("/kalender/<token>.ics")
+def feed(token: str):
+    """The personal feed, for calendar clients (no login: the secret URL is the key)."""
+    body = feeds.feed_for_token(token)
+    response = Response(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = 'inline; filename="arbeitsplaetze.ics"'
+    response.headers["Cache-Control"] = "private, max-age=300"
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- admin ---------------------------------------------------------------------------------------
+
+def _occupancy_range() -> tuple[date, date]:
+    today = today_local()
+    monday, _sunday = week_bounds(today)
+    first = schemas.parse_optional_date(request.args.get("from"), monday - timedelta(days=7), "from")
+    last = schemas.parse_optional_date(request.args.get("to"), monday + timedelta(days=13), "to")
+    if last < first or (last - first).days > 366:
+        raise Invalid(fields={"to": _l("Bitte wählen Sie einen Zeitraum von höchstens einem Jahr.")})
+    return first, last
+
+
+def _render_admin(status: int = 200, **extra):
+    try:
+        first, last = _occupancy_range()
+    except Invalid as error:
+        extra.setdefault("error", error)
+        today = today_local()
+        first, last = today, today + timedelta(days=13)
+    rows, k = occupancy.occupancy(first, last)
+    return render_template("staff_calendar/spaces/admin.html", rows=rows, k=k, first=first, last=last,
+                           blocks=blocks.current_blocks(), desks=blocks.all_desks(), rooms=rooms.active_rooms(),
+                           form=request.form, **extra), status
+
+
+@bp.get("/verwaltung")
+@roles_required("admin")
+def admin():
+    return _render_admin()
+
+
+@bp.get("/verwaltung/auslastung.csv")
+@roles_required("admin")
+def occupancy_csv():
+    first, last = _occupancy_range()
+    body = occupancy.occupancy_csv(first, last)
+    response = Response(body, mimetype="text/csv")
+    response.headers["Content-Disposition"] = f'attachment; filename="auslastung-{first}-{last}.csv"'
+    return response
+
+
+@bp.post("/verwaltung/sperren")
+@roles_required("admin")
+def create_block():
+    try:
+        target = request.form.get("target", "")
+        kind, _sep, key = target.partition(":")
+        first = schemas.parse_date(request.form.get("first_day"), "first_day")
+        last = schemas.parse_optional_date(request.form.get("last_day"), first, "last_day")
+        reason = schemas.parse_str(request.form.get("reason"), "reason", max_length=300)
+        if kind not in ("desk", "room") or not key:
+            raise Invalid(fields={"target": _l("Bitte wählen Sie genau einen Arbeitsplatz oder einen Raum.")})
+        blocks.create_block(_actor(), desk_key=key if kind == "desk" else None,
+                            room_key=key if kind == "room" else None, first_day=first, last_day=last, reason=reason)
+    except (Invalid, Conflict) as error:
+        return _render_admin(**_error_context(error), status=error.status)
+    flash(_("Die Sperrung wurde gespeichert."), "success")
+    return redirect(url_for("spaces.admin"), code=303)
+
+
+@bp.post("/verwaltung/sperren/<int:block_id>/aufheben")
+@roles_required("admin")
+def delete_block(block_id: int):
+    blocks.delete_block(_actor(), block_id)
+    flash(_("Die Sperrung wurde aufgehoben."), "success")
+    return redirect(url_for("spaces.admin"), code=303)
+
+
+@bp.get("/verwaltung/platz/<desk_key>/qr")
+@roles_required("admin")
+def desk_qr(desk_key: str):
+    """A printable page per desk with a QR code leading to its check-in page (SVG, made here)."""
+    desk = desks.get_desk(desk_key)
+    target = current_app.config["BASE_URL"].rstrip("/") + url_for("spaces.desk_check_in", desk_key=desk.key)
+    qr = segno.make(target, error="m")
+    svg = qr.svg_inline(scale=8, dark="#000", light="#fff", title=_("QR-Code zum Einchecken"))
+    return render_template("staff_calendar/spaces/desk_qr.html", desk=desk, target=target, svg=Markup(svg))

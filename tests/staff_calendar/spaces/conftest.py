@@ -1,0 +1,71 @@
+"""Spaces fixtures: the calendar facade recorded (no CalDAV needed), a site with one floor."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from staff_calendar import services as calendar
+
+
+@dataclass
+class CalendarRecorder:
+    events: list[dict] = field(default_factory=list)
+    removals: list[dict] = field(default_factory=list)
+    busy: dict[str, list] = field(default_factory=dict)
+    drains: int = 0
+
+    def schedule_event(self, **kwargs):
+        self.events.append(kwargs)
+
+    def schedule_event_removal(self, **kwargs):
+        self.removals.append(kwargs)
+
+    def busy_intervals(self, keys, start, end):
+        return {key: [(a, b) for a, b in self.busy.get(key, []) if a < end and start < b] for key in keys}
+
+    def is_free(self, key, start, end, *, timeout=None):
+        free = not self.busy_intervals([key], start, end)[key]
+        return calendar.FreeCheck(free=free, source="mirror")
+
+    def request_drain(self):
+        self.drains += 1
+
+
+def _feed_fallback(events: list[dict]) -> bytes:
+    from icalendar import Calendar, Event
+
+    cal = Calendar()
+    cal.add("prodid", "-//test//spaces//")
+    cal.add("version", "2.0")
+    for item in events:
+        event = Event()
+        event.add("uid", item["uid"])
+        event.add("summary", item["summary"])
+        event.add("dtstart", item["start"])
+        event.add("dtend", item["end"])
+        event.add("transp", "TRANSPARENT" if item.get("transparent") else "OPAQUE")
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+@pytest.fixture
+def calendar_calls(monkeypatch) -> CalendarRecorder:
+    """Record what the spaces services ask of the calendar facade (outbox rows are the
+    calendar bridge's business and tested there)."""
+    recorder = CalendarRecorder()
+    monkeypatch.setattr(calendar, "schedule_event", recorder.schedule_event)
+    monkeypatch.setattr(calendar, "schedule_event_removal", recorder.schedule_event_removal)
+    monkeypatch.setattr(calendar, "busy_intervals", recorder.busy_intervals)
+    monkeypatch.setattr(calendar, "is_free", recorder.is_free)
+    monkeypatch.setattr(calendar, "request_drain", recorder.request_drain)
+    try:
+        calendar.event_uid("probe", 1)
+    except NotImplementedError:
+        monkeypatch.setattr(calendar, "event_uid", lambda kind, ident: f"{kind}-{ident}@test.example")
+    try:
+        calendar.personal_feed([])
+    except NotImplementedError:
+        monkeypatch.setattr(calendar, "personal_feed", _feed_fallback)
+    return recorder
