@@ -181,9 +181,11 @@ def _insert_intervals(key: str, href: str, intervals: list[tuple[datetime, datet
         db.session.add_all([BusyInterval(calendar_key=key, href=href, start=s, end=e) for s, e in intervals])
 
 
-def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None) -> SyncResult:
+def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
+                  now: datetime | None = None) -> SyncResult:
     """Bring the mirror of one calendar up to date. Never raises for remote failures: they are
-    recorded in ``calendar_sync_states.last_error`` and returned in ``SyncResult.error``."""
+    recorded in ``calendar_sync_states.last_error`` and returned in ``SyncResult.error``.
+    ``now`` moves the mirror window (tests, benchmarks)."""
     started = time.perf_counter()
     result = SyncResult(calendar_key=key)
     link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
@@ -210,7 +212,7 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None)
 
     tz = site_timezone()
     domain = current_app.config["EVENT_UID_DOMAIN"]
-    window_start, window_end = mirror_window()
+    window_start, window_end = mirror_window(now)
     with write_transaction(f"calendar-mirror:{key}"):
         state = _state(key)
         link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
