@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import (
     format_date,
     format_datetime,
@@ -87,6 +87,13 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", app.config["DEFAULT_LOCALE"])
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    @app.before_request
+    def _select_locale_per_request() -> None:
+        # Flask-Babel caches the locale in ``g``, which lives as long as the app context; when a
+        # context spans several requests (tests, CLI) each request must choose its own locale.
+        g.pop("_flask_babel", None)
+
     app.jinja_env.globals.update(
         current_language=current_language,
         localized=localized,

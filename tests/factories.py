@@ -94,3 +94,14 @@ def login(client, username: str, password: str = "pw", follow_redirects: bool = 
     if match:
         data["csrf_token"] = match.group(1)
     return client.post("/anmelden", data=data, follow_redirects=follow_redirects)
+
+
+def build_app(database_url: str, instance, **overrides: Any):
+    """A separate app (e.g. with CSRF or rate limits on, or with test-only routes added before its
+    first request) on ``database_url`` (use ``fresh_database_url``). Don't mix with ``app``."""
+    from citizen_portal.app import create_app
+    from tests.fixtures.database import make_test_config
+
+    config = make_test_config(database_url, instance)
+    config.update(overrides)
+    return create_app(config)

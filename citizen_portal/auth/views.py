@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -20,6 +20,13 @@ from citizen_portal.extensions import limiter
 from citizen_portal.i18n import _
 
 bp = Blueprint("auth", __name__)
+
+
+@bp.before_app_request
+def _load_user_per_request() -> None:
+    # flask-login caches the user in ``g``, which lives as long as the app context; when a context
+    # spans several requests (the test fixtures) each request must load its own user.
+    g.pop("_login_user", None)
 
 
 def safe_next(target: str | None) -> str:
