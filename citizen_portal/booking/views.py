@@ -1,5 +1,399 @@
-"""Stub: filled in by the issue that owns this area."""
+"""Citizen appointment booking in the browser, without JavaScript and without an account.
 
-from flask import Blueprint
+Flow (every GET step is a bookmarkable URL, only booking, cancelling, moving and confirming POST):
 
-bp = Blueprint("booking", __name__)
+``/termine/`` services → ``/termine/<service>/`` locations → ``/termine/<service>/<location>/?monat=YYYY-MM``
+days (a list grouped by week, plus a month table) → ``/termine/<service>/<location>/<YYYY-MM-DD>`` times →
+``/termine/<service>/<location>/buchen?start=<ISO>`` form → ``/termine/gebucht/<code>?token=…`` done.
+
+Self-service (links from the mails): ``/termine/verwalten/<code>?token=<manage token>`` (cancel, move)
+and ``/termine/bestaetigen/<code>?token=<confirm token>`` (confirm a hold). Pages that carry a token
+are sent with ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``.
+
+Thin adapter over ``citizen_portal.booking.services``; the rules live there.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import format_date, ngettext
+from werkzeug.wrappers import Response
+
+from citizen_portal.booking import forms
+from citizen_portal.booking import services as booking
+from citizen_portal.booking.models import PENDING, Appointment
+from citizen_portal.booking.services.slots import load_service
+from citizen_portal.errors import Conflict, Invalid, NotFound
+from citizen_portal.extensions import limiter
+from citizen_portal.i18n import _, _l, current_language, site_timezone, utc_now
+from citizen_portal.models import Location, Service
+
+bp = Blueprint("booking", __name__, url_prefix="/termine")
+
+
+def _register_navigation(state) -> None:
+    from citizen_portal.navigation import register_nav_item
+
+    register_nav_item(state.app, "booking", _l("Termine"), lambda: url_for("booking.index"), order=10)
+
+
+bp.record_once(_register_navigation)
+
+TOKEN_ENDPOINTS = {"booking.booked", "booking.manage", "booking.cancel", "booking.move", "booking.confirm_hold"}
+
+
+@bp.after_request
+def _private_pages(response: Response) -> Response:
+    """Pages that carry a token in their URL must not leak it (Referer) nor be cached."""
+    if request.endpoint in TOKEN_ENDPOINTS:
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _captcha():
+    """The captcha module (``citizen_portal.captcha``) or ``None`` while it is not installed."""
+    try:
+        from citizen_portal import captcha
+    except ImportError:  # pragma: no cover - the module is part of the platform
+        return None
+    return captcha
+
+
+def _captcha_context() -> dict[str, Any]:
+    module = _captcha()
+    if module is None or not module.enabled():
+        return {"captcha_on": False}
+    return {"captcha_on": True, "captcha_challenge": module.new_challenge()}
+
+
+def _offered_location(service: Service, location_key: str) -> Location:
+    for location in service.locations:
+        if location.key == location_key and location.active:
+            return location
+    raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
+
+
+def _today() -> date:
+    return utc_now().astimezone(site_timezone()).date()
+
+
+def _last_bookable_day(service: Service) -> date:
+    return _today() + timedelta(days=service.horizon_days)
+
+
+def _parse_month(value: str | None, today: date) -> date:
+    if value:
+        try:
+            year, month = (int(part) for part in value.split("-", 1))
+            return date(year, month, 1)
+        except ValueError:
+            pass
+    return today.replace(day=1)
+
+
+def _month_end(first: date) -> date:
+    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
+
+
+def free_times_text(count: int) -> str:
+    return ngettext("%(num)s freier Termin", "%(num)s freie Termine", count)
+
+
+def day_label(day: date, count: int | None = None) -> str:
+    """``Dienstag, 1. Dezember 2026, 5 freie Termine``: how a day is announced everywhere."""
+    text = format_date(day, "full")
+    return f"{text}, {free_times_text(count)}" if count is not None else text
+
+
+@dataclass
+class WeekGroup:
+    first: date
+    last: date
+    days: list[tuple[date, int]]
+
+    @property
+    def label(self) -> str:
+        return _("Woche vom %(first)s bis %(last)s", first=format_date(self.first, "long"),
+                 last=format_date(self.last, "long"))
+
+
+def group_by_week(counts: dict[date, int]) -> list[WeekGroup]:
+    """Days with free times grouped by calendar week (Monday to Sunday)."""
+    groups: list[WeekGroup] = []
+    for day, count in sorted(counts.items()):
+        monday = day - timedelta(days=day.weekday())
+        if not groups or groups[-1].first != monday:
+            groups.append(WeekGroup(monday, monday + timedelta(days=6), []))
+        groups[-1].days.append((day, count))
+    return groups
+
+
+def month_weeks(first: date) -> list[list[date | None]]:
+    """The month as weeks of seven cells (Monday first), ``None`` outside the month."""
+    return [[day if day.month == first.month else None for day in week]
+            for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
+
+
+def weekday_names() -> list[tuple[str, str]]:
+    """(abbreviation, full name) Monday to Sunday in the request's locale."""
+    monday = date(2024, 1, 1)
+    return [(format_date(monday + timedelta(days=n), "EEE"), format_date(monday + timedelta(days=n), "EEEE"))
+            for n in range(7)]
+
+
+def _day_window(service: Service, month: date) -> tuple[date, date] | None:
+    """The bookable days of ``month``: not before today, not after the horizon."""
+    first = max(month, _today())
+    last = min(_month_end(month), _last_bookable_day(service))
+    return (first, last) if first <= last else None
+
+
+def _days_context(service: Service, location: Location, month: date) -> dict[str, Any]:
+    today = _today()
+    window = _day_window(service, month)
+    counts = (booking.days_with_slots(service.key, window[0], window[1], location_key=location.key)
+              if window else {})
+    this_month = today.replace(day=1)
+    previous_month = (month - timedelta(days=1)).replace(day=1)
+    next_month = _month_end(month) + timedelta(days=1)
+    return {
+        "month": month,
+        "month_label": format_date(month, "LLLL yyyy"),
+        "counts": counts,
+        "weeks": group_by_week(counts),
+        "grid": month_weeks(month),
+        "weekday_names": weekday_names(),
+        "previous_month": previous_month if previous_month >= this_month else None,
+        "next_month": next_month if next_month <= _last_bookable_day(service) else None,
+        "day_label": day_label,
+    }
+
+
+def _slots_of_day(service: Service, location: Location, day: date) -> list[booking.Slot]:
+    if day < _today() or day > _last_bookable_day(service):
+        return []
+    return booking.find_slots(service.key, day, day, location_key=location.key)
+
+
+def _alternatives(error: Conflict) -> list[datetime]:
+    """Start times (aware) of the alternatives a ``slot_taken`` conflict carries."""
+    result = []
+    for item in error.extra.get("alternatives", []):
+        start = forms.parse_start(item.get("start"))
+        if start is not None:
+            result.append(start)
+    return result
+
+
+def _token() -> str:
+    token = request.values.get("token", "")
+    if not token:
+        raise NotFound(_l("Diesen Termin gibt es nicht, oder der Link ist nicht mehr gültig."))
+    return token
+
+
+# ---------------------------------------------------------------- citizen flow
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("citizen_portal/booking/services.html", services=booking.list_services())
+
+
+@bp.get("/datenschutz")
+def privacy() -> str:
+    settings = booking.booking_settings()
+    return render_template("citizen_portal/booking/privacy.html", settings=settings)
+
+
+@bp.get("/<service_key>/")
+def locations(service_key: str) -> str:
+    service = load_service(service_key)
+    offered = [location for location in service.locations if location.active]
+    return render_template("citizen_portal/booking/locations.html", service=service, locations=offered)
+
+
+@bp.get("/<service_key>/<location_key>/")
+@limiter.limit("60 per minute")
+def days(service_key: str, location_key: str) -> str:
+    service = load_service(service_key)
+    location = _offered_location(service, location_key)
+    month = _parse_month(request.args.get("monat"), _today())
+    return render_template("citizen_portal/booking/days.html", service=service, location=location,
+                           **_days_context(service, location, month))
+
+
+@bp.get("/<service_key>/<location_key>/<day>")
+@limiter.limit("60 per minute")
+def times(service_key: str, location_key: str, day: str) -> str:
+    service = load_service(service_key)
+    location = _offered_location(service, location_key)
+    try:
+        chosen = date.fromisoformat(day)
+    except ValueError:
+        raise NotFound() from None
+    slots = _slots_of_day(service, location, chosen)
+    return render_template("citizen_portal/booking/times.html", service=service, location=location, day=chosen,
+                           slots=slots, day_title=day_label(chosen))
+
+
+def _render_form(service: Service, location: Location, start: datetime, data: forms.BookingForm,
+                 errors: dict[str, Any], status: int = 200, alternatives: list[datetime] | None = None,
+                 message: Any = None):
+    return render_template(
+        "citizen_portal/booking/form.html", service=service, location=location, start=start, data=data,
+        errors={key: str(value) for key, value in errors.items()}, alternatives=alternatives or [],
+        message=message, retention_days=int(booking.booking_settings()["erase_after_days"]), **_captcha_context(),
+    ), status
+
+
+@bp.route("/<service_key>/<location_key>/buchen", methods=["GET", "POST"])
+@limiter.limit("10 per minute", methods=["POST"])
+def book(service_key: str, location_key: str):
+    service = load_service(service_key)
+    location = _offered_location(service, location_key)
+    # the form's choice (an alternative after a 409) wins over the time in the URL
+    start = forms.parse_start(request.form.get("start") or request.args.get("start"))
+    if start is None:
+        return redirect(url_for(".days", service_key=service.key, location_key=location.key), code=303)
+    if request.method == "GET":
+        return _render_form(service, location, start, forms.BookingForm(), {})
+    return _submit_booking(service, location, start)
+
+
+def _submit_booking(service: Service, location: Location, start: datetime):
+    data = forms.booking_form_from(request.form)
+    errors: dict[str, Any] = {}
+    try:
+        forms.check_booking_form(data)
+    except Invalid as error:
+        errors.update(error.fields)
+    module = _captcha()
+    if module is not None and module.enabled():
+        try:
+            module.verify(data.altcha)
+        except Invalid as error:
+            errors.update(error.fields)
+    if errors:
+        return _render_form(service, location, start, data, errors, status=400)
+    try:
+        result = booking.book(booking.BookingRequest(
+            service_key=service.key, location_key=location.key, start=start, name=data.name, email=data.email,
+            phone=data.phone or None, note=data.note or None, privacy_consent=data.privacy_consent,
+            language=current_language(),
+        ))
+    except Invalid as error:
+        return _render_form(service, location, start, data, error.fields or {"start": error.message}, status=400)
+    except Conflict as error:
+        if error.code == "slot_taken":
+            return _render_form(service, location, start, data, {}, status=409, alternatives=_alternatives(error),
+                                message=error.message)
+        return _render_form(service, location, start, data, {"email": error.message}, status=409)
+    appointment = result.appointment
+    return redirect(url_for(".booked", code=appointment.code, token=result.manage_token), code=303)
+
+
+@bp.get("/gebucht/<code>")
+def booked(code: str) -> str:
+    appointment = booking.get_by_token(code, _token())
+    return render_template("citizen_portal/booking/booked.html", appointment=appointment,
+                           pending=appointment.status == PENDING, settings=booking.booking_settings())
+
+
+# ---------------------------------------------------------------- holds
+
+
+@bp.route("/bestaetigen/<code>", methods=["GET", "POST"])
+def confirm_hold(code: str):
+    token = _token()
+    if request.method == "GET":
+        return render_template("citizen_portal/booking/confirm_hold.html", code=booking.normalize_code(code),
+                               token=token)
+    try:
+        result = booking.confirm(code, token)
+    except Conflict as error:
+        return render_template("citizen_portal/booking/confirm_hold.html", code=booking.normalize_code(code),
+                               token=token, error=error, alternatives=_alternatives(error)), 409
+    return redirect(url_for(".booked", code=result.appointment.code, token=result.manage_token), code=303)
+
+
+# ---------------------------------------------------------------- manage: show, cancel, move
+
+
+def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
+    now = utc_now()
+    changeable = appointment.status in (PENDING, "confirmed") and appointment.start_at > now
+    return {"appointment": appointment, "token": token, "changeable": changeable}
+
+
+@bp.get("/verwalten/<code>")
+def manage(code: str) -> str:
+    token = _token()
+    appointment = booking.get_by_token(code, token)
+    return render_template("citizen_portal/booking/manage.html", **_manage_context(appointment, token))
+
+
+@bp.route("/verwalten/<code>/absagen", methods=["GET", "POST"])
+def cancel(code: str):
+    token = _token()
+    appointment = booking.get_by_token(code, token)
+    if request.method == "POST":
+        try:
+            booking.cancel(code, token)
+        except Conflict as error:
+            return render_template("citizen_portal/booking/cancel.html", error=error,
+                                   **_manage_context(appointment, token)), 409
+        return render_template("citizen_portal/booking/cancelled.html", appointment=appointment)
+    return render_template("citizen_portal/booking/cancel.html", error=None, **_manage_context(appointment, token))
+
+
+@bp.route("/verwalten/<code>/verschieben", methods=["GET", "POST"])
+def move(code: str):
+    token = _token()
+    appointment = booking.get_by_token(code, token)
+    service, location = appointment.service, appointment.location
+    context = _manage_context(appointment, token)
+    day_value = request.values.get("tag")
+    if request.method == "POST":
+        new_start = forms.parse_start(request.form.get("start"))
+        try:
+            if new_start is None:
+                raise Invalid(fields={"start": _l("Bitte wählen Sie eine Uhrzeit.")})
+            booking.move(code, token, new_start)
+        except Invalid as error:
+            day = new_start.astimezone(site_timezone()).date() if new_start else _parse_day(day_value)
+            return _render_move_times(context, day, errors={k: str(v) for k, v in error.fields.items()}), 400
+        except Conflict as error:
+            day = new_start.astimezone(site_timezone()).date()
+            return _render_move_times(context, day, conflict=error, alternatives=_alternatives(error)), 409
+        return redirect(url_for(".manage", code=appointment.code, token=token, verschoben=1), code=303)
+    if day_value:
+        return _render_move_times(context, _parse_day(day_value))
+    month = _parse_month(request.args.get("monat"), _today())
+    return render_template("citizen_portal/booking/move_days.html", service=service, location=location,
+                           **context, **_days_context(service, location, month))
+
+
+def _parse_day(value: str | None) -> date:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        abort(404)
+
+
+def _render_move_times(context: dict[str, Any], day: date, errors: dict[str, str] | None = None,
+                       conflict: Conflict | None = None, alternatives: list[datetime] | None = None) -> str:
+    appointment: Appointment = context["appointment"]
+    slots = [slot for slot in _slots_of_day(appointment.service, appointment.location, day)
+             if slot.start != appointment.start_at]
+    return render_template("citizen_portal/booking/move_times.html", day=day, day_title=day_label(day), slots=slots,
+                           errors=errors or {}, conflict=conflict, alternatives=alternatives or [], **context)
