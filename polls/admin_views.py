@@ -1,5 +1,252 @@
-"""Stub: filled in by the issue that owns this area."""
+"""Administration of polls and suggestions under /verwaltung/beteiligung (role ``poll_admin``)."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from citizen_portal.access import roles_required
+from citizen_portal.errors import Conflict, Invalid
+from citizen_portal.i18n import _, localized, to_local
+
+from . import schemas
+from .models import SUGGESTION_STATUSES
+from .services import exports, participation, results, suggestions
+from .services import polls as poll_service
+from .services.common import format_code, now
+from .views import export_response
 
 bp = Blueprint("polls_admin", __name__, url_prefix="/verwaltung/beteiligung")
+
+
+@bp.before_request
+@roles_required("poll_admin")
+def _guard() -> None:
+    """Every page here needs the poll_admin role (admin implies it)."""
+
+
+def _actor_id() -> int | None:
+    return int(current_user.get_id()) if current_user.is_authenticated else None
+
+
+def _poll_form_values(poll=None) -> dict:
+    if poll is None:
+        return {"mode": "codes", "results_visibility": "after_close", "published": "1"}
+    return {
+        "slug": poll.slug, "title_de": poll.title.get("de", ""), "title_en": poll.title.get("en", ""),
+        "description_de": (poll.description or {}).get("de", ""),
+        "description_en": (poll.description or {}).get("en", ""),
+        "mode": poll.mode, "results_visibility": poll.results_visibility,
+        "opens_at": to_local(poll.opens_at).strftime("%Y-%m-%dT%H:%M"),
+        "closes_at": to_local(poll.closes_at).strftime("%Y-%m-%dT%H:%M"),
+        "published": "1" if poll.published else "",
+    }
+
+
+def _choices() -> dict:
+    return {
+        "modes": [("codes", _("Einladungscodes (Brief)")), ("email", _("Bestätigte E-Mail-Adresse")),
+                  ("open", _("Offen für alle (informell, mit Sicherheitsprüfung)"))],
+        "visibilities": [("live", _("Sofort (laufendes Ergebnis)")), ("after_close", _("Nach dem Ende")),
+                         ("admins", _("Nur für die Verwaltung"))],
+        "kinds": [("single", _("Eine Antwort")), ("multiple", _("Mehrere Antworten")),
+                  ("rating", _("Bewertung 1 bis 5")), ("text", _("Freitext"))],
+    }
+
+
+@bp.get("/")
+def index() -> str:
+    return render_template("polls/admin/index.html", polls=poll_service.all_polls(), now=now(),
+                           pending=sum(1 for s in suggestions.moderation_queue() if s.moderation == "pending"))
+
+
+@bp.route("/neu", methods=["GET", "POST"])
+def poll_new():
+    form, errors = _poll_form_values(), {}
+    if request.method == "POST":
+        form = request.form.to_dict()
+        try:
+            poll = poll_service.create_poll(schemas.parse_poll(request.form), _actor_id())
+        except Invalid as exc:
+            errors = exc.fields
+        else:
+            flash(_("Die Umfrage wurde angelegt. Fügen Sie jetzt Fragen hinzu."), "success")
+            return redirect(url_for("polls_admin.poll_detail", poll_id=poll.id), code=303)
+    return render_template("polls/admin/poll_form.html", form=form, errors=errors, poll=None,
+                           **_choices()), 400 if errors else 200
+
+
+def _detail(poll_id: int, *, form=None, errors=None, question_form=None, question_errors=None,
+            message=None, status: int = 200):
+    poll = poll_service.get_poll(poll_id)
+    return render_template(
+        "polls/admin/poll.html", poll=poll, now=now(), form=form or _poll_form_values(poll), errors=errors or {},
+        question_form=question_form or {"kind": "single"}, question_errors=question_errors or {},
+        batches=participation.batches(poll.id), pending_texts=len(results.text_answers(poll.id, "pending")),
+        message=message, **_choices(),
+    ), status
+
+
+@bp.get("/<int:poll_id>")
+def poll_detail(poll_id: int):
+    return _detail(poll_id)
+
+
+@bp.post("/<int:poll_id>")
+def poll_update(poll_id: int):
+    try:
+        poll_service.update_poll(poll_id, schemas.parse_poll(request.form))
+    except Invalid as exc:
+        return _detail(poll_id, form=request.form.to_dict(), errors=exc.fields, status=400)
+    except Conflict as exc:
+        return _detail(poll_id, form=request.form.to_dict(), message=exc.message, status=409)
+    flash(_("Gespeichert."), "success")
+    return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id), code=303)
+
+
+@bp.post("/<int:poll_id>/fragen")
+def question_add(poll_id: int):
+    try:
+        poll_service.add_question(poll_id, schemas.parse_question(request.form))
+    except Invalid as exc:
+        return _detail(poll_id, question_form=request.form.to_dict(), question_errors=exc.fields, status=400)
+    except Conflict as exc:
+        return _detail(poll_id, message=exc.message, status=409)
+    flash(_("Die Frage wurde hinzugefügt."), "success")
+    return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id) + "#questions", code=303)
+
+
+@bp.post("/<int:poll_id>/fragen/<int:question_id>/loeschen")
+def question_delete(poll_id: int, question_id: int):
+    try:
+        poll_service.delete_question(poll_id, question_id)
+    except Conflict as exc:
+        return _detail(poll_id, message=exc.message, status=409)
+    flash(_("Die Frage wurde gelöscht."), "success")
+    return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id) + "#questions", code=303)
+
+
+@bp.post("/<int:poll_id>/codes")
+def codes_generate(poll_id: int):
+    raw = request.form.get("count", "")
+    try:
+        count = int(raw) if raw.strip().isdigit() else 0
+        batch = participation.generate_codes(poll_id, count)
+    except Invalid as exc:
+        return _detail(poll_id, question_errors={}, errors={}, message=exc.fields.get("count"), status=400)
+    except Conflict as exc:
+        return _detail(poll_id, message=exc.message, status=409)
+    flash(_("%(count)s Codes wurden erzeugt. Laden Sie sie herunter und versiegeln Sie sie danach.", count=batch.size),
+          "success")
+    return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id) + "#codes", code=303)
+
+
+@bp.get("/<int:poll_id>/codes/<int:batch_id>.csv")
+def codes_csv(poll_id: int, batch_id: int) -> Response:
+    batch = participation.get_batch(poll_id, batch_id)
+    body = exports.codes_csv(participation.batch_codes(batch))
+    return Response(body, mimetype="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="codes-{poll_id}-{batch_id}.csv"', "Cache-Control": "no-store"})
+
+
+@bp.get("/<int:poll_id>/codes/<int:batch_id>/druck")
+def codes_sheet(poll_id: int, batch_id: int):
+    poll = poll_service.get_poll(poll_id)
+    batch = participation.get_batch(poll_id, batch_id)
+    codes = [format_code(code) for code in participation.batch_codes(batch)]
+    poll_url = current_app.config["BASE_URL"].rstrip("/") + url_for("polls.poll", slug=poll.slug)
+    response = Response(render_template("polls/admin/codes_sheet.html", poll=poll, codes=codes, poll_url=poll_url))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/<int:poll_id>/codes/<int:batch_id>/versiegeln")
+def codes_seal(poll_id: int, batch_id: int):
+    participation.seal_batch(poll_id, batch_id)
+    flash(_("Die Codes sind versiegelt und können nicht mehr angezeigt werden."), "success")
+    return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id) + "#codes", code=303)
+
+
+@bp.post("/<int:poll_id>/archivieren")
+def poll_archive(poll_id: int):
+    try:
+        poll_service.archive_poll(poll_id)
+    except Conflict as exc:
+        return _detail(poll_id, message=exc.message, status=409)
+    flash(_("Die Umfrage ist archiviert; die E-Mail-Prüfwerte sind gelöscht."), "success")
+    return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id), code=303)
+
+
+@bp.get("/<int:poll_id>/ergebnisse")
+def poll_results(poll_id: int) -> str:
+    poll = poll_service.get_poll(poll_id)
+    return render_template("polls/admin/results.html", poll=poll, results=results.poll_results(poll.id),
+                           differences=results.recount(poll.id), poll_status=poll.status(now()))
+
+
+@bp.get("/<int:poll_id>/ergebnisse.<any(csv, ods):fmt>")
+def results_export(poll_id: int, fmt: str) -> Response:
+    poll = poll_service.get_poll(poll_id)
+    return export_response(poll, results.poll_results(poll.id), fmt)
+
+
+@bp.get("/<int:poll_id>/antworten")
+def text_answers(poll_id: int) -> str:
+    poll = poll_service.get_poll(poll_id)
+    questions = {q.id: localized(q.text) for q in poll.questions}
+    return render_template("polls/admin/answers.html", poll=poll, answers=results.text_answers(poll.id),
+                           questions=questions)
+
+
+@bp.post("/<int:poll_id>/antworten/<answer_id>")
+def text_answer_moderate(poll_id: int, answer_id: str):
+    results.moderate_text_answer(poll_id, answer_id, request.form.get("decision", ""))
+    return redirect(url_for("polls_admin.text_answers", poll_id=poll_id), code=303)
+
+
+# --- suggestions -----------------------------------------------------------------------------
+
+@bp.get("/ideen")
+def suggestion_queue() -> str:
+    return render_template("polls/admin/suggestions.html", items=suggestions.moderation_queue(),
+                           labels=suggestions.STATUS_LABELS)
+
+
+def _suggestion_page(suggestion_id: int, errors=None, status: int = 200, message=None):
+    item = suggestions.get_suggestion(suggestion_id)
+    statuses = [(key, suggestions.STATUS_LABELS[key]) for key in SUGGESTION_STATUSES]
+    return render_template("polls/admin/suggestion.html", item=item, errors=errors or {}, statuses=statuses,
+                           form=request.form if request.method == "POST" else {}, message=message), status
+
+
+@bp.get("/ideen/<int:suggestion_id>")
+def suggestion_detail(suggestion_id: int):
+    return _suggestion_page(suggestion_id)
+
+
+@bp.post("/ideen/<int:suggestion_id>/moderation")
+def suggestion_moderate(suggestion_id: int):
+    try:
+        notification = suggestions.moderate(suggestion_id, request.form.get("decision", ""),
+                                            request.form.get("reason", ""), _actor_id())
+    except Invalid as exc:
+        return _suggestion_page(suggestion_id, exc.fields, 400)
+    except Conflict as exc:
+        return _suggestion_page(suggestion_id, status=409, message=exc.message)
+    suggestions.deliver(notification)
+    flash(_("Gespeichert."), "success")
+    return redirect(url_for("polls_admin.suggestion_detail", suggestion_id=suggestion_id), code=303)
+
+
+@bp.post("/ideen/<int:suggestion_id>/status")
+def suggestion_status(suggestion_id: int):
+    try:
+        notification = suggestions.set_status(suggestion_id, request.form.get("status", ""),
+                                              request.form.get("answer", ""), _actor_id())
+    except Invalid as exc:
+        return _suggestion_page(suggestion_id, exc.fields, 400)
+    except Conflict as exc:
+        return _suggestion_page(suggestion_id, status=409, message=exc.message)
+    suggestions.deliver(notification)
+    flash(_("Gespeichert."), "success")
+    return redirect(url_for("polls_admin.suggestion_detail", suggestion_id=suggestion_id), code=303)

@@ -1,7 +1,36 @@
-"""Periodic jobs of this area, run by the worker. Stub: filled in by the issue that owns it."""
+"""Periodic jobs of polls, run by the worker. Opening and closing need no job: they are computed
+from the poll's times. The jobs here delete personal data on schedule:
 
-from flask import Flask
+* ``polls.archive``: polls closed for ``POLLS_ARCHIVE_AFTER_DAYS`` (default 30) are archived, which
+  deletes their email hashes, open links and the email salt;
+* ``polls.purge_tokens``: expired one-time links are deleted.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask, current_app
+from sqlalchemy import select
+
+from citizen_portal.extensions import db
+from citizen_portal.jobs import register_job
+
+from .models import Poll
+from .services import polls as poll_service
+from .services import suggestions
+from .services.common import now
+
+
+def archive_closed_polls() -> int:
+    days = int(current_app.config.get("POLLS_ARCHIVE_AFTER_DAYS", 30))
+    limit = now() - timedelta(days=days)
+    ids = list(db.session.scalars(select(Poll.id).where(Poll.archived_at.is_(None), Poll.closes_at <= limit)))
+    for poll_id in ids:
+        poll_service.archive_poll(poll_id)
+    return len(ids)
 
 
 def register(app: Flask) -> None:
-    """Register this area's periodic jobs with ``citizen_portal.jobs.register_job``."""
+    register_job(app, "polls.archive", archive_closed_polls, every_seconds=3600)
+    register_job(app, "polls.purge_tokens", suggestions.purge_expired_tokens, every_seconds=3600)

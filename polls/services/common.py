@@ -1,0 +1,68 @@
+"""Small helpers shared by the poll services: hashing, codes, time."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from flask import current_app
+
+from citizen_portal.i18n import utc_now
+
+# no 0/O, 1/I/L: codes are typed from paper
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 12
+
+
+def now() -> datetime:
+    return utc_now()
+
+
+def sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def keyed_hash(key: str, value: str) -> str:
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def app_key(purpose: str) -> str:
+    """A key derived from the app secret for one purpose (never the secret itself)."""
+    return keyed_hash(current_app.config["SECRET_KEY"], f"polls:{purpose}")
+
+
+def normalize_code(raw: str) -> str:
+    """Upper case, without spaces and dashes; the printed form groups it as XXXX-XXXX-XXXX."""
+    return "".join(ch for ch in raw.upper() if ch.isalnum())
+
+
+def format_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def code_hash(code: str) -> str:
+    return sha256("code:" + normalize_code(code))
+
+
+def random_code(length: int = CODE_LENGTH) -> str:
+    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+
+
+def derived_code(key: str, index: int) -> str:
+    """The ``index``-th code of a batch: deterministic from the batch key, uniform over the alphabet."""
+    digest = int.from_bytes(hmac.new(key.encode(), str(index).encode(), hashlib.sha256).digest(), "big")
+    chars = []
+    for _ in range(CODE_LENGTH):
+        digest, rest = divmod(digest, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[rest])
+    return "".join(chars)
+
+
+def normalize_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)

@@ -1,0 +1,171 @@
+"""Polls and their questions.
+
+Rules:
+* only ``poll_admin`` users reach these functions (views check the role; the actor is passed);
+* the slug is unique; the poll closes after it opens;
+* opening and closing are computed from the times (``Poll.status(now)``), nothing flips a flag;
+* questions (and the participation mode) are frozen once a ballot exists; the check runs under
+  the poll's row lock, the same row every ballot updates first, so a ballot and an edit never
+  interleave;
+* a rating question always has the five options 1–5;
+* archiving deletes the email hashes, open email links and the email salt.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from citizen_portal.database import write_transaction
+from citizen_portal.errors import Conflict, Invalid, NotFound
+from citizen_portal.extensions import db
+from citizen_portal.i18n import _l
+
+from ..models import RATING_VALUES, EmailToken, Option, Participation, Poll, Question
+from ..schemas import PollInput, QuestionInput
+from .common import now as utc_now
+
+
+def get_poll(poll_id: int) -> Poll:
+    poll = db.session.get(Poll, poll_id)
+    if poll is None:
+        raise NotFound()
+    return poll
+
+
+def get_public_poll(slug_or_id: str | int) -> Poll:
+    """A published, not archived poll by slug (or id for the API)."""
+    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
+        poll = db.session.get(Poll, int(slug_or_id))
+    else:
+        poll = db.session.scalar(select(Poll).where(Poll.slug == slug_or_id))
+    if poll is None or not poll.published or poll.archived_at is not None:
+        raise NotFound()
+    return poll
+
+
+def public_polls(now: datetime | None = None) -> dict[str, list[Poll]]:
+    """Published polls grouped by status: open, scheduled, closed."""
+    moment = now or utc_now()
+    polls = db.session.scalars(
+        select(Poll).where(Poll.published.is_(True), Poll.archived_at.is_(None)).order_by(Poll.closes_at.desc())
+    ).all()
+    groups: dict[str, list[Poll]] = {"open": [], "scheduled": [], "closed": []}
+    for poll in polls:
+        groups[poll.status(moment)].append(poll)
+    return groups
+
+
+def all_polls() -> list[Poll]:
+    return list(db.session.scalars(select(Poll).order_by(Poll.created_at.desc(), Poll.id.desc())))
+
+
+def _slug_taken(slug: str, except_id: int | None = None) -> bool:
+    query = select(Poll.id).where(Poll.slug == slug)
+    if except_id is not None:
+        query = query.where(Poll.id != except_id)
+    return db.session.scalar(query) is not None
+
+
+def create_poll(data: PollInput, actor_id: int | None) -> Poll:
+    with write_transaction("polls:slug"):
+        if _slug_taken(data.slug):
+            raise Invalid(fields={"slug": _l("Diese Adresse ist schon vergeben.")})
+        poll = Poll(
+            slug=data.slug, title=data.title, description=data.description, mode=data.mode,
+            results_visibility=data.results_visibility, opens_at=data.opens_at, closes_at=data.closes_at,
+            published=data.published, created_by_id=actor_id,
+        )
+        db.session.add(poll)
+    return poll
+
+
+def _lock_poll(poll_id: int) -> Poll:
+    """Lock the poll's row (the row every ballot updates first) and return the fresh poll."""
+    db.session.execute(update(Poll).where(Poll.id == poll_id).values(ballot_count=Poll.ballot_count))
+    poll = db.session.get(Poll, poll_id, populate_existing=True)
+    if poll is None:
+        raise NotFound()
+    return poll
+
+
+def _require_no_ballots(poll: Poll) -> None:
+    if poll.ballot_count > 0:
+        raise Conflict(_l("Es wurde schon abgestimmt: Die Fragen können nicht mehr geändert werden."),
+                       code="poll_frozen")
+
+
+def update_poll(poll_id: int, data: PollInput) -> Poll:
+    with write_transaction("polls:slug", f"poll:{poll_id}"):
+        poll = _lock_poll(poll_id)
+        if poll.archived_at is not None:
+            raise Conflict(_l("Die Umfrage ist archiviert."), code="poll_archived")
+        if _slug_taken(data.slug, poll.id):
+            raise Invalid(fields={"slug": _l("Diese Adresse ist schon vergeben.")})
+        if poll.ballot_count > 0 and data.mode != poll.mode:
+            raise Invalid(fields={"mode": _l(
+                "Die Art der Teilnahme kann nach der ersten Stimme nicht mehr geändert werden.")})
+        poll.slug = data.slug
+        poll.title = data.title
+        poll.description = data.description
+        poll.mode = data.mode
+        poll.results_visibility = data.results_visibility
+        poll.opens_at = data.opens_at
+        poll.closes_at = data.closes_at
+        poll.published = data.published
+    return poll
+
+
+def add_question(poll_id: int, data: QuestionInput) -> Question:
+    with write_transaction(f"poll:{poll_id}"):
+        poll = _lock_poll(poll_id)
+        _require_no_ballots(poll)
+        if data.kind == "multiple" and data.max_choices and data.max_choices > len(data.options):
+            raise Invalid(fields={"max_choices": _l("Das Höchstmaß ist größer als die Zahl der Antworten.")})
+        position = max((q.position for q in poll.questions), default=0) + 1
+        question = Question(
+            poll=poll, position=position, kind=data.kind, text=data.text,
+            max_choices=data.max_choices if data.kind == "multiple" else None, required=data.required,
+        )
+        if data.kind == "rating":
+            question.options = [Option(position=v, value=v, label={"de": str(v)}) for v in RATING_VALUES]
+        else:
+            question.options = [Option(position=i, label=label) for i, label in enumerate(data.options, 1)]
+        db.session.add(question)
+    return question
+
+
+def delete_question(poll_id: int, question_id: int) -> None:
+    with write_transaction(f"poll:{poll_id}"):
+        poll = _lock_poll(poll_id)
+        _require_no_ballots(poll)
+        question = db.session.get(Question, question_id)
+        if question is None or question.poll_id != poll.id:
+            raise NotFound()
+        db.session.delete(question)
+
+
+def archive_poll(poll_id: int) -> Poll:
+    """Archive a closed poll: delete email hashes and links; results stay for the admins."""
+    with write_transaction(f"poll:{poll_id}"):
+        poll = _lock_poll(poll_id)
+        if poll.status(utc_now()) in ("open", "scheduled") and poll.published:
+            raise Conflict(_l("Eine laufende Umfrage kann nicht archiviert werden."), code="poll_not_closed")
+        db.session.execute(delete(Participation).where(Participation.poll_id == poll.id,
+                                                       Participation.kind == "email"))
+        db.session.execute(delete(EmailToken).where(EmailToken.purpose == "vote", EmailToken.target_id == poll.id))
+        poll.email_salt = None
+        if poll.archived_at is None:
+            poll.archived_at = utc_now()
+    return poll
+
+
+def results_visible(poll: Poll, *, is_admin: bool, now: datetime | None = None) -> bool:
+    if is_admin:
+        return True
+    if poll.results_visibility == "live":
+        return poll.status(now or utc_now()) in ("open", "closed")
+    if poll.results_visibility == "after_close":
+        return poll.status(now or utc_now()) == "closed"
+    return False
