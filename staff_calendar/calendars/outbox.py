@@ -2,7 +2,7 @@
 
 Rules:
 - one row per (calendar, UID) holds the desired state; a new change before delivery overwrites it
-  (coalescing); SEQUENCE rises with every change the server has already seen;
+  (coalescing, no extra SEQUENCE step); SEQUENCE rises with every change after the server saw one;
 - create: ``PUT <calendar>/<uid>.ics`` with ``If-None-Match: *``; a 412 means the event is already
   there (e.g. our earlier attempt succeeded but the answer was lost): re-read, merge, ``If-Match`` —
   never a second event;
@@ -73,8 +73,9 @@ def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = Non
     else:
         if row.action == action and row.payload == payload:
             return row  # nothing changed: no new SEQUENCE, no delivery
-        seen_by_server = row.etag is not None or row.delivered_payload is not None
-        if seen_by_server:
+        # a new SEQUENCE only when the server has seen (or is just being sent) the current one
+        in_flight = row.claimed_until is not None and row.claimed_until > now
+        if row.state == "done" or in_flight:
             row.sequence = (row.sequence or 0) + 1
         row.action = action
         row.payload = payload
