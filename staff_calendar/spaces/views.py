@@ -62,7 +62,7 @@ def _actor() -> Actor:
 
 
 def _error_context(error: DomainError) -> dict:
-    return {"error": error, "status": error.status}
+    return {"error": error}
 
 
 # --- my week -------------------------------------------------------------------------------------
