@@ -1,0 +1,93 @@
+"""Rules for the staff "Heute / Today" page: a staff member's appointments of one local day and
+marking them as arrived or no-show.
+
+Rules:
+- A logged-in user's staff member is the ``StaffMember`` whose ``key`` equals the username
+  (platform convention); a user without one has no appointments.
+- The day is a local day in the site's time zone; listed are the appointments that start on it
+  and occupy staff time or did (confirmed, arrived, no-show, and pending holds that still live),
+  ordered by start time. Cancelled and expired ones are left out.
+- Only the assigned staff member may mark an appointment (``admin`` may mark any: the caller says
+  so with ``any_staff=True``).
+- Marking is allowed from the appointment's local day on, never for a later day; "no-show" only
+  once the appointment has started. "Reset" puts it back to confirmed. The status change itself
+  is ``services.appointments.set_attendance``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from citizen_portal.booking.models import ARRIVED, CONFIRMED, NO_SHOW, PENDING, Appointment
+from citizen_portal.booking.services.appointments import set_attendance
+from citizen_portal.errors import Conflict, Forbidden, Invalid, NotFound
+from citizen_portal.extensions import db
+from citizen_portal.i18n import _l, site_timezone
+from citizen_portal.models import StaffMember
+
+LISTED_STATUSES = (PENDING, CONFIRMED, ARRIVED, NO_SHOW)
+ACTIONS = {"arrived": ARRIVED, "no_show": NO_SHOW, "reset": CONFIRMED}
+
+
+@dataclass
+class StaffDay:
+    """What the page shows: the staff member (``None`` if the user has none), the day, the list."""
+
+    staff: StaffMember | None
+    day: date
+    appointments: list[Appointment]
+
+
+def staff_for_username(username: str) -> StaffMember | None:
+    return db.session.scalars(select(StaffMember).where(StaffMember.key == username)).first()
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(site_timezone()).date()
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC range of a local day (23 or 25 hours on DST days)."""
+    zone = site_timezone()
+    start = datetime.combine(day, time(0), tzinfo=zone)
+    end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def appointments_of_day(username: str, day: date, *, now: datetime | None = None) -> StaffDay:
+    """The user's staff member's appointments starting on the local ``day``, by start time."""
+    now = now or datetime.now(UTC)
+    staff = staff_for_username(username)
+    if staff is None:
+        return StaffDay(None, day, [])
+    start, end = day_bounds(day)
+    rows = db.session.scalars(
+        select(Appointment)
+        .where(Appointment.staff_id == staff.id, Appointment.start_at >= start, Appointment.start_at < end,
+               Appointment.status.in_(LISTED_STATUSES))
+        .order_by(Appointment.start_at, Appointment.id)
+    ).all()
+    listed = [a for a in rows if a.status != PENDING or (a.hold_expires_at and a.hold_expires_at > now)]
+    return StaffDay(staff, day, listed)
+
+
+def mark(username: str, appointment_id: int, action: str, *, any_staff: bool = False,
+         now: datetime | None = None) -> Appointment:
+    """Mark an appointment ``arrived``, ``no_show`` or ``reset`` (back to confirmed); see the rules."""
+    now = now or datetime.now(UTC)
+    if action not in ACTIONS:
+        raise Invalid(fields={"action": _l("Unbekannte Aktion.")})
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound()
+    staff = staff_for_username(username)
+    if not any_staff and (staff is None or appointment.staff_id != staff.id):
+        raise Forbidden(_l("Dieser Termin ist einer anderen Person zugeordnet."))
+    if appointment.start_at.astimezone(site_timezone()).date() > local_today(now):
+        raise Conflict(_l("Termine späterer Tage können noch nicht markiert werden."), code="too_early")
+    if action == "no_show" and appointment.start_at > now:
+        raise Conflict(_l("„Nicht erschienen“ geht erst, wenn der Termin begonnen hat."), code="too_early")
+    return set_attendance(appointment_id, ACTIONS[action], now=now)

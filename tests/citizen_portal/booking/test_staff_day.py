@@ -1,0 +1,123 @@
+"""The staff "Heute / Today" page: own appointments of a day, mark arrived / no-show."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from html import unescape
+
+import pytest
+from flask import g
+
+from citizen_portal.booking.models import ARRIVED, CANCELLED, CONFIRMED, NO_SHOW, Appointment
+from citizen_portal.booking.services import staff_day
+from citizen_portal.errors import Conflict, Forbidden
+from citizen_portal.extensions import db
+from citizen_portal.i18n import site_timezone
+from tests.factories import make_location, make_service, make_staff, make_user
+
+
+def login_as(client, user) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+    g.pop("_login_user", None)
+
+
+_codes = iter(f"T{n:02d}-XYZ" for n in range(100))
+
+
+def appointment(service, location, staff, start: datetime, status: str = CONFIRMED, name: str = "Erika") -> Appointment:
+    end = start + timedelta(minutes=15)
+    item = Appointment(code=next(_codes), service_id=service.id, location_id=location.id, staff_id=staff.id,
+                       start_at=start, end_at=end, blocked_until=end,
+                       status=status, name=name, email="e@example.org", phone="0711 123", note="Rollstuhl")
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+@pytest.fixture
+def setup(app):
+    location = make_location("buergeramt", {"de": "Bürgeramt Mitte", "en": "Citizens' Office"})
+    service = make_service("ausweis", {"de": "Personalausweis", "en": "Identity card"}, locations=[location])
+    mine = make_staff("mmeier", "Maria Meier", locations=[location], services=[service])
+    other = make_staff("kkraus", "Karl Kraus", locations=[location], services=[service])
+    now = datetime.now(UTC)
+    started = appointment(service, location, mine, now - timedelta(hours=2), name="Anna Arm")
+    later = appointment(service, location, mine, now + timedelta(days=2), name="Bernd Bauer")
+    foreign = appointment(service, location, other, now - timedelta(hours=2), name="Carla Clausen")
+    gone = appointment(service, location, mine, now - timedelta(hours=2, minutes=30), status=CANCELLED,
+                       name="Dora Dreher")
+    return {"service": service, "location": location, "mine": mine, "started": started, "later": later,
+            "foreign": foreign, "gone": gone, "user": make_user("mmeier", roles="staff")}
+
+
+def local_day(moment: datetime):
+    return moment.astimezone(site_timezone()).date()
+
+
+def test_lists_only_own_active_appointments_of_the_day(client, setup):
+    login_as(client, setup["user"])
+    day = local_day(setup["started"].start_at)
+    response = client.get(f"/mitarbeitende/heute?tag={day.isoformat()}")
+    assert response.status_code == 200
+    page = unescape(response.get_data(as_text=True))
+    assert "Anna Arm" in page and "Rollstuhl" in page and setup["started"].code in page
+    assert "Carla Clausen" not in page and "Dora Dreher" not in page and "Bernd Bauer" not in page
+    assert "<caption" in page and 'scope="col"' in page
+
+
+def test_requires_staff_login(client, setup):
+    assert client.get("/mitarbeitende/heute").status_code in (302, 401)
+
+
+def test_user_without_staff_profile(client, setup):
+    login_as(client, make_user("nobody", roles="staff"))
+    page = unescape(client.get("/mitarbeitende/heute").get_data(as_text=True))
+    assert "kein Mitarbeitendenprofil" in page
+
+
+def test_mark_arrived_no_show_and_reset(client, setup):
+    login_as(client, setup["user"])
+    item = setup["started"]
+    day = local_day(item.start_at).isoformat()
+    response = client.post(f"/mitarbeitende/heute/{item.id}?tag={day}", data={"action": "arrived"})
+    assert response.status_code == 303
+    db.session.refresh(item)
+    assert item.status == ARRIVED and item.checked_in_at is not None
+    client.post(f"/mitarbeitende/heute/{item.id}?tag={day}", data={"action": "no_show"})
+    db.session.refresh(item)
+    assert item.status == NO_SHOW
+    client.post(f"/mitarbeitende/heute/{item.id}?tag={day}", data={"action": "reset"})
+    db.session.refresh(item)
+    assert item.status == CONFIRMED
+
+
+def test_cannot_mark_someone_elses_or_a_later_appointment(client, setup):
+    login_as(client, setup["user"])
+    assert client.post(f"/mitarbeitende/heute/{setup['foreign'].id}", data={"action": "arrived"}).status_code == 403
+    response = client.post(f"/mitarbeitende/heute/{setup['later'].id}", data={"action": "arrived"},
+                           follow_redirects=True)
+    assert "späterer Tage" in unescape(response.get_data(as_text=True))
+    db.session.refresh(setup["later"])
+    assert setup["later"].status == CONFIRMED
+
+
+def test_rules_in_the_service(setup):
+    now = datetime.now(UTC)
+    with pytest.raises(Forbidden):
+        staff_day.mark("mmeier", setup["foreign"].id, "arrived", now=now)
+    # an admin may mark anyone's
+    assert staff_day.mark("admin", setup["foreign"].id, "arrived", any_staff=True, now=now).status == ARRIVED
+    # no-show only after the start
+    soon = appointment(setup["service"], setup["location"], setup["mine"], now + timedelta(minutes=1))
+    with pytest.raises(Conflict):
+        staff_day.mark("mmeier", soon.id, "no_show", now=now)
+    assert staff_day.mark("mmeier", soon.id, "arrived", now=now).status == ARRIVED
+
+
+def test_day_bounds_on_dst_change(app):
+    from datetime import date
+
+    start, end = staff_day.day_bounds(date(2026, 10, 25))
+    assert end - start == timedelta(hours=25)
