@@ -1,0 +1,144 @@
+"""Shared pieces of the benchmarks: a gunicorn launcher, a bare-Flask baseline app, a load driver.
+
+``Gunicorn(app_spec, env, workers)`` starts ``python -m gunicorn`` on a free loopback port and
+stops it again; ``baseline_app()`` is a Flask app with one JSON endpoint (``/baseline``), the
+yardstick for "how fast can this gunicorn set-up answer at all"; ``load(url, clients, seconds)``
+keeps ``clients`` threads with keep-alive sessions busy and returns requests/s and latencies.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def baseline_app():
+    """``gunicorn "bench.common:baseline_app()"``: the bare Flask JSON endpoint."""
+    from flask import Flask, jsonify
+
+    app = Flask("baseline")
+
+    @app.get("/baseline")
+    def baseline():
+        return jsonify({"slots": [{"start": "2026-03-03T09:00:00+01:00", "end": "2026-03-03T09:30:00+01:00",
+                                   "location": "rathaus"}]})
+
+    return app
+
+
+class Gunicorn:
+    """A gunicorn subprocess serving ``app_spec`` with ``workers`` sync workers."""
+
+    def __init__(self, app_spec: str, env: dict[str, str] | None = None, workers: int = 4,
+                 extra_args: tuple[str, ...] = ()) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        command = [sys.executable, "-m", "gunicorn", "-w", str(workers), "-b", f"127.0.0.1:{self.port}",
+                   "--graceful-timeout", "5", "--log-level", "warning", *extra_args, app_spec]
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
+                                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait(self, path: str = "/", timeout: float = 60.0) -> Gunicorn:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("gunicorn exited:\n" + self.process.stdout.read().decode(errors="replace"))
+            try:
+                requests.get(self.url + path, timeout=2)
+                return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise TimeoutError("gunicorn did not answer")
+
+    def stop(self) -> str:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.stdout.read().decode(errors="replace") if self.process.stdout else ""
+
+    def __enter__(self) -> Gunicorn:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+@dataclass
+class LoadResult:
+    requests: int
+    errors: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+    def summary(self) -> str:
+        return (f"{self.rps:8.1f} req/s  p50 {self.percentile(50):6.1f} ms  p95 {self.percentile(95):6.1f} ms  "
+                f"mean {statistics.fmean(self.latencies_ms):6.1f} ms  errors {self.errors}")
+
+
+def load(url: str, clients: int, seconds: float, warmup: float = 1.0) -> LoadResult:
+    """``clients`` threads GET ``url`` in a loop for ``seconds`` (after ``warmup``)."""
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+    start_at = time.monotonic() + warmup
+    stop_at = start_at + seconds
+
+    def client() -> None:
+        session = requests.Session()
+        mine: list[float] = []
+        failed = 0
+        while True:
+            began = time.monotonic()
+            if began >= stop_at:
+                break
+            try:
+                response = session.get(url, timeout=30)
+                ok = response.status_code == 200
+            except requests.RequestException:
+                ok = False
+            ended = time.monotonic()
+            if began >= start_at:
+                if ok:
+                    mine.append((ended - began) * 1000)
+                else:
+                    failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return LoadResult(len(latencies), errors[0], seconds, latencies)

@@ -1,0 +1,107 @@
+"""Race test (issue 4 item 9): 30 concurrent bookings of one slot through gunicorn with 4 workers
+on real connections and real commits: exactly one 201, every other answer a 409 ``slot_taken``
+carrying alternatives. Runs on the suite's database (SQLite file or PostgreSQL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from citizen_portal.booking.models import Appointment, SlotClaim
+from citizen_portal.extensions import db
+from tests.citizen_portal.booking.factories import ALL_WEEK, make_setup
+from tests.factories import build_app
+from tests.fixtures.database import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parents[3]
+CLIENTS = 30
+
+
+def seed(database_url: str, instance: Path) -> tuple[str, str, datetime]:
+    app = build_app(database_url, instance)
+    with app.app_context():
+        location, service, _ = make_setup(1, opening_hours=dict(ALL_WEEK), holidays=None)
+        keys = (service.key, location.key)
+        db.session.commit()
+        db.engine.dispose()
+    day = date.today() + timedelta(days=7)
+    start = datetime.combine(day, time(9, 0), tzinfo=ZoneInfo("Europe/Berlin"))
+    return keys[0], keys[1], start
+
+
+@pytest.fixture
+def gunicorn_server(fresh_database_url, tmp_path):
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    service, location, start = seed(fresh_database_url, instance)
+    port = free_port()
+    env = {
+        **os.environ,
+        "PORTAL_DATABASE_URL": fresh_database_url,
+        "PORTAL_SECRET_KEY": "race-test-secret",
+        "PORTAL_INSTANCE_PATH": str(instance),
+        "PORTAL_CAPTCHA": "off",
+        "PORTAL_RATELIMIT_ENABLED": "false",
+        "PORTAL_OUTBOX_DRAIN_AFTER_COMMIT": "false",
+        "PORTAL_REQUEST_LOG": "false",
+        "PORTAL_MAIL_SMTP_HOST": "",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
+         "citizen_portal.app:create_app()"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )
+    try:
+        wait_for_port(port, timeout=60)
+        # every worker imported and ready: warm them up with cheap requests
+        for _ in range(8):
+            requests.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=30)
+        yield f"http://127.0.0.1:{port}", service, location, start, fresh_database_url, instance
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(15)
+
+
+def test_thirty_concurrent_bookings_of_one_slot(gunicorn_server):
+    url, service, location, start, database_url, instance = gunicorn_server
+    barrier = threading.Barrier(CLIENTS)
+    answers: list[tuple[int, dict]] = [None] * CLIENTS  # type: ignore[list-item]
+
+    def client(index: int) -> None:
+        body = {"service": service, "location": location, "start": start.isoformat(),
+                "name": f"Bürger {index}", "email": f"buerger{index}@example.org", "privacy_consent": True}
+        barrier.wait()
+        response = requests.post(f"{url}/api/v1/appointments", json=body, timeout=60)
+        answers[index] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] + [409] * (CLIENTS - 1), statuses
+    for status, body in answers:
+        if status == 409:
+            assert body["error"] == "slot_taken"
+            assert body["alternatives"], body
+            assert all(alt["start"] != start.isoformat() for alt in body["alternatives"])
+    winner = next(body for status, body in answers if status == 201)
+    assert winner["status"] == "confirmed" and winner["manage_token"]
+
+    app = build_app(database_url, instance)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Appointment.id))) == 1
+        assert db.session.scalar(select(func.count(SlotClaim.id))) == 1
+        db.engine.dispose()
