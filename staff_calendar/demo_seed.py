@@ -99,7 +99,7 @@ def ensure_calendar(client: caldav.DAVClient, url: str, display_name: str) -> ca
         pass
     parent_url = url.rstrip("/").rsplit("/", 1)[0] + "/"
     if client.propfind(parent_url, depth=0).status == 404:
-        client.mkcol(parent_url)  # the owner's principal collection, e.g. /mmueller/ or /rooms/
+        client.mkcol(parent_url, "")  # the owner's principal collection, e.g. /mmueller/ or /rooms/
     body = (
         '<?xml version="1.0" encoding="utf-8"?>'
         '<C:mkcalendar xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop>'
