@@ -1,0 +1,74 @@
+"""Test data for polls: a poll with one question of each kind, codes, helpers to vote."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+from typing import Any
+
+from citizen_portal.extensions import db
+from polls.models import Poll
+from polls.schemas import PollInput, QuestionInput
+from polls.services import participation
+from polls.services import polls as poll_service
+from polls.services.common import now
+
+_counter = itertools.count(1)
+
+
+def make_poll(mode: str = "codes", visibility: str = "live", *, questions: bool = True, published: bool = True,
+              opens_in: timedelta = timedelta(days=-1), closes_in: timedelta = timedelta(days=7)) -> Poll:
+    moment = now()
+    poll = poll_service.create_poll(PollInput(
+        slug=f"umfrage-{next(_counter)}", title={"de": "Testumfrage", "en": "Test poll"},
+        description={"de": "Beschreibung", "en": "Description"}, mode=mode, results_visibility=visibility,
+        opens_at=moment + opens_in, closes_at=moment + closes_in, published=published,
+    ), None)
+    if questions:
+        poll_service.add_question(poll.id, QuestionInput(
+            "single", {"de": "Welche Farbe?", "en": "Which colour?"},
+            [{"de": "Rot", "en": "Red"}, {"de": "Grün", "en": "Green"}, {"de": "Blau", "en": "Blue"}], required=True))
+        poll_service.add_question(poll.id, QuestionInput(
+            "multiple", {"de": "Welche Tage?", "en": "Which days?"},
+            [{"de": "Mo", "en": "Mon"}, {"de": "Di", "en": "Tue"}, {"de": "Mi", "en": "Wed"}], max_choices=2))
+        poll_service.add_question(poll.id, QuestionInput("rating", {"de": "Wie gut?", "en": "How good?"}))
+        poll_service.add_question(poll.id, QuestionInput("text", {"de": "Anmerkungen?", "en": "Comments?"}))
+    return db.session.get(Poll, poll.id)
+
+
+def codes_for(poll: Poll, count: int = 3) -> list[str]:
+    return participation.batch_codes(participation.generate_codes(poll.id, count))
+
+
+def answers(poll: Poll, single: int = 0, multiple: tuple[int, ...] = (0,), rating: int = 4,
+            text: str | None = "Mehr Bänke") -> dict[str, Any]:
+    """API-style answers: option ids by index into each question's options."""
+    single_q, multiple_q, rating_q, text_q = poll.questions[:4]
+    result: dict[str, Any] = {
+        str(single_q.id): single_q.options[single].id,
+        str(multiple_q.id): [multiple_q.options[i].id for i in multiple],
+        str(rating_q.id): rating,
+    }
+    if text is not None:
+        result[str(text_q.id)] = text
+    return result
+
+
+def form_answers(poll: Poll, **kw: Any) -> dict[str, Any]:
+    """The same answers as HTML form fields ``q<id>``."""
+    data: dict[str, Any] = {}
+    for key, value in answers(poll, **kw).items():
+        data[f"q{key}"] = [str(v) for v in value] if isinstance(value, list) else str(value)
+    return data
+
+
+def close(poll: Poll) -> None:
+    poll.opens_at = now() - timedelta(days=3)
+    poll.closes_at = now() - timedelta(minutes=1)
+    db.session.commit()
+
+
+def login_as(client, user) -> None:
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
