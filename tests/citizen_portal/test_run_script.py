@@ -1,0 +1,132 @@
+"""``scripts/run.py`` (``make run`` without the install steps): it really starts Radicale, loads the
+demo city, seeds the calendars, serves the start page in German and English, and stops cleanly.
+
+Slow (about 15-30 s) and independent of the test database: it runs in the SQLite pass only."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import caldav
+import pytest
+
+from staff_calendar.demo_seed import calendar_name, demo_events
+from tests.fixtures.database import database_kind, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+READY_LINE = "Press Ctrl-C to stop."
+START_TIMEOUT_SECONDS = 180
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=15) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode(errors="replace")
+
+
+class Output:
+    """Collects a child's output lines in a thread."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            self.lines.append(line.rstrip("\n"))
+
+    def wait_for(self, text: str, process: subprocess.Popen, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.lines):
+                return
+            if process.poll() is not None:
+                break
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not seen; output:\n" + "\n".join(self.lines[-60:]))
+
+
+@pytest.fixture
+def running_portal(tmp_path):
+    if database_kind() != "sqlite":
+        pytest.skip("scripts/run.py uses its own SQLite database: tested in the SQLite pass only")
+    instance = tmp_path / "instance"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("PORTAL_", "FLASK_"))}
+    env.update({"PORTAL_INSTANCE_PATH": str(instance), "PORTAL_PORT": str(free_port()),
+                "PORTAL_CALDAV_PORT": str(free_port()), "PORTAL_WORKERS": "1", "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen([sys.executable, str(ROOT / "scripts" / "run.py")], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    output = Output(process)
+    try:
+        output.wait_for(READY_LINE, process, START_TIMEOUT_SECONDS)
+        yield env, instance, output
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, "\n".join(output.lines[-30:])
+
+
+def test_run_script_serves_the_demo(running_portal) -> None:
+    env, instance, output = running_portal
+    base = f"http://127.0.0.1:{env['PORTAL_PORT']}"
+    text = "\n".join(output.lines)
+    assert "30 changes" in text
+    assert "demo logins" in text and "admin / admin-demo (admin)" in text
+    assert f"Portal:        {base}/" in text
+
+    status, page = get(f"{base}/", {"Accept-Language": "de-DE,de;q=0.9"})
+    assert status == 200 and '<html lang="de"' in page
+    status, page = get(f"{base}/", {"Accept-Language": "en-GB,en;q=0.9"})
+    assert status == 200 and '<html lang="en"' in page
+    status, page = get(f"{base}/", {"Cookie": "lang=en"})
+    assert status == 200 and '<html lang="en"' in page
+    status, _ = get(f"{base}/healthz")
+    assert status in (200, 404)  # 404 only while /healthz does not exist yet
+
+    password = (instance / "caldav_password").read_text().strip()
+    assert oct((instance / "caldav_password").stat().st_mode & 0o777) == "0o600"
+    caldav_base = f"http://127.0.0.1:{env['PORTAL_CALDAV_PORT']}"
+    with caldav.DAVClient(url=caldav_base + "/", username="portal", password=password) as client:
+        for path in ("/mmueller/termine/", "/jweber/termine/", "/rooms/sitzungssaal/"):
+            events = caldav.Calendar(client=client, url=caldav_base + path).events()
+            assert len(events) >= 4, path
+            assert any("RRULE" in event.data for event in events), path
+    status, _ = get(caldav_base + "/tschmidt/termine/")
+    assert status == 401  # htpasswd auth is on
+
+
+def test_demo_events_fall_on_working_days() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    saturday = date(2026, 3, 7)
+    events = demo_events("mmueller", 0, saturday, zone)
+    assert len(events) == 4
+    assert events[0].weekly and events[0].start.date() == date(2026, 3, 9)
+    assert all(event.start.weekday() < 5 and event.end > event.start for event in events)
+    assert all(event.start > datetime.combine(saturday, datetime.min.time(), tzinfo=zone) for event in events)
+    assert len({event.uid for event in events}) == 4
+    assert events == demo_events("mmueller", 0, saturday, zone)  # deterministic UIDs: reruns add nothing
+    assert demo_events("mmueller", 0, saturday + timedelta(days=7), zone)[0].uid == events[0].uid
+
+
+def test_calendar_names() -> None:
+    assert calendar_name("http://127.0.0.1:5232/mmueller/termine/") == "mmueller"
+    assert calendar_name("http://127.0.0.1:5232/rooms/sitzungssaal/") == "sitzungssaal"
