@@ -1,16 +1,78 @@
-"""Chromium through Playwright on a live server: language switch and axe checks on the shell pages."""
+"""Chromium through Playwright on a live server: language switch, login, axe on the shell pages."""
 
 from __future__ import annotations
 
 import pytest
 
+from citizen_portal.extensions import db
+from tests.factories import make_user
+
 pytestmark = pytest.mark.browser
 
+SHELL_PAGES = ("/anmelden", "/impressum", "/datenschutz", "/barrierefreiheit")
 
-def test_start_page_in_chromium_passes_axe(page, live_server, assert_no_axe_violations):
+
+def test_start_page_german_and_english_language_switch_and_axe(page, live_server, assert_no_axe_violations):
     page.goto(live_server.url + "/")
     assert page.locator("html").get_attribute("lang") == "de"
+    assert page.title() == "Startseite – Stadt Musterhausen"
     assert_no_axe_violations(page, "start page (de)")
+
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.title() == "Home – Stadt Musterhausen"
+    assert page.get_by_role("link", name="Book an appointment").is_visible()
+    assert_no_axe_violations(page, "start page (en)")
+
+    for path in SHELL_PAGES:  # the choice is remembered
+        page.goto(live_server.url + path)
+        assert page.locator("html").get_attribute("lang") == "en", path
+        assert_no_axe_violations(page, f"{path} (en)")
+
+    page.get_by_role("button", name="Deutsch").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/barrierefreiheit")
+    assert page.locator("html").get_attribute("lang") == "de"
+    for path in SHELL_PAGES:
+        page.goto(live_server.url + path)
+        assert_no_axe_violations(page, f"{path} (de)")
+
+
+def test_skip_link_moves_focus_to_main(page, live_server):
+    page.goto(live_server.url + "/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Zum Inhalt springen")
+    assert skip.evaluate("el => el === document.activeElement")
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#main")
+
+
+def test_login_with_csrf_and_failed_login_page_passes_axe(page, live_server, assert_no_axe_violations):
+    with live_server.app.app_context():
+        make_user("mmueller", display_name="Maria Müller", password="geheim-123")
+        db.session.commit()
+    page.goto(live_server.url + "/anmelden")
+    page.get_by_label("Benutzername").fill("mmueller")
+    page.get_by_label("Passwort").fill("falsch")
+    page.get_by_role("button", name="Anmelden").click()
+    assert page.get_by_role("alert").inner_text().strip() == "Benutzername oder Passwort ist falsch."
+    assert_no_axe_violations(page, "failed login")
+    page.get_by_label("Passwort").fill("geheim-123")
+    page.get_by_role("button", name="Anmelden").click()
+    assert page.get_by_role("button", name="Abmelden (Maria Müller)").is_visible()
+    assert_no_axe_violations(page, "start page (logged in)")
+    page.get_by_role("button", name="Abmelden (Maria Müller)").click()
+    assert page.get_by_text("Sie sind abgemeldet.").is_visible()
+
+
+def test_language_switch_without_javascript(page_without_js, live_server):
+    page = page_without_js
+    page.goto(live_server.url + "/impressum")
+    page.get_by_role("button", name="English").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/impressum")
+    assert page.locator("html").get_attribute("lang") == "en"
 
 
 def test_axe_helper_reports_violations_readably(page, live_server):
@@ -22,3 +84,15 @@ def test_axe_helper_reports_violations_readably(page, live_server):
     violations = run_axe(page)
     assert "image-alt" in {v["id"] for v in violations}
     assert "#no-alt" in format_axe_violations(violations)
+
+
+def test_small_screen_has_no_horizontal_scrolling(browser, live_server):
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        for path in ("/", "/anmelden"):
+            page.goto(live_server.url + path)
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} scrolls horizontally by {overflow}px at 360px"
+    finally:
+        context.close()
