@@ -33,39 +33,14 @@ class CalendarRecorder:
         self.drains += 1
 
 
-def _feed_fallback(events: list[dict]) -> bytes:
-    from icalendar import Calendar, Event
-
-    cal = Calendar()
-    cal.add("prodid", "-//test//spaces//")
-    cal.add("version", "2.0")
-    for item in events:
-        event = Event()
-        event.add("uid", item["uid"])
-        event.add("summary", item["summary"])
-        event.add("dtstart", item["start"])
-        event.add("dtend", item["end"])
-        event.add("transp", "TRANSPARENT" if item.get("transparent") else "OPAQUE")
-        cal.add_component(event)
-    return cal.to_ical()
-
-
 @pytest.fixture
 def calendar_calls(monkeypatch) -> CalendarRecorder:
-    """Record what the spaces services ask of the calendar facade (outbox rows are the
-    calendar bridge's business and tested there)."""
+    """Record what the spaces services ask of the calendar facade (no CalDAV server needed);
+    ``test_outbox.py`` runs the real facade."""
     recorder = CalendarRecorder()
     monkeypatch.setattr(calendar, "schedule_event", recorder.schedule_event)
     monkeypatch.setattr(calendar, "schedule_event_removal", recorder.schedule_event_removal)
     monkeypatch.setattr(calendar, "busy_intervals", recorder.busy_intervals)
     monkeypatch.setattr(calendar, "is_free", recorder.is_free)
     monkeypatch.setattr(calendar, "request_drain", recorder.request_drain)
-    try:
-        calendar.event_uid("probe", 1)
-    except NotImplementedError:
-        monkeypatch.setattr(calendar, "event_uid", lambda kind, ident: f"{kind}-{ident}@test.example")
-    try:
-        calendar.personal_feed([])
-    except NotImplementedError:
-        monkeypatch.setattr(calendar, "personal_feed", _feed_fallback)
     return recorder

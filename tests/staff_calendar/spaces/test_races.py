@@ -1,0 +1,132 @@
+"""Race tests: many concurrent bookings on real, separate database connections; exactly one wins.
+
+Each thread has its own app (own engine, own connection pool) on one fresh migrated database
+with real commits, and goes through the JSON API with its own bearer token. Runs on SQLite
+(BEGIN IMMEDIATE + unique constraint) and PostgreSQL (advisory locks + unique/exclusion constraints).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from datetime import datetime, time
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import IntegrityError
+
+from citizen_portal.app import create_app
+from citizen_portal.extensions import db
+from citizen_portal.models import ApiToken, User
+from staff_calendar.spaces.models import DeskBooking, RoomBooking
+from tests.fixtures.database import make_test_config
+from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_room, make_site, open_day
+
+pytestmark = pytest.mark.race
+WORKERS = 20
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def seed(url: str, tmp_path: Path) -> list[str]:
+    app = create_app(make_test_config(url, tmp_path))
+    tokens = []
+    with app.app_context():
+        make_site()
+        floor = make_floor("f1")
+        make_desk(floor, "d1")
+        make_room(floor, "r1", capacity=10)
+        for n in range(WORKERS):
+            user = User(username=f"racer{n}", display_name=f"Racer {n}", roles="staff")
+            db.session.add(user)
+            db.session.flush()
+            token = f"race-token-{n}"
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            db.session.add(ApiToken(user_id=user.id, name="race", token_hash=digest))
+            tokens.append(token)
+        db.session.commit()
+        db.engine.dispose()
+    return tokens
+
+
+def run_concurrently(url: str, tmp_path: Path, tokens: list[str], path: str, bodies: list[dict]) -> list[int]:
+    apps = [create_app(make_test_config(url, tmp_path)) for _ in tokens]
+    barrier = threading.Barrier(len(tokens))
+    statuses: list[int] = [0] * len(tokens)
+
+    def worker(index: int) -> None:
+        client = apps[index].test_client()
+        barrier.wait()
+        response = client.post(path, json=bodies[index], headers={"Authorization": f"Bearer {tokens[index]}"})
+        statuses[index] = response.status_code
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(tokens))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    for app in apps:
+        with app.app_context():
+            db.engine.dispose()
+    return statuses
+
+
+def count(url: str, table: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        value = connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+    engine.dispose()
+    return value
+
+
+def test_twenty_concurrent_bookings_of_one_desk_half_day(fresh_database_url, tmp_path, calendar_calls):
+    tokens = seed(fresh_database_url, tmp_path)
+    day = open_day(1).isoformat()
+    bodies = [{"desk": "d1", "date": day, "part": "morning"}] * WORKERS
+    statuses = run_concurrently(fresh_database_url, tmp_path, tokens, "/api/v1/desk-bookings", bodies)
+    assert sorted(statuses) == [201] + [409] * (WORKERS - 1), statuses
+    assert count(fresh_database_url, "desk_bookings") == 1
+
+
+def test_concurrent_overlapping_room_ranges(fresh_database_url, tmp_path, calendar_calls):
+    tokens = seed(fresh_database_url, tmp_path)
+    day = open_day(1)
+    bodies = []
+    for n in range(WORKERS):  # all overlap 10:00-10:15; starts and ends differ
+        start = datetime.combine(day, time(9 + (n % 2), 0 if n % 2 else 15 * (n % 4)), tzinfo=BERLIN)
+        end = datetime.combine(day, time(10, 15 + 15 * (n % 3)), tzinfo=BERLIN)
+        bodies.append({"room": "r1", "start": start.isoformat(), "end": end.isoformat(), "title": f"Meeting {n}"})
+    statuses = run_concurrently(fresh_database_url, tmp_path, tokens, "/api/v1/room-bookings", bodies)
+    assert sorted(statuses) == [201] + [409] * (WORKERS - 1), statuses
+    assert count(fresh_database_url, "room_bookings") == 1
+
+
+def test_database_constraints_stand_without_the_services(app):
+    """The constraints alone refuse double bookings (PostgreSQL: exclusion on room ranges)."""
+    make_site()
+    floor = make_floor("f9")
+    desk = make_desk(floor, "d9")
+    room = make_room(floor, "r9")
+    users = []
+    for n in range(2):
+        user = User(username=f"c{n}", display_name="C", roles="staff")
+        db.session.add(user)
+        users.append(user)
+    db.session.flush()
+    day = open_day(1)
+    db.session.add(DeskBooking(desk_id=desk.id, user_id=users[0].id, day=day, half="morning", group_uid="a"))
+    db.session.flush()
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.add(DeskBooking(desk_id=desk.id, user_id=users[1].id, day=day, half="morning", group_uid="b"))
+        db.session.flush()
+    if db.engine.dialect.name != "postgresql":
+        return
+    start = datetime.combine(day, time(9), tzinfo=BERLIN)
+    db.session.add(RoomBooking(room_id=room.id, user_id=users[0].id, start_at=start,
+                               end_at=start.replace(hour=10), title="a", uid="u1"))
+    db.session.flush()
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.add(RoomBooking(room_id=room.id, user_id=users[1].id, start_at=start.replace(minute=30),
+                                   end_at=start.replace(hour=11), title="b", uid="u2"))
+        db.session.flush()
