@@ -14,7 +14,6 @@ from typing import Literal
 
 from flask import current_app
 
-from citizen_portal.extensions import db
 from citizen_portal.i18n import site_timezone
 from staff_calendar.calendars import ical, live, mirror, outbox, worker
 from staff_calendar.calendars.client import describe_error
@@ -74,7 +73,6 @@ def is_free(calendar_key: str, start: datetime, end: datetime, *, timeout: float
     try:
         busy = live.server_busy(calendar_key, start, end, timeout=timeout)
     except Exception as exc:  # on any failure the mirror decides
-        db.session.rollback()
         detail = describe_error(exc)
         mirrored = busy_intervals([calendar_key], start, end).get(calendar_key, [])
         return FreeCheck(free=not mirrored, source="mirror", detail=detail)

@@ -198,12 +198,12 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
         select(CalendarObject.href, CalendarObject.etag).where(CalendarObject.calendar_key == key)
     ).all())
     window_moved = state.window_start is None
+    db.session.commit()  # end the read transaction: no database transaction is open during network calls
     try:
         connection = connect(link, timeout)
         resolved_url = link.resolved_url
         fetched = _fetch(connection.calendar, state_snapshot, known, full, result)
     except Exception as exc:  # every remote failure leaves the mirror untouched
-        db.session.rollback()
         result.error = describe_error(exc)
         log.warning("calendar %s: sync failed: %s", key, result.error)
         record_failure(key, result.error)

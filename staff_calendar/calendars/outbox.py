@@ -158,7 +158,6 @@ def _connect(key: str, timeout: float | None) -> Connection | Exception:
             db.session.commit()
         return connection
     except Exception as exc:
-        db.session.rollback()
         return exc
 
 
