@@ -287,3 +287,22 @@ def test_cli_broken_file_changes_nothing(app, tmp_path) -> None:
         assert "staff[mmueller].calendar.password: never write a password" in result.output
         assert "2 errors, nothing changed" in result.output
     assert counts() == before
+
+
+def test_flask_site_load_twice_on_a_real_database(fresh_database_url, tmp_path) -> None:
+    """The real command, real commits (advisory lock on PostgreSQL, BEGIN IMMEDIATE on SQLite)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PORTAL_DATABASE_URL": fresh_database_url, "PORTAL_INSTANCE_PATH": str(tmp_path),
+           "FLASK_APP": "citizen_portal.app:create_app"}
+
+    def load() -> list[str]:
+        result = subprocess.run([sys.executable, "-m", "flask", "site", "load", str(DEMO)], env=env,
+                                capture_output=True, text=True, cwd=DEMO.parents[1])
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip().splitlines()
+
+    assert load()[-1] == "30 changes"
+    assert load() == ["no changes"]
