@@ -76,7 +76,8 @@ def service_slots(key: str):
     last = schemas.parse_day(request.args.get("to"), "to")
     location = request.args.get("location") or None
     slots = services.find_slots(key, first, last, location_key=location)
-    return jsonify({"slots": [slot.to_json() for slot in slots]})
+    zone = site_timezone()
+    return jsonify({"slots": [slot.to_json(zone) for slot in slots]})
 
 
 @bp.get("/captcha/challenge")

@@ -168,7 +168,7 @@ def _slot_at(service: Service, location: Location, start: datetime, now: datetim
     start = start.astimezone(UTC)
     day = start.astimezone(site_timezone()).date()
     result = plan(service, day, day, now=now, location_key=location.key,
-                  ignore_appointment_id=ignore_appointment_id)
+                  ignore_appointment_id=ignore_appointment_id, with_grid=True)
     for slot in result.slots:
         if slot.start == start:
             return slot

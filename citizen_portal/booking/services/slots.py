@@ -26,7 +26,7 @@ CalDAV request happens here.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_right
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -67,8 +67,8 @@ class Slot:
     location_key: str
     staff_ids: tuple[int, ...] = field(default=(), compare=False)
 
-    def to_json(self) -> dict[str, str]:
-        zone = site_timezone()
+    def to_json(self, zone: ZoneInfo | None = None) -> dict[str, str]:
+        zone = zone or site_timezone()
         return {
             "start": self.start.astimezone(zone).isoformat(),
             "end": self.end.astimezone(zone).isoformat(),
@@ -113,6 +113,11 @@ def is_holiday(day: date, subdiv: str | None) -> bool:
 
 
 def _parse_ranges(ranges: list[str] | None) -> list[tuple[time, time]]:
+    return list(_parse_ranges_cached(tuple(ranges or ())))
+
+
+@lru_cache(maxsize=1024)
+def _parse_ranges_cached(ranges: tuple[str, ...]) -> tuple[tuple[time, time], ...]:
     parsed = []
     for item in ranges or []:
         start_text, _, end_text = item.partition("-")
@@ -121,7 +126,7 @@ def _parse_ranges(ranges: list[str] | None) -> list[tuple[time, time]]:
         end = time.max if end_raw in {"24:00", "24:00:00"} else time.fromisoformat(end_raw)
         if end > start:
             parsed.append((start, end))
-    return parsed
+    return tuple(parsed)
 
 
 def _local_to_utc(day: date, moment: time, zone: ZoneInfo) -> datetime:
@@ -151,11 +156,12 @@ def working_intervals(location: Location, staff: StaffMember, day: date, zone: Z
 
 
 class _Blocked:
-    """Sorted, merged busy intervals of one staff member with an O(log n) overlap test."""
+    """Sorted, merged busy intervals of one staff member (POSIX seconds) with an O(log n) overlap
+    test: ``[start, end)`` is free when it only touches busy time."""
 
     def __init__(self, intervals: list[Interval]) -> None:
-        merged: list[list[datetime]] = []
-        for start, end in sorted(intervals):
+        merged: list[list[int]] = []
+        for start, end in sorted((int(a.timestamp()), int(b.timestamp())) for a, b in intervals):
             if merged and start <= merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], end)
             else:
@@ -163,11 +169,8 @@ class _Blocked:
         self.starts = [item[0] for item in merged]
         self.ends = [item[1] for item in merged]
 
-    def overlaps(self, start: datetime, end: datetime) -> bool:
-        index = bisect_left(self.ends, start)
-        # ends[index] > start is not guaranteed for equal values: [a, b) touching start is free
-        while index < len(self.ends) and self.ends[index] <= start:
-            index += 1
+    def overlaps(self, start: int, end: int) -> bool:
+        index = bisect_right(self.ends, start)  # first busy interval ending after ``start``
         return index < len(self.starts) and self.starts[index] < end
 
 
@@ -205,10 +208,12 @@ def plan(
     now: datetime,
     location_key: str | None = None,
     ignore_appointment_id: int | None = None,
+    with_grid: bool = False,
 ) -> DayPlan:
     """Compute free slots of ``service`` on the local days ``first_day``..``last_day`` (inclusive).
 
-    ``ignore_appointment_id``: an appointment being moved does not block itself."""
+    ``ignore_appointment_id``: an appointment being moved does not block itself. ``with_grid``:
+    also return every grid start (for telling "not a bookable time" from "taken")."""
     zone = site_timezone()
     settings = booking_settings()
     region = holiday_region()
@@ -269,29 +274,45 @@ def plan(
             blocked[member_id].extend(busy.get(key, []))
     blocked_index = {member_id: _Blocked(blocked.get(member_id, [])) for member_id in staff_ids}
 
-    free: dict[tuple[datetime, str], list[int]] = defaultdict(list)
+    free: dict[tuple[int, str], list[int]] = defaultdict(list)
     grid: set[tuple[str, datetime]] = set()
+    occupied_s, step_s, earliest_s = int(occupied.total_seconds()), int(step.total_seconds()), earliest.timestamp()
+    closures = {location.id: set(location.closures or []) for location in locations}
     day = first_day
     while day <= last_day:
+        holiday = is_holiday(day, region)
+        day_text = day.isoformat()
         for location in locations:
-            if day.isoformat() in (location.closures or []) or is_holiday(day, region):
+            if holiday or day_text in closures[location.id]:
                 continue
+            loc_key = location.key
+            shared: list[tuple[int, int]] | None = None  # the opening hours, for staff without own hours
             for member in staff_by_location.get(location.id, []):
                 index = blocked_index[member.id]
-                for start, end in working_intervals(location, member, day, zone):
-                    candidate = start
-                    while candidate + occupied <= end:
-                        if candidate >= earliest:
-                            grid.add((location.key, candidate))
-                            if not index.overlaps(candidate, candidate + occupied):
-                                free[(candidate, location.key)].append(member.id)
-                        candidate += step
+                if member.working_hours:
+                    intervals = [(int(a.timestamp()), int(b.timestamp()))
+                                 for a, b in working_intervals(location, member, day, zone)]
+                else:
+                    if shared is None:
+                        shared = [(int(a.timestamp()), int(b.timestamp()))
+                                  for a, b in working_intervals(location, member, day, zone)]
+                    intervals = shared
+                member_id = member.id
+                for start, end in intervals:
+                    candidate, last = start, end - occupied_s
+                    while candidate <= last:
+                        if candidate >= earliest_s:
+                            if with_grid:
+                                grid.add((loc_key, datetime.fromtimestamp(candidate, UTC)))
+                            if not index.overlaps(candidate, candidate + occupied_s):
+                                free[(candidate, loc_key)].append(member_id)
+                        candidate += step_s
         day += timedelta(days=1)
 
-    slots = [
-        Slot(start, start + duration, location_key_, tuple(members))
-        for (start, location_key_), members in sorted(free.items())
-    ]
+    slots = []
+    for (start_s, location_key_), members in sorted(free.items()):
+        start = datetime.fromtimestamp(start_s, UTC)
+        slots.append(Slot(start, start + duration, location_key_, tuple(members)))
     return DayPlan(slots, grid, dict(load))
 
 
