@@ -149,8 +149,18 @@ def cast_ballot(poll_id: int, answers: dict[str, Any], *, code: str | None = Non
         ).one()
         if poll.status(now()) != "open":
             raise Conflict(_l("Die Umfrage ist nicht geöffnet: Es kann nicht abgestimmt werden."), code="poll_closed")
-        marker = _participation_marker(poll, code, token)
-        parsed = validate_answers(list(poll.questions), answers)
+        errors: dict[str, Any] = {}
+        marker = parsed = None
+        try:
+            marker = _participation_marker(poll, code, token)
+        except Invalid as exc:
+            errors.update(exc.fields)
+        try:
+            parsed = validate_answers(list(poll.questions), answers)
+        except Invalid as exc:
+            errors.update(exc.fields)
+        if errors or parsed is None:
+            raise Invalid(fields=errors)
         if marker is not None:
             db.session.add(Participation(poll_id=poll.id, kind=marker[0], marker=marker[1]))
             try:

@@ -1,0 +1,64 @@
+"""Concurrency on real connections (each thread its own request, app context and DB connection):
+300 concurrent ballots are counted exactly, and one code cast by 20 concurrent requests wins once."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from citizen_portal.extensions import db
+from polls.services import results
+from tests.factories import build_app
+from tests.polls.factories import answers, codes_for, make_poll
+
+pytestmark = pytest.mark.race
+
+
+@pytest.fixture
+def race_app(fresh_database_url, tmp_path):
+    app = build_app(fresh_database_url, tmp_path, SQLALCHEMY_ENGINE_OPTIONS={"pool_size": 20, "max_overflow": 20},
+                    REQUEST_LOG=False)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _seed(app, count: int):
+    with app.app_context():
+        poll = make_poll()
+        codes = codes_for(poll, count)
+        body = answers(poll, single=1, multiple=(0, 2), rating=5, text=None)
+        return poll.id, codes, body
+
+
+def _post(app, url: str, payload: dict) -> int:
+    with app.test_client() as client:
+        return client.post(url, json=payload).status_code
+
+
+def test_300_concurrent_ballots_are_counted_exactly(race_app):
+    poll_id, codes, body = _seed(race_app, 300)
+    url = f"/api/v1/polls/{poll_id}/ballots"
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        statuses = list(pool.map(lambda code: _post(race_app, url, {"code": code, "answers": body}), codes))
+    assert statuses.count(201) == 300, {s: statuses.count(s) for s in set(statuses)}
+    with race_app.app_context():
+        data = results.poll_results(poll_id)
+        assert data.ballots == 300
+        single, multiple, rating, _text = data.questions
+        assert [o.votes for o in single.options] == [0, 300, 0]
+        assert [o.votes for o in multiple.options] == [300, 0, 300]
+        assert rating.average == 5.0 and single.answered == 300
+        assert results.recount(poll_id) == {}
+
+
+def test_one_code_twenty_concurrent_requests_one_ballot(race_app):
+    poll_id, [code], body = _seed(race_app, 1)
+    url = f"/api/v1/polls/{poll_id}/ballots"
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        statuses = list(pool.map(lambda _: _post(race_app, url, {"code": code, "answers": body}), range(20)))
+    assert statuses.count(201) == 1 and statuses.count(409) == 19, statuses
+    with race_app.app_context():
+        assert results.poll_results(poll_id).ballots == 1
+        assert results.recount(poll_id) == {}
