@@ -1,0 +1,110 @@
+"""Mails through a real SMTP sink: confirmation with .ics (METHOD, UID, SEQUENCE, VTIMEZONE) and
+manage link, hold confirmation request, cancellation (METHOD:CANCEL, same UID, higher SEQUENCE),
+reminder, English for English bookings."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from citizen_portal.booking import services
+from staff_calendar import services as calendar_services
+from tests.citizen_portal.booking.factories import make_setup
+from tests.fixtures.mail import body_text
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
+TUESDAY = date(2026, 3, 3)
+
+
+def book(service, location, hh=9, language="de", **kw):
+    request = services.BookingRequest(
+        service_key=service.key, location_key=location.key,
+        start=datetime(2026, 3, 3, hh, 0, tzinfo=BERLIN), name="Erika Mustermann", email="erika@example.org",
+        privacy_consent=True, language=language, **kw)
+    return services.book(request, now=NOW)
+
+
+def ics_of(message) -> str:
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    data = part.get_content()
+    return data.decode() if isinstance(data, bytes) else data
+
+
+def unfold(text: str) -> str:
+    return text.replace("\r\n ", "").replace("\r\n", "\n")
+
+
+def test_confirmation_mail_with_ics_and_manage_link(app, smtp_sink):
+    location, service, _ = make_setup(service_kw={"documents": {"de": ["Personalausweis"]}})
+    result = book(service, location)
+    [message] = smtp_sink.wait_for(1)
+    assert message["To"] == "erika@example.org"
+    assert result.appointment.code in message["Subject"]
+    text = body_text(message)
+    assert f"/termine/verwalten/{result.appointment.code}?token={result.manage_token}" in text
+    assert "09:00" in text and "Personalausweis" in text and location.address in text
+    ics = unfold(ics_of(message))
+    assert "METHOD:REQUEST" in ics and "BEGIN:VTIMEZONE" in ics and "TZID:Europe/Berlin" in ics
+    assert f"UID:{calendar_services.event_uid('appointment', result.appointment.id)}" in ics
+    assert "SEQUENCE:0" in ics and "Marktplatz 1" in ics
+
+
+def test_english_booking_gets_english_mail(app, smtp_sink):
+    location, service, _ = make_setup()
+    book(service, location, language="en")
+    [message] = smtp_sink.wait_for(1)
+    assert "Appointment" in message["Subject"] or "appointment" in message["Subject"].lower()
+
+
+def test_hold_mail_has_confirmation_link_and_no_ics(app, smtp_sink):
+    location, service, _ = make_setup(service_kw={"email_confirmation": True})
+    result = book(service, location)
+    [message] = smtp_sink.wait_for(1)
+    assert f"/termine/bestaetigen/{result.appointment.code}?token={result.confirm_token}" in body_text(message)
+    assert not [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    services.confirm(result.appointment.code, result.confirm_token, now=NOW + timedelta(minutes=1))
+    confirmation = smtp_sink.wait_for(2)[1]
+    assert "METHOD:REQUEST" in unfold(ics_of(confirmation))
+
+
+def test_cancellation_mail_same_uid_higher_sequence(app, smtp_sink):
+    location, service, _ = make_setup()
+    result = book(service, location)
+    services.cancel(result.appointment.code, result.manage_token, now=NOW)
+    confirmation, cancellation = smtp_sink.wait_for(2)
+    first, second = unfold(ics_of(confirmation)), unfold(ics_of(cancellation))
+    uid = f"UID:{calendar_services.event_uid('appointment', result.appointment.id)}"
+    assert uid in first and uid in second
+    assert "METHOD:CANCEL" in second and "STATUS:CANCELLED" in second and "SEQUENCE:1" in second
+
+
+def test_move_mail_same_uid_higher_sequence(app, smtp_sink):
+    location, service, _ = make_setup()
+    result = book(service, location)
+    services.move(result.appointment.code, result.manage_token, datetime(2026, 3, 3, 10, tzinfo=BERLIN), now=NOW)
+    _, moved = smtp_sink.wait_for(2)
+    ics = unfold(ics_of(moved))
+    assert "METHOD:REQUEST" in ics and "SEQUENCE:1" in ics
+    assert f"token={result.manage_token}" in body_text(moved)
+
+
+def test_reminder_once_with_working_manage_link(app, smtp_sink):
+    location, service, _ = make_setup()
+    result = book(service, location, hh=11)
+    smtp_sink.wait_for(1)
+    assert services.send_reminders(now=NOW + timedelta(hours=3)) == 0  # too early (start - 24 h)
+    due = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+    assert services.send_reminders(now=due) == 1
+    assert services.send_reminders(now=due) == 0
+    reminder = smtp_sink.wait_for(2)[1]
+    assert f"token={result.manage_token}" in body_text(reminder)
+
+
+def test_no_reminder_for_late_bookings(app, smtp_sink):
+    location, service, _ = make_setup()
+    request = services.BookingRequest(service_key=service.key, location_key=location.key,
+                                      start=datetime(2026, 3, 2, 11, tzinfo=BERLIN), name="E",
+                                      email="e@example.org", privacy_consent=True)
+    services.book(request, now=NOW)
+    assert services.send_reminders(now=NOW + timedelta(minutes=5)) == 0
