@@ -215,6 +215,14 @@ def _apply_calendar(applier: _Applier, owner_kind: str, owner_key: str, spec: Ca
     return key
 
 
+def _deactivate_links_of_removed(applier: _Applier, model: type, owner_kind: str, keys: set[str]) -> None:
+    """Deactivate the calendar links of staff members or rooms the file no longer names. Links of
+    other owners (e.g. a desk user's own calendar, made by another module) are left alone."""
+    removed = set(db.session.execute(select(model.key)).scalars()) - keys
+    for key in sorted(removed):
+        applier.deactivate_missing(CalendarLink, "calendar", set(), key=f"{owner_kind}:{key}")
+
+
 def _apply_staff(applier: _Applier, parsed: ParsedSite, locations: dict[str, Location],
                  services: dict[str, Service]) -> None:
     keys = set()
@@ -228,7 +236,7 @@ def _apply_staff(applier: _Applier, parsed: ParsedSite, locations: dict[str, Loc
         applier.add_details(change, _assign_keys(row, "services", [services[key] for key in spec.services]))
         keys.add(spec.key)
     applier.deactivate_missing(StaffMember, "staff", keys)
-    applier.deactivate_missing(CalendarLink, "calendar", {f"staff:{key}" for key in keys}, owner_kind="staff")
+    _deactivate_links_of_removed(applier, StaffMember, "staff", keys)
 
 
 def _apply_spaces(applier: _Applier, parsed: ParsedSite) -> None:
@@ -253,7 +261,7 @@ def _apply_spaces(applier: _Applier, parsed: ParsedSite) -> None:
     applier.deactivate_missing(Floor, "floor", set(floors))
     applier.deactivate_missing(Desk, "desk", {spec.key for spec in parsed.desks})
     applier.deactivate_missing(Room, "room", rooms)
-    applier.deactivate_missing(CalendarLink, "calendar", {f"room:{key}" for key in rooms}, owner_kind="room")
+    _deactivate_links_of_removed(applier, Room, "room", rooms)
 
 
 def apply_site(parsed: ParsedSite) -> ChangeReport:

@@ -306,3 +306,14 @@ def test_flask_site_load_twice_on_a_real_database(fresh_database_url, tmp_path) 
 
     assert load()[-1] == "30 changes"
     assert load() == ["no changes"]
+
+
+def test_links_of_other_owners_stay_active(app) -> None:
+    """A calendar link made elsewhere (a desk user's own calendar) is not the site file's business."""
+    db.session.add(CalendarLink(key="staff:desk-user", owner_kind="staff", owner_key="desk-user",
+                                url="http://127.0.0.1:5232/desk-user/termine/", active=True))
+    db.session.commit()
+    report = apply_site(parse_site_text(MINIMAL, TZ))
+    assert not any("desk-user" in line for line in report.lines())
+    link = db.session.execute(select(CalendarLink).where(CalendarLink.key == "staff:desk-user")).scalar_one()
+    assert link.active is True
