@@ -281,3 +281,23 @@ def test_the_whole_flow_works_by_following_links_only(client, setup):
     start = re.search(r'name="start" value="([^"]+)"', page).group(1)
     response = client.post(action, data={**VALID, "start": start})
     assert response.status_code == 303
+
+
+def test_captcha_on_the_form(app, client, setup):
+    from citizen_portal import captcha
+
+    app.config["CAPTCHA"] = "on"
+    app.config["CAPTCHA_KEY_PREFIX"] = "0"
+    try:
+        start = slot_start(future_day(3), 10)
+        page = text(client.get(book_url(start)))
+        assert "<altcha-widget" in page and 'name="altcha"' in page
+        refused = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
+        assert refused.status_code == 400 and 'href="#field-altcha"' in text(refused)
+        with app.test_request_context():
+            payload = captcha.solve_for_tests(captcha.new_challenge())
+        accepted = client.post(book_url(start), data={**VALID, "start": start.isoformat(), "altcha": payload})
+        assert accepted.status_code == 303
+    finally:
+        app.config["CAPTCHA"] = "off"
+        app.config.pop("CAPTCHA_KEY_PREFIX", None)
