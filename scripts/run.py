@@ -345,6 +345,8 @@ def start_all(settings: Settings, supervisor: Supervisor) -> None:
 
 
 def print_ready(settings: Settings, status: int, seconds: float) -> None:
+    if status != 200:
+        print(f"warning: the start page answered {status}; see the gunicorn output above", flush=True)
     print(f"""
 Ready after {seconds:.0f} s (start page answered {status}).
   Portal:        {settings.portal_url}

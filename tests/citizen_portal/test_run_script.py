@@ -99,8 +99,12 @@ def test_run_script_serves_the_demo(running_portal) -> None:
     assert status == 200 and '<html lang="en"' in page
     status, page = get(f"{base}/", {"Cookie": "lang=en"})
     assert status == 200 and '<html lang="en"' in page
-    status, _ = get(f"{base}/healthz")
-    assert status in (200, 404)  # 404 only while /healthz does not exist yet
+    deadline = time.monotonic() + 30  # the worker's first heartbeat may take a moment
+    status, body = get(f"{base}/healthz")
+    while status == 503 and time.monotonic() < deadline:
+        time.sleep(1)
+        status, body = get(f"{base}/healthz")
+    assert status in (200, 404), body  # 404 only while /healthz does not exist yet
 
     password = (instance / "caldav_password").read_text().strip()
     assert oct((instance / "caldav_password").stat().st_mode & 0o777) == "0o600"
