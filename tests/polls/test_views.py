@@ -56,6 +56,7 @@ def test_english_page(client, app):
     client.set_cookie("lang", "en")
     html = client.get(f"/beteiligung/{poll.slug}").get_data(as_text=True)
     assert '<html lang="en">' in html and "Test poll" in html and "Which colour?" in html
+    assert "How we protect your vote" in html and "Cast vote" in html
 
 
 def test_results_after_close_only(client, app):
