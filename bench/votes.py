@@ -1,0 +1,213 @@
+"""Benchmark of poll voting and results (issue 6, item 9).
+
+    .venv/bin/python -m bench.votes [--database-url URL] [--clients 16] [--seconds 15] [--workers 4]
+
+1. the bare Flask endpoint (``bench.common:baseline_app()``) under the same gunicorn set-up: req/s;
+2. ``POST /api/v1/polls/<id>/ballots`` with a fresh invitation code per request: ballots/s, and
+   afterwards the check that the poll counted exactly the accepted ballots (counters == recount);
+3. the public results page (and the JSON results) of a poll with 100,000 ballots: p50/p95.
+
+Without ``--database-url`` a throwaway PostgreSQL cluster is made (Debian ``initdb``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import tempfile
+import threading
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+from bench.common import Gunicorn, LoadResult, baseline_app, load
+
+assert baseline_app  # the gunicorn app spec below refers to it
+
+RESULT_BALLOTS = 100_000
+
+
+def make_database(url: str | None):
+    from sqlalchemy import create_engine, text
+
+    from tests.fixtures.database import PostgresCluster, migrate
+
+    cluster = None
+    if url is None:
+        cluster = PostgresCluster(Path(f"/tmp/bench-pg-{uuid.uuid4().hex[:8]}"))
+        cluster.start()
+        url = cluster.url()
+    name = f"bench_votes_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    database_url = url.rsplit("/", 1)[0] + f"/{name}"
+    migrate(database_url)
+
+    def cleanup() -> None:
+        if cluster is not None:
+            cluster.stop()
+            shutil.rmtree(cluster.base, ignore_errors=True)
+
+    return database_url, cleanup
+
+
+def seed(database_url: str, instance: Path, codes_needed: int) -> tuple[int, list[str], list[dict], str, int]:
+    """A voting poll with ``codes_needed`` codes, and a results poll with 100,000 ballots."""
+    from sqlalchemy import func, insert, select, update
+
+    from citizen_portal.app import create_app
+    from citizen_portal.extensions import db
+    from polls.models import Ballot, BallotChoice, Option, Poll, Question, Receipt, random_id
+    from polls.schemas import PollInput, QuestionInput
+    from polls.services import participation
+    from polls.services import polls as poll_service
+    from polls.services.common import now
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "REQUEST_LOG": False})
+    with app.app_context():
+        def make(slug: str) -> Poll:
+            poll = poll_service.create_poll(PollInput(
+                slug, {"de": slug}, {}, "codes", "live", now() - timedelta(days=1), now() + timedelta(days=7)), None)
+            poll_service.add_question(poll.id, QuestionInput("single", {"de": "Farbe?"},
+                                                             [{"de": "Rot"}, {"de": "Grün"}, {"de": "Blau"}]))
+            poll_service.add_question(poll.id, QuestionInput("multiple", {"de": "Tage?"},
+                                                             [{"de": d} for d in ("Mo", "Di", "Mi", "Do")],
+                                                             max_choices=2))
+            poll_service.add_question(poll.id, QuestionInput("rating", {"de": "Wie gut?"}))
+            return db.session.get(Poll, poll.id)
+
+        voting = make("bench-abstimmung")
+        codes = []
+        for _batch in range(0, codes_needed, 20_000):
+            codes += participation.batch_codes(participation.generate_codes(voting.id, 20_000))
+        questions = [{"id": q.id, "kind": q.kind, "options": [o.id for o in q.options]} for q in voting.questions]
+
+        results_poll = make("bench-ergebnisse")
+        option_lists = [[o.id for o in q.options] for q in results_poll.questions]
+        rng = random.Random(7)
+        for start in range(0, RESULT_BALLOTS, 10_000):
+            ballots, choices, receipts = [], [], []
+            for _ in range(start, min(RESULT_BALLOTS, start + 10_000)):
+                ballot_id = random_id()
+                ballots.append({"id": ballot_id, "poll_id": results_poll.id})
+                picked = [rng.choice(option_lists[0]), *rng.sample(option_lists[1], 2), rng.choice(option_lists[2])]
+                choices.extend({"ballot_id": ballot_id, "option_id": o} for o in picked)
+                receipts.append({"receipt_hash": uuid.uuid4().hex * 2, "poll_id": results_poll.id})
+            db.session.execute(insert(Ballot), ballots)
+            db.session.execute(insert(BallotChoice), choices)
+            db.session.execute(insert(Receipt), receipts)
+        counts = dict(db.session.execute(select(BallotChoice.option_id, func.count()).group_by(BallotChoice.option_id)))
+        for option_ids in option_lists:
+            for option_id in option_ids:
+                db.session.execute(update(Option).where(Option.id == option_id).values(votes=counts.get(option_id, 0)))
+        db.session.execute(update(Question).where(Question.poll_id == results_poll.id).values(answered=RESULT_BALLOTS))
+        db.session.execute(update(Poll).where(Poll.id == results_poll.id).values(ballot_count=RESULT_BALLOTS))
+        db.session.commit()
+        voting_id, results_slug, results_id = voting.id, results_poll.slug, results_poll.id
+        db.engine.dispose()
+    return voting_id, codes, questions, results_slug, results_id
+
+
+def post_ballots(url: str, codes: list[str], questions: list[dict], clients: int, seconds: float) -> LoadResult:
+    iterator = iter(codes)
+    lock = threading.Lock()
+    latencies: list[float] = []
+    errors = [0]
+    stop_at = time.monotonic() + seconds
+
+    def answers(rng: random.Random) -> dict:
+        single, multiple, rating = questions
+        return {str(single["id"]): rng.choice(single["options"]),
+                str(multiple["id"]): rng.sample(multiple["options"], 2), str(rating["id"]): rng.randint(1, 5)}
+
+    def client(seed_value: int) -> None:
+        session = requests.Session()
+        rng = random.Random(seed_value)
+        mine: list[float] = []
+        failed = 0
+        while time.monotonic() < stop_at:
+            with lock:
+                code = next(iterator, None)
+            if code is None:
+                break
+            began = time.monotonic()
+            response = session.post(url, json={"code": code, "answers": answers(rng)}, timeout=30)
+            if response.status_code == 201:
+                mine.append((time.monotonic() - began) * 1000)
+            else:
+                failed += 1
+        with lock:
+            latencies.extend(mine)
+            errors[0] += failed
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return LoadResult(len(latencies), errors[0], time.monotonic() - started, latencies)
+
+
+def check_exact(database_url: str, poll_id: int, accepted: int) -> str:
+    from citizen_portal.app import create_app
+    from citizen_portal.extensions import db
+    from polls.models import Poll
+    from polls.services.results import recount
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "REQUEST_LOG": False})
+    with app.app_context():
+        counted = db.session.get(Poll, poll_id).ballot_count
+        differences = recount(poll_id)
+        db.engine.dispose()
+    ok = counted == accepted and not differences
+    verdict = "OK" if ok else "FAIL"
+    return f"accepted {accepted}, counted {counted}, recount differences {differences or 'none'} → {verdict}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--workers", type=int, default=4)
+    args = parser.parse_args()
+    database_url, cleanup = make_database(args.database_url)
+    instance = Path(tempfile.mkdtemp(prefix="bench-votes-"))
+    try:
+        print(f"seeding: {RESULT_BALLOTS} ballots for the results poll …", flush=True)
+        began = time.monotonic()
+        poll_id, codes, questions, results_slug, results_id = seed(database_url, instance, 60_000)
+        print(f"seeded in {time.monotonic() - began:.1f} s")
+        env = {"PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "bench", "PORTAL_RATELIMIT_ENABLED": "false",
+               "PORTAL_CAPTCHA": "off", "PORTAL_REQUEST_LOG": "false", "PORTAL_INSTANCE_PATH": str(instance)}
+        with Gunicorn("bench.common:baseline_app()", workers=args.workers) as baseline:
+            baseline.wait("/baseline")
+            base = load(baseline.url + "/baseline", args.clients, args.seconds)
+        print(f"bare Flask endpoint  ({args.workers} workers, {args.clients} clients): {base.summary()}")
+        with Gunicorn("citizen_portal.app:create_app()", env=env, workers=args.workers) as server:
+            server.wait("/beteiligung")
+            votes = post_ballots(f"{server.url}/api/v1/polls/{poll_id}/ballots", codes, questions,
+                                 args.clients, args.seconds)
+            print(f"ballots (POST, PostgreSQL):                 {votes.summary()}")
+            print(f"ballots/s relative to the bare endpoint: {votes.rps / base.rps:.1%}")
+            page = load(f"{server.url}/beteiligung/{results_slug}/ergebnisse", 4, args.seconds / 2)
+            print(f"results page, {RESULT_BALLOTS:,} ballots (4 clients):  {page.summary()}")
+            api = load(f"{server.url}/api/v1/polls/{results_id}/results", 4, args.seconds / 2)
+            print(f"results JSON, {RESULT_BALLOTS:,} ballots (4 clients):  {api.summary()}")
+            target = "met" if page.percentile(95) <= 30 else "MISSED"
+            print(f"target results page p95 <= 30 ms: {target}")
+        print("exact count:", check_exact(database_url, poll_id, votes.requests))
+    finally:
+        shutil.rmtree(instance, ignore_errors=True)
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()
