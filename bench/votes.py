@@ -102,7 +102,8 @@ def seed(database_url: str, instance: Path, codes_needed: int) -> tuple[int, lis
             db.session.execute(insert(Ballot), ballots)
             db.session.execute(insert(BallotChoice), choices)
             db.session.execute(insert(Receipt), receipts)
-        counts = dict(db.session.execute(select(BallotChoice.option_id, func.count()).group_by(BallotChoice.option_id)))
+        counts = dict(db.session.execute(
+            select(BallotChoice.option_id, func.count()).group_by(BallotChoice.option_id)).all())
         for option_ids in option_lists:
             for option_id in option_ids:
                 db.session.execute(update(Option).where(Option.id == option_id).values(votes=counts.get(option_id, 0)))

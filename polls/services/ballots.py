@@ -172,13 +172,13 @@ def cast_ballot(poll_id: int, answers: dict[str, Any], *, code: str | None = Non
         if parsed.option_ids:
             db.session.execute(insert(BallotChoice), [{"ballot_id": ballot_id, "option_id": o}
                                                       for o in parsed.option_ids])
-            for option_id in parsed.option_ids:  # sorted: no lock-order deadlocks
-                db.session.execute(update(Option).where(Option.id == option_id).values(votes=Option.votes + 1))
+            # one statement per table; no lock-order deadlock: every ballot holds the poll row first
+            db.session.execute(update(Option).where(Option.id.in_(parsed.option_ids))
+                               .values(votes=Option.votes + 1).execution_options(synchronize_session=False))
         for question_id, text in parsed.texts:
             db.session.add(TextAnswer(ballot_id=ballot_id, question_id=question_id, text=text))
-        for question_id in parsed.answered:
-            db.session.execute(update(Question).where(Question.id == question_id)
-                               .values(answered=Question.answered + 1))
+        db.session.execute(update(Question).where(Question.id.in_(parsed.answered))
+                           .values(answered=Question.answered + 1).execution_options(synchronize_session=False))
         db.session.add(Receipt(receipt_hash=receipt_hash(poll.id, receipt), poll_id=poll.id))
     return receipt
 
