@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask
 
-from citizen_portal import config, database, errors, i18n, logs
+from citizen_portal import captcha, config, database, errors, i18n, logs
 from citizen_portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -109,6 +109,7 @@ def _init_extensions(app: Flask) -> None:
         database.configure_engine(db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     i18n.init_app(app)
+    captcha.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)

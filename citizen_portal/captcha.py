@@ -9,6 +9,11 @@
   their challenge expires, in the rate-limit store (``RATELIMIT_STORAGE_URI``: memory per process,
   Redis shared by all workers in production), falling back to process memory.
 
+Without JavaScript no proof of work can run, so forms also carry (inside ``<noscript>``) a signed
+*waiting-period token*: ``verify_submission`` accepts it once, no earlier than
+``CAPTCHA_WAIT_SECONDS`` (default 15) after it was issued and before it expires. Callers make such a
+submission cost more in another way: a booking made with it must be confirmed by the link in the mail.
+
 The HMAC keys are derived from ``SECRET_KEY``; no state is kept per challenge.
 """
 
@@ -28,6 +33,10 @@ from flask_babel import lazy_gettext as _l
 
 from citizen_portal.errors import Invalid
 from citizen_portal.extensions import limiter
+
+WAITING_FIELD = "altcha_wait"
+PROOF_OF_WORK = "proof_of_work"
+WAITING_PERIOD = "waiting_period"
 
 ALGORITHM = "SHA-256"
 _used_lock = threading.Lock()
@@ -99,6 +108,78 @@ def verify(payload: str | None) -> None:
     expires_at = float(parameters.get("expiresAt") or parameters.get("expires_at") or time.time() + 600)
     if not _remember(str(parameters["nonce"]), expires_at):
         raise _fail(_l("Diese Sicherheitsprüfung wurde schon verwendet. Bitte wiederholen Sie sie."))
+
+
+def _wait_seconds() -> int:
+    return int(current_app.config.get("CAPTCHA_WAIT_SECONDS", 15))
+
+
+def _sign_waiting(issued: int, nonce: str) -> str:
+    return hmac.new(_secret("waiting"), f"{issued}.{nonce}".encode(), hashlib.sha256).hexdigest()
+
+
+def _parse_waiting(token: str | None) -> tuple[int, str] | None:
+    """``(issued, nonce)`` of a token this server signed, else None."""
+    if not token or not isinstance(token, str) or len(token) > 200:
+        return None
+    parts = token.split(".")
+    if len(parts) != 3 or not parts[0].isdigit():
+        return None
+    issued, nonce, signature = int(parts[0]), parts[1], parts[2]
+    if not hmac.compare_digest(signature, _sign_waiting(issued, nonce)):
+        return None
+    return issued, nonce
+
+
+def waiting_token(previous: str | None = None) -> str:
+    """The token for the no-JavaScript path; a still valid ``previous`` one is kept, so a form
+    re-rendered after an error does not restart the waiting period."""
+    parsed = _parse_waiting(previous)
+    expiry = int(current_app.config.get("CAPTCHA_EXPIRY_SECONDS", 600))
+    if parsed and parsed[0] + expiry > time.time() and previous:
+        return previous
+    issued, nonce = int(time.time()), base64.urlsafe_b64encode(hashlib.sha256(
+        f"{time.time_ns()}{id(object())}".encode() + _secret("nonce")).digest()[:12]).decode().rstrip("=")
+    return f"{issued}.{nonce}.{_sign_waiting(issued, nonce)}"
+
+
+def _verify_waiting(token: str) -> None:
+    parsed = _parse_waiting(token)
+    if parsed is None:
+        raise _fail(_l("Die Sicherheitsprüfung ist fehlgeschlagen. Bitte laden Sie die Seite neu."))
+    issued, nonce = parsed
+    age = time.time() - issued
+    expiry = int(current_app.config.get("CAPTCHA_EXPIRY_SECONDS", 600))
+    if age > expiry:
+        raise _fail(_l("Die Sicherheitsprüfung ist abgelaufen. Bitte laden Sie die Seite neu."))
+    wait = _wait_seconds()
+    if age < wait:
+        raise _fail(_l("Zum Schutz vor automatisierten Anfragen nehmen wir das Formular ohne JavaScript erst "
+                       "%(seconds)s Sekunden nach dem Laden an. Bitte senden Sie es gleich noch einmal.",
+                       seconds=wait))
+    if not _remember(f"wait/{nonce}", issued + expiry):
+        raise _fail(_l("Diese Sicherheitsprüfung wurde schon verwendet. Bitte laden Sie die Seite neu."))
+
+
+def verify_submission(payload: str | None, waiting: str | None) -> str | None:
+    """Check an HTML form's captcha: a solved ALTCHA payload (JavaScript) or, without JavaScript,
+    the waiting-period token. Returns ``PROOF_OF_WORK`` or ``WAITING_PERIOD`` (None when off);
+    raises ``Invalid(fields={"altcha": ...})`` otherwise."""
+    if not enabled():
+        return None
+    if payload:
+        verify(payload)
+        return PROOF_OF_WORK
+    if waiting:
+        _verify_waiting(waiting)
+        return WAITING_PERIOD
+    verify(None)
+    return None
+
+
+def init_app(app) -> None:
+    """Templates call ``captcha_waiting_token(previous)`` inside the ``<noscript>`` block."""
+    app.jinja_env.globals["captcha_waiting_token"] = waiting_token
 
 
 def solve_for_tests(challenge: dict) -> str:

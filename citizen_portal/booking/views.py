@@ -24,6 +24,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from werkzeug.wrappers import Response
 
+from citizen_portal import captcha
 from citizen_portal.booking import forms
 from citizen_portal.booking import services as booking
 from citizen_portal.booking.models import PENDING, Appointment
@@ -59,20 +60,16 @@ def _private_pages(response: Response) -> Response:
 # ---------------------------------------------------------------- helpers
 
 
-def _captcha():
-    """The captcha module (``citizen_portal.captcha``) or ``None`` while it is not installed."""
-    try:
-        from citizen_portal import captcha
-    except ImportError:  # pragma: no cover - the module is part of the platform
-        return None
-    return captcha
-
-
 def _captcha_context() -> dict[str, Any]:
-    module = _captcha()
-    if module is None or not module.enabled():
+    if not captcha.enabled():
         return {"captcha_on": False}
-    return {"captcha_on": True, "captcha_challenge": module.new_challenge()}
+    return {
+        "captcha_on": True,
+        "captcha_challenge": captcha.new_challenge(),
+        "captcha_noscript_note": _l("Ihr Browser führt kein JavaScript aus. Zum Schutz vor automatisierten "
+                                    "Buchungen nehmen wir das Formular deshalb erst einige Sekunden nach dem "
+                                    "Laden an, und Sie bestätigen den Termin über den Link in der E-Mail."),
+    }
 
 
 def _offered_location(service: Service, location_key: str) -> Location:
@@ -277,19 +274,18 @@ def _submit_booking(service: Service, location: Location, start: datetime):
         forms.check_booking_form(data)
     except Invalid as error:
         errors.update(error.fields)
-    module = _captcha()
-    if module is not None and module.enabled():
-        try:
-            module.verify(data.altcha)
-        except Invalid as error:
-            errors.update(error.fields)
+    captcha_method = None
+    try:
+        captcha_method = captcha.verify_submission(data.altcha, request.form.get(captcha.WAITING_FIELD))
+    except Invalid as error:
+        errors.update(error.fields)
     if errors:
         return _render_form(service, location, start, data, errors, status=400)
     try:
         result = booking.book(booking.BookingRequest(
             service_key=service.key, location_key=location.key, start=start, name=data.name, email=data.email,
             phone=data.phone or None, note=data.note or None, privacy_consent=data.privacy_consent,
-            language=current_language(),
+            language=current_language(), confirm_by_email=captcha_method == captcha.WAITING_PERIOD,
         ))
     except Invalid as error:
         return _render_form(service, location, start, data, error.fields or {"start": error.message}, status=400)

@@ -82,6 +82,9 @@ class BookingRequest:
     note: str | None = None
     privacy_consent: bool = False
     language: str = "de"
+    # set when the request passed the captcha only by waiting (no JavaScript): the slot is then
+    # held until the citizen confirms by the link in the mail, like for email_confirmation services
+    confirm_by_email: bool = False
 
 
 @dataclass
@@ -329,7 +332,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
     end = start + timedelta(minutes=service.duration_minutes)
     blocked_until = end + timedelta(minutes=service.buffer_minutes)
     settings = booking_settings()
-    hold = service.email_confirmation
+    hold = service.email_confirmation or request.confirm_by_email
 
     for staff_id in _fair_order(slot, result.load, day):
         staff = staff_by_id[staff_id]

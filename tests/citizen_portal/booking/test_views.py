@@ -301,3 +301,48 @@ def test_captcha_on_the_form(app, client, setup):
     finally:
         app.config["CAPTCHA"] = "off"
         app.config.pop("CAPTCHA_KEY_PREFIX", None)
+
+
+def test_without_javascript_the_waiting_token_books_a_hold_confirmed_by_mail(app, client, setup):
+    """No proof of work can run without JavaScript: the <noscript> waiting-period token is accepted
+    once, not before CAPTCHA_WAIT_SECONDS, and the booking becomes a hold to confirm by mail."""
+    app.config.update(CAPTCHA="on", CAPTCHA_WAIT_SECONDS=2)
+    try:
+        start = slot_start(future_day(3), 11)
+        page = text(client.get(book_url(start)))
+        token = re.search(r'name="altcha_wait" value="([^"]+)"', page).group(1)
+        form = {**VALID, "start": start.isoformat(), "altcha_wait": token}
+
+        too_early = client.post(book_url(start), data=form)
+        assert too_early.status_code == 400
+        assert "Sekunden nach dem Laden" in text(too_early)
+        # the re-rendered form keeps the same token, so the waiting period does not restart
+        assert f'value="{token}"' in text(too_early)
+
+        import time
+
+        time.sleep(2.1)
+        accepted = client.post(book_url(start), data=form)
+        assert accepted.status_code == 303
+        appointment = db.session.scalars(select(Appointment)).one()
+        assert appointment.status == PENDING  # held until the citizen confirms by mail
+
+        reused = client.post(book_url(slot_start(future_day(4), 11)),
+                             data={**form, "start": slot_start(future_day(4), 11).isoformat()})
+        assert reused.status_code == 400 and "schon verwendet" in text(reused)
+    finally:
+        app.config.update(CAPTCHA="off")
+        app.config.pop("CAPTCHA_WAIT_SECONDS", None)
+
+
+def test_forged_waiting_token_is_refused(app, client, setup):
+    app.config.update(CAPTCHA="on", CAPTCHA_WAIT_SECONDS=0)
+    try:
+        start = slot_start(future_day(3), 12)
+        forged = client.post(book_url(start), data={**VALID, "start": start.isoformat(),
+                                                     "altcha_wait": "1700000000.abc.deadbeef"})
+        assert forged.status_code == 400 and 'href="#field-altcha"' in text(forged)
+        assert db.session.scalars(select(Appointment)).first() is None
+    finally:
+        app.config.update(CAPTCHA="off")
+        app.config.pop("CAPTCHA_WAIT_SECONDS", None)
