@@ -10,20 +10,20 @@ Errors are ``{"error": code, "message", "fields"}`` with a 4xx status (``citizen
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import Boolean, bindparam, text
 
 from citizen_portal.access import has_role
 from citizen_portal.errors import DomainError, Forbidden, Invalid
-from citizen_portal.extensions import csrf, db, login_manager
+from citizen_portal.extensions import csrf, db
 from citizen_portal.i18n import _l, localized
 from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import desks, rooms
-from staff_calendar.spaces.services.common import Actor, api_tokens_table, local_moment, token_digest
+from staff_calendar.spaces.services.common import Actor, local_moment, token_digest
 
 bp = Blueprint("spaces_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -35,21 +35,41 @@ class Unauthorized(DomainError):
     default_message = _l("Bitte melden Sie sich an oder senden Sie ein API-Token.")
 
 
-def _bearer_user() -> Any | None:
+@dataclass(frozen=True)
+class TokenUser:
+    """The owner of a bearer token, for this request only (flask-login's user protocol)."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: str
+    is_authenticated: bool = True
+    is_active: bool = True
+    is_anonymous: bool = False
+
+    @property
+    def role_list(self) -> list[str]:
+        return [role.strip() for role in (self.roles or "").split(",") if role.strip()]
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+
+_TOKEN_OWNER = text(
+    "SELECT u.id, u.username, u.display_name, u.roles FROM api_tokens t JOIN users u ON u.id = t.user_id"
+    " WHERE t.token_hash = :digest AND t.revoked_at IS NULL AND u.active = :active"
+).bindparams(bindparam("active", type_=Boolean()))
+
+
+def _bearer_user() -> TokenUser | None:
     header = request.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
     token = header[7:].strip()
-    row = db.session.execute(
-        select(api_tokens_table.c.id, api_tokens_table.c.user_id, api_tokens_table.c.revoked_at)
-        .where(api_tokens_table.c.token_hash == token_digest(token))
-    ).first()
-    if row is None or row.revoked_at is not None:
+    row = db.session.execute(_TOKEN_OWNER, {"digest": token_digest(token), "active": True}).first()
+    if row is None:
         raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
-    user = login_manager._user_callback(str(row.user_id))  # the app's user loader
-    if user is None:
-        raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
-    return user
+    return TokenUser(row.id, row.username, row.display_name or row.username, row.roles or "")
 
 
 @bp.before_request
@@ -79,12 +99,6 @@ def _json_body() -> dict:
     return body
 
 
-def _desk_json(item: desks.DeskAvailability) -> dict:
-    desk = item.desk
-    return {"key": desk.key, "label": desk.label, "floor": desk.floor.key, "attributes": list(desk.attributes or []),
-            "free": dict(item.free), **({"blocked": item.blocked_reason} if item.blocked_reason else {})}
-
-
 def _desk_booking_json(rows) -> dict:
     first = rows[0]
     halves = [row.half for row in rows]
@@ -98,16 +112,8 @@ def list_desks():
     day = schemas.parse_date(request.args.get("date"))
     floor = request.args.get("floor") or None
     attributes = tuple(a for a in request.args.getlist("attribute") if a)
-    items = desks.desk_availability(day, floor_key=floor, attributes=attributes)
-    response: dict[str, Any] = {"date": day.isoformat(), "desks": [_desk_json(item) for item in items]}
-    from staff_calendar.spaces.services.common import closed_reason, load_settings
-
-    reason = closed_reason(load_settings(), day)
-    if reason:
-        response["closed"] = str(reason)
-        for entry in response["desks"]:
-            entry["free"] = {"morning": False, "afternoon": False}
-    return jsonify(response)
+    body = desks.desk_availability_json(day, floor_key=floor, attributes=attributes)
+    return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.post("/desk-bookings")

@@ -15,11 +15,14 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import func, select
+from flask import current_app
+from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -112,6 +115,89 @@ def desk_availability(
     return result
 
 
+def _cached(key: tuple, build):
+    """A per-app cache with a short TTL (``SPACES_CACHE_SECONDS``, default 10 s) for data that only
+    the site file or an admin changes (desk layout, settings). Booking writes never use it."""
+    ttl = float(current_app.config.get("SPACES_CACHE_SECONDS", 10))
+    if ttl <= 0:
+        return build()
+    cache = current_app.extensions.setdefault("spaces_cache", {})
+    now = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and now - hit[0] < ttl:
+        return hit[1]
+    value = build()
+    cache[key] = (now, value)
+    return value
+
+
+def _layout(floor_key: str | None) -> list[tuple[int, frozenset[str], str]]:
+    """(desk id, attributes, JSON fragment of the desk without its free flags) of active desks."""
+    query = (select(Desk.id, Desk.key, Desk.label, Desk.attributes, Floor.key.label("floor_key")).join(Floor)
+             .where(Desk.active.is_(True), Floor.active.is_(True)).order_by(Floor.key, Desk.key))
+    if floor_key:
+        query = query.where(Floor.key == floor_key)
+    return [(row.id, frozenset(row.attributes or ()),
+             json.dumps({"key": row.key, "label": row.label, "floor": row.floor_key,
+                         "attributes": list(row.attributes or [])}, separators=(",", ":"))[:-1])
+            for row in db.session.execute(query)]
+
+
+_FINGERPRINT = text(
+    "SELECT (SELECT count(*) FROM desk_bookings WHERE day = :day),"
+    " (SELECT max(id) FROM desk_bookings WHERE day = :day),"
+    " (SELECT max(created_at) FROM desk_bookings WHERE day = :day),"
+    " (SELECT count(*) FROM space_blocks WHERE desk_id IS NOT NULL AND first_day <= :day AND last_day >= :day),"
+    " (SELECT max(id) FROM space_blocks WHERE desk_id IS NOT NULL AND first_day <= :day AND last_day >= :day)"
+).bindparams(bindparam("day", type_=Date()))
+
+
+def _answer_fingerprint(day: date) -> tuple:
+    """Changes whenever a booking or a block that matters for ``day`` is added or removed: count,
+    highest id and newest creation of the day's bookings, and the blocks covering the day.
+    A prebuilt text statement: this runs on every availability request."""
+    return tuple(db.session.execute(_FINGERPRINT, {"day": day}).one())
+
+
+def desk_availability_json(day: date, *, floor_key: str | None = None, attributes: tuple[str, ...] = ()) -> str:
+    """The API's answer for ``GET /desks`` as a JSON string, built for speed: the desk layout and
+    the site settings come from a short-lived cache; the answer itself is reused only while a
+    fingerprint of the day's bookings and blocks, read fresh on every call, is unchanged."""
+    settings = _cached(("settings",), load_settings)
+    wanted = frozenset(attributes)
+    layout = _cached(("layout", floor_key), lambda: _layout(floor_key))
+    ttl = float(current_app.config.get("SPACES_CACHE_SECONDS", 10))
+    answers = current_app.extensions.setdefault("spaces_answers", {})
+    key = (day, floor_key, wanted)
+    fingerprint = _answer_fingerprint(day) if ttl > 0 else None
+    hit = answers.get(key)
+    if hit is not None and fingerprint is not None and hit[0] == fingerprint and hit[1] is layout \
+            and hit[2] is settings:
+        return hit[3]
+    body = _build_answer(day, settings, [entry for entry in layout if wanted <= entry[1]])
+    if fingerprint is not None:
+        if len(answers) > 1000:
+            answers.clear()
+        answers[key] = (fingerprint, layout, settings, body)
+    return body
+
+
+def _build_answer(day: date, settings: SpacesSettings, layout: list[tuple[int, frozenset[str], str]]) -> str:
+    reason = closed_reason(settings, day)
+    taken = {(desk_id, half) for desk_id, half in db.session.execute(
+        select(DeskBooking.desk_id, DeskBooking.half).where(DeskBooking.day == day))}
+    blocks = _blocks_on(day)
+    parts = []
+    for desk_id, _attributes, fragment in layout:
+        blocked = blocks.get(desk_id)
+        morning = "false" if reason or blocked is not None or (desk_id, "morning") in taken else "true"
+        afternoon = "false" if reason or blocked is not None or (desk_id, "afternoon") in taken else "true"
+        extra = f',"blocked":{json.dumps(blocked)}' if blocked is not None else ""
+        parts.append(f'{fragment},"free":{{"morning":{morning},"afternoon":{afternoon}}}{extra}}}')
+    closed = f',"closed":{json.dumps(str(reason))}' if reason else ""
+    return f'{{"date":"{day.isoformat()}"{closed},"desks":[{",".join(parts)}]}}'
+
+
 def free_counts(first: date, last: date, *, floor_key: str | None = None) -> dict[date, dict[str, int]]:
     """Number of free desks per day and half (closed days: 0), for the overview table."""
     settings = load_settings()
@@ -150,13 +236,10 @@ def free_counts(first: date, last: date, *, floor_key: str | None = None) -> dic
 
 
 def _blocks_on(day: date) -> dict[int, str]:
-    return {
-        block.desk_id: block.reason
-        for block in db.session.execute(
-            select(SpaceBlock).where(SpaceBlock.desk_id.is_not(None), SpaceBlock.first_day <= day,
-                                     SpaceBlock.last_day >= day)
-        ).scalars()
-    }
+    return dict(db.session.execute(
+        select(SpaceBlock.desk_id, SpaceBlock.reason).where(
+            SpaceBlock.desk_id.is_not(None), SpaceBlock.first_day <= day, SpaceBlock.last_day >= day)
+    ).all())
 
 
 def bookable_days(settings: SpacesSettings | None = None) -> list[tuple[date, str | None]]:

@@ -44,3 +44,11 @@ def calendar_calls(monkeypatch) -> CalendarRecorder:
     monkeypatch.setattr(calendar, "is_free", recorder.is_free)
     monkeypatch.setattr(calendar, "request_drain", recorder.request_drain)
     return recorder
+
+
+@pytest.fixture(autouse=True)
+def _fresh_layout_cache(request):
+    """The shared test app must not keep a desk layout from one (rolled-back) test to the next."""
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        app.config["SPACES_CACHE_SECONDS"] = 0

@@ -281,3 +281,29 @@ def test_block_forms(setup, client):
     bad = client.post("/arbeitsplaetze/verwaltung/sperren", data={"target": "", "first_day": day, "reason": "x"})
     assert bad.status_code == 400
     assert db.session.query(RoomBooking).count() == 0
+
+
+def test_api_answer_cache_never_hides_a_change(setup, client, app):
+    """With the layout cache on, a new booking, a cancellation and a block show at once."""
+    from staff_calendar.spaces.services import blocks
+
+    app.config["SPACES_CACHE_SECONDS"] = 60
+    user, anna = make_person()
+    _admin, root = make_person("root", roles="admin")
+    headers = {"Authorization": f"Bearer {token_for(user)}"}
+    day = open_day(1)
+    url = f"/api/v1/desks?date={day.isoformat()}"
+
+    def free():
+        return client.get(url, headers=headers).json["desks"][0]["free"]
+
+    assert free() == {"morning": True, "afternoon": True}
+    rows = desks.book_desk(anna, "d1", day, "morning")
+    assert free() == {"morning": False, "afternoon": True}
+    desks.cancel_desk_booking(anna, rows[0].id)
+    assert free() == {"morning": True, "afternoon": True}
+    desks.book_desk(anna, "d1", day, "afternoon")
+    assert free() == {"morning": True, "afternoon": False}
+    blocks.create_block(root, desk_key="d1", room_key=None, first_day=day, last_day=day, reason="Umbau")
+    body = client.get(url, headers=headers).json["desks"][0]
+    assert body["free"] == {"morning": False, "afternoon": False} and body["blocked"] == "Umbau"
