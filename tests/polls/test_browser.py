@@ -63,7 +63,7 @@ def test_vote_with_a_code_receipt_and_results_after_close(live_server, page, ass
 
 @pytest.mark.parametrize("language", ["de", "en"])
 def test_no_axe_violations_on_poll_and_suggestion_pages(live_server, page, assert_no_axe_violations, language):
-    slug, codes, email_slug, open_slug, item_id = _seed(live_server)
+    slug, _codes, email_slug, open_slug, item_id = _seed(live_server)
     base = live_server.url
     page.context.add_cookies([{"name": "lang", "value": language, "url": base}])
     pages = [
