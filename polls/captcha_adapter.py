@@ -16,3 +16,9 @@ def verify_captcha(payload: str | None) -> None:
     """Raises ``Invalid(fields={"altcha": ...})`` when the captcha is on and the payload is wrong."""
     if captcha.enabled():
         captcha.verify(payload)
+
+
+def verify_captcha_form(form) -> None:
+    """An HTML form's captcha: the ALTCHA payload, or without JavaScript the waiting-period token.
+    Open polls accept both (rate limits still apply); suggestions are verified by mail anyway."""
+    captcha.verify_submission(form.get("altcha"), form.get(captcha.WAITING_FIELD))

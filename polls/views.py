@@ -18,7 +18,7 @@ from citizen_portal.i18n import _l, localized
 from citizen_portal.navigation import register_nav_item
 
 from . import schemas
-from .captcha_adapter import captcha_challenge, verify_captcha
+from .captcha_adapter import captcha_challenge, verify_captcha_form
 from .models import SUGGESTION_STATUSES
 from .services import ballots, exports, participation, results, suggestions
 from .services import polls as poll_service
@@ -79,7 +79,7 @@ def vote(slug: str):
     token = request.form.get("t") or None
     try:
         if poll.mode == "open":
-            verify_captcha(request.form.get("altcha"))
+            verify_captcha_form(request.form)
         receipt = ballots.cast_ballot(poll.id, answers, code=code, token=token)
     except Invalid as exc:
         return _render_poll(poll, status=400, errors=exc.fields or {"answers": exc.message}, answers=answers,
@@ -175,7 +175,7 @@ def suggestion_new():
     if request.method == "POST":
         form = request.form.to_dict()
         try:
-            verify_captcha(request.form.get("altcha"))
+            verify_captcha_form(request.form)
             notification = suggestions.submit(schemas.parse_suggestion(request.form))
         except Invalid as exc:
             errors = exc.fields
@@ -198,7 +198,7 @@ def suggestion(suggestion_id: int) -> str:
 def suggestion_support(suggestion_id: int):
     item = suggestions.get_public_suggestion(suggestion_id)
     try:
-        verify_captcha(request.form.get("altcha"))
+        verify_captcha_form(request.form)
         email = schemas.parse_email(request.form)
         notification = suggestions.request_support(suggestion_id, email)
     except Invalid as exc:
