@@ -35,7 +35,7 @@ import holidays
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("de", "en")
 LEGAL_PAGES = ("impressum", "datenschutz", "barrierefreiheit")
-EVENT_DETAILS = ("code_only", "service_and_code", "full")
+EVENT_DETAILS = ("service_and_code", "with_name", "full")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RANGE_PATTERN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
@@ -93,6 +93,11 @@ class SpacesSettings:
     checkin: bool = False
     release_time: str = "10:00"
     retention_days: int = 90
+    series_horizon_days: int = 63
+    afternoon_release_time: str = "14:00"
+    morning: str = "08:00-12:30"
+    afternoon: str = "12:30-17:00"
+    occupancy_min_count: int = 3
 
 
 @dataclass
@@ -103,6 +108,8 @@ class SiteSection:
     legal: dict[str, Localized] = field(default_factory=dict)
     booking: BookingSettings = field(default_factory=BookingSettings)
     spaces: SpacesSettings = field(default_factory=SpacesSettings)
+    # site-wide closures (every location, desk and room): ISO dates
+    closures: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -515,7 +522,8 @@ def _site_section(check: _Checker, document: dict, app_timezone: str) -> SiteSec
     if "site" not in document:
         check.error("site", "missing: the file needs a [site] table with at least name")
         return None
-    raw = check.table(document["site"], "site", ("name", "timezone", "holidays", "legal", "booking", "spaces"),
+    raw = check.table(document["site"], "site", ("name", "timezone", "holidays", "closures", "legal", "booking",
+                                                "spaces"),
                       ("name",))
     if raw is None:
         return None
@@ -530,10 +538,11 @@ def _site_section(check: _Checker, document: dict, app_timezone: str) -> SiteSec
     legal = _legal(check, raw.get("legal", {}), "site.legal")
     booking = _booking(check, raw.get("booking", {}), "site.booking")
     spaces = _spaces(check, raw.get("spaces", {}), "site.spaces")
+    closures = check.dates(raw, "closures", "site")
     if name is None:
         return None
     return SiteSection(name=name, timezone=timezone or app_timezone, holidays=holiday_code, legal=legal,
-                       booking=booking, spaces=spaces)
+                       booking=booking, spaces=spaces, closures=closures)
 
 
 def _check_timezone(check: _Checker, timezone: str, app_timezone: str) -> None:
@@ -586,18 +595,35 @@ def _spaces(check: _Checker, value: Any, path: str) -> SpacesSettings:
     raw = check.table(value, path, tuple(SpacesSettings.__dataclass_fields__))
     if raw is None:
         return defaults
-    release_time = check.string(raw, "release_time", path, defaults.release_time, max_length=5)
-    if release_time is not None and parse_clock(release_time) is None:
-        check.error(_join(path, "release_time"), f"{release_time!r} is not a time of day HH:MM")
-        release_time = None
+
+    def clock(key: str) -> str:
+        given = check.string(raw, key, path, getattr(defaults, key), max_length=5)
+        if given is not None and parse_clock(given) is None:
+            check.error(_join(path, key), f"{given!r} is not a time of day HH:MM")
+            return getattr(defaults, key)
+        return given or getattr(defaults, key)
+
+    def half_day(key: str) -> str:
+        given = check.string(raw, key, path, getattr(defaults, key), max_length=11)
+        if given is not None and parse_range(given) is None:
+            check.error(_join(path, key), f"{given!r} is not a time range HH:MM-HH:MM")
+            return getattr(defaults, key)
+        return given or getattr(defaults, key)
+
+    def number(key: str, low: int, high: int) -> int:
+        return _or(check.integer(raw, key, path, getattr(defaults, key), low, high), getattr(defaults, key))
+
     return SpacesSettings(
-        desk_days_per_week=check.integer(raw, "desk_days_per_week", path, defaults.desk_days_per_week, 1, 7)
-        or defaults.desk_days_per_week,
-        horizon_days=check.integer(raw, "horizon_days", path, defaults.horizon_days, 1, 365) or defaults.horizon_days,
+        desk_days_per_week=number("desk_days_per_week", 1, 7),
+        horizon_days=number("horizon_days", 1, 365),
         checkin=check.boolean(raw, "checkin", path, defaults.checkin),
-        release_time=release_time or defaults.release_time,
-        retention_days=check.integer(raw, "retention_days", path, defaults.retention_days, 1, 3650)
-        or defaults.retention_days,
+        release_time=clock("release_time"),
+        retention_days=number("retention_days", 1, 3650),
+        series_horizon_days=number("series_horizon_days", 1, 366),
+        afternoon_release_time=clock("afternoon_release_time"),
+        morning=half_day("morning"),
+        afternoon=half_day("afternoon"),
+        occupancy_min_count=number("occupancy_min_count", 1, 100),
     )
 
 

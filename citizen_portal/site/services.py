@@ -159,7 +159,8 @@ class _Applier:
 
 def site_settings_json(site: SiteSection) -> dict[str, Any]:
     """What goes into ``SiteSettings.settings``: legal texts, booking and spaces settings."""
-    return {"legal": site.legal, "booking": asdict(site.booking), "spaces": asdict(site.spaces)}
+    return {"legal": site.legal, "booking": asdict(site.booking), "spaces": asdict(site.spaces),
+            "closures": site.closures}
 
 
 def _apply_site_section(applier: _Applier, site: SiteSection) -> None:

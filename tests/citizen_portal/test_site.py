@@ -4,6 +4,7 @@ reports updates, deactivates instead of deleting, and a broken file changes noth
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -133,6 +134,10 @@ def test_demo_site_passes_check() -> None:
          r"site\.booking\.event_details: must be one of"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { release_time = "25:00" }',
          r"site\.spaces\.release_time: '25:00' is not a time of day"),
+        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { morning = "12:00-08:00" }',
+         r"site\.spaces\.morning: '12:00-08:00' is not a time range"),
+        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nclosures = ["2026-02-30"]',
+         r"site\.closures"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { checkin = "yes" }',
          r"site\.spaces\.checkin: must be true or false"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nlegal = { impressum = { en = "x" } }',
@@ -317,3 +322,16 @@ def test_links_of_other_owners_stay_active(app) -> None:
     assert not any("desk-user" in line for line in report.lines())
     link = db.session.execute(select(CalendarLink).where(CalendarLink.key == "staff:desk-user")).scalar_one()
     assert link.active is True
+
+
+def test_spaces_extras_and_site_closures_reach_the_desk_rules(app) -> None:
+    """Keys read by staff_calendar.spaces are accepted by the site file and stored for it."""
+    from staff_calendar.spaces.services.common import load_settings
+
+    text = replace('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nclosures = ["2026-12-24"]\n'
+                   'spaces = { morning = "07:30-12:00", occupancy_min_count = 5, series_horizon_days = 56 }')
+    apply_site(parse_site_text(text, TZ))
+    settings = load_settings()
+    assert settings.values["morning"] == "07:30-12:00"
+    assert settings.values["occupancy_min_count"] == 5
+    assert date(2026, 12, 24) in settings.closed_days()

@@ -252,9 +252,10 @@ def event_summary(appointment: Appointment) -> str:
 
 def _event_description(appointment: Appointment) -> str | None:
     """What the staff event may carry beyond the summary: ``settings["booking"]["event_details"]``
-    "service" (default: nothing personal), "name" (+ citizen's name) or "full" (+ email, phone, note)."""
-    details = booking_settings().get("event_details", "service")
-    if details == "name":
+    "service_and_code" (default: nothing personal), "with_name" (+ citizen's name) or "full"
+    (+ email, phone, note)."""
+    details = booking_settings().get("event_details", "service_and_code")
+    if details == "with_name":
         return appointment.name
     if details == "full":
         lines = [appointment.name, appointment.email, appointment.phone, appointment.note]

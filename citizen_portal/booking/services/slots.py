@@ -51,7 +51,7 @@ DEFAULT_BOOKING_SETTINGS = {
     "reminder_hours": 24,
     "erase_after_days": 30,
     "cancelled_slot_delay_minutes": 60,
-    "event_details": "service",
+    "event_details": "service_and_code",
 }
 
 Interval = tuple[datetime, datetime]
