@@ -57,6 +57,7 @@ def _choices() -> dict:
 @bp.get("/")
 def index() -> str:
     return render_template("polls/admin/index.html", polls=poll_service.all_polls(), now=now(),
+                           ballot_counts=results.ballot_totals(),
                            pending=sum(1 for s in suggestions.moderation_queue() if s.moderation == "pending"))
 
 
@@ -81,6 +82,7 @@ def _detail(poll_id: int, *, form=None, errors=None, question_form=None, questio
     poll = poll_service.get_poll(poll_id)
     return render_template(
         "polls/admin/poll.html", poll=poll, now=now(), form=form or _poll_form_values(poll), errors=errors or {},
+        ballot_count=results.ballot_total(poll.id),
         question_form=question_form or {"kind": "single"}, question_errors=question_errors or {},
         batches=participation.batches(poll.id), pending_texts=len(results.text_answers(poll.id, "pending")),
         message=message, **_choices(),

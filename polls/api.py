@@ -76,9 +76,9 @@ def ballot_create(poll_id: int):
     if poll.mode == "open":
         verify_captcha(body.get("altcha"))
     token = code if poll.mode == "email" else None
+    check_url = url_for("polls.receipt_check", slug=poll.slug, _external=True)  # before the commit expires poll
     receipt = ballots.cast_ballot(poll.id, answers, code=code if poll.mode == "codes" else None, token=token)
-    return {"receipt": format_code(receipt),
-            "check_url": url_for("polls.receipt_check", slug=poll.slug, _external=True)}, 201
+    return {"receipt": format_code(receipt), "check_url": check_url}, 201
 
 
 @bp.get("/polls/<int:poll_id>/results")
@@ -86,9 +86,13 @@ def poll_results(poll_id: int):
     poll = _public_poll(poll_id)
     if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."), code="results_hidden")
-    data = results.poll_results(poll.id)
+    body = results.cached(poll, "json", _results_json)
+    return {"poll_id": poll.id, "status": poll.status(now()), **body}
+
+
+def _results_json(data) -> dict[str, Any]:
     return {
-        "poll_id": poll.id, "status": poll.status(now()), "ballots": data.ballots, "informal": data.informal,
+        "ballots": data.ballots, "informal": data.informal,
         "questions": [{
             "id": q.question_id, "kind": q.kind, "text": q.text, "answered": q.answered,
             "options": [{"id": o.option_id, "label": o.label, "value": o.value, "votes": o.votes,

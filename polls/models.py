@@ -9,8 +9,10 @@ Privacy design (issue 6, "unlinkable ballots"):
   are ``WITHOUT ROWID`` tables, so not even a hidden row id reveals the insertion order.
 * A receipt is a random code given to the voter; only its SHA-256 is stored, in its own table
   with no link to the ballot: it proves "my ballot was counted" and nothing about the choice.
-* Results come from per-option counters updated in the ballot's transaction (exact, O(options)
-  to read); ``services.results.recount`` checks them against the ballots with one GROUP BY.
+* Results come from sharded counters (``poll_tallies``) incremented atomically in the ballot's
+  transaction (exact, O(options) to read); ``services.results.recount`` checks them against the
+  ballots with one GROUP BY. A ballot increments the rows of one random shard, so concurrent
+  ballots rarely wait for each other's row locks.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ class Poll(db.Model):
     # per-poll salt of the email hashes; cleared with them when the poll is archived
     email_salt: Mapped[str | None] = mapped_column(String(64), default=new_salt)
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    ballot_count: Mapped[int] = mapped_column(Integer, default=0)
+    # a new random value with every change of the poll, its questions or the moderation of its
+    # free-text answers: ballots re-validate when it moved, cached results are keyed by it
+    revision: Mapped[str] = mapped_column(String(32), default=random_id)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -91,8 +95,6 @@ class Question(db.Model):
     help: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     max_choices: Mapped[int | None] = mapped_column(Integer)
     required: Mapped[bool] = mapped_column(Boolean, default=False)
-    # how many ballots answered this question (the base of the percentages)
-    answered: Mapped[int] = mapped_column(Integer, default=0)
 
     poll: Mapped[Poll] = relationship(back_populates="questions")
     options: Mapped[list[Option]] = relationship(
@@ -110,9 +112,30 @@ class Option(db.Model):
     position: Mapped[int] = mapped_column(Integer, default=0)
     label: Mapped[dict[str, str]] = mapped_column(JSON)
     value: Mapped[int | None] = mapped_column(Integer)  # rating value
-    votes: Mapped[int] = mapped_column(Integer, default=0)
 
     question: Mapped[Question] = relationship(back_populates="options")
+
+
+TALLY_BALLOTS, TALLY_ANSWERED, TALLY_VOTES = 0, 1, 2
+TALLY_SHARDS = 16
+
+
+class Tally(db.Model):
+    """A sharded counter of a poll: ``kind`` 0 = ballots (``ref`` 0), 1 = ballots that answered
+    question ``ref`` (the base of the percentages), 2 = votes for option ``ref``.
+
+    The value is the sum over the shards. A ballot adds 1 to the rows of one random shard with an
+    atomic upsert (``n = n + 1``), so ballots of one poll rarely wait on the same row lock. No time,
+    no link to a ballot or a participation."""
+
+    __tablename__ = "poll_tallies"
+    __table_args__ = NO_ROWID
+
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    ref: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Ballot(db.Model):

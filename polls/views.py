@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, get_template_attribute, render_template, request
 from flask_login import current_user
 
 from citizen_portal.access import has_role
@@ -128,23 +128,29 @@ def receipt_list(slug: str) -> Response:
     return Response(body, mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
-def _visible_results(slug: str):
+def _visible_poll(slug: str):
+    """The poll whose results this visitor may see (live / after close / admins only), else 404."""
     poll = poll_service.get_public_poll(slug)
     if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."))
-    return poll, results.poll_results(poll.id)
+    return poll
+
+
+def _results_fragment(data) -> Any:
+    return get_template_attribute("polls/_macros.html", "results_block")(data)
 
 
 @bp.get("/<slug>/ergebnisse")
 def poll_results(slug: str) -> str:
-    poll, data = _visible_results(slug)
-    return render_template("polls/results.html", poll=poll, results=data, poll_status=poll.status(now()))
+    poll = _visible_poll(slug)  # visibility first, then the cache
+    fragment = results.cached(poll, "html", _results_fragment)
+    return render_template("polls/results.html", poll=poll, results_html=fragment, poll_status=poll.status(now()))
 
 
 @bp.get("/<slug>/ergebnisse.<any(csv, ods):fmt>")
 def results_export(slug: str, fmt: str) -> Response:
-    poll, data = _visible_results(slug)
-    return export_response(poll, data, fmt)
+    poll = _visible_poll(slug)
+    return export_response(poll, results.poll_results(poll.id), fmt)
 
 
 def export_response(poll, data, fmt: str) -> Response:

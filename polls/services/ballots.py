@@ -4,26 +4,37 @@ Rules:
 * only while the poll is open (computed from its times), otherwise 409 ``poll_closed``;
 * codes mode: a valid, unused invitation code; email mode: a valid, unused one-time link;
   open mode: nothing (the caller checked the captcha and the rate limit);
-* one ballot per code / address: the participation marker is unique per poll, and every ballot
-  transaction first updates the poll's row (``ballot_count + 1``), so ballots of one poll commit
-  one after the other: a second request with the same code waits, then sees the marker → 409
-  ``already_voted``. The unique constraint stays the last line of defence;
 * answers are checked against the questions: single = one option, multiple = at most
   ``max_choices`` distinct options, rating = 1–5, text = at most 2000 characters; required
   questions must be answered; at least one answer;
-* the ballot has a random id, no time and no reference to the participation; choices go into
-  per-option counters in the same transaction (exact counts, cheap results);
+* everything that can be checked without a lock is checked first (status, code, answers), so the
+  write transaction is short: lock-free reads, then a few inserts and one counter statement;
+* one ballot per code / address: the participation marker is unique per (poll, marker). Two
+  concurrent requests with the same code both pass the checks; the second INSERT of the marker
+  waits for the first transaction and then fails on the unique constraint → 409 ``already_voted``;
+* frozen questions: the ballot transaction reads the poll row ``FOR SHARE`` (ballots don't block
+  each other; a question edit, which updates that row, waits for them and then sees the ballots)
+  and compares the poll's ``revision`` with the one the answers were checked against; if the poll
+  changed in between, the ballot is checked again from the start;
+* exact counts: the ballot adds 1 to its counters (``poll_tallies``, one random shard) with one
+  atomic upsert ``n = n + 1`` in the same transaction, never a read-modify-write;
+* the ballot has a random id, no time and no reference to the participation;
 * the voter gets a random receipt code; only its hash is stored, apart from the ballot.
+
+On SQLite ``write_transaction`` is ``BEGIN IMMEDIATE``: ballots are serialised by the database's
+single write lock and the same checks hold.
 """
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from flask import current_app
+from sqlalchemy import and_, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
 from citizen_portal.database import write_transaction
 from citizen_portal.errors import Conflict, Invalid, NotFound
@@ -31,6 +42,10 @@ from citizen_portal.extensions import db
 from citizen_portal.i18n import _l
 
 from ..models import (
+    TALLY_ANSWERED,
+    TALLY_BALLOTS,
+    TALLY_SHARDS,
+    TALLY_VOTES,
     Ballot,
     BallotChoice,
     EmailToken,
@@ -40,6 +55,7 @@ from ..models import (
     Poll,
     Question,
     Receipt,
+    Tally,
     TextAnswer,
     random_id,
 )
@@ -49,11 +65,45 @@ from .common import code_hash, normalize_code, now, random_code, sha256
 RECEIPT_LENGTH = 16
 
 
+MAX_ATTEMPTS = 3  # a ballot is checked again when the poll changed between the checks and the write
+FORM_CACHE_SIZE = 512
+
+
+@dataclass(frozen=True)
+class FormQuestion:
+    """What validation needs of a question: plain values, cacheable across requests."""
+
+    id: int
+    kind: str
+    required: bool
+    max_choices: int | None
+    option_ids: tuple[int, ...]
+    rating: dict[int, int]  # rating value → option id
+
+
+@dataclass(frozen=True)
+class BallotForm:
+    poll_id: int
+    revision: str
+    questions: tuple[FormQuestion, ...]
+
+
 @dataclass
 class ParsedBallot:
     option_ids: list[int]
     texts: list[tuple[int, str]]
     answered: list[int]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    revision: str
+    marker: tuple[str, str] | None
+    parsed: ParsedBallot
+
+
+class _PollChanged(Exception):
+    """The poll's revision moved between the checks and the write: check again."""
 
 
 def _as_int(value: Any) -> int | None:
@@ -66,11 +116,46 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def validate_answers(questions: list[Question], answers: dict[str, Any]) -> ParsedBallot:
+def ballot_form(poll_id: int) -> BallotForm:
+    """The poll's questions as plain values, read in one statement together with the revision they
+    belong to; cached per process by (poll, revision), which changes with every edit."""
+    rows = db.session.execute(
+        select(Poll.revision, Question.id, Question.kind, Question.required, Question.max_choices,
+               Option.id, Option.value)
+        .select_from(Poll).outerjoin(Question, Question.poll_id == Poll.id)
+        .outerjoin(Option, Option.question_id == Question.id)
+        .where(Poll.id == poll_id).order_by(Question.position, Question.id, Option.position, Option.id)
+    ).all()
+    if not rows:
+        raise NotFound()
+    revision = rows[0][0]
+    cache: dict[tuple[int, str], BallotForm] = current_app.extensions.setdefault("polls.ballot_forms", {})
+    form = cache.get((poll_id, revision))
+    if form is not None:
+        return form
+    questions: dict[int, dict[str, Any]] = {}
+    for _rev, question_id, kind, required, max_choices, option_id, value in rows:
+        if question_id is None:
+            continue
+        entry = questions.setdefault(question_id, {"kind": kind, "required": required, "max": max_choices,
+                                                   "options": [], "rating": {}})
+        if option_id is not None:
+            entry["options"].append(option_id)
+            if value is not None:
+                entry["rating"][value] = option_id
+    form = BallotForm(poll_id, revision, tuple(
+        FormQuestion(qid, e["kind"], bool(e["required"]), e["max"], tuple(e["options"]), e["rating"])
+        for qid, e in questions.items()))
+    if len(cache) >= FORM_CACHE_SIZE:
+        cache.clear()
+    cache[(poll_id, revision)] = form
+    return form
+
+
+def validate_answers(questions: tuple[FormQuestion, ...], answers: dict[str, Any]) -> ParsedBallot:
     errors: dict[str, Any] = {}
-    by_id = {str(q.id): q for q in questions}
-    unknown = [key for key in answers if key not in by_id]
-    if unknown:
+    by_id = {str(q.id) for q in questions}
+    if any(key not in by_id for key in answers):
         raise Invalid(fields={"answers": _l("Die Antworten passen nicht zu den Fragen dieser Umfrage.")})
     option_ids: list[int] = []
     texts: list[tuple[int, str]] = []
@@ -82,17 +167,16 @@ def validate_answers(questions: list[Question], answers: dict[str, Any]) -> Pars
             if question.required:
                 errors[field] = _l("Bitte beantworten Sie diese Frage.")
             continue
-        options = {o.id: o for o in question.options}
         if question.kind == "single":
             choice = _as_int(raw)
-            if choice not in options:
+            if choice not in question.option_ids:
                 errors[field] = _l("Bitte wählen Sie eine der Antworten.")
                 continue
             option_ids.append(choice)
         elif question.kind == "multiple":
             values = raw if isinstance(raw, list) else [raw]
             choices = [_as_int(v) for v in values]
-            if any(c not in options for c in choices) or len(set(choices)) != len(choices):
+            if any(c not in question.option_ids for c in choices) or len(set(choices)) != len(choices):
                 errors[field] = _l("Bitte wählen Sie nur Antworten aus der Liste.")
                 continue
             if question.max_choices and len(choices) > question.max_choices:
@@ -101,11 +185,10 @@ def validate_answers(questions: list[Question], answers: dict[str, Any]) -> Pars
             option_ids.extend(c for c in choices if c is not None)
         elif question.kind == "rating":
             value = _as_int(raw)
-            match = [o.id for o in question.options if o.value == value]
-            if not match:
+            if value not in question.rating:
                 errors[field] = _l("Bitte wählen Sie eine Bewertung von 1 bis 5.")
                 continue
-            option_ids.append(match[0])
+            option_ids.append(question.rating[value])
         else:
             if not isinstance(raw, str):
                 errors[field] = _l("Bitte geben Sie Text ein.")
@@ -134,53 +217,92 @@ def receipt_hash(poll_id: int, receipt: str) -> str:
 def cast_ballot(poll_id: int, answers: dict[str, Any], *, code: str | None = None,
                 token: str | None = None) -> str:
     """Count one ballot and return the receipt code (shown once to the voter)."""
-    receipt = random_code(RECEIPT_LENGTH)
-    with write_transaction():
-        # the poll's row lock: ballots of one poll (and question edits) commit one after the other
-        locked = db.session.execute(
-            update(Poll).where(Poll.id == poll_id).values(ballot_count=Poll.ballot_count + 1)
-        ).rowcount
-        if not locked:
+    for _attempt in range(MAX_ATTEMPTS):
+        poll = db.session.get(Poll, poll_id)
+        if poll is None:
             raise NotFound()
+        prepared = _prepare(poll, answers, code, token)
+        try:
+            return _write(poll_id, prepared)
+        except _PollChanged:
+            continue  # the rollback expired the poll: the next round reads it again
+    raise Conflict(_l("Die Umfrage wurde gerade geändert. Bitte versuchen Sie es noch einmal."), code="poll_changed")
+
+
+def _closed() -> Conflict:
+    return Conflict(_l("Die Umfrage ist nicht geöffnet: Es kann nicht abgestimmt werden."), code="poll_closed")
+
+
+def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str | None) -> _Prepared:
+    """Every check that needs no lock: status, code or link, answers. Read-only."""
+    if poll.status(now()) != "open":
+        raise _closed()
+    form = ballot_form(poll.id)
+    errors: dict[str, Any] = {}
+    marker = parsed = None
+    try:
+        marker = _participation_marker(poll, code, token)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    try:
+        parsed = validate_answers(form.questions, answers)
+    except Invalid as exc:
+        errors.update(exc.fields)
+    if errors or parsed is None:
+        raise Invalid(fields=errors)
+    return _Prepared(form.revision, marker, parsed)
+
+
+def _write(poll_id: int, prepared: _Prepared) -> str:
+    """The short write transaction: poll row FOR SHARE (re-check), marker, ballot, receipt, counters."""
+    parsed = prepared.parsed
+    receipt = random_code(RECEIPT_LENGTH)
+    ballot_id = random_id()
+    with write_transaction():
         poll = db.session.scalars(
-            select(Poll).where(Poll.id == poll_id)
-            .options(selectinload(Poll.questions).selectinload(Question.options))
+            select(Poll).where(Poll.id == poll_id).with_for_update(read=True)
             .execution_options(populate_existing=True)
-        ).one()
+        ).one_or_none()
+        if poll is None:
+            raise NotFound()
         if poll.status(now()) != "open":
-            raise Conflict(_l("Die Umfrage ist nicht geöffnet: Es kann nicht abgestimmt werden."), code="poll_closed")
-        errors: dict[str, Any] = {}
-        marker = parsed = None
-        try:
-            marker = _participation_marker(poll, code, token)
-        except Invalid as exc:
-            errors.update(exc.fields)
-        try:
-            parsed = validate_answers(list(poll.questions), answers)
-        except Invalid as exc:
-            errors.update(exc.fields)
-        if errors or parsed is None:
-            raise Invalid(fields=errors)
-        if marker is not None:
-            db.session.add(Participation(poll_id=poll.id, kind=marker[0], marker=marker[1]))
+            raise _closed()
+        if poll.revision != prepared.revision:
+            raise _PollChanged()
+        if prepared.marker is not None:
+            kind, marker = prepared.marker
+            if kind == "email":  # the link and any other open link of this address
+                db.session.execute(delete(EmailToken).where(
+                    EmailToken.email_hash == marker, EmailToken.purpose == "vote", EmailToken.target_id == poll_id))
             try:
-                db.session.flush()
+                db.session.execute(insert(Participation).values(poll_id=poll_id, kind=kind, marker=marker))
             except IntegrityError:
                 raise _already_voted() from None
-        ballot_id = random_id()
-        db.session.execute(insert(Ballot), [{"id": ballot_id, "poll_id": poll.id}])
+        db.session.execute(insert(Ballot).values(id=ballot_id, poll_id=poll_id))
         if parsed.option_ids:
             db.session.execute(insert(BallotChoice), [{"ballot_id": ballot_id, "option_id": o}
                                                       for o in parsed.option_ids])
-            # one statement per table; no lock-order deadlock: every ballot holds the poll row first
-            db.session.execute(update(Option).where(Option.id.in_(parsed.option_ids))
-                               .values(votes=Option.votes + 1).execution_options(synchronize_session=False))
-        for question_id, text in parsed.texts:
-            db.session.add(TextAnswer(ballot_id=ballot_id, question_id=question_id, text=text))
-        db.session.execute(update(Question).where(Question.id.in_(parsed.answered))
-                           .values(answered=Question.answered + 1).execution_options(synchronize_session=False))
-        db.session.add(Receipt(receipt_hash=receipt_hash(poll.id, receipt), poll_id=poll.id))
+        if parsed.texts:
+            db.session.execute(insert(TextAnswer), [{"ballot_id": ballot_id, "question_id": q, "text": t}
+                                                    for q, t in parsed.texts])
+        db.session.execute(insert(Receipt).values(receipt_hash=receipt_hash(poll_id, receipt), poll_id=poll_id))
+        _count(poll_id, parsed)
     return receipt
+
+
+def _count(poll_id: int, parsed: ParsedBallot) -> None:
+    """One statement: +1 on the ballot, answered and option counters of one random shard.
+
+    Rows in sorted key order, so two ballots on the same shard lock them in the same order (no
+    deadlock); a missing row is created by the upsert."""
+    shard = random.randrange(TALLY_SHARDS)
+    keys = sorted([(TALLY_BALLOTS, 0), *((TALLY_ANSWERED, q) for q in parsed.answered),
+                   *((TALLY_VOTES, o) for o in parsed.option_ids)])
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(Tally).values(
+        [{"poll_id": poll_id, "kind": kind, "ref": ref, "shard": shard, "n": 1} for kind, ref in keys])
+    db.session.execute(statement.on_conflict_do_update(
+        index_elements=[Tally.poll_id, Tally.kind, Tally.ref, Tally.shard], set_={"n": Tally.n + 1}))
 
 
 def _already_voted() -> Conflict:
@@ -189,19 +311,23 @@ def _already_voted() -> Conflict:
 
 
 def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tuple[str, str] | None:
+    """The used-marker this ballot will insert (read-only; the unique constraint decides races)."""
     if poll.mode == "open":
         return None
     if poll.mode == "codes":
         if not code or not normalize_code(code) or len(code) > 40:
             raise Invalid(fields={"code": _l("Bitte geben Sie Ihren Einladungscode ein.")})
         digest = code_hash(code)
-        known = db.session.scalar(select(InvitationCode.code_hash).where(
-            InvitationCode.code_hash == digest, InvitationCode.poll_id == poll.id))
-        if known is None:
+        row = db.session.execute(
+            select(InvitationCode.code_hash, Participation.id)
+            .outerjoin(Participation, and_(Participation.poll_id == InvitationCode.poll_id,
+                                           Participation.marker == InvitationCode.code_hash))
+            .where(InvitationCode.code_hash == digest, InvitationCode.poll_id == poll.id)
+        ).first()
+        if row is None:
             raise Invalid(fields={"code": _l(
                 "Dieser Code ist für diese Umfrage nicht gültig. Bitte prüfen Sie die Eingabe.")})
-        if db.session.scalar(select(Participation.id).where(Participation.poll_id == poll.id,
-                                                            Participation.marker == digest)):
+        if row[1] is not None:
             raise _already_voted()
         return ("code", digest)
     # email: a one-time link
@@ -210,8 +336,6 @@ def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tu
         raise Conflict(_l("Der Link ist ungültig, abgelaufen oder wurde schon benutzt. "
                           "Bitte fordern Sie einen neuen Link an."), code="link_invalid")
     marker = row.email_hash
-    db.session.execute(delete(EmailToken).where(EmailToken.email_hash == marker, EmailToken.purpose == "vote",
-                                                EmailToken.target_id == poll.id))
     if db.session.scalar(select(Participation.id).where(Participation.poll_id == poll.id,
                                                         Participation.marker == marker)):
         raise _already_voted()

@@ -4,9 +4,10 @@ Rules:
 * only ``poll_admin`` users reach these functions (views check the role; the actor is passed);
 * the slug is unique; the poll closes after it opens;
 * opening and closing are computed from the times (``Poll.status(now)``), nothing flips a flag;
-* questions (and the participation mode) are frozen once a ballot exists; the check runs under
-  the poll's row lock, the same row every ballot updates first, so a ballot and an edit never
-  interleave;
+* questions (and the participation mode) are frozen once a ballot exists; an edit updates the
+  poll's row (a new random ``revision``) before it checks for ballots: the update waits for the
+  ballot transactions that hold the row ``FOR SHARE``, and a ballot that starts later sees the new
+  revision and checks its answers again, so a ballot and an edit never interleave;
 * a rating question always has the five options 1–5;
 * archiving deletes the email hashes, open email links and the email salt.
 """
@@ -22,7 +23,7 @@ from citizen_portal.errors import Conflict, Invalid, NotFound
 from citizen_portal.extensions import db
 from citizen_portal.i18n import _l
 
-from ..models import RATING_VALUES, EmailToken, Option, Participation, Poll, Question
+from ..models import RATING_VALUES, Ballot, EmailToken, Option, Participation, Poll, Question, random_id
 from ..schemas import PollInput, QuestionInput
 from .common import now as utc_now
 
@@ -82,16 +83,21 @@ def create_poll(data: PollInput, actor_id: int | None) -> Poll:
 
 
 def _lock_poll(poll_id: int) -> Poll:
-    """Lock the poll's row (the row every ballot updates first) and return the fresh poll."""
-    db.session.execute(update(Poll).where(Poll.id == poll_id).values(ballot_count=Poll.ballot_count))
+    """Lock the poll's row (every ballot reads it FOR SHARE), give it a new revision (ballots checked
+    against the old one check again; cached results are dropped) and return the fresh poll."""
+    db.session.execute(update(Poll).where(Poll.id == poll_id).values(revision=random_id()))
     poll = db.session.get(Poll, poll_id, populate_existing=True)
     if poll is None:
         raise NotFound()
     return poll
 
 
+def has_ballots(poll_id: int) -> bool:
+    return db.session.scalar(select(Ballot.id).where(Ballot.poll_id == poll_id).limit(1)) is not None
+
+
 def _require_no_ballots(poll: Poll) -> None:
-    if poll.ballot_count > 0:
+    if has_ballots(poll.id):
         raise Conflict(_l("Es wurde schon abgestimmt: Die Fragen können nicht mehr geändert werden."),
                        code="poll_frozen")
 
@@ -103,7 +109,7 @@ def update_poll(poll_id: int, data: PollInput) -> Poll:
             raise Conflict(_l("Die Umfrage ist archiviert."), code="poll_archived")
         if _slug_taken(data.slug, poll.id):
             raise Invalid(fields={"slug": _l("Diese Adresse ist schon vergeben.")})
-        if poll.ballot_count > 0 and data.mode != poll.mode:
+        if data.mode != poll.mode and has_ballots(poll.id):
             raise Invalid(fields={"mode": _l(
                 "Die Art der Teilnahme kann nach der ersten Stimme nicht mehr geändert werden.")})
         poll.slug = data.slug

@@ -1,26 +1,51 @@
-"""Results: read from the per-option counters, so the page costs the same at 10 or 100,000 ballots.
+"""Results: read from the sharded counters, so the page costs the same at 10 or 100,000 ballots.
 
 Rules:
 * percentages of a choice question are relative to the ballots that answered the question
   (a multiple-choice question can sum to more than 100 %);
 * the rating average is the weighted mean of the five counters;
 * free-text answers are public only once a moderator published them;
-* ``recount`` recomputes everything from the ballots with one GROUP BY and reports differences.
+* ``recount`` recomputes everything from the ballots with one GROUP BY and reports differences;
+* ``cached``: a per-process cache of anything built from the results (the rendered HTML fragment,
+  the JSON body), keyed by poll and language and valid for one *version* = (poll revision, number of
+  ballots). Every ballot adds one to the ballot count and every edit or moderation gives the poll a
+  new random revision, so a cached value is never served for a changed result. The version check
+  is one indexed query. Visibility is the caller's job, before it asks the cache.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from citizen_portal.database import write_transaction
 from citizen_portal.errors import Invalid, NotFound
 from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, localized
+from citizen_portal.i18n import _l, current_language, localized
 
-from ..models import Ballot, BallotChoice, Option, Poll, Question, TextAnswer
+from ..models import (
+    TALLY_ANSWERED,
+    TALLY_BALLOTS,
+    TALLY_VOTES,
+    Ballot,
+    BallotChoice,
+    Option,
+    Poll,
+    Question,
+    Tally,
+    TextAnswer,
+    random_id,
+)
+
+T = TypeVar("T")
+CACHE_SIZE = 256
 
 
 @dataclass
@@ -51,6 +76,26 @@ class PollResults:
     questions: list[QuestionResult]
 
 
+def tallies(poll_id: int) -> dict[tuple[int, int], int]:
+    """All counters of a poll, summed over the shards, read in one statement (one snapshot)."""
+    rows = db.session.execute(select(Tally.kind, Tally.ref, func.sum(Tally.n))
+                              .where(Tally.poll_id == poll_id).group_by(Tally.kind, Tally.ref))
+    return {(kind, ref): int(total) for kind, ref, total in rows}
+
+
+def ballot_total(poll_id: int) -> int:
+    """The number of ballots: one indexed range read of at most ``TALLY_SHARDS`` rows."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(Tally.n), 0))
+                                 .where(Tally.poll_id == poll_id, Tally.kind == TALLY_BALLOTS)))
+
+
+def ballot_totals() -> dict[int, int]:
+    """Ballots per poll, for the admin overview."""
+    rows = db.session.execute(select(Tally.poll_id, func.sum(Tally.n)).where(Tally.kind == TALLY_BALLOTS)
+                              .group_by(Tally.poll_id))
+    return {poll_id: int(total) for poll_id, total in rows}
+
+
 def poll_results(poll_id: int, *, include_texts: bool = True) -> PollResults:
     poll = db.session.scalars(
         select(Poll).where(Poll.id == poll_id)
@@ -58,6 +103,7 @@ def poll_results(poll_id: int, *, include_texts: bool = True) -> PollResults:
     ).one_or_none()
     if poll is None:
         raise NotFound()
+    counts = tallies(poll_id)
     published: dict[int, list[str]] = {}
     text_questions = [q.id for q in poll.questions if q.kind == "text"]
     if include_texts and text_questions:
@@ -70,17 +116,64 @@ def poll_results(poll_id: int, *, include_texts: bool = True) -> PollResults:
             published.setdefault(question_id, []).append(text)
     results = []
     for question in poll.questions:
-        result = QuestionResult(question.id, question.kind, localized(question.text), question.answered)
-        base = question.answered or 0
+        base = counts.get((TALLY_ANSWERED, question.id), 0)
+        result = QuestionResult(question.id, question.kind, localized(question.text), base)
+        weighted = 0
         for option in question.options:
+            votes = counts.get((TALLY_VOTES, option.id), 0)
             label = str(option.value) if option.value is not None else localized(option.label)
-            percent = round(100.0 * option.votes / base, 1) if base else 0.0
-            result.options.append(OptionResult(option.id, label, option.value, option.votes, percent))
+            percent = round(100.0 * votes / base, 1) if base else 0.0
+            result.options.append(OptionResult(option.id, label, option.value, votes, percent))
+            weighted += (option.value or 0) * votes
         if question.kind == "rating" and base:
-            result.average = round(sum((o.value or 0) * o.votes for o in question.options) / base, 2)
+            result.average = round(weighted / base, 2)
         result.texts = published.get(question.id, [])
         results.append(result)
-    return PollResults(poll.id, poll.ballot_count, poll.mode == "open", results)
+    return PollResults(poll.id, counts.get((TALLY_BALLOTS, 0), 0), poll.mode == "open", results)
+
+
+class ResultsCache:
+    """A small LRU of (key) → (version, value), shared by the threads of one process."""
+
+    def __init__(self, size: int = CACHE_SIZE) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple, tuple[tuple, Any]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple, version: tuple) -> Any | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is None or entry[0] != version:
+                return None
+            self.entries.move_to_end(key)
+            return entry[1]
+
+    def put(self, key: tuple, version: tuple, value: Any) -> None:
+        with self.lock:
+            self.entries[key] = (version, value)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+def results_cache() -> ResultsCache:
+    return current_app.extensions.setdefault("polls.results_cache", ResultsCache())
+
+
+def cached(poll: Poll, name: str, build: Callable[[PollResults], T]) -> T:
+    """``build(poll_results(poll.id))``, cached per (poll, name, language) for the current version.
+
+    The value is stored under the ballot count read in the same statement as the counters it
+    was built from, so it always matches its version exactly."""
+    key = (poll.id, name, current_language())
+    revision = poll.revision
+    cache = results_cache()
+    value = cache.get(key, (revision, ballot_total(poll.id)))
+    if value is None:
+        data = poll_results(poll.id)
+        value = build(data)
+        cache.put(key, (revision, data.ballots), value)
+    return value
 
 
 def recount(poll_id: int) -> dict[str, int]:
@@ -88,10 +181,11 @@ def recount(poll_id: int) -> dict[str, int]:
     poll = db.session.get(Poll, poll_id)
     if poll is None:
         raise NotFound()
+    counts = tallies(poll_id)
     differences: dict[str, int] = {}
     ballots = db.session.scalar(select(func.count()).select_from(Ballot).where(Ballot.poll_id == poll_id))
-    if ballots != poll.ballot_count:
-        differences["ballots"] = ballots - poll.ballot_count
+    if ballots != counts.get((TALLY_BALLOTS, 0), 0):
+        differences["ballots"] = ballots - counts.get((TALLY_BALLOTS, 0), 0)
     counted = dict(db.session.execute(
         select(BallotChoice.option_id, func.count()).join(Option, Option.id == BallotChoice.option_id)
         .join(Question, Question.id == Option.question_id).where(Question.poll_id == poll_id)
@@ -99,8 +193,9 @@ def recount(poll_id: int) -> dict[str, int]:
     ).all())
     for question in poll.questions:
         for option in question.options:
-            if counted.get(option.id, 0) != option.votes:
-                differences[f"option:{option.id}"] = counted.get(option.id, 0) - option.votes
+            stored = counts.get((TALLY_VOTES, option.id), 0)
+            if counted.get(option.id, 0) != stored:
+                differences[f"option:{option.id}"] = counted.get(option.id, 0) - stored
     return differences
 
 
@@ -121,3 +216,5 @@ def moderate_text_answer(poll_id: int, answer_id: str, decision: str) -> None:
         if answer is None or question is None or question.poll_id != poll_id:
             raise NotFound()
         db.session.execute(update(TextAnswer).where(TextAnswer.id == answer_id).values(moderation=decision))
+        # published texts are part of the results: a new revision invalidates cached results
+        db.session.execute(update(Poll).where(Poll.id == poll_id).values(revision=random_id()))
