@@ -23,6 +23,7 @@ class DomainError(Exception):
 
     status: int = 400
     code: str = "error"
+    headers: dict[str, str] = {}
     default_message: Any = _l("Die Anfrage konnte nicht bearbeitet werden.")
 
     def __init__(
@@ -106,8 +107,8 @@ def wants_json() -> bool:
 
 def render_error(error: DomainError):
     if wants_json():
-        return jsonify(error.to_json()), error.status
-    return render_template("errors/error.html", error=error, status=error.status), error.status
+        return jsonify(error.to_json()), error.status, error.headers
+    return render_template("errors/error.html", error=error, status=error.status), error.status, error.headers
 
 
 def _http_error(exc: HTTPException):
@@ -117,7 +118,7 @@ def _http_error(exc: HTTPException):
         message = _l("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und senden Sie es erneut.")
     error = DomainError(message, code="csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error"))
     error.status = status
-    body, code = render_error(error)
+    body, code, _headers = render_error(error)
     allowed = getattr(exc, "valid_methods", None)
     return body, code, ({"Allow": ", ".join(allowed)} if status == 405 and allowed else {})
 

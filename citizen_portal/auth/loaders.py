@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
+from citizen_portal.access import set_token_resolver
 from citizen_portal.errors import wants_json
 from citizen_portal.extensions import db, login_manager
 from citizen_portal.models import User
@@ -28,3 +29,13 @@ def unauthorized():
         return response
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
+
+
+def _token_owner(token: str) -> User | None:
+    from citizen_portal.auth.services import user_for_token
+
+    return user_for_token(token)
+
+
+# staff JSON endpoints (citizen_portal.access.api_login_required) resolve bearer tokens here
+set_token_resolver(_token_owner)

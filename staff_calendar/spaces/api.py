@@ -10,82 +10,26 @@ Errors are ``{"error": code, "message", "fields"}`` with a 4xx status (``citizen
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
-from sqlalchemy import Boolean, bindparam, text
 
-from citizen_portal.access import has_role
-from citizen_portal.errors import DomainError, Forbidden, Invalid
-from citizen_portal.extensions import csrf, db
+from citizen_portal.access import authenticate_api_request
+from citizen_portal.errors import Invalid
+from citizen_portal.extensions import csrf
 from citizen_portal.i18n import _l, localized
 from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import desks, rooms
-from staff_calendar.spaces.services.common import Actor, local_moment, token_digest
+from staff_calendar.spaces.services.common import Actor, local_moment
 
 bp = Blueprint("spaces_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
-class Unauthorized(DomainError):
-    status = 401
-    code = "unauthorized"
-    default_message = _l("Bitte melden Sie sich an oder senden Sie ein API-Token.")
-
-
-@dataclass(frozen=True)
-class TokenUser:
-    """The owner of a bearer token, for this request only (flask-login's user protocol)."""
-
-    id: int
-    username: str
-    display_name: str
-    roles: str
-    is_authenticated: bool = True
-    is_active: bool = True
-    is_anonymous: bool = False
-
-    @property
-    def role_list(self) -> list[str]:
-        return [role.strip() for role in (self.roles or "").split(",") if role.strip()]
-
-    def get_id(self) -> str:
-        return str(self.id)
-
-
-_TOKEN_OWNER = text(
-    "SELECT u.id, u.username, u.display_name, u.roles FROM api_tokens t JOIN users u ON u.id = t.user_id"
-    " WHERE t.token_hash = :digest AND t.revoked_at IS NULL AND u.active = :active"
-).bindparams(bindparam("active", type_=Boolean()))
-
-
-def _bearer_user() -> TokenUser | None:
-    header = request.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
-        return None
-    token = header[7:].strip()
-    row = db.session.execute(_TOKEN_OWNER, {"digest": token_digest(token), "active": True}).first()
-    if row is None:
-        raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
-    return TokenUser(row.id, row.username, row.display_name or row.username, row.roles or "")
-
-
 @bp.before_request
 def _authenticate() -> None:
-    if request.blueprint != "spaces_api":
-        return
-    user = _bearer_user()
-    if user is not None:
-        g._login_user = user  # flask-login's per-request user: current_user for this request only
-        g.spaces_token_auth = True
-    elif not current_user.is_authenticated:
-        raise Unauthorized()
-    elif current_app.config.get("WTF_CSRF_ENABLED", True):
-        csrf.protect()  # a browser session: unsafe methods must carry the CSRF token
-    if not has_role(current_user, "staff"):
-        raise Forbidden()
+    authenticate_api_request("staff")
 
 
 def _actor() -> Actor:

@@ -8,9 +8,8 @@ import pytest
 from flask import jsonify
 from flask_login import current_user
 
-from citizen_portal.access import roles_required
+from citizen_portal.access import api_login_required, roles_required
 from citizen_portal.auth import services
-from citizen_portal.auth.api_auth import api_login_required
 from citizen_portal.extensions import csrf, db
 from citizen_portal.models import ApiToken, User
 from tests.factories import build_app, login, make_user

@@ -7,7 +7,6 @@ with real commits, and goes through the JSON API with its own bearer token. Runs
 
 from __future__ import annotations
 
-import hashlib
 import threading
 from datetime import datetime, time
 from pathlib import Path
@@ -18,8 +17,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.app import create_app
+from citizen_portal.auth.services import create_api_token
 from citizen_portal.extensions import db
-from citizen_portal.models import ApiToken, User
+from citizen_portal.models import User
 from staff_calendar.spaces.models import DeskBooking, RoomBooking
 from tests.fixtures.database import make_test_config
 from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_room, make_site, open_day
@@ -41,10 +41,7 @@ def seed(url: str, tmp_path: Path) -> list[str]:
             user = User(username=f"racer{n}", display_name=f"Racer {n}", roles="staff")
             db.session.add(user)
             db.session.flush()
-            token = f"race-token-{n}"
-            digest = hashlib.sha256(token.encode()).hexdigest()
-            db.session.add(ApiToken(user_id=user.id, name="race", token_hash=digest))
-            tokens.append(token)
+            tokens.append(create_api_token(user.username, "race"))
         db.session.commit()
         db.engine.dispose()
     return tokens

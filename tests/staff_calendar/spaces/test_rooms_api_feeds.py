@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from citizen_portal.auth.services import create_api_token
 from citizen_portal.errors import Conflict, Invalid
 from citizen_portal.extensions import db
 from citizen_portal.models import ApiToken
@@ -35,10 +36,8 @@ def setup(app, calendar_calls):
     return {"floor": floor, "room": room, "calendar": calendar_calls}
 
 
-def token_for(user, token="secret-token-1") -> str:
-    db.session.add(ApiToken(user_id=user.id, name="t", token_hash=hashlib.sha256(token.encode()).hexdigest()))
-    db.session.flush()
-    return token
+def token_for(user) -> str:
+    return create_api_token(user.username, "t")
 
 
 def test_room_booking_rules(setup):
