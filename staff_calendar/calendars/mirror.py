@@ -52,6 +52,7 @@ class SyncResult:
     unreadable: int = 0
     error: str | None = None
     seconds: float = 0.0
+    fetch_seconds: float = 0.0  # the part spent talking to the server
 
 
 @dataclass
@@ -202,7 +203,9 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
     try:
         connection = connect(link, timeout)
         resolved_url = link.resolved_url
+        fetch_started = time.perf_counter()
         fetched = _fetch(connection.calendar, state_snapshot, known, full, result)
+        result.fetch_seconds = time.perf_counter() - fetch_started
     except Exception as exc:  # every remote failure leaves the mirror untouched
         result.error = describe_error(exc)
         log.warning("calendar %s: sync failed: %s", key, result.error)

@@ -109,7 +109,8 @@ def test_status_shows_a_failed_sync(app, caldav_server, monkeypatch):
     out = app.test_cli_runner().invoke(args=["staff-calendar", "status"])
     line = next(li for li in out.output.splitlines() if li.startswith(link.key))
     assert "never" in line and "ConnectionError" in line
-    assert registered_health_checks(app)["caldav"]()["ok"] is False
+    check = registered_health_checks(app)["caldav"]()
+    assert check["ok"] is True and check["degraded"] is True and check["failing"] == 1
 
 
 def test_worker_once_drains_syncs_and_beats(app, caldav_server, monkeypatch):
@@ -132,7 +133,9 @@ def test_worker_once_drains_syncs_and_beats(app, caldav_server, monkeypatch):
     assert db.session.scalar(select(WorkerHeartbeat)) is not None
     checks = registered_health_checks(app)
     assert checks["worker"]()["ok"] and checks["worker"]()["heartbeat_age_seconds"] < 60
-    assert checks["outbox"]() == {"ok": True, "pending": 0, "failing": 0, "oldest_pending_age_seconds": None}
+    assert checks["outbox"]() == {"ok": True, "degraded": False, "pending": 0, "failing": 0,
+                                  "oldest_pending_age_seconds": None}
+    assert checks["caldav"]() == {"ok": True, "degraded": False, "calendars": 1, "failing": 0}
 
 
 def test_itip_and_feed(app):
