@@ -116,23 +116,23 @@ def _as_int(value: Any) -> int | None:
     return None
 
 
-def ballot_form(poll_id: int) -> BallotForm:
-    """The poll's questions as plain values, read in one statement together with the revision they
-    belong to; cached per process by (poll, revision), which changes with every edit."""
+def ballot_form(poll: Poll) -> BallotForm:
+    """The poll's questions as plain values, cached per process by (poll, revision); the revision
+    changes with every edit. On a miss the questions are read in one statement together with the
+    revision they belong to (the write transaction compares that revision with the poll row's)."""
+    cache: dict[tuple[int, str], BallotForm] = current_app.extensions.setdefault("polls.ballot_forms", {})
+    form = cache.get((poll.id, poll.revision))
+    if form is not None:
+        return form
     rows = db.session.execute(
         select(Poll.revision, Question.id, Question.kind, Question.required, Question.max_choices,
                Option.id, Option.value)
         .select_from(Poll).outerjoin(Question, Question.poll_id == Poll.id)
         .outerjoin(Option, Option.question_id == Question.id)
-        .where(Poll.id == poll_id).order_by(Question.position, Question.id, Option.position, Option.id)
+        .where(Poll.id == poll.id).order_by(Question.position, Question.id, Option.position, Option.id)
     ).all()
     if not rows:
         raise NotFound()
-    revision = rows[0][0]
-    cache: dict[tuple[int, str], BallotForm] = current_app.extensions.setdefault("polls.ballot_forms", {})
-    form = cache.get((poll_id, revision))
-    if form is not None:
-        return form
     questions: dict[int, dict[str, Any]] = {}
     for _rev, question_id, kind, required, max_choices, option_id, value in rows:
         if question_id is None:
@@ -143,12 +143,12 @@ def ballot_form(poll_id: int) -> BallotForm:
             entry["options"].append(option_id)
             if value is not None:
                 entry["rating"][value] = option_id
-    form = BallotForm(poll_id, revision, tuple(
+    form = BallotForm(poll.id, rows[0][0], tuple(
         FormQuestion(qid, e["kind"], bool(e["required"]), e["max"], tuple(e["options"]), e["rating"])
         for qid, e in questions.items()))
     if len(cache) >= FORM_CACHE_SIZE:
         cache.clear()
-    cache[(poll_id, revision)] = form
+    cache[(poll.id, form.revision)] = form
     return form
 
 
@@ -237,7 +237,7 @@ def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str |
     """Every check that needs no lock: status, code or link, answers. Read-only."""
     if poll.status(now()) != "open":
         raise _closed()
-    form = ballot_form(poll.id)
+    form = ballot_form(poll)
     errors: dict[str, Any] = {}
     marker = parsed = None
     try:
@@ -253,21 +253,34 @@ def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str |
     return _Prepared(form.revision, marker, parsed)
 
 
+# Core statements on the tables (no ORM unit of work), compiled once and cached by SQLAlchemy
+_PARTICIPATION = insert(Participation.__table__)
+_BALLOT = insert(Ballot.__table__)
+_CHOICES = insert(BallotChoice.__table__)
+_TEXTS = insert(TextAnswer.__table__)
+_RECEIPT = insert(Receipt.__table__)
+_TALLY_PLUS_ONE = {
+    name: dialect.insert(Tally.__table__).on_conflict_do_update(
+        index_elements=["poll_id", "kind", "ref", "shard"], set_={"n": Tally.__table__.c.n + 1})
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
 def _write(poll_id: int, prepared: _Prepared) -> str:
     """The short write transaction: poll row FOR SHARE (re-check), marker, ballot, receipt, counters."""
     parsed = prepared.parsed
     receipt = random_code(RECEIPT_LENGTH)
     ballot_id = random_id()
     with write_transaction():
-        poll = db.session.scalars(
-            select(Poll).where(Poll.id == poll_id).with_for_update(read=True)
-            .execution_options(populate_existing=True)
+        row = db.session.execute(
+            select(Poll.revision, Poll.published, Poll.archived_at, Poll.opens_at, Poll.closes_at)
+            .where(Poll.id == poll_id).with_for_update(read=True)
         ).one_or_none()
-        if poll is None:
+        if row is None:
             raise NotFound()
-        if poll.status(now()) != "open":
+        if Poll.status(row, now()) != "open":  # status() reads only these four columns
             raise _closed()
-        if poll.revision != prepared.revision:
+        if row.revision != prepared.revision:
             raise _PollChanged()
         if prepared.marker is not None:
             kind, marker = prepared.marker
@@ -275,34 +288,30 @@ def _write(poll_id: int, prepared: _Prepared) -> str:
                 db.session.execute(delete(EmailToken).where(
                     EmailToken.email_hash == marker, EmailToken.purpose == "vote", EmailToken.target_id == poll_id))
             try:
-                db.session.execute(insert(Participation).values(poll_id=poll_id, kind=kind, marker=marker))
+                db.session.execute(_PARTICIPATION, {"poll_id": poll_id, "kind": kind, "marker": marker})
             except IntegrityError:
                 raise _already_voted() from None
-        db.session.execute(insert(Ballot).values(id=ballot_id, poll_id=poll_id))
+        db.session.execute(_BALLOT, {"id": ballot_id, "poll_id": poll_id})
         if parsed.option_ids:
-            db.session.execute(insert(BallotChoice), [{"ballot_id": ballot_id, "option_id": o}
-                                                      for o in parsed.option_ids])
+            db.session.execute(_CHOICES, [{"ballot_id": ballot_id, "option_id": o} for o in parsed.option_ids])
         if parsed.texts:
-            db.session.execute(insert(TextAnswer), [{"ballot_id": ballot_id, "question_id": q, "text": t}
-                                                    for q, t in parsed.texts])
-        db.session.execute(insert(Receipt).values(receipt_hash=receipt_hash(poll_id, receipt), poll_id=poll_id))
+            db.session.execute(_TEXTS, [{"ballot_id": ballot_id, "question_id": q, "text": t} for q, t in parsed.texts])
+        db.session.execute(_RECEIPT, {"receipt_hash": receipt_hash(poll_id, receipt), "poll_id": poll_id})
         _count(poll_id, parsed)
     return receipt
 
 
 def _count(poll_id: int, parsed: ParsedBallot) -> None:
-    """One statement: +1 on the ballot, answered and option counters of one random shard.
+    """+1 on the ballot, answered and option counters of one random shard (upsert ``n = n + 1``).
 
     Rows in sorted key order, so two ballots on the same shard lock them in the same order (no
     deadlock); a missing row is created by the upsert."""
     shard = random.randrange(TALLY_SHARDS)
     keys = sorted([(TALLY_BALLOTS, 0), *((TALLY_ANSWERED, q) for q in parsed.answered),
                    *((TALLY_VOTES, o) for o in parsed.option_ids)])
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(Tally).values(
-        [{"poll_id": poll_id, "kind": kind, "ref": ref, "shard": shard, "n": 1} for kind, ref in keys])
-    db.session.execute(statement.on_conflict_do_update(
-        index_elements=[Tally.poll_id, Tally.kind, Tally.ref, Tally.shard], set_={"n": Tally.n + 1}))
+    statement = _TALLY_PLUS_ONE["postgresql" if db.session.get_bind().dialect.name == "postgresql" else "sqlite"]
+    db.session.execute(statement, [{"poll_id": poll_id, "kind": kind, "ref": ref, "shard": shard, "n": 1}
+                                   for kind, ref in keys])
 
 
 def _already_voted() -> Conflict:

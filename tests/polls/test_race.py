@@ -62,3 +62,35 @@ def test_one_code_twenty_concurrent_requests_one_ballot(race_app):
     with race_app.app_context():
         assert results.poll_results(poll_id).ballots == 1
         assert results.recount(poll_id) == {}
+
+
+def test_question_edit_racing_ballots_never_interleaves(race_app):
+    """Either the edit wins (no ballot was counted: every ballot then lacks the new required answer)
+    or a ballot wins (the edit is refused as frozen); never both."""
+    from polls.schemas import QuestionInput
+    from polls.services import polls as poll_service
+
+    poll_id, codes, body = _seed(race_app, 40)
+    url = f"/api/v1/polls/{poll_id}/ballots"
+
+    def edit() -> str:
+        with race_app.app_context():
+            try:
+                poll_service.add_question(poll_id, QuestionInput("rating", {"de": "Nachzügler"}, required=True))
+            except Exception as exc:
+                return getattr(exc, "code", repr(exc))
+            return "added"
+
+    with ThreadPoolExecutor(max_workers=21) as pool:
+        futures = [pool.submit(_post, race_app, url, {"code": code, "answers": body}) for code in codes[:20]]
+        edit_result = pool.submit(edit)
+        futures += [pool.submit(_post, race_app, url, {"code": code, "answers": body}) for code in codes[20:]]
+        statuses = [f.result() for f in futures]
+    counted = statuses.count(201)
+    if edit_result.result() == "added":
+        assert counted == 0 and set(statuses) == {400}
+    else:
+        assert edit_result.result() == "poll_frozen" and counted >= 1 and set(statuses) == {201}
+    with race_app.app_context():
+        assert results.poll_results(poll_id).ballots == counted
+        assert results.recount(poll_id) == {}
