@@ -107,6 +107,8 @@ def connect(link: CalendarLink, timeout: float | None = None) -> Connection:
 def describe_error(exc: BaseException) -> str:
     """A short description without URLs or credentials, fit for logs and ``last_error``."""
     name = type(exc).__name__
+    if isinstance(exc, CalendarUnavailable):  # our own messages are safe by construction
+        return f"{name}: {exc}"[:480]
     status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status", None)
     reason = getattr(exc, "reason", None)
     parts = [name]

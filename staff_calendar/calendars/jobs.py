@@ -1,4 +1,5 @@
-"""Health checks of the calendar bridge for ``/healthz`` (the worker loop itself drains and syncs).
+"""Health checks of the calendar bridge for ``/healthz``, and the purge of delivered outbox rows
+(30 days after the event ended or was removed). The worker loop itself drains and syncs.
 
 Checks read only the database (no network on ``/healthz``, so they are cheap; the reachability
 they report is the worker's last sync result, at most one sync interval old):
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from citizen_portal.jobs import register_health_check
+from citizen_portal.jobs import register_health_check, register_job
 
 OUTBOX_STALE_SECONDS = 3600.0
 
@@ -47,8 +48,16 @@ def worker_check() -> dict:
     return {"ok": age is None or age < HEARTBEAT_STALE_SECONDS, "heartbeat_age_seconds": age}
 
 
+def purge_outbox() -> int:
+    from staff_calendar.calendars.outbox import purge_delivered
+
+    return purge_delivered()
+
+
 def register(app: Flask) -> None:
-    """Register this area's health checks (its periodic work runs in the worker loop itself)."""
+    """Register this area's health checks and the outbox purge (draining and syncing run in the worker
+    loop itself)."""
+    register_job(app, "calendar-outbox-purge", purge_outbox, 6 * 3600)
     register_health_check(app, "caldav", caldav_check)
     register_health_check(app, "outbox", outbox_check)
     register_health_check(app, "worker", worker_check)

@@ -37,6 +37,7 @@ BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 CLAIM_SECONDS = 120.0
 MAX_CONFLICT_ROUNDS = 4
+PURGE_AFTER_DAYS = 30
 ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
 
 
@@ -301,6 +302,24 @@ def _deliver_delete(connection: Connection, snap: _Snapshot, url: str) -> _Outco
         if status == 404:
             return _Outcome(etag=None, href=None, sequence=snap.sequence, delivered_payload=None)
     raise DeliveryError("conflict not resolved")
+
+
+def purge_delivered(*, older_than_days: int = PURGE_AFTER_DAYS) -> int:
+    """Delete delivered rows untouched for ``older_than_days`` whose event is over (or removed).
+
+    Safe even for a row still needed later: a new change then creates the row again, its create
+    meets 412 and is merged onto the server's copy with SEQUENCE = remote + 1."""
+    cutoff = datetime.now(UTC) - timedelta(days=older_than_days)
+    candidates = db.session.scalars(select(OutboxEntry).where(OutboxEntry.state == "done",
+                                                              OutboxEntry.updated_at < cutoff)).all()
+    purged = 0
+    for row in candidates:
+        end = (row.payload or {}).get("end")
+        if row.action == "delete" or not end or datetime.fromisoformat(end) < cutoff:
+            db.session.delete(row)
+            purged += 1
+    db.session.flush()
+    return purged
 
 
 def _current_etag(connection: Connection, url: str) -> str | None:

@@ -173,3 +173,28 @@ def test_event_uid(app):
     with pytest.raises(ValueError):
         services.event_uid("a@b", 1)
     assert date  # keep import for readability of DAY
+
+
+def test_secret_from_instance_file_and_never_in_logs(app, caldav_server, tmp_path, caplog):
+    import logging
+    from pathlib import Path
+
+    link, remote = link_calendar(caldav_server)
+    _remote_meeting(remote)
+    secret_path = Path(app.instance_path) / "secrets" / f"caldav-{caldav_server.kind}"
+    secret_path.parent.mkdir(parents=True, exist_ok=True)
+    secret_path.write_text(caldav_server.password + "\n")
+    link.secret_env, link.secret_file = None, f"secrets/caldav-{caldav_server.kind}"
+    db.session.flush()
+    caplog.set_level(logging.DEBUG)
+    assert mirror.sync_calendar(link.key).ok
+    link.secret_file = "../../etc/passwd"
+    db.session.flush()
+    result = mirror.sync_calendar(link.key)
+    assert not result.ok and "inside instance" in result.error
+    secret_path.write_text("wrong-" + caldav_server.password)
+    link.secret_file = f"secrets/caldav-{caldav_server.kind}"
+    db.session.flush()
+    mirror.sync_calendar(link.key)
+    services.is_free(link.key, at(10), at(11))
+    assert caldav_server.password not in caplog.text

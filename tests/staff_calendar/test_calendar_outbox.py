@@ -203,3 +203,25 @@ def test_request_drain_is_a_noop_when_disabled_and_delivers_when_enabled(app, ca
         assert row(link.key, uid).state == "done"
         db.session.remove()
         db.engine.dispose()
+
+
+def test_purge_keeps_pending_and_future_rows(app):
+    from datetime import timedelta as td
+
+    now = datetime.now(UTC)
+    old = now - td(days=40)
+
+    def add(uid: str, state: str, action: str, end: datetime) -> None:
+        db.session.add(OutboxEntry(calendar_key="staff:purge", uid=uid, action=action, state=state,
+                                   payload={"end": end.isoformat()} if action == "upsert" else {},
+                                   updated_at=old, created_at=old))
+
+    add("past@x", "done", "upsert", old)
+    add("removed@x", "done", "delete", old)
+    add("future@x", "done", "upsert", now + td(days=10))
+    add("pending@x", "pending", "upsert", old)
+    db.session.flush()
+    db.session.execute(OutboxEntry.__table__.update().values(updated_at=old))
+    assert outbox.purge_delivered() == 2
+    left = db.session.scalars(select(OutboxEntry.uid).where(OutboxEntry.calendar_key == "staff:purge")).all()
+    assert sorted(left) == ["future@x", "pending@x"]
