@@ -83,10 +83,12 @@ def ballot_create(poll_id: int):
 
 @bp.get("/polls/<int:poll_id>/results")
 def poll_results(poll_id: int):
-    poll = _public_poll(poll_id)
+    poll, ballot_count = results.public_poll_with_ballots(poll_id)  # with the version, one statement
+    if poll.status(now()) not in ("open", "closed"):
+        raise NotFound()
     if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."), code="results_hidden")
-    body = results.cached(poll, "json", _results_json)
+    body = results.cached(poll, "json", _results_json, ballots=ballot_count)
     return {"poll_id": poll.id, "status": poll.status(now()), **body}
 
 

@@ -129,11 +129,12 @@ def receipt_list(slug: str) -> Response:
 
 
 def _visible_poll(slug: str):
-    """The poll whose results this visitor may see (live / after close / admins only), else 404."""
-    poll = poll_service.get_public_poll(slug)
+    """The poll whose results this visitor may see (live / after close / admins only), else 404,
+    and its ballot count (the results' version), read in one statement."""
+    poll, ballot_count = results.public_poll_with_ballots(slug)
     if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."))
-    return poll
+    return poll, ballot_count
 
 
 def _results_fragment(data) -> Any:
@@ -142,14 +143,14 @@ def _results_fragment(data) -> Any:
 
 @bp.get("/<slug>/ergebnisse")
 def poll_results(slug: str) -> str:
-    poll = _visible_poll(slug)  # visibility first, then the cache
-    fragment = results.cached(poll, "html", _results_fragment)
+    poll, ballot_count = _visible_poll(slug)  # visibility first, then the cache
+    fragment = results.cached(poll, "html", _results_fragment, ballots=ballot_count)
     return render_template("polls/results.html", poll=poll, results_html=fragment, poll_status=poll.status(now()))
 
 
 @bp.get("/<slug>/ergebnisse.<any(csv, ods):fmt>")
 def results_export(slug: str, fmt: str) -> Response:
-    poll = _visible_poll(slug)
+    poll, _ballots = _visible_poll(slug)
     return export_response(poll, results.poll_results(poll.id), fmt)
 
 

@@ -33,7 +33,8 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.database import write_transaction
@@ -253,17 +254,39 @@ def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str |
     return _Prepared(form.revision, marker, parsed)
 
 
-# Core statements on the tables (no ORM unit of work), compiled once and cached by SQLAlchemy
+# SQLite: Core statements on the tables (no ORM unit of work), compiled once and cached by SQLAlchemy
 _PARTICIPATION = insert(Participation.__table__)
 _BALLOT = insert(Ballot.__table__)
 _CHOICES = insert(BallotChoice.__table__)
 _TEXTS = insert(TextAnswer.__table__)
 _RECEIPT = insert(Receipt.__table__)
-_TALLY_PLUS_ONE = {
-    name: dialect.insert(Tally.__table__).on_conflict_do_update(
-        index_elements=["poll_id", "kind", "ref", "shard"], set_={"n": Tally.__table__.c.n + 1})
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_TALLY_PLUS_ONE = sqlite.insert(Tally.__table__).on_conflict_do_update(
+    index_elements=["poll_id", "kind", "ref", "shard"], set_={"n": Tally.__table__.c.n + 1})
+
+
+# PostgreSQL: ballot, choices, free texts, receipt and counters in one statement (one round trip).
+# The participation marker is inserted before, on its own: it is what concurrent requests with the
+# same code wait for, and they must not hold counter row locks while they wait.
+_PG_BALLOT = sql_text("""
+WITH ballot AS (
+    INSERT INTO poll_ballots (id, poll_id) VALUES (:ballot_id, :poll_id)
+), choices AS (
+    INSERT INTO poll_ballot_choices (ballot_id, option_id)
+    SELECT :ballot_id, option_id FROM unnest(CAST(:option_ids AS integer[])) AS c(option_id)
+), texts AS (
+    INSERT INTO poll_text_answers (id, ballot_id, question_id, text, moderation)
+    SELECT t.id, :ballot_id, t.question_id, t.text, 'pending'
+    FROM unnest(CAST(:text_ids AS varchar[]), CAST(:text_questions AS integer[]), CAST(:texts AS text[]))
+         AS t(id, question_id, text)
+), receipt AS (
+    INSERT INTO poll_receipts (receipt_hash, poll_id) VALUES (:receipt_hash, :poll_id)
+)
+INSERT INTO poll_tallies (poll_id, kind, ref, shard, n)
+SELECT :poll_id, k.kind, k.ref, :shard, 1
+FROM unnest(CAST(:kinds AS integer[]), CAST(:refs AS integer[])) AS k(kind, ref)
+ORDER BY k.kind, k.ref
+ON CONFLICT (poll_id, kind, ref, shard) DO UPDATE SET n = poll_tallies.n + 1
+""")
 
 
 def _write(poll_id: int, prepared: _Prepared) -> str:
@@ -291,27 +314,29 @@ def _write(poll_id: int, prepared: _Prepared) -> str:
                 db.session.execute(_PARTICIPATION, {"poll_id": poll_id, "kind": kind, "marker": marker})
             except IntegrityError:
                 raise _already_voted() from None
-        db.session.execute(_BALLOT, {"id": ballot_id, "poll_id": poll_id})
-        if parsed.option_ids:
-            db.session.execute(_CHOICES, [{"ballot_id": ballot_id, "option_id": o} for o in parsed.option_ids])
-        if parsed.texts:
-            db.session.execute(_TEXTS, [{"ballot_id": ballot_id, "question_id": q, "text": t} for q, t in parsed.texts])
-        db.session.execute(_RECEIPT, {"receipt_hash": receipt_hash(poll_id, receipt), "poll_id": poll_id})
-        _count(poll_id, parsed)
+        # counters: +1 on the ballot, answered and option counters of one random shard, in sorted key
+        # order, so two ballots on the same shard lock the rows in the same order (no deadlock)
+        shard = random.randrange(TALLY_SHARDS)
+        keys = sorted([(TALLY_BALLOTS, 0), *((TALLY_ANSWERED, q) for q in parsed.answered),
+                       *((TALLY_VOTES, o) for o in parsed.option_ids)])
+        digest = receipt_hash(poll_id, receipt)
+        if db.session.get_bind().dialect.name == "postgresql":
+            db.session.execute(_PG_BALLOT, {
+                "ballot_id": ballot_id, "poll_id": poll_id, "option_ids": parsed.option_ids,
+                "text_ids": [random_id() for _ in parsed.texts], "text_questions": [q for q, _t in parsed.texts],
+                "texts": [t for _q, t in parsed.texts], "receipt_hash": digest, "shard": shard,
+                "kinds": [k for k, _r in keys], "refs": [r for _k, r in keys]})
+        else:
+            db.session.execute(_BALLOT, {"id": ballot_id, "poll_id": poll_id})
+            if parsed.option_ids:
+                db.session.execute(_CHOICES, [{"ballot_id": ballot_id, "option_id": o} for o in parsed.option_ids])
+            if parsed.texts:
+                db.session.execute(_TEXTS, [{"ballot_id": ballot_id, "question_id": q, "text": t}
+                                            for q, t in parsed.texts])
+            db.session.execute(_RECEIPT, {"receipt_hash": digest, "poll_id": poll_id})
+            db.session.execute(_TALLY_PLUS_ONE, [{"poll_id": poll_id, "kind": kind, "ref": ref, "shard": shard, "n": 1}
+                                                 for kind, ref in keys])
     return receipt
-
-
-def _count(poll_id: int, parsed: ParsedBallot) -> None:
-    """+1 on the ballot, answered and option counters of one random shard (upsert ``n = n + 1``).
-
-    Rows in sorted key order, so two ballots on the same shard lock them in the same order (no
-    deadlock); a missing row is created by the upsert."""
-    shard = random.randrange(TALLY_SHARDS)
-    keys = sorted([(TALLY_BALLOTS, 0), *((TALLY_ANSWERED, q) for q in parsed.answered),
-                   *((TALLY_VOTES, o) for o in parsed.option_ids)])
-    statement = _TALLY_PLUS_ONE["postgresql" if db.session.get_bind().dialect.name == "postgresql" else "sqlite"]
-    db.session.execute(statement, [{"poll_id": poll_id, "kind": kind, "ref": ref, "shard": shard, "n": 1}
-                                   for kind, ref in keys])
 
 
 def _already_voted() -> Conflict:

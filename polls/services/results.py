@@ -89,6 +89,21 @@ def ballot_total(poll_id: int) -> int:
                                  .where(Tally.poll_id == poll_id, Tally.kind == TALLY_BALLOTS)))
 
 
+def public_poll_with_ballots(slug_or_id: str | int) -> tuple[Poll, int]:
+    """A published, not archived poll (as ``polls.get_public_poll``) together with its ballot count,
+    the version of its results, in one statement."""
+    total = (select(func.coalesce(func.sum(Tally.n), 0))
+             .where(Tally.poll_id == Poll.id, Tally.kind == TALLY_BALLOTS).scalar_subquery())
+    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
+        condition = Poll.id == int(slug_or_id)
+    else:
+        condition = Poll.slug == slug_or_id
+    row = db.session.execute(select(Poll, total).where(condition)).first()
+    if row is None or not row[0].published or row[0].archived_at is not None:
+        raise NotFound()
+    return row[0], int(row[1])
+
+
 def ballot_totals() -> dict[int, int]:
     """Ballots per poll, for the admin overview."""
     rows = db.session.execute(select(Tally.poll_id, func.sum(Tally.n)).where(Tally.kind == TALLY_BALLOTS)
@@ -160,15 +175,16 @@ def results_cache() -> ResultsCache:
     return current_app.extensions.setdefault("polls.results_cache", ResultsCache())
 
 
-def cached(poll: Poll, name: str, build: Callable[[PollResults], T]) -> T:
+def cached(poll: Poll, name: str, build: Callable[[PollResults], T], *, ballots: int | None = None) -> T:
     """``build(poll_results(poll.id))``, cached per (poll, name, language) for the current version.
 
-    The value is stored under the ballot count read in the same statement as the counters it
-    was built from, so it always matches its version exactly."""
+    ``ballots``: the ballot count if the caller read it with the poll (else one query here). The
+    value is stored under the ballot count read in the same statement as the counters it was built
+    from, so it always matches its version exactly."""
     key = (poll.id, name, current_language())
     revision = poll.revision
     cache = results_cache()
-    value = cache.get(key, (revision, ballot_total(poll.id)))
+    value = cache.get(key, (revision, ballot_total(poll.id) if ballots is None else ballots))
     if value is None:
         data = poll_results(poll.id)
         value = build(data)
