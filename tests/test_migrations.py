@@ -65,6 +65,6 @@ def test_every_area_branch_starts_at_core():
     bases = script.get_bases()
     assert bases == ["0001_core"], f"only 0001_core may start from nothing, found {bases}"
     for revision in script.walk_revisions():
-        if revision.branch_labels and revision.revision != "0001_core":
+        if revision._orig_branch_labels and revision.revision != "0001_core":
             assert revision.down_revision == "0001_core", (
                 f"branch {revision.branch_labels} must start with down_revision = '0001_core'")
