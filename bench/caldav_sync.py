@@ -11,6 +11,17 @@ a calendar with ``--events`` events (10 % of them weekly series), then
 In brackets: the part of the time spent waiting for the server.
 Prints a table with both times and their ratio (target: incremental <= 5 % of full).
 Uses a throw-away SQLite database in a temp directory.
+
+Figures (2026-11-22, shared 2-core machine with other jobs running, so indications only):
+
+| server   | busy rows | full sync (server part) | incremental, 1 change (server part) | ratio  |
+|----------|----------:|------------------------:|------------------------------------:|-------:|
+| radicale |      3325 |       5570 ms (2074 ms) |                 168.5 ms (149.3 ms) | 0.0303 |
+| xandikos |      3325 |       7662 ms (5150 ms) |                   56.7 ms (40.3 ms) | 0.0074 |
+
+Radicale's every request walks the whole collection (its sync-collection REPORT and even a depth-0
+PROPFIND cost 110-210 ms at 2,000 items, depending on load), so its ratio moved between 0.030 and
+0.052 over four runs on the loaded machine; Xandikos stayed below 0.01.
 """
 
 from __future__ import annotations
