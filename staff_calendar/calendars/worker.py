@@ -86,30 +86,44 @@ def run(app: Flask, *, once: bool = False, loop_seconds: float | None = None, st
     loop_seconds = DEFAULT_LOOP_SECONDS if loop_seconds is None else loop_seconds
     sync_every = float(app.config.get("CALDAV_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_SECONDS))
     name = worker_name()
-    last_sync = 0.0
+    last_sync = float("-inf")
     last_job_run: dict[str, float] = {}
     stop = stop or threading.Event()
     while not stop.is_set():
         started = time.monotonic()
-        drained = outbox.drain()
-        if drained.attempted:
-            say(f"outbox: {drained.delivered} delivered, {drained.failed} failed")
-        if once or started - last_sync >= sync_every:
-            results = mirror.sync_all()
-            last_sync = started
-            failed = [r.calendar_key for r in results if not r.ok]
-            say(f"sync: {len(results) - len(failed)} ok, {len(failed)} failed")
-        for job in registered_jobs(app):
-            if once or started - last_job_run.get(job.name, -1e18) >= job.every_seconds:
-                last_job_run[job.name] = started
-                try:
-                    job.run()
-                    db.session.commit()
-                except Exception:  # one failing job never stops the worker
-                    db.session.rollback()
-                    log.exception("periodic job %s failed", job.name)
-        heartbeat(name, {"pending": outbox.pending_count()})
-        db.session.remove()
+        try:
+            last_sync = _round(app, once, started, last_sync, sync_every, last_job_run, name, say)
+        except Exception:  # e.g. the database is away for a moment: log, wait, go on
+            if once:
+                raise
+            db.session.rollback()
+            log.exception("worker round failed")
+        finally:
+            db.session.remove()
         if once:
             return
         stop.wait(max(0.0, loop_seconds - (time.monotonic() - started)))
+
+
+def _round(app: Flask, once: bool, started: float, last_sync: float, sync_every: float,
+           last_job_run: dict[str, float], name: str, say) -> float:
+    """One worker round; returns the (possibly new) time of the last sync."""
+    drained = outbox.drain()
+    if drained.attempted:
+        say(f"outbox: {drained.delivered} delivered, {drained.failed} failed")
+    if once or started - last_sync >= sync_every:
+        results = mirror.sync_all()
+        last_sync = started
+        failed = [r.calendar_key for r in results if not r.ok]
+        say(f"sync: {len(results) - len(failed)} ok, {len(failed)} failed")
+    for job in registered_jobs(app):
+        if once or started - last_job_run.get(job.name, -1e18) >= job.every_seconds:
+            last_job_run[job.name] = started
+            try:
+                job.run()
+                db.session.commit()
+            except Exception:  # one failing job never stops the worker
+                db.session.rollback()
+                log.exception("periodic job %s failed", job.name)
+    heartbeat(name, {"pending": outbox.pending_count()})
+    return last_sync

@@ -43,6 +43,17 @@ def test_is_free_asks_the_server(app, caldav_server):
     assert services.is_free(link.key, at(14), at(14, 30)).free
 
 
+def test_is_free_expands_a_series_from_the_server(app, caldav_server):
+    link, remote = link_calendar(caldav_server)
+    series = icalendar.Event.new(uid="series@x.example", summary="Sprechstunde", start=at(8) - timedelta(weeks=5),
+                                 end=at(9) - timedelta(weeks=5))
+    series.add("rrule", {"freq": "weekly"})
+    put_remote_event(remote.calendar, series)
+    check = services.is_free(link.key, at(8, 30), at(9, 30))
+    assert (check.free, check.source) == (False, "server")
+    assert services.is_free(link.key, at(9), at(9, 30)).free
+
+
 def test_is_free_all_day_is_the_local_day(app, caldav_server):
     link, remote = link_calendar(caldav_server)
     put_remote_event(remote.calendar, icalendar.Event.new(uid="ad@x.example", summary="Urlaub", start=DAY,
