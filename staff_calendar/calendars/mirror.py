@@ -94,6 +94,8 @@ def _listing(collection) -> tuple[dict[str, str | None], set[str]]:
 
 def _etag_listing(calendar) -> dict[str, str | None]:
     response = calendar._query_properties([dav.GetEtag()], depth=1)
+    if response.status != 207:  # e.g. a login page answered 200: never read that as "no objects"
+        raise CalendarUnavailable(f"PROPFIND answered HTTP {response.status}")
     props = response.expand_simple_props([dav.GetEtag()])
     own_path = href_of(calendar.url).rstrip("/")
     return {href_of(h): p.get(dav.GetEtag.tag) for h, p in props.items() if href_of(h).rstrip("/") != own_path}

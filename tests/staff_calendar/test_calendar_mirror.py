@@ -205,6 +205,10 @@ class _BadServer:
                     self.send_response(401)
                     self.send_header("WWW-Authenticate", 'Basic realm="x"')
                     body = b"no"
+                elif outer.mode.startswith("html"):  # a proxy's login page
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/html")
+                    body = b"<html><body>Bitte anmelden</body></html>"
                 else:
                     self.send_response(207)
                     self.send_header("Content-Type", "application/xml")
@@ -229,7 +233,7 @@ class _BadServer:
         self.httpd.server_close()
 
 
-@pytest.mark.parametrize("failure", ["down", "401", "garbage", "wrong-password"])
+@pytest.mark.parametrize("failure", ["down", "401", "garbage", "html", "html-etag-mode", "wrong-password"])
 def test_failed_sync_leaves_mirror_untouched(app, caldav_server, long_horizon, failure, monkeypatch):
     link, remote = link_calendar(caldav_server)
     put_remote_event(remote.calendar, icalendar.Event.new(
@@ -239,6 +243,8 @@ def test_failed_sync_leaves_mirror_untouched(app, caldav_server, long_horizon, f
     state = db.session.get(CalendarSyncState, link.key)
     before = (busy(link.key, utc(2026, 3, 1), utc(2026, 5, 1)), state.sync_token, state.last_success_at)
     bad = None
+    if failure == "html-etag-mode":
+        state.mode = "etag"
     if failure == "down":
         link.url = f"http://127.0.0.1:{_closed_port()}/alice/cal/"
     elif failure == "wrong-password":
