@@ -41,6 +41,8 @@ DEFAULTS: dict[str, Any] = {
     "CALDAV_TIMEOUT_SECONDS": 10.0,
     "CALDAV_LIVE_CHECK_TIMEOUT_SECONDS": 2.0,
     "CALDAV_MIRROR_HORIZON_DAYS": 90,
+    # the worker syncs every linked calendar this often (and drains the outbox every few seconds)
+    "CALDAV_SYNC_INTERVAL_SECONDS": 300.0,
     # UID domain of events this platform writes
     "EVENT_UID_DOMAIN": "termine.musterhausen.example",
     # drain the outbox in a background thread right after a commit
