@@ -36,6 +36,7 @@ from staff_calendar.calendars.models import BusyInterval, CalendarLink, Calendar
 log = logging.getLogger("staff_calendar.mirror")
 
 MULTIGET_CHUNK = 1000
+FULL_SYNC_TIMEOUT_FACTOR = 6
 VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"
 
 
@@ -115,10 +116,20 @@ def _multiget(calendar, hrefs: list[str], result: SyncResult) -> dict[str, tuple
     return fetched
 
 
+def _allow_slow_answers(calendar) -> None:
+    """A full listing of a big calendar may take a cold server longer than one normal request
+    (Radicale: > 10 s for 2,000 objects on first touch): allow ``FULL_SYNC_TIMEOUT_FACTOR`` times more."""
+    client = calendar.client
+    if client.timeout:
+        client.timeout = client.timeout * FULL_SYNC_TIMEOUT_FACTOR
+
+
 def _fetch(calendar, state: CalendarSyncState, known: dict[str, str | None], full: bool,
            result: SyncResult) -> _Fetched:
     """All network work of one sync; raises on any failure."""
     mode = state.mode or "sync"
+    if full or not state.sync_token or mode == "etag":
+        _allow_slow_answers(calendar)
     if mode == "sync":
         token = None if full else state.sync_token
         try:
@@ -126,6 +137,7 @@ def _fetch(calendar, state: CalendarSyncState, known: dict[str, str | None], ful
         except caldav_error.DAVError as exc:
             if _is_expired_token(exc) and token is not None:
                 result.token_expired = True
+                _allow_slow_answers(calendar)
                 token = None
                 collection = calendar.get_objects_by_sync_token(None, load_objects=False, disable_fallback=True)
             elif token is None and not _is_auth_failure(exc) and isinstance(exc, caldav_error.ReportError):
