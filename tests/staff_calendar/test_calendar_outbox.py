@@ -225,3 +225,16 @@ def test_purge_keeps_pending_and_future_rows(app):
     assert outbox.purge_delivered() == 2
     left = db.session.scalars(select(OutboxEntry.uid).where(OutboxEntry.calendar_key == "staff:purge")).all()
     assert sorted(left) == ["future@x", "pending@x"]
+
+
+def test_a_claimed_row_is_not_sent_twice(app):
+    uid = schedule("staff:claims", 7)
+    entry = row("staff:claims", uid)
+    db.session.commit()
+    first = outbox._claim(entry.id)
+    assert first is not None and first.uid == uid
+    assert outbox._claim(entry.id) is None  # a second drainer skips it while the lease holds
+
+
+def test_request_drain_never_raises_outside_an_app_context():
+    services.request_drain()
