@@ -31,6 +31,18 @@ def pytest_report_header(config) -> str:
     return f"database: {database_kind()}"
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    """Tests that bring their own database (e.g. ``make run``'s script) run once, in the SQLite
+    pass; in the PostgreSQL pass they are deselected, so no skip hides anything."""
+    if database_kind() != "postgresql":
+        return
+    selected = [item for item in items if item.get_closest_marker("sqlite_pass_only") is None]
+    deselected = [item for item in items if item.get_closest_marker("sqlite_pass_only") is not None]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = selected
+
+
 @pytest.fixture(scope="session")
 def _app(request, migrated_template, tmp_path_factory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")

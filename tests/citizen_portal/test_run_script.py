@@ -21,7 +21,10 @@ import caldav
 import pytest
 
 from staff_calendar.demo_seed import calendar_name, demo_events
-from tests.fixtures.database import database_kind, free_port
+from tests.fixtures.database import free_port
+
+# scripts/run.py makes its own SQLite database, so the test database of the pass does not matter
+pytestmark = pytest.mark.sqlite_pass_only
 
 ROOT = Path(__file__).resolve().parents[2]
 READY_LINE = "Press Ctrl-C to stop."
@@ -62,8 +65,6 @@ class Output:
 
 @pytest.fixture
 def running_portal(tmp_path):
-    if database_kind() != "sqlite":
-        pytest.skip("scripts/run.py uses its own SQLite database: tested in the SQLite pass only")
     instance = tmp_path / "instance"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PORTAL_", "FLASK_"))}
     env.update({"PORTAL_INSTANCE_PATH": str(instance), "PORTAL_PORT": str(free_port()),
