@@ -95,6 +95,41 @@ def seed(database_url: str, instance: Path, first_day: date) -> str:
     return "personalausweis"
 
 
+def in_process(database_url: str, path: str, iterations: int = 200) -> dict[str, list[float]]:
+    """Times (ms) of one slots request through the Flask test client, ``iterations`` each: served
+    from the slot cache (the normal case: validated by two small queries), and computed from
+    scratch (cache emptied before every request)."""
+    import time as clock
+
+    from citizen_portal.app import create_app
+    from citizen_portal.booking.services.cache import slot_cache
+    from citizen_portal.extensions import db
+
+    app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "CAPTCHA": "off",
+                      "RATELIMIT_ENABLED": False, "REQUEST_LOG": False})
+    client = app.test_client()
+    times: dict[str, list[float]] = {"cached": [], "computed": []}
+    with app.app_context():
+        cache = slot_cache()
+    for mode in ("computed", "cached"):
+        client.get(path)  # warm-up
+        for _ in range(iterations):
+            if mode == "computed":
+                cache.clear()
+            began = clock.perf_counter()
+            response = client.get(path)
+            times[mode].append((clock.perf_counter() - began) * 1000)
+            assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    with app.app_context():
+        db.engine.dispose()
+    return times
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
@@ -113,6 +148,7 @@ def main() -> None:
             "PORTAL_CAPTCHA": "off", "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_REQUEST_LOG": "false",
         }
         path = f"/api/v1/services/{service}/slots?from={first_day}&to={first_day + timedelta(days=27)}"
+        timings = in_process(database_url, path)
         print(f"slots bench: {STAFF} staff, {BUSY_EVENTS} busy events, 4 weeks, {args.clients} clients, "
               f"{args.workers} gunicorn workers, {args.seconds:.0f} s each")
         with Gunicorn("bench.common:baseline_app()", env, args.workers) as baseline:
@@ -125,6 +161,9 @@ def main() -> None:
             answer = requests.get(portal.url + path, timeout=30).json()
             slots = load(portal.url + path, args.clients, args.seconds)
         print(f"  slots returned per request: {len(answer['slots'])}")
+        for mode, values in timings.items():
+            print(f"  in-process (Flask test client, {len(values)} requests, {mode:8}): "
+                  f"p50 {_pct(values, 50):6.2f} ms  p95 {_pct(values, 95):6.2f} ms")
         print(f"  baseline /baseline : {base.summary()}")
         print(f"  slots endpoint     : {slots.summary()}")
         ratio = slots.rps / base.rps

@@ -63,6 +63,29 @@ def busy_intervals(
     return mirror.mirrored_busy(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
+def busy_seconds(calendar_keys: Collection[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
+    """As ``busy_intervals`` but as (start, end) POSIX seconds (start rounded down, end up), for
+    callers that compute in integers (the slot engine). One query; never a CalDAV request."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    keys = sorted(set(calendar_keys))
+    if not keys:
+        return {}
+    return mirror.mirrored_busy_seconds(keys, start.astimezone(UTC), end.astimezone(UTC))
+
+
+def busy_version(calendar_keys: Collection[str], start: datetime, end: datetime) -> str:
+    """A short string that changes whenever the mirrored busy time of ``calendar_keys`` overlapping
+    [start, end) changes (sync, re-expansion, any direct write); for validating caches of results
+    computed from ``busy_intervals``/``busy_seconds``. One small aggregate query."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    keys = sorted(set(calendar_keys))
+    if not keys:
+        return ""
+    return mirror.busy_fingerprint(keys, start.astimezone(UTC), end.astimezone(UTC))
+
+
 def is_free(calendar_key: str, start: datetime, end: datetime, *, timeout: float | None = None) -> FreeCheck:
     """Ask the CalDAV server about this one range (default timeout from config, 2 s); on any
     failure the mirror decides. Our own events are ignored here as well."""

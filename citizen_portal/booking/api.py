@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from citizen_portal import captcha
 from citizen_portal.booking import schemas, services
 from citizen_portal.booking.limits import booking_limit, slot_search_limit
 from citizen_portal.booking.models import Appointment
+from citizen_portal.booking.services.slots import slots_json
 from citizen_portal.errors import DomainError, Invalid
 from citizen_portal.extensions import csrf
 from citizen_portal.i18n import _l, current_language, localized, site_timezone, supported_locales
@@ -75,9 +76,9 @@ def service_slots(key: str):
     first = schemas.parse_day(request.args.get("from"), "from")
     last = schemas.parse_day(request.args.get("to"), "to")
     location = request.args.get("location") or None
-    slots = services.find_slots(key, first, last, location_key=location)
-    zone = site_timezone()
-    return jsonify({"slots": [slot.to_json(zone) for slot in slots]})
+    # the cached, already serialised body (see services/cache.py: validated on every request)
+    body = slots_json(key, first, last, location_key=location)
+    return current_app.response_class(body + "\n", mimetype="application/json")
 
 
 @bp.get("/captcha/challenge")

@@ -129,3 +129,24 @@ class SlotClaim(db.Model):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     blocked_until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# tables whose changes can change the free slots of some service (besides the calendar mirror)
+SLOT_INPUT_TABLES = (
+    "appointments", "locations", "services", "staff_members", "staff_locations", "staff_services",
+    "service_locations", "site_settings",
+)
+
+
+class SlotVersion(db.Model):
+    """One row (``id = 1``) whose ``token`` is replaced by a random value in the same transaction as
+    every change of the slot engine's inputs (``SLOT_INPUT_TABLES``): database triggers, created by
+    migration ``0202_booking_slot_version``, so every writer (any worker, the admin UI, the site
+    loader, the CLI, plain SQL) is covered. The slot cache (``services/cache.py``) keys its entries
+    with the token read *before* its data, so a committed change is seen by the very next request in
+    every process. A random token (not a counter) never repeats after a rollback."""
+
+    __tablename__ = "booking_slot_version"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[str] = mapped_column(String(32))

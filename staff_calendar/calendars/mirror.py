@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 from caldav.elements import dav
 from caldav.lib import error as caldav_error
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import BigInteger, Float, case, cast, delete, func, select
 
 from citizen_portal.database import write_transaction
 from citizen_portal.extensions import db
@@ -287,16 +287,61 @@ def sync_all(*, full: bool = False) -> list[SyncResult]:
     return [sync_calendar(key, full=full) for key in keys]
 
 
-def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+def _epoch_columns():
+    """(start, end) of ``calendar_busy_intervals`` as POSIX seconds (floor of start, ceiling of end,
+    so rounding never makes busy time shorter), computed by the database: no datetime objects."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return (func.floor(func.extract("epoch", BusyInterval.start)).cast(BigInteger),
+                func.ceil(func.extract("epoch", BusyInterval.end)).cast(BigInteger))
+    # SQLite stores naive UTC text; %s is whole seconds, %f "SS.SSS" (fractions below 1 ms cannot occur
+    # from iCalendar, which has whole seconds)
+    frac = func.strftime("%f", BusyInterval.end)
+    return (cast(func.strftime("%s", BusyInterval.start), BigInteger),
+            cast(func.strftime("%s", BusyInterval.end), BigInteger)
+            + case((cast(frac, Float) > cast(cast(frac, BigInteger), Float), 1), else_=0))
+
+
+def mirrored_busy_seconds(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
+    """Merged busy intervals per key as (start, end) POSIX seconds overlapping [start, end): one lean
+    Core query over the (calendar_key, start) index, sorted by the database."""
+    start_s, end_s = _epoch_columns()
     rows = db.session.execute(
-        select(BusyInterval.calendar_key, BusyInterval.start, BusyInterval.end)
+        select(BusyInterval.calendar_key, start_s, end_s)
         .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
         .order_by(BusyInterval.calendar_key, BusyInterval.start)
     ).all()
-    grouped: dict[str, list[tuple[datetime, datetime]]] = {key: [] for key in keys}
+    grouped: dict[str, list[tuple[int, int]]] = {key: [] for key in keys}
+    last_key, merged = None, None
     for key, s, e in rows:
-        grouped[key].append((s, e))
-    return {key: ical.merge_intervals(v) for key, v in grouped.items()}
+        if key != last_key:
+            last_key, merged = key, grouped[key]
+        if merged and s <= merged[-1][1]:
+            if e > merged[-1][1]:
+                merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    return grouped
+
+
+def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+    """As ``mirrored_busy_seconds`` with aware UTC datetimes."""
+    convert = datetime.fromtimestamp
+    return {key: [(convert(s, UTC), convert(e, UTC)) for s, e in intervals]
+            for key, intervals in mirrored_busy_seconds(keys, start, end).items()}
+
+
+def busy_fingerprint(keys: list[str], start: datetime, end: datetime) -> str:
+    """A value that changes whenever the mirrored busy rows of ``keys`` overlapping [start, end)
+    change (row count, ids and times; the mirror replaces rows, so any sync that changes something
+    changes the ids). One aggregate query, no rows to Python; derived from the data itself, so it
+    does not depend on the order in which concurrent syncs commit."""
+    start_s, end_s = _epoch_columns()
+    row = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(BusyInterval.id), 0), func.coalesce(func.max(BusyInterval.id), 0),
+               func.coalesce(func.sum(start_s), 0), func.coalesce(func.sum(end_s), 0))
+        .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
+    ).one()
+    return ":".join(str(int(value)) for value in row)
 
 
 def object_count(key: str) -> int:

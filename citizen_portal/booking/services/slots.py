@@ -34,10 +34,12 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
+from flask import current_app
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from citizen_portal.booking.models import ACTIVE_STATUSES, CANCELLED, PENDING, Appointment
+from citizen_portal.booking.services import cache as slot_cache_module
 from citizen_portal.errors import Invalid, NotFound
 from citizen_portal.extensions import db
 from citizen_portal.i18n import _l, site_timezone
@@ -85,20 +87,32 @@ class DayPlan:
     slots: list[Slot]
     grid: set[tuple[str, datetime]]
     load: dict[tuple[int, date], int]
+    # for the slot cache (``with_validity``): the result holds while ``now < valid_until`` (POSIX
+    # seconds: next local midnight, a hold's end, a cancelled slot's release, the first slot's lead
+    # time) and neither the booking inputs nor the mirror version of ``calendar_keys`` change
+    valid_until: float = float("inf")
+    calendar_keys: tuple[str, ...] = ()
+    range_start: datetime | None = None
+    range_end: datetime | None = None
+    mirror_version: str = ""
 
 
 def booking_settings() -> dict:
     """``SiteSettings.settings["booking"]`` merged over the defaults."""
-    site = db.session.scalars(select(SiteSettings).limit(1)).first()
+    return _site_inputs()[0]
+
+
+def _site_inputs() -> tuple[dict, str | None]:
+    """(``booking_settings()``, the site's Bundesland for holidays) in one query."""
+    row = db.session.execute(select(SiteSettings.settings, SiteSettings.holidays).limit(1)).first()
     merged = dict(DEFAULT_BOOKING_SETTINGS)
-    if site is not None:
-        merged.update((site.settings or {}).get("booking") or {})
-    return merged
+    if row is not None:
+        merged.update((row.settings or {}).get("booking") or {})
+    return merged, (row.holidays if row is not None else None)
 
 
 def holiday_region() -> str | None:
-    site = db.session.scalars(select(SiteSettings).limit(1)).first()
-    return site.holidays if site is not None else None
+    return _site_inputs()[1]
 
 
 @lru_cache(maxsize=64)
@@ -148,26 +162,45 @@ def _intersect(first: list[tuple[time, time]], second: list[tuple[time, time]]) 
 def working_intervals(location: Location, staff: StaffMember, day: date, zone: ZoneInfo) -> list[Interval]:
     """UTC intervals in which ``staff`` works at ``location`` on the local ``day`` (closures and
     holidays are checked by the caller)."""
+    return [(datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC))
+            for a, b in _working_seconds(location.opening_hours, staff.working_hours, day, zone)]
+
+
+def _working_seconds(opening_hours: dict | None, working_hours: dict | None, day: date,
+                     zone: ZoneInfo) -> tuple[tuple[int, int], ...]:
     weekday = WEEKDAYS[day.weekday()]
-    opening = _parse_ranges((location.opening_hours or {}).get(weekday))
-    if staff.working_hours:
-        opening = _intersect(opening, _parse_ranges(staff.working_hours.get(weekday)))
-    return [(_local_to_utc(day, start, zone), _local_to_utc(day, end, zone)) for start, end in opening]
+    opening = tuple((opening_hours or {}).get(weekday) or ())
+    own = tuple(working_hours.get(weekday) or ()) if working_hours else None
+    return _working_seconds_cached(opening, own, day, zone)
+
+
+@lru_cache(maxsize=8192)
+def _working_seconds_cached(opening: tuple[str, ...], own: tuple[str, ...] | None, day: date,
+                            zone: ZoneInfo) -> tuple[tuple[int, int], ...]:
+    """POSIX-second intervals of opening hours (∩ own working hours) on a local day; wall-clock
+    times are converted per day, so DST days are right."""
+    ranges = _parse_ranges(list(opening))
+    if own is not None:
+        ranges = _intersect(ranges, _parse_ranges(list(own)))
+    return tuple((int(_local_to_utc(day, a, zone).timestamp()), int(_local_to_utc(day, b, zone).timestamp()))
+                 for a, b in ranges)
 
 
 class _Blocked:
     """Sorted, merged busy intervals of one staff member (POSIX seconds) with an O(log n) overlap
     test: ``[start, end)`` is free when it only touches busy time."""
 
-    def __init__(self, intervals: list[Interval]) -> None:
-        merged: list[list[int]] = []
-        for start, end in sorted((int(a.timestamp()), int(b.timestamp())) for a, b in intervals):
-            if merged and start <= merged[-1][1]:
-                merged[-1][1] = max(merged[-1][1], end)
+    def __init__(self, intervals: list[tuple[int, int]]) -> None:
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in sorted(intervals):
+            if ends and start <= ends[-1]:
+                if end > ends[-1]:
+                    ends[-1] = end
             else:
-                merged.append([start, end])
-        self.starts = [item[0] for item in merged]
-        self.ends = [item[1] for item in merged]
+                starts.append(start)
+                ends.append(end)
+        self.starts, self.ends = starts, ends
 
     def overlaps(self, start: int, end: int) -> bool:
         index = bisect_right(self.ends, start)  # first busy interval ending after ``start``
@@ -209,33 +242,42 @@ def plan(
     location_key: str | None = None,
     ignore_appointment_id: int | None = None,
     with_grid: bool = False,
+    with_validity: bool = False,
 ) -> DayPlan:
     """Compute free slots of ``service`` on the local days ``first_day``..``last_day`` (inclusive).
 
     ``ignore_appointment_id``: an appointment being moved does not block itself. ``with_grid``:
-    also return every grid start (for telling "not a bookable time" from "taken")."""
+    also return every grid start (for telling "not a bookable time" from "taken").
+    ``with_validity``: also fill ``valid_until``, ``calendar_keys``, ``mirror_version`` (read before
+    the busy time) for the slot cache.
+
+    Fixed number of queries: settings, staff (+ their locations), appointments, mirror (+ its
+    version). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
     zone = site_timezone()
-    settings = booking_settings()
-    region = holiday_region()
+    settings, region = _site_inputs()
     locations = [loc for loc in service.locations if loc.active]
     if location_key is not None:
         locations = [loc for loc in locations if loc.key == location_key]
     staff_by_location = qualified_staff(service, locations)
     staff_ids = sorted({member.id for members in staff_by_location.values() for member in members})
 
-    duration = timedelta(minutes=service.duration_minutes)
-    occupied = duration + timedelta(minutes=service.buffer_minutes)
-    step = timedelta(minutes=int(settings.get("slot_step_minutes") or occupied.total_seconds() // 60))
-    earliest = now + timedelta(hours=service.min_lead_hours)
+    duration_s = service.duration_minutes * 60
+    occupied_s = duration_s + service.buffer_minutes * 60
+    step_s = int(settings.get("slot_step_minutes") or occupied_s // 60) * 60
+    lead_s = service.min_lead_hours * 3600
+    now_s = now.timestamp()
+    earliest_s = now_s + lead_s
     today = now.astimezone(zone).date()
+    next_midnight = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone).timestamp()
     last_day = min(last_day, today + timedelta(days=service.horizon_days))
     first_day = max(first_day, today)
     if not staff_ids or last_day < first_day:
-        return DayPlan([], set(), {})
+        return DayPlan([], set(), {}, valid_until=next_midnight)
 
     range_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    cancel_delay = timedelta(minutes=int(settings.get("cancelled_slot_delay_minutes") or 0))
+    cancel_delay_s = int(settings.get("cancelled_slot_delay_minutes") or 0) * 60
+    valid_until = next_midnight  # the result holds while now < valid_until (and no input changes)
 
     # bulk: every appointment of these staff members in the range that can block time (1 query)
     rows = db.session.execute(
@@ -248,18 +290,23 @@ def plan(
             Appointment.blocked_until > range_start,
             or_(
                 Appointment.status.in_(ACTIVE_STATUSES),
-                (Appointment.status == CANCELLED) & (Appointment.cancelled_at > now - cancel_delay),
+                (Appointment.status == CANCELLED)
+                & (Appointment.cancelled_at > now - timedelta(seconds=cancel_delay_s)),
             ),
         )
     ).all()
-    blocked: dict[int, list[Interval]] = defaultdict(list)
+    blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
     load: dict[tuple[int, date], int] = defaultdict(int)
     for row in rows:
         if row.id == ignore_appointment_id:
             continue
-        if row.status == PENDING and (row.hold_expires_at is None or row.hold_expires_at <= now):
-            continue
-        blocked[row.staff_id].append((row.start_at, row.blocked_until))
+        if row.status == PENDING:
+            if row.hold_expires_at is None or row.hold_expires_at <= now:
+                continue
+            valid_until = min(valid_until, row.hold_expires_at.timestamp())  # the hold ends: the time frees
+        elif row.status == CANCELLED:
+            valid_until = min(valid_until, row.cancelled_at.timestamp() + cancel_delay_s)
+        blocked[row.staff_id].append((int(row.start_at.timestamp()), -int(-row.blocked_until.timestamp() // 1)))
         if row.status != CANCELLED:
             load[(row.staff_id, row.start_at.astimezone(zone).date())] += 1
 
@@ -268,15 +315,18 @@ def plan(
         member.id: member.calendar_key
         for members in staff_by_location.values() for member in members if member.calendar_key
     }
-    if calendar_of:
-        busy = calendar_services.busy_intervals(sorted(set(calendar_of.values())), range_start, range_end)
+    calendar_keys = tuple(sorted(set(calendar_of.values())))
+    mirror_version = ""
+    if calendar_keys:
+        if with_validity:  # before the data: a change after this read is caught by the next check
+            mirror_version = calendar_services.busy_version(calendar_keys, range_start, range_end)
+        busy = calendar_services.busy_seconds(calendar_keys, range_start, range_end)
         for member_id, key in calendar_of.items():
-            blocked[member_id].extend(busy.get(key, []))
+            blocked[member_id].extend(busy.get(key, ()))
     blocked_index = {member_id: _Blocked(blocked.get(member_id, [])) for member_id in staff_ids}
 
     free: dict[tuple[int, str], list[int]] = defaultdict(list)
     grid: set[tuple[str, datetime]] = set()
-    occupied_s, step_s, earliest_s = int(occupied.total_seconds()), int(step.total_seconds()), earliest.timestamp()
     closures = {location.id: set(location.closures or []) for location in locations}
     day = first_day
     while day <= last_day:
@@ -286,34 +336,69 @@ def plan(
             if holiday or day_text in closures[location.id]:
                 continue
             loc_key = location.key
-            shared: list[tuple[int, int]] | None = None  # the opening hours, for staff without own hours
+            opening_hours = location.opening_hours
             for member in staff_by_location.get(location.id, []):
                 index = blocked_index[member.id]
-                if member.working_hours:
-                    intervals = [(int(a.timestamp()), int(b.timestamp()))
-                                 for a, b in working_intervals(location, member, day, zone)]
-                else:
-                    if shared is None:
-                        shared = [(int(a.timestamp()), int(b.timestamp()))
-                                  for a, b in working_intervals(location, member, day, zone)]
-                    intervals = shared
+                busy_starts, busy_ends, busy_count = index.starts, index.ends, len(index.starts)
                 member_id = member.id
-                for start, end in intervals:
+                for start, end in _working_seconds(opening_hours, member.working_hours, day, zone):
                     candidate, last = start, end - occupied_s
+                    if candidate < earliest_s:  # first grid point at or after the lead time
+                        candidate += -(-(earliest_s - candidate) // step_s) * step_s
+                        candidate = int(candidate)
                     while candidate <= last:
-                        if candidate >= earliest_s:
-                            if with_grid:
-                                grid.add((loc_key, datetime.fromtimestamp(candidate, UTC)))
-                            if not index.overlaps(candidate, candidate + occupied_s):
-                                free[(candidate, loc_key)].append(member_id)
+                        if with_grid:
+                            grid.add((loc_key, datetime.fromtimestamp(candidate, UTC)))
+                        position = bisect_right(busy_ends, candidate)
+                        if position == busy_count or busy_starts[position] >= candidate + occupied_s:
+                            free[(candidate, loc_key)].append(member_id)
                         candidate += step_s
         day += timedelta(days=1)
 
     slots = []
+    duration = timedelta(seconds=duration_s)
     for (start_s, location_key_), members in sorted(free.items()):
         start = datetime.fromtimestamp(start_s, UTC)
         slots.append(Slot(start, start + duration, location_key_, tuple(members)))
-    return DayPlan(slots, grid, dict(load))
+    if slots:  # the first slot drops out once now + lead time passes its start
+        valid_until = min(valid_until, slots[0].start.timestamp() - lead_s + 1e-6)
+    return DayPlan(slots, grid, dict(load), valid_until=valid_until, calendar_keys=calendar_keys,
+                   range_start=range_start, range_end=range_end, mirror_version=mirror_version)
+
+
+def _check_range(first_day: date, last_day: date) -> None:
+    if last_day < first_day:
+        raise Invalid(_l("Das Ende liegt vor dem Anfang."), fields={"to": _l("Das Ende liegt vor dem Anfang.")})
+    if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
+        message = _l("Höchstens 62 Tage auf einmal.")
+        raise Invalid(message, fields={"to": message})
+
+
+def _cached_plan(service_key: str, first_day: date, last_day: date, location_key: str | None,
+                 now: datetime) -> slot_cache_module.Entry:
+    """The cache entry for these arguments: a valid cached one, else a fresh computation (see
+    ``services/cache.py`` for when an entry is valid)."""
+    _check_range(first_day, last_day)
+    cache = slot_cache_module.slot_cache()
+    key = (service_key, location_key, first_day, last_day)
+    token = slot_cache_module.input_version()  # read before any data: later changes are seen next time
+    entry = cache.get(key)
+    if entry is not None and slot_cache_module.is_valid(entry, token, now):
+        cache.hits += 1
+        return entry
+    cache.misses += 1
+    service = load_service(service_key)
+    if location_key is not None and location_key not in {loc.key for loc in service.locations if loc.active}:
+        raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
+    result = plan(service, first_day, last_day, now=now, location_key=location_key, with_validity=True)
+    entry = slot_cache_module.Entry(
+        token=token, computed_at=now.timestamp(), valid_until=result.valid_until,
+        calendar_keys=result.calendar_keys, range_start=result.range_start, range_end=result.range_end,
+        mirror_version=result.mirror_version, value=result.slots,
+    )
+    if token:
+        cache.put(key, entry)
+    return entry
 
 
 def find_slots(
@@ -326,17 +411,32 @@ def find_slots(
 ) -> list[Slot]:
     """Free slots of a service from ``first_day`` to ``last_day`` (local days, inclusive), sorted
     by start then location. Raises ``NotFound`` for an unknown/inactive service or a location
-    that does not offer it, ``Invalid`` for a reversed range or one longer than 62 days."""
-    if last_day < first_day:
-        raise Invalid(_l("Das Ende liegt vor dem Anfang."), fields={"to": _l("Das Ende liegt vor dem Anfang.")})
-    if (last_day - first_day).days + 1 > MAX_RANGE_DAYS:
-        message = _l("Höchstens 62 Tage auf einmal.")
-        raise Invalid(message, fields={"to": message})
-    service = load_service(service_key)
-    if location_key is not None and location_key not in {loc.key for loc in service.locations if loc.active}:
-        raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
+    that does not offer it, ``Invalid`` for a reversed range or one longer than 62 days.
+
+    Served from the per-process slot cache when nothing it depends on has changed (two small
+    queries); otherwise computed by ``plan``."""
     now = now or datetime.now(UTC)
-    return plan(service, first_day, last_day, now=now, location_key=location_key).slots
+    return list(_cached_plan(service_key, first_day, last_day, location_key, now).value)
+
+
+def slots_json(
+    service_key: str,
+    first_day: date,
+    last_day: date,
+    *,
+    location_key: str | None = None,
+    now: datetime | None = None,
+) -> str:
+    """``find_slots`` as the API's JSON body ``{"slots": [{"start", "end", "location"}]}`` (RFC 3339
+    in the site zone), serialised once per cache entry."""
+    now = now or datetime.now(UTC)
+    entry = _cached_plan(service_key, first_day, last_day, location_key, now)
+    body = entry.extras.get("json")
+    if body is None:
+        zone = site_timezone()
+        body = current_app.json.dumps({"slots": [slot.to_json(zone) for slot in entry.value]})
+        entry.extras["json"] = body
+    return body
 
 
 def days_with_slots(
@@ -351,14 +451,27 @@ def days_with_slots(
     return dict(sorted(counts.items()))
 
 
+ALTERNATIVE_WINDOWS = (1, 7, 21, MAX_RANGE_DAYS)  # days searched, growing until enough are found
+
+
 def next_free_slots(
     service: Service, after: datetime, *, now: datetime, location_key: str | None = None, limit: int = 5,
 ) -> list[Slot]:
-    """The next ``limit`` free slots from ``after`` on (searched up to the 62-day window)."""
+    """The next ``limit`` free slots from ``after`` on (within 62 days of its local day): searched
+    in growing windows (the requested day, then a week, three weeks, 62 days) and stopped as soon
+    as ``limit`` are found, so a 409 usually costs a one-day computation."""
     zone = site_timezone()
     first = max(after, now).astimezone(zone).date()
-    result = plan(service, first, first + timedelta(days=MAX_RANGE_DAYS - 1), now=now, location_key=location_key)
-    return [slot for slot in result.slots if slot.start >= after][:limit]
+    searched_until = first - timedelta(days=1)
+    found: list[Slot] = []
+    for days in ALTERNATIVE_WINDOWS:
+        last = first + timedelta(days=days - 1)
+        result = plan(service, searched_until + timedelta(days=1), last, now=now, location_key=location_key)
+        found += [slot for slot in result.slots if slot.start >= after]
+        searched_until = last
+        if len(found) >= limit:
+            break
+    return found[:limit]
 
 
 def list_services() -> list[Service]:

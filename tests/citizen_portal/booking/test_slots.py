@@ -32,15 +32,20 @@ def starts(slots) -> list[str]:
 
 @pytest.fixture
 def busy(monkeypatch):
-    """Fake mirror: ``busy[calendar_key] = [(start, end)]``; records the calls."""
+    """Fake mirror: ``busy[calendar_key] = [(start, end)]``; records the calls. The engine reads
+    ``busy_seconds`` (and ``busy_version`` for its cache): both are faked from the same data."""
     data: dict[str, list] = {}
     calls: list = []
 
     def fake(keys, start, end):
         calls.append(sorted(keys))
-        return {key: data.get(key, []) for key in keys}
+        return {key: [(int(a.timestamp()), int(b.timestamp())) for a, b in data.get(key, [])] for key in keys}
 
-    monkeypatch.setattr(calendar_services, "busy_intervals", fake)
+    def fake_version(keys, start, end):
+        return repr([(key, data.get(key, [])) for key in sorted(keys)])
+
+    monkeypatch.setattr(calendar_services, "busy_seconds", fake)
+    monkeypatch.setattr(calendar_services, "busy_version", fake_version)
     data["calls"] = calls
     return data
 

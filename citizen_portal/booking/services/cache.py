@@ -1,0 +1,101 @@
+"""Per-process cache of computed free slots, validated against the database on every use.
+
+An entry is the result of ``slots.plan`` for (service, location, first day, last day) and is used
+only while all of these hold (checked on every request, so a change made by any worker, the admin
+UI, the site loader or the calendar sync is visible on the very next request in every process):
+
+- the booking input version (``SlotVersion.token``, replaced by database triggers in the same
+  transaction as any change of appointments, holds, cancellations, locations, services, staff,
+  their links or the site settings) equals the one read *before* the entry's data was read;
+- the mirror version of the entry's calendars (``staff_calendar.services.busy_version``) is unchanged;
+- ``computed_at <= now < valid_until``: the time-dependent rules (a hold that runs out, a cancelled
+  slot that is released after the delay, lead time passing the first slot, the local day/horizon
+  moving at midnight) cannot have changed the result yet.
+
+Cost of a hit: two small queries. Entries per app (``app.extensions``), least recently used out.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+
+from citizen_portal.booking.models import SlotVersion
+from citizen_portal.extensions import db
+from staff_calendar import services as calendar_services
+
+MAX_ENTRIES = 512
+
+CacheKey = tuple[str, str | None, date, date]
+
+
+@dataclass
+class Entry:
+    token: str
+    computed_at: float
+    valid_until: float
+    calendar_keys: tuple[str, ...]
+    range_start: datetime | None
+    range_end: datetime | None
+    mirror_version: str
+    value: Any
+    extras: dict[str, Any] = field(default_factory=dict)  # derived forms (e.g. the JSON body)
+
+
+class SlotCache:
+    def __init__(self, size: int = MAX_ENTRIES) -> None:
+        self.size = size
+        self.entries: OrderedDict[CacheKey, Entry] = OrderedDict()
+        self.lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: CacheKey) -> Entry | None:
+        with self.lock:
+            entry = self.entries.get(key)
+            if entry is not None:
+                self.entries.move_to_end(key)
+            return entry
+
+    def put(self, key: CacheKey, entry: Entry) -> None:
+        with self.lock:
+            self.entries[key] = entry
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self.lock:
+            self.entries.clear()
+
+
+def slot_cache() -> SlotCache:
+    cache = current_app.extensions.get("booking_slot_cache")
+    if cache is None:
+        cache = current_app.extensions.setdefault("booking_slot_cache", SlotCache())
+    return cache
+
+
+def input_version() -> str:
+    """The booking input version (one primary-key read); "" when the row is missing, which then
+    never validates an entry (see ``is_valid``)."""
+    return db.session.scalar(select(SlotVersion.token).where(SlotVersion.id == 1)) or ""
+
+
+def is_valid(entry: Entry, token: str, now: datetime) -> bool:
+    if not token or entry.token != token:
+        return False
+    moment = now.timestamp()
+    if not entry.computed_at <= moment < entry.valid_until:
+        return False
+    if entry.calendar_keys:
+        current = calendar_services.busy_version(entry.calendar_keys, entry.range_start, entry.range_end)
+        if current != entry.mirror_version:
+            return False
+    return True

@@ -1,0 +1,195 @@
+"""The slot cache (``booking/services/cache.py``): every change of a slot input is visible on the
+very next slots request, whichever process made it; time-dependent rules (hold expiry, the
+cancelled-slot delay, lead time) apply without any write; a hit costs two small queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import event, select, text
+
+from citizen_portal.booking.models import Appointment, SlotVersion
+from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
+from citizen_portal.booking.services.cache import slot_cache
+from citizen_portal.extensions import db
+from staff_calendar.calendars.models import BusyInterval, CalendarLink
+from tests.citizen_portal.booking.factories import make_setup
+
+BERLIN = ZoneInfo("Europe/Berlin")
+NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 07:00 local
+TUESDAY = date(2026, 3, 3)
+
+
+def local(day: date, hh: int, mm: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=BERLIN).astimezone(UTC)
+
+
+def starts(slots) -> list[str]:
+    return [slot.start.astimezone(BERLIN).strftime("%H:%M") for slot in slots]
+
+
+def tuesday(service, now=NOW) -> list[str]:
+    return starts(find_slots(service.key, TUESDAY, TUESDAY, now=now))
+
+
+ALL = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
+
+
+def request_for(service, location, start, email="erika@example.org") -> BookingRequest:
+    return BookingRequest(service_key=service.key, location_key=location.key, start=start, name="Erika",
+                          email=email, privacy_consent=True)
+
+
+@pytest.fixture
+def counted(app):
+    """Statements run on the engine (a list, cleared by the test)."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    engine = db.session.get_bind()
+    engine = getattr(engine, "engine", engine)
+    event.listen(engine, "before_cursor_execute", record)
+    yield statements
+    event.remove(engine, "before_cursor_execute", record)
+
+
+def test_a_hit_costs_two_small_queries_and_gives_the_same_slots(app, counted):
+    _location, service, [member] = make_setup()
+    db.session.add(CalendarLink(key="staff:c", owner_kind="staff", owner_key="c", url="http://127.0.0.1:9/"))
+    db.session.flush()
+    member.calendar_key = "staff:c"
+    db.session.flush()
+    first = find_slots(service.key, TUESDAY, TUESDAY, now=NOW)
+    counted.clear()
+    second = find_slots(service.key, TUESDAY, TUESDAY, now=NOW + timedelta(seconds=5))
+    assert second == first and starts(second) == ALL
+    assert len(counted) == 2, counted  # the input version and the mirror version
+    assert slot_cache().hits >= 1
+
+
+def test_a_new_booking_is_visible_on_the_next_request(app):
+    location, service, _ = make_setup()
+    assert tuesday(service) == ALL
+    book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    assert tuesday(service) == [t for t in ALL if t != "09:00"]
+
+
+def test_a_cancellation_frees_the_slot_after_the_delay_without_any_write(app):
+    location, service, _ = make_setup(site_kw={"cancelled_slot_delay_minutes": 60})
+    result = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    assert "09:00" not in tuesday(service)
+    cancel(result.appointment.code, result.manage_token, now=NOW)
+    assert "09:00" not in tuesday(service, NOW + timedelta(minutes=1))  # the delay against slot trading
+    assert "09:00" in tuesday(service, NOW + timedelta(minutes=60))  # released: no write in between
+
+
+def test_a_cancellation_without_delay_is_visible_on_the_next_request(app):
+    location, service, _ = make_setup(site_kw={"cancelled_slot_delay_minutes": 0})
+    result = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    assert "09:00" not in tuesday(service)
+    cancel(result.appointment.code, result.manage_token, now=NOW)
+    assert tuesday(service) == ALL
+
+
+def test_a_hold_frees_the_slot_when_it_runs_out_without_any_write(app):
+    location, service, _ = make_setup(service_kw={"email_confirmation": True}, site_kw={"hold_minutes": 15})
+    result = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    assert result.appointment.hold_expires_at == NOW + timedelta(minutes=15)
+    assert "09:00" not in tuesday(service, NOW + timedelta(minutes=14, seconds=59))
+    assert "09:00" in tuesday(service, NOW + timedelta(minutes=15))
+
+
+def test_expired_holds_job_is_visible_on_the_next_request(app):
+    location, service, _ = make_setup(service_kw={"email_confirmation": True}, site_kw={"hold_minutes": 15})
+    book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    later = NOW + timedelta(minutes=20)
+    assert tuesday(service, later) == ALL
+    assert expire_holds(now=later) == 1
+    assert tuesday(service, later) == ALL
+
+
+def test_a_mirror_change_is_visible_on_the_next_request(app):
+    _location, service, [member] = make_setup()
+    db.session.add(CalendarLink(key="staff:m", owner_kind="staff", owner_key="m", url="http://127.0.0.1:9/"))
+    db.session.flush()
+    member.calendar_key = "staff:m"
+    db.session.flush()
+    assert tuesday(service) == ALL
+    busy = BusyInterval(calendar_key="staff:m", href="/e/1.ics", start=local(TUESDAY, 10), end=local(TUESDAY, 11))
+    db.session.add(busy)
+    db.session.flush()
+    assert tuesday(service) == ["08:00", "08:30", "09:00", "09:30", "11:00", "11:30"]
+    busy.end = local(TUESDAY, 10, 30)  # an in-place change (the sync replaces rows, but still)
+    db.session.flush()
+    assert tuesday(service) == ["08:00", "08:30", "09:00", "09:30", "10:30", "11:00", "11:30"]
+    db.session.delete(busy)
+    db.session.flush()
+    assert tuesday(service) == ALL
+
+
+def test_an_admin_change_of_opening_hours_is_visible_on_the_next_request(app):
+    location, service, _ = make_setup()
+    assert tuesday(service) == ALL
+    hours = dict(location.opening_hours, tue=["10:00-12:00"])
+    admin.update_location_hours(location.key, hours, [])
+    assert tuesday(service) == ["10:00", "10:30", "11:00", "11:30"]
+    admin.update_location_hours(location.key, hours, [TUESDAY.isoformat()])
+    assert tuesday(service) == []
+
+
+def test_staff_working_hours_and_plain_sql_changes_are_visible(app):
+    _location, service, [member] = make_setup()
+    assert tuesday(service) == ALL
+    member.working_hours = {"tue": ["08:00-09:00"]}
+    db.session.flush()
+    assert tuesday(service) == ["08:00", "08:30"]
+    db.session.execute(text("UPDATE staff_members SET active = :no WHERE id = :id"), {"no": False, "id": member.id})
+    assert tuesday(service) == []
+
+
+def test_lead_time_passing_the_first_slot_drops_it_without_any_write(app):
+    _location, service, _ = make_setup(service_kw={"min_lead_hours": 2})
+    now = local(TUESDAY, 6)
+    assert tuesday(service, now) == ALL
+    assert tuesday(service, local(TUESDAY, 6, 1)) == ALL[1:]
+
+
+def test_every_write_replaces_the_version_token(app):
+    location, _service, _ = make_setup()
+    before = db.session.scalar(select(SlotVersion.token))
+    location.closures = ["2026-12-24"]
+    db.session.flush()
+    after = db.session.scalar(select(SlotVersion.token))
+    assert before and after and before != after
+
+
+def test_a_booking_in_another_process_is_visible_at_once(fresh_database_url, tmp_path):
+    """Two apps (= two gunicorn workers, each with its own cache) on one database, real commits."""
+    from tests.factories import build_app
+
+    worker_a = build_app(fresh_database_url, tmp_path / "a")
+    worker_b = build_app(fresh_database_url, tmp_path / "b")
+    with worker_a.app_context():
+        location, service, _ = make_setup()
+        keys = (service.key, location.key)
+        db.session.commit()
+        assert starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)) == ALL
+        assert starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)) == ALL  # cached now
+        assert slot_cache().hits == 1
+        db.session.remove()
+    with worker_b.app_context():
+        request = BookingRequest(service_key=keys[0], location_key=keys[1], start=local(TUESDAY, 9),
+                                 name="Erika", email="erika@example.org", privacy_consent=True)
+        result = book(request, now=NOW)
+        assert db.session.get(Appointment, result.appointment.id) is not None
+        db.session.remove()
+    with worker_a.app_context():
+        assert "09:00" not in starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW))
+        db.session.remove()
+        db.engine.dispose()
+    with worker_b.app_context():
+        db.engine.dispose()
