@@ -63,8 +63,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _parse(raw: str, default: Any) -> Any:
-    if isinstance(default, bool):
+BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}  # default None ("decide from debug"), but a boolean when set
+
+
+def _parse(raw: str, default: Any, key: str = "") -> Any:
+    if isinstance(default, bool) or key in BOOLEAN_KEYS:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
     if isinstance(default, int):
         return int(raw)
@@ -83,23 +86,32 @@ def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
             continue
         key = name[len(ENV_PREFIX):]
         default = DEFAULTS.get(key)
-        values[key] = _parse(raw, default) if default is not None else raw
+        values[key] = _parse(raw, default, key) if default is not None or key in BOOLEAN_KEYS else raw
     return values
 
 
 def ensure_secret_key(instance_path: Path) -> str:
-    """Return the secret key from ``instance/secret_key``, generating it on first start.
+    """Return the secret key from ``instance/secret_key``, generating it on first start."""
+    return ensure_secret_file(instance_path, "secret_key", 48)
 
-    Rule: the key is never committed and never a default; the file is created with mode 0600."""
-    path = instance_path / "secret_key"
+
+def ensure_secret_file(instance_path: Path, name: str, nbytes: int) -> str:
+    """Read the secret ``instance/<name>``, generating a random one on first use.
+
+    Rules: secrets are never committed and never defaults; the file is created with mode 0600
+    and exclusively (two processes starting at once cannot both write it)."""
+    path = instance_path / name
     if path.exists():
         return path.read_text().strip()
     instance_path.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    secret = secrets.token_urlsafe(nbytes)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
     with os.fdopen(fd, "w") as handle:
-        handle.write(key)
-    return key
+        handle.write(secret)
+    return secret
 
 
 def sqlite_url(instance_path: Path) -> str:

@@ -16,7 +16,6 @@ The CalDAV password of the ``portal`` service account is generated into
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import subprocess
@@ -26,15 +25,18 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from citizen_portal.config import ensure_secret_file
+
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 SERVICE_ACCOUNT = "portal"
-STAFF_CALDAV_PASSWORD = "demo"  # staff may subscribe to their own calendar in a CalDAV client
-DEMO_LOGINS = (  # username, password, roles, display name
+STAFF_CALDAV_PASSWORD = "caldav-demo"  # staff may subscribe to their own calendar in a CalDAV client
+DEMO_LOGINS = (  # username, password, roles, display name; passwords meet the normal policy
     ("admin", "admin-demo", "admin", "Administration"),
-    ("mmueller", "demo", "staff,service_admin", "Maria Müller"),
-    ("tschmidt", "demo", "staff", "Thomas Schmidt"),
-    ("poll", "demo", "poll_admin", "Bürgerbeteiligung"),
+    ("mmueller", "mueller-demo", "staff,service_admin", "Maria Müller"),
+    ("tschmidt", "schmidt-demo", "staff", "Thomas Schmidt"),
+    ("poll", "poll-demo", "poll_admin", "Bürgerbeteiligung"),
 )
 
 
@@ -134,15 +136,7 @@ def port_is_free(host: str, port: int) -> bool:
 
 def caldav_password(instance: Path) -> str:
     """The service account's password from ``instance/caldav_password``, generated (0600) on first run."""
-    path = instance / "caldav_password"
-    if path.exists():
-        return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
-    password = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(password + "\n")
-    return password
+    return ensure_secret_file(instance, "caldav_password", 24)
 
 
 RIGHTS = """\
@@ -234,41 +228,18 @@ def calendar_urls(site_file: Path) -> tuple[list[str], list[str]]:
 
 
 def create_demo_users() -> None:
-    """Create the demo logins that do not exist yet (run in a child: ``run.py --create-demo-users``).
-
-    Uses ``citizen_portal.auth.services`` when it exists (username and role rules); the demo
-    passwords are set directly because they are shorter than the password policy allows."""
+    """Create the demo logins that do not exist yet (run in a child: ``run.py --create-demo-users``),
+    through the same service as ``flask users create`` (username, role and password rules)."""
     sys.path.insert(0, str(ROOT))
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
-    from citizen_portal.models import User
+    from citizen_portal.auth.services import create_user, get_user
 
     app = create_app()
     with app.app_context():
-        try:
-            from citizen_portal.auth.services import create_user, hash_password
-        except ImportError:
-            create_user, hash_password = None, _argon2_hash
-        from citizen_portal.database import write_transaction
-
         for username, password, roles, name in DEMO_LOGINS:
-            if db.session.query(User).filter_by(username=username).first() is not None:
-                continue
-            if create_user is not None:
-                user = create_user(username, name, roles=roles, password=None)
-                with write_transaction("users"):
-                    db.session.get(User, user.id).password_hash = hash_password(password)
-            else:
-                with write_transaction("users"):
-                    db.session.add(User(username=username, display_name=name, roles=roles, active=True,
-                                        password_hash=hash_password(password)))
-            print(f"+ user {username} ({roles})")
-
-
-def _argon2_hash(password: str) -> str:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher().hash(password)
+            if get_user(username) is None:
+                create_user(username, name, roles=roles, password=password)
+                print(f"+ user {username} ({roles})")
 
 
 # --------------------------------------------------------------------------- main
@@ -283,11 +254,6 @@ def run(command: list[str], env: dict[str, str]) -> None:
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(command[2:] if command[1] == '-m' else command)} failed "
                            f"(exit {result.returncode})")
-
-
-def worker_available(env: dict[str, str]) -> bool:
-    result = subprocess.run(flask("staff-calendar", "--help"), cwd=ROOT, env=env, capture_output=True, text=True)
-    return result.returncode == 0 and any(line.split()[:1] == ["worker"] for line in result.stdout.splitlines())
 
 
 def http_status(url: str) -> int:
@@ -311,6 +277,8 @@ def start_all(settings: Settings, supervisor: Supervisor) -> None:
     env = {**os.environ, "CALDAV_PASSWORD": password, "PORTAL_INSTANCE_PATH": str(settings.instance),
            "FLASK_APP": "citizen_portal.app:create_app", "PYTHONUNBUFFERED": "1"}
     env.setdefault("PORTAL_BASE_URL", settings.portal_url.rstrip("/"))
+    # the demo serves plain HTTP on loopback; behind the city's TLS proxy the cookie stays Secure
+    env.setdefault("PORTAL_SESSION_COOKIE_SECURE", "false")
     site_file = demo_site_file(settings)
     staff_keys, urls = calendar_urls(site_file)
 
@@ -329,16 +297,15 @@ def start_all(settings: Settings, supervisor: Supervisor) -> None:
          "--password-env", "CALDAV_PASSWORD", *urls], env)
     step("demo logins")
     run([sys.executable, str(Path(__file__).resolve()), "--create-demo-users"], env)
+    step("demo poll with printed invitation codes (flask polls demo)")
+    run(flask("polls", "demo"), env)
 
     step(f"web server (gunicorn, {settings.workers} workers) on {settings.portal_url}")
     gunicorn = supervisor.start("gunicorn", [
         sys.executable, "-m", "gunicorn", "-w", str(settings.workers), "-b", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "5", "citizen_portal.app:create_app()"], env)
-    if worker_available(env):
-        step("background worker (flask staff-calendar worker)")
-        supervisor.start("worker", flask("staff-calendar", "worker"), env)
-    else:
-        step("background worker: `flask staff-calendar worker` does not exist yet, not started")
+    step("background worker (flask staff-calendar worker: outbox, CalDAV sync, reminders, purges)")
+    supervisor.start("worker", flask("staff-calendar", "worker"), env)
     wait_for_port(settings.host, settings.port, gunicorn)
     status = http_status(settings.portal_url)
     print_ready(settings, status, time.monotonic() - started)
@@ -355,6 +322,8 @@ Ready after {seconds:.0f} s (start page answered {status}).
   CalDAV server: {settings.caldav_url}  (user {SERVICE_ACCOUNT}, password in {settings.instance / 'caldav_password'};
                  staff calendars e.g. {settings.caldav_url}mmueller/termine/ as mmueller / {STAFF_CALDAV_PASSWORD})
   Demo logins:   {', '.join(f'{user} / {password} ({roles})' for user, password, roles, _ in DEMO_LOGINS)}
+  Demo poll:     {settings.portal_url}beteiligung/ (printed codes in {settings.instance / 'demo_poll_codes.txt'})
+  Mails:         written to {settings.instance / 'mail'} (no SMTP server configured)
   Logs:          {settings.instance / 'logs'}
 Press Ctrl-C to stop.""", flush=True)
 

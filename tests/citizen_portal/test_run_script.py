@@ -5,13 +5,16 @@ Slow (about 15-30 s) and independent of the test database: it runs in the SQLite
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -105,7 +108,23 @@ def test_run_script_serves_the_demo(running_portal) -> None:
     while status == 503 and time.monotonic() < deadline:
         time.sleep(1)
         status, body = get(f"{base}/healthz")
-    assert status in (200, 404), body  # 404 only while /healthz does not exist yet
+    assert status == 200, body
+    assert json.loads(body)["checks"]["caldav"]["ok"] is True
+
+    # a demo login works through the real form (CSRF token and session cookie included)
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form_page = opener.open(f"{base}/anmelden", timeout=15).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form_page).group(1)
+    data = urllib.parse.urlencode({"csrf_token": token, "username": "mmueller",
+                                   "password": "mueller-demo"}).encode()
+    after_login = opener.open(f"{base}/anmelden", data=data, timeout=15).read().decode()
+    assert "Maria Müller" in after_login
+
+    # the demo poll is open and its printed codes exist
+    codes = (instance / "demo_poll_codes.txt").read_text().split()
+    assert len(codes) >= 5
+    status, page = get(f"{base}/beteiligung/")
+    assert status == 200 and "/beteiligung/spielplatz-am-stadtpark" in page
 
     password = (instance / "caldav_password").read_text().strip()
     assert oct((instance / "caldav_password").stat().st_mode & 0o777) == "0o600"
