@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -14,6 +16,7 @@ from .models import SUGGESTION_STATUSES
 from .services import exports, participation, results, suggestions
 from .services import polls as poll_service
 from .services.common import format_code, now
+from .services.suggestions import Notification
 from .views import export_response
 
 bp = Blueprint("polls_admin", __name__, url_prefix="/verwaltung/beteiligung")
@@ -226,11 +229,11 @@ def suggestion_detail(suggestion_id: int):
     return _suggestion_page(suggestion_id)
 
 
-@bp.post("/ideen/<int:suggestion_id>/moderation")
-def suggestion_moderate(suggestion_id: int):
+def _suggestion_write(suggestion_id: int, write: Callable[[], Notification | None]):
+    """Run a moderation write: form errors re-render the page (400), a conflict shows its message
+    (409); on success the citizen's notification goes out after the commit, then 303 to the page."""
     try:
-        notification = suggestions.moderate(suggestion_id, request.form.get("decision", ""),
-                                            request.form.get("reason", ""), _actor_id())
+        notification = write()
     except Invalid as exc:
         return _suggestion_page(suggestion_id, exc.fields, 400)
     except Conflict as exc:
@@ -238,17 +241,15 @@ def suggestion_moderate(suggestion_id: int):
     suggestions.deliver(notification)
     flash(_("Gespeichert."), "success")
     return redirect(url_for("polls_admin.suggestion_detail", suggestion_id=suggestion_id), code=303)
+
+
+@bp.post("/ideen/<int:suggestion_id>/moderation")
+def suggestion_moderate(suggestion_id: int):
+    return _suggestion_write(suggestion_id, lambda: suggestions.moderate(
+        suggestion_id, request.form.get("decision", ""), request.form.get("reason", ""), _actor_id()))
 
 
 @bp.post("/ideen/<int:suggestion_id>/status")
 def suggestion_status(suggestion_id: int):
-    try:
-        notification = suggestions.set_status(suggestion_id, request.form.get("status", ""),
-                                              request.form.get("answer", ""), _actor_id())
-    except Invalid as exc:
-        return _suggestion_page(suggestion_id, exc.fields, 400)
-    except Conflict as exc:
-        return _suggestion_page(suggestion_id, status=409, message=exc.message)
-    suggestions.deliver(notification)
-    flash(_("Gespeichert."), "success")
-    return redirect(url_for("polls_admin.suggestion_detail", suggestion_id=suggestion_id), code=303)
+    return _suggestion_write(suggestion_id, lambda: suggestions.set_status(
+        suggestion_id, request.form.get("status", ""), request.form.get("answer", ""), _actor_id()))

@@ -17,6 +17,7 @@ from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import blocks, desks, feeds, occupancy, presence, rooms
 from staff_calendar.spaces.services.common import (
     Actor,
+    SpacesSettings,
     closed_reason,
     load_settings,
     local_moment,
@@ -65,6 +66,25 @@ def _error_context(error: DomainError) -> dict:
     return {"error": error}
 
 
+def _done(message: str, endpoint: str = "spaces.my_week") -> Response:
+    """After a successful write: the success message, then 303 See Other to ``endpoint`` (post/redirect/get)."""
+    flash(message, "success")
+    return redirect(url_for(endpoint), code=303)
+
+
+def _chosen_day(settings: SpacesSettings) -> tuple[list[tuple[date, str | None]], date]:
+    """The bookable days and the day asked for (``?date=``); an unreadable or missing date means the
+    first open bookable day (today when none is open)."""
+    days = desks.bookable_days(settings)
+    open_days = [day for day, reason in days if reason is None]
+    default_day = open_days[0] if open_days else today_local()
+    try:
+        day = schemas.parse_optional_date(request.values.get("date"), default_day)
+    except Invalid:
+        day = default_day
+    return days, day
+
+
 # --- my week -------------------------------------------------------------------------------------
 
 @bp.get("/")
@@ -94,16 +114,14 @@ def my_week():
 def cancel_desk(booking_id: int):
     part = request.form.get("part", "day")
     desks.cancel_desk_booking(_actor(), booking_id, part)
-    flash(_("Die Buchung wurde storniert."), "success")
-    return redirect(url_for("spaces.my_week"), code=303)
+    return _done(_("Die Buchung wurde storniert."))
 
 
 @bp.post("/buchungen/<int:booking_id>/einchecken")
 @roles_required("staff")
 def check_in(booking_id: int):
     desks.check_in(_actor(), booking_id)
-    flash(_("Sie sind eingecheckt."), "success")
-    return redirect(url_for("spaces.my_week"), code=303)
+    return _done(_("Sie sind eingecheckt."))
 
 
 @bp.route("/platz/<desk_key>/einchecken", methods=["GET", "POST"])
@@ -113,8 +131,7 @@ def desk_check_in(desk_key: str):
     desk = desks.get_desk(desk_key)
     if request.method == "POST":
         desks.check_in_at_desk(_actor(), desk_key)
-        flash(_("Sie sind eingecheckt."), "success")
-        return redirect(url_for("spaces.my_week"), code=303)
+        return _done(_("Sie sind eingecheckt."))
     return render_template("staff_calendar/spaces/check_in.html", desk=desk)
 
 
@@ -123,13 +140,7 @@ def desk_check_in(desk_key: str):
 def _render_desks(status: int = 200, **extra):
     actor = _actor()
     settings = load_settings()
-    days = desks.bookable_days(settings)
-    open_days = [day for day, reason in days if reason is None]
-    default_day = open_days[0] if open_days else today_local()
-    try:
-        day = schemas.parse_optional_date(request.values.get("date"), default_day)
-    except Invalid:
-        day = default_day
+    days, day = _chosen_day(settings)
     floor = request.values.get("floor") or None
     floors = desks.active_floors()
     if floor not in {f.key for f in floors}:
@@ -165,9 +176,8 @@ def book_desk():
         rows = desks.book_desk(_actor(), desk_key, day, part)
     except (Invalid, Conflict) as error:
         return _render_desks(**_error_context(error), status=error.status)
-    flash(_("Gebucht: %(desk)s am %(day)s, %(part)s.", desk=desks.desk_title(rows[0].desk),
-            day=day.strftime("%d.%m.%Y"), part=PART_LABELS[part]), "success")
-    return redirect(url_for("spaces.my_week"), code=303)
+    return _done(_("Gebucht: %(desk)s am %(day)s, %(part)s.", desk=desks.desk_title(rows[0].desk),
+                   day=day.strftime("%d.%m.%Y"), part=PART_LABELS[part]))
 
 
 @bp.post("/serie")
@@ -190,13 +200,7 @@ def book_series():
 
 def _render_rooms(status: int = 200, **extra):
     settings = load_settings()
-    days = desks.bookable_days(settings)
-    open_days = [day for day, reason in days if reason is None]
-    default_day = open_days[0] if open_days else today_local()
-    try:
-        day = schemas.parse_optional_date(request.values.get("date"), default_day)
-    except Invalid:
-        day = default_day
+    days, day = _chosen_day(settings)
     all_rooms = rooms.active_rooms()
     schedule = [(room, rooms.room_hours(room, day), rooms.busy_ranges(room, day)) for room in all_rooms]
     times = [f"{h:02d}:{m:02d}" for h in range(6, 23) for m in (0, 15, 30, 45)]
@@ -223,16 +227,14 @@ def book_room():
         booking = rooms.book_room(_actor(), room_key, start, end, title, attendees)
     except (Invalid, Conflict) as error:
         return _render_rooms(**_error_context(error), status=error.status)
-    flash(_("Raum gebucht: %(title)s.", title=booking.title), "success")
-    return redirect(url_for("spaces.my_week"), code=303)
+    return _done(_("Raum gebucht: %(title)s.", title=booking.title))
 
 
 @bp.post("/raumbuchungen/<int:booking_id>/stornieren")
 @roles_required("staff")
 def cancel_room(booking_id: int):
     rooms.cancel_room_booking(_actor(), booking_id)
-    flash(_("Die Raumbuchung wurde storniert."), "success")
-    return redirect(url_for("spaces.my_week"), code=303)
+    return _done(_("Die Raumbuchung wurde storniert."))
 
 
 # --- who's in ------------------------------------------------------------------------------------
@@ -260,9 +262,8 @@ def whos_in():
 def set_visibility():
     visible = request.form.get("visible") == "1"
     presence.set_visibility(_actor(), visible)
-    flash(_("Sie sind jetzt für Ihr Team sichtbar.") if visible else _("Sie sind jetzt für Ihr Team unsichtbar."),
-          "success")
-    return redirect(url_for("spaces.whos_in"), code=303)
+    message = _("Sie sind jetzt für Ihr Team sichtbar.") if visible else _("Sie sind jetzt für Ihr Team unsichtbar.")
+    return _done(message, "spaces.whos_in")
 
 
 # --- personal feed -------------------------------------------------------------------------------
@@ -279,8 +280,7 @@ def create_feed():
 @roles_required("staff")
 def revoke_feed():
     feeds.revoke_feed_token(_actor())
-    flash(_("Die Abo-Adresse wurde widerrufen."), "success")
-    return redirect(url_for("spaces.my_week"), code=303)
+    return _done(_("Die Abo-Adresse wurde widerrufen."))
 
 
 @bp.get("/kalender/<token>.ics")
@@ -352,16 +352,14 @@ def create_block():
                             room_key=key if kind == "room" else None, first_day=first, last_day=last, reason=reason)
     except (Invalid, Conflict) as error:
         return _render_admin(**_error_context(error), status=error.status)
-    flash(_("Die Sperrung wurde gespeichert."), "success")
-    return redirect(url_for("spaces.admin"), code=303)
+    return _done(_("Die Sperrung wurde gespeichert."), "spaces.admin")
 
 
 @bp.post("/verwaltung/sperren/<int:block_id>/aufheben")
 @roles_required("admin")
 def delete_block(block_id: int):
     blocks.delete_block(_actor(), block_id)
-    flash(_("Die Sperrung wurde aufgehoben."), "success")
-    return redirect(url_for("spaces.admin"), code=303)
+    return _done(_("Die Sperrung wurde aufgehoben."), "spaces.admin")
 
 
 @bp.get("/verwaltung/platz/<desk_key>/qr")
