@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from flask import current_app
+from sqlalchemy import ColumnElement, literal, select
 
+from citizen_portal.extensions import db
 from citizen_portal.i18n import site_timezone
 from staff_calendar.calendars import ical, live, mirror, outbox, worker
 from staff_calendar.calendars.client import describe_error
@@ -78,12 +80,18 @@ def busy_version(calendar_keys: Collection[str], start: datetime, end: datetime)
     """A short string that changes whenever the mirrored busy time of ``calendar_keys`` overlapping
     [start, end) changes (sync, re-expansion, any direct write); for validating caches of results
     computed from ``busy_intervals``/``busy_seconds``. One small aggregate query."""
+    return db.session.execute(select(busy_version_expression(calendar_keys, start, end))).scalar_one()
+
+
+def busy_version_expression(calendar_keys: Collection[str], start: datetime, end: datetime) -> ColumnElement[str]:
+    """``busy_version`` as a SQL expression, for callers that check it in the same statement as
+    their own version (one round trip)."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     keys = sorted(set(calendar_keys))
     if not keys:
-        return ""
-    return mirror.busy_fingerprint(keys, start.astimezone(UTC), end.astimezone(UTC))
+        return literal("")
+    return mirror.busy_fingerprint_expression(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
 def is_free(calendar_key: str, start: datetime, end: datetime, *, timeout: float | None = None) -> FreeCheck:

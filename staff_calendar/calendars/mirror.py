@@ -24,9 +24,9 @@ from datetime import UTC, datetime, timedelta
 from caldav.elements import dav
 from caldav.lib import error as caldav_error
 from flask import current_app
-from sqlalchemy import BigInteger, Float, case, cast, delete, func, select
+from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, literal, select
 
-from citizen_portal.database import write_transaction
+from citizen_portal.database import UTCDateTime, write_transaction
 from citizen_portal.extensions import db
 from citizen_portal.i18n import site_timezone
 from staff_calendar.calendars import ical
@@ -330,18 +330,30 @@ def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, 
             for key, intervals in mirrored_busy_seconds(keys, start, end).items()}
 
 
+def busy_fingerprint_expression(keys: list[str], start: datetime, end: datetime):
+    """A scalar subquery (text) that changes whenever the mirrored busy rows of ``keys`` overlapping
+    [start, end) change: their count, ids and times (the sync replaces rows, so ids change; the times
+    catch in-place edits and a reused SQLite rowid). Derived from the data itself, so it does not
+    depend on the order in which concurrent syncs commit. No rows go to Python."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        epoch = literal(datetime(2000, 1, 1, tzinfo=UTC), UTCDateTime())  # sums of intervals: exact and cheap
+        start_sum, end_sum = func.sum(BusyInterval.start - epoch), func.sum(BusyInterval.end - epoch)
+    else:
+        def millis(column):  # SQLite: naive UTC text; whole milliseconds, summed as exact integers
+            return cast(func.round(func.julianday(column) * 86400000), BigInteger)
+
+        start_sum, end_sum = func.sum(millis(BusyInterval.start)), func.sum(millis(BusyInterval.end))
+    parts = [func.count(), func.sum(BusyInterval.id), func.max(BusyInterval.id), start_sum, end_sum]
+    text_value = cast(parts[0], String)
+    for part in parts[1:]:
+        text_value = text_value + ":" + func.coalesce(cast(part, String), "")
+    return (select(text_value)
+            .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
+            .scalar_subquery())
+
+
 def busy_fingerprint(keys: list[str], start: datetime, end: datetime) -> str:
-    """A value that changes whenever the mirrored busy rows of ``keys`` overlapping [start, end)
-    change (row count, ids and times; the mirror replaces rows, so any sync that changes something
-    changes the ids). One aggregate query, no rows to Python; derived from the data itself, so it
-    does not depend on the order in which concurrent syncs commit."""
-    start_s, end_s = _epoch_columns()
-    row = db.session.execute(
-        select(func.count(), func.coalesce(func.sum(BusyInterval.id), 0), func.coalesce(func.max(BusyInterval.id), 0),
-               func.coalesce(func.sum(start_s), 0), func.coalesce(func.sum(end_s), 0))
-        .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
-    ).one()
-    return ":".join(str(int(value)) for value in row)
+    return db.session.execute(select(busy_fingerprint_expression(keys, start, end))).scalar_one()
 
 
 def object_count(key: str) -> int:

@@ -12,7 +12,8 @@ UI, the site loader or the calendar sync is visible on the very next request in 
   slot that is released after the delay, lead time passing the first slot, the local day/horizon
   moving at midnight) cannot have changed the result yet.
 
-Cost of a hit: two small queries. Entries per app (``app.extensions``), least recently used out.
+Cost of a hit: one small statement (both versions), outside any transaction. Entries per app
+(``app.extensions``), least recently used out.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from citizen_portal.booking.models import SlotVersion
 from citizen_portal.extensions import db
@@ -82,20 +83,42 @@ def slot_cache() -> SlotCache:
     return cache
 
 
+_TOKEN = select(SlotVersion.token).where(SlotVersion.id == 1).scalar_subquery()
+
+
+def _one_row(statement):
+    """Run a read-only statement. Outside a transaction on an engine-bound session (a request that
+    has not touched the database yet) on a pooled connection in autocommit mode: no BEGIN/ROLLBACK
+    round trips and no session transaction; else in the session's transaction (which sees its own
+    uncommitted writes, e.g. in tests)."""
+    session = db.session()  # the scoped session of this context
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and not session.in_transaction():
+        with bind.connect() as connection:
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(statement).one()
+    return session.connection().execute(statement).one()
+
+
 def input_version() -> str:
     """The booking input version (one primary-key read); "" when the row is missing, which then
-    never validates an entry (see ``is_valid``)."""
-    return db.session.scalar(select(SlotVersion.token).where(SlotVersion.id == 1)) or ""
+    never validates an entry (see ``check``)."""
+    return _one_row(select(_TOKEN))[0] or ""
 
 
-def is_valid(entry: Entry, token: str, now: datetime) -> bool:
-    if not token or entry.token != token:
-        return False
-    moment = now.timestamp()
-    if not entry.computed_at <= moment < entry.valid_until:
-        return False
-    if entry.calendar_keys:
-        current = calendar_services.busy_version(entry.calendar_keys, entry.range_start, entry.range_end)
-        if current != entry.mirror_version:
-            return False
-    return True
+def check(entry: Entry | None, now: datetime) -> tuple[bool, str]:
+    """(is ``entry`` valid, the current input version): one statement reads the input version and
+    the entry's mirror version together."""
+    if entry is None or not entry.computed_at <= now.timestamp() < entry.valid_until:
+        return False, input_version()
+    statement = entry.extras.get("check")
+    if statement is None:  # built once per entry (building it costs more than running it)
+        columns = [_TOKEN]
+        if entry.calendar_keys:
+            columns.append(calendar_services.busy_version_expression(entry.calendar_keys, entry.range_start,
+                                                                     entry.range_end))
+        statement = entry.extras["check"] = select(*columns)
+    row = _one_row(statement)
+    token = row[0] or ""
+    valid = bool(token) and token == entry.token and (not entry.calendar_keys or row[1] == entry.mirror_version)
+    return valid, token

@@ -381,9 +381,9 @@ def _cached_plan(service_key: str, first_day: date, last_day: date, location_key
     _check_range(first_day, last_day)
     cache = slot_cache_module.slot_cache()
     key = (service_key, location_key, first_day, last_day)
-    token = slot_cache_module.input_version()  # read before any data: later changes are seen next time
     entry = cache.get(key)
-    if entry is not None and slot_cache_module.is_valid(entry, token, now):
+    valid, token = slot_cache_module.check(entry, now)  # read before any data: later changes are seen next time
+    if valid:
         cache.hits += 1
         return entry
     cache.misses += 1

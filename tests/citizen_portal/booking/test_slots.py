@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, literal
 
 from citizen_portal.booking.models import CANCELLED, PENDING
 from citizen_portal.booking.services import find_slots
@@ -42,10 +42,10 @@ def busy(monkeypatch):
         return {key: [(int(a.timestamp()), int(b.timestamp())) for a, b in data.get(key, [])] for key in keys}
 
     def fake_version(keys, start, end):
-        return repr([(key, data.get(key, [])) for key in sorted(keys)])
+        return literal(repr([(key, data.get(key, [])) for key in sorted(keys)]))
 
     monkeypatch.setattr(calendar_services, "busy_seconds", fake)
-    monkeypatch.setattr(calendar_services, "busy_version", fake_version)
+    monkeypatch.setattr(calendar_services, "busy_version_expression", fake_version)
     data["calls"] = calls
     return data
 
