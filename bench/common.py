@@ -1,14 +1,19 @@
-"""Shared pieces of the benchmarks: a gunicorn launcher, a bare-Flask baseline app, a load driver.
+"""Shared pieces of the benchmarks: a throwaway database, a gunicorn launcher, a bare-Flask baseline
+app, a load driver.
 
-``Gunicorn(app_spec, env, workers)`` starts ``python -m gunicorn`` on a free loopback port and
-stops it again; ``baseline_app()`` is a Flask app with one JSON endpoint (``/baseline``), the
-yardstick for "how fast can this gunicorn set-up answer at all"; ``load(url, clients, seconds)``
-keeps ``clients`` threads with keep-alive sessions busy and returns requests/s and latencies.
+``throwaway_database(url, prefix)`` makes a fresh database (in a throwaway PostgreSQL cluster when no
+URL is given) and returns it with its cleanup; ``Gunicorn(app_spec, env, workers)`` starts
+``python -m gunicorn`` on a free loopback port and stops it again; ``baseline_app()`` is a Flask app
+with one JSON endpoint (``/baseline``), the yardstick for "how fast can this gunicorn set-up answer
+at all"; ``load(url, clients, seconds)`` keeps ``clients`` threads with keep-alive sessions busy
+(optionally with headers, rotating over several URLs) and returns requests/s and latencies;
+``merge(results)`` adds up the rounds of one measurement.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -16,6 +21,8 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +35,35 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def throwaway_database(url: str | None, prefix: str = "bench") -> tuple[str, Callable[[], None]]:
+    """Return (database url, cleanup). A ``sqlite:`` URL is used as it is; on a PostgreSQL server
+    (``url``, or a throwaway cluster from Debian's ``initdb`` when ``url`` is None) a new database
+    ``<prefix>_<random>`` is created; cleanup stops and removes the throwaway cluster."""
+    from sqlalchemy import create_engine, text
+
+    from tests.fixtures.database import PostgresCluster
+
+    if url and url.startswith("sqlite"):
+        return url, lambda: None
+    cluster = None
+    if url is None:
+        cluster = PostgresCluster(Path(f"/tmp/bench-pg-{uuid.uuid4().hex[:8]}"))
+        cluster.start()
+        url = cluster.url()
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+
+    def cleanup() -> None:
+        if cluster is not None:
+            cluster.stop()
+            shutil.rmtree(cluster.base, ignore_errors=True)
+
+    return url.rsplit("/", 1)[0] + f"/{name}", cleanup
 
 
 def baseline_app():
@@ -105,27 +141,31 @@ class LoadResult:
                 f"mean {statistics.fmean(self.latencies_ms):6.1f} ms  errors {self.errors}")
 
 
-def load(url: str, clients: int, seconds: float, warmup: float = 1.0) -> LoadResult:
-    """``clients`` threads GET ``url`` in a loop for ``seconds`` (after ``warmup``)."""
+def load(url: str | Sequence[str], clients: int, seconds: float, warmup: float = 1.0,
+         headers: dict[str, str] | None = None) -> LoadResult:
+    """``clients`` threads GET ``url`` in a loop for ``seconds`` (after ``warmup``); only 200 counts
+    as success. Given several URLs, each client goes round them, client ``i`` starting at the i-th."""
+    urls = [url] if isinstance(url, str) else list(url)
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     start_at = time.monotonic() + warmup
     stop_at = start_at + seconds
 
-    def client() -> None:
+    def client(offset: int) -> None:
         session = requests.Session()
+        session.headers.update(headers or {})
         mine: list[float] = []
-        failed = 0
+        failed, n = 0, offset
         while True:
             began = time.monotonic()
             if began >= stop_at:
                 break
             try:
-                response = session.get(url, timeout=30)
-                ok = response.status_code == 200
+                ok = session.get(urls[n % len(urls)], timeout=30).status_code == 200
             except requests.RequestException:
                 ok = False
+            n += 1
             ended = time.monotonic()
             if began >= start_at:
                 if ok:
@@ -136,9 +176,15 @@ def load(url: str, clients: int, seconds: float, warmup: float = 1.0) -> LoadRes
             latencies.extend(mine)
             errors[0] += failed
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     return LoadResult(len(latencies), errors[0], seconds, latencies)
+
+
+def merge(results: list[LoadResult]) -> LoadResult:
+    """One result for several rounds of the same measurement (requests, errors, time and latencies added up)."""
+    return LoadResult(sum(r.requests for r in results), sum(r.errors for r in results),
+                      sum(r.seconds for r in results), [x for r in results for x in r.latencies_ms])

@@ -16,47 +16,18 @@ import hashlib
 import random
 import shutil
 import tempfile
-import threading
-import time
 import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
 import requests
 
-from bench.common import Gunicorn, LoadResult, load
+from bench.common import Gunicorn, load, merge, throwaway_database
 
 DESKS = 200
 STAFF = 500
 OCCUPANCY = 0.7
 TOKEN = "bench-token"
-
-
-def make_database(url: str | None):
-    """Return (database url, cleanup); a throwaway PostgreSQL cluster when ``url`` is None."""
-    from sqlalchemy import create_engine, text
-
-    from tests.fixtures.database import PostgresCluster
-
-    if url and url.startswith("sqlite"):
-        return url, lambda: None
-    cluster = None
-    if url is None:
-        cluster = PostgresCluster(Path(f"/tmp/bench-pg-{uuid.uuid4().hex[:8]}"))
-        cluster.start()
-        url = cluster.url()
-    name = f"bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-
-    def cleanup() -> None:
-        if cluster is not None:
-            cluster.stop()
-            shutil.rmtree(cluster.base, ignore_errors=True)
-
-    return url.rsplit("/", 1)[0] + f"/{name}", cleanup
 
 
 def working_days(first: date, count: int) -> list[date]:
@@ -111,51 +82,6 @@ def seed(database_url: str, days: list[date]) -> None:
         db.engine.dispose()
 
 
-def load_rotating(urls: list[str], headers: dict[str, str], clients: int, seconds: float,
-                  warmup: float = 1.0) -> LoadResult:
-    """Like ``bench.common.load`` but with headers and a rotation over ``urls``."""
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
-    start_at = time.monotonic() + warmup
-    stop_at = start_at + seconds
-
-    def client(offset: int) -> None:
-        session = requests.Session()
-        session.headers.update(headers)
-        mine, failed, n = [], 0, offset
-        while True:
-            began = time.monotonic()
-            if began >= stop_at:
-                break
-            try:
-                ok = session.get(urls[n % len(urls)], timeout=30).status_code == 200
-            except requests.RequestException:
-                ok = False
-            n += 1
-            ended = time.monotonic()
-            if began >= start_at:
-                if ok:
-                    mine.append((ended - began) * 1000)
-                else:
-                    failed += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += failed
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return LoadResult(len(latencies), errors[0], seconds, latencies)
-
-
-def merge(results: list[LoadResult]) -> LoadResult:
-    return LoadResult(sum(r.requests for r in results), sum(r.errors for r in results),
-                      sum(r.seconds for r in results), [x for r in results for x in r.latencies_ms])
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
@@ -166,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-desks-"))
-    database_url, cleanup = make_database(args.database_url)
+    database_url, cleanup = throwaway_database(args.database_url)
     try:
         days = working_days(date.today() + timedelta(days=1), 10)
         print(f"desks bench: {DESKS} desks, {STAFF} staff, 2 weeks, {args.clients} clients, "
@@ -192,7 +118,7 @@ def main() -> None:
             base_rounds, desk_rounds = [], []
             for _round in range(args.rounds):
                 base_rounds.append(load(baseline.url + "/baseline", args.clients, args.seconds / args.rounds))
-                desk_rounds.append(load_rotating(urls, headers, args.clients, args.seconds / args.rounds))
+                desk_rounds.append(load(urls, args.clients, args.seconds / args.rounds, headers=headers))
         base, desks = merge(base_rounds), merge(desk_rounds)
         print(f"  desks per response: {len(body['desks'])} ({free} free in the morning), {len(answer.content)} bytes")
         print(f"  baseline /baseline : {base.summary()}")

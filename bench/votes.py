@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import Gunicorn, LoadResult, baseline_app, load
+from bench.common import Gunicorn, LoadResult, baseline_app, load, throwaway_database
 
 assert baseline_app  # the gunicorn app spec below refers to it
 
@@ -35,28 +35,11 @@ RESULT_BALLOTS = 100_000
 
 
 def make_database(url: str | None):
-    from sqlalchemy import create_engine, text
+    """A fresh migrated database (``bench.common.throwaway_database``) and its cleanup."""
+    from tests.fixtures.database import migrate
 
-    from tests.fixtures.database import PostgresCluster, migrate
-
-    cluster = None
-    if url is None:
-        cluster = PostgresCluster(Path(f"/tmp/bench-pg-{uuid.uuid4().hex[:8]}"))
-        cluster.start()
-        url = cluster.url()
-    name = f"bench_votes_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    engine.dispose()
-    database_url = url.rsplit("/", 1)[0] + f"/{name}"
+    database_url, cleanup = throwaway_database(url, "bench_votes")
     migrate(database_url)
-
-    def cleanup() -> None:
-        if cluster is not None:
-            cluster.stop()
-            shutil.rmtree(cluster.base, ignore_errors=True)
-
     return database_url, cleanup
 
 
