@@ -27,7 +27,7 @@ from bench.common import Gunicorn, load, merge, throwaway_database
 DESKS = 200
 STAFF = 500
 OCCUPANCY = 0.7
-TOKEN = "bench-token"
+TOKEN = "cpt_bench-token"  # API tokens start with citizen_portal.auth.services.TOKEN_PREFIX
 
 
 def working_days(first: date, count: int) -> list[date]:
