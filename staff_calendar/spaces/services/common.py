@@ -11,13 +11,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeVar
 
 import holidays as holiday_calendars
 from sqlalchemy import JSON, Boolean, Integer, String, column, select, table
 
 from citizen_portal.database import UTCDateTime
-from citizen_portal.errors import Invalid
+from citizen_portal.errors import Forbidden, Invalid, NotFound
 from citizen_portal.extensions import db
 from citizen_portal.i18n import _l, site_timezone
 
@@ -242,3 +242,22 @@ def user_calendar_key(username: str) -> str | None:
             calendar_links_table.c.key == key, calendar_links_table.c.active.is_(True))
     ).first()
     return key if found else None
+
+
+Booking = TypeVar("Booking")
+
+
+def own_booking(actor: Actor, model: type[Booking], booking_id: int) -> Booking:
+    """A desk or room booking the actor may change: NotFound when there is no such booking (any more),
+    Forbidden unless it is the actor's own or the actor is an admin."""
+    booking = db.session.get(model, booking_id)
+    if booking is None:
+        raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
+    if booking.user_id != actor.id and not actor.is_admin:
+        raise Forbidden()
+    return booking
+
+
+def username_of(user_id: int) -> str:
+    """The username of a user (the calendar key ``staff:<username>`` is made from it)."""
+    return db.session.execute(select(users_table.c.username).where(users_table.c.id == user_id)).scalar_one()

@@ -20,8 +20,8 @@ from citizen_portal.extensions import db
 from citizen_portal.i18n import site_timezone, utc_now
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import Desk, DeskBooking, RoomBooking, SpaceBlock
-from staff_calendar.spaces.services.common import load_settings
-from staff_calendar.spaces.services.desks import _requeue_event, _username
+from staff_calendar.spaces.services.common import load_settings, username_of
+from staff_calendar.spaces.services.desk_calendar import requeue_event
 
 
 def release_unchecked(now: datetime | None = None) -> int:
@@ -51,7 +51,7 @@ def release_unchecked(now: datetime | None = None) -> int:
             for row in group:
                 db.session.delete(row)
                 released += 1
-            _requeue_event(settings, _username(group[0].user_id), group[0].desk, group_uid, [])
+            requeue_event(settings, username_of(group[0].user_id), group[0].desk, group_uid, [])
     if released:
         calendar.request_drain()
     return released

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
 from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Forbidden, Invalid, NotFound
+from citizen_portal.errors import Conflict, Invalid, NotFound
 from citizen_portal.extensions import db
 from citizen_portal.i18n import _l, localized, site_timezone, utc_now
 from staff_calendar import services as calendar
@@ -34,9 +34,11 @@ from staff_calendar.spaces.services.common import (
     load_settings,
     local_moment,
     new_uid,
+    own_booking,
     parse_range,
     today_local,
     user_calendar_key,
+    username_of,
 )
 
 GRID_MINUTES = 15
@@ -174,21 +176,15 @@ def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title
 
 
 def cancel_room_booking(actor: Actor, booking_id: int) -> None:
-    booking = db.session.get(RoomBooking, booking_id)
-    if booking is None:
-        raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
-    if booking.user_id != actor.id and not actor.is_admin:
-        raise Forbidden()
+    booking = own_booking(actor, RoomBooking, booking_id)
     with write_transaction(f"room:{booking.room_id}"):
         booking = db.session.get(RoomBooking, booking_id)
         if booking is None:
             raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
         if booking.end_at <= utc_now():
             raise Invalid(_l("Vergangene Buchungen können nicht storniert werden."), code="past")
-        from staff_calendar.spaces.services.desks import _username
-
         uid = room_event_uid(booking)
-        for key in _calendar_keys(_username(booking.user_id), booking.room):
+        for key in _calendar_keys(username_of(booking.user_id), booking.room):
             calendar.schedule_event_removal(calendar_key=key, uid=uid)
         db.session.delete(booking)
     calendar.request_drain()
