@@ -76,22 +76,21 @@ def busy_seconds(calendar_keys: Collection[str], start: datetime, end: datetime)
     return mirror.mirrored_busy_seconds(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
-def busy_version(calendar_keys: Collection[str], start: datetime, end: datetime) -> str:
-    """A short string that changes whenever the mirrored busy time of ``calendar_keys`` overlapping
-    [start, end) changes (sync, re-expansion, any direct write); for validating caches of results
-    computed from ``busy_intervals``/``busy_seconds``. One small aggregate query."""
-    return db.session.execute(select(busy_version_expression(calendar_keys, start, end))).scalar_one()
+def busy_version(calendar_keys: Collection[str]) -> str:
+    """A short string that changes whenever the mirrored busy time of ``calendar_keys`` may have
+    changed (every successful sync of one of them, a link removed or re-created); for validating
+    caches of results computed from ``busy_intervals``/``busy_seconds``. One small query over the
+    calendars' sync states (primary key), however much busy time they hold."""
+    return db.session.execute(select(busy_version_expression(calendar_keys))).scalar_one()
 
 
-def busy_version_expression(calendar_keys: Collection[str], start: datetime, end: datetime) -> ColumnElement[str]:
+def busy_version_expression(calendar_keys: Collection[str]) -> ColumnElement[str]:
     """``busy_version`` as a SQL expression, for callers that check it in the same statement as
     their own version (one round trip)."""
-    if start.tzinfo is None or end.tzinfo is None:
-        raise ValueError("start and end must be timezone-aware")
     keys = sorted(set(calendar_keys))
     if not keys:
         return literal("")
-    return mirror.busy_fingerprint_expression(keys, start.astimezone(UTC), end.astimezone(UTC))
+    return mirror.mirror_version_expression(keys)
 
 
 def is_free(calendar_key: str, start: datetime, end: datetime, *, timeout: float | None = None) -> FreeCheck:

@@ -330,30 +330,23 @@ def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, 
             for key, intervals in mirrored_busy_seconds(keys, start, end).items()}
 
 
-def busy_fingerprint_expression(keys: list[str], start: datetime, end: datetime):
-    """A scalar subquery (text) that changes whenever the mirrored busy rows of ``keys`` overlapping
-    [start, end) change: their count, ids and times (the sync replaces rows, so ids change; the times
-    catch in-place edits and a reused SQLite rowid). Derived from the data itself, so it does not
-    depend on the order in which concurrent syncs commit. No rows go to Python."""
+def mirror_version_expression(keys: list[str]):
+    """A scalar subquery (text) that changes with every successful sync of one of ``keys``: the
+    number of their sync states and the sum of their ``last_success_at``. ``sync_calendar`` is the
+    only writer of busy time and stamps ``last_success_at`` in the same transaction (under the
+    calendar's lock, so per calendar it only grows; a sum of growing values changes with every
+    commit whatever the order of concurrent syncs of different calendars). A link removed or
+    re-created changes the count or the sum. Primary-key reads only: no busy rows are touched.
+
+    Writing ``calendar_busy_intervals`` by other means (tests, seeding) must stamp the state too."""
     if db.session.get_bind().dialect.name == "postgresql":
-        epoch = literal(datetime(2000, 1, 1, tzinfo=UTC), UTCDateTime())  # sums of intervals: exact and cheap
-        start_sum, end_sum = func.sum(BusyInterval.start - epoch), func.sum(BusyInterval.end - epoch)
-    else:
-        def millis(column):  # SQLite: naive UTC text; whole milliseconds, summed as exact integers
-            return cast(func.round(func.julianday(column) * 86400000), BigInteger)
-
-        start_sum, end_sum = func.sum(millis(BusyInterval.start)), func.sum(millis(BusyInterval.end))
-    parts = [func.count(), func.sum(BusyInterval.id), func.max(BusyInterval.id), start_sum, end_sum]
-    text_value = cast(parts[0], String)
-    for part in parts[1:]:
-        text_value = text_value + ":" + func.coalesce(cast(part, String), "")
-    return (select(text_value)
-            .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
-            .scalar_subquery())
-
-
-def busy_fingerprint(keys: list[str], start: datetime, end: datetime) -> str:
-    return db.session.execute(select(busy_fingerprint_expression(keys, start, end))).scalar_one()
+        epoch = literal(datetime(2000, 1, 1, tzinfo=UTC), UTCDateTime())  # a sum of intervals: exact
+        stamp_sum = func.sum(CalendarSyncState.last_success_at - epoch)
+    else:  # SQLite: naive UTC text; julianday() as whole milliseconds, summed as exact integers
+        stamp_sum = func.sum(cast(func.round(func.julianday(CalendarSyncState.last_success_at) * 86400000),
+                                  BigInteger))
+    text_value = cast(func.count(), String) + ":" + func.coalesce(cast(stamp_sum, String), "")
+    return select(text_value).where(CalendarSyncState.calendar_key.in_(keys)).scalar_subquery()
 
 
 def object_count(key: str) -> int:

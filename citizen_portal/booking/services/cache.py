@@ -42,8 +42,6 @@ class Entry:
     computed_at: float
     valid_until: float
     calendar_keys: tuple[str, ...]
-    range_start: datetime | None
-    range_end: datetime | None
     mirror_version: str
     value: Any
     extras: dict[str, Any] = field(default_factory=dict)  # derived forms (e.g. the JSON body)
@@ -115,8 +113,7 @@ def check(entry: Entry | None, now: datetime) -> tuple[bool, str]:
     if statement is None:  # built once per entry (building it costs more than running it)
         columns = [_TOKEN]
         if entry.calendar_keys:
-            columns.append(calendar_services.busy_version_expression(entry.calendar_keys, entry.range_start,
-                                                                     entry.range_end))
+            columns.append(calendar_services.busy_version_expression(entry.calendar_keys))
         statement = entry.extras["check"] = select(*columns)
     row = _one_row(statement)
     token = row[0] or ""

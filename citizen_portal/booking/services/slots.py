@@ -92,8 +92,6 @@ class DayPlan:
     # time) and neither the booking inputs nor the mirror version of ``calendar_keys`` change
     valid_until: float = float("inf")
     calendar_keys: tuple[str, ...] = ()
-    range_start: datetime | None = None
-    range_end: datetime | None = None
     mirror_version: str = ""
 
 
@@ -319,7 +317,7 @@ def plan(
     mirror_version = ""
     if calendar_keys:
         if with_validity:  # before the data: a change after this read is caught by the next check
-            mirror_version = calendar_services.busy_version(calendar_keys, range_start, range_end)
+            mirror_version = calendar_services.busy_version(calendar_keys)
         busy = calendar_services.busy_seconds(calendar_keys, range_start, range_end)
         for member_id, key in calendar_of.items():
             blocked[member_id].extend(busy.get(key, ()))
@@ -363,7 +361,7 @@ def plan(
     if slots:  # the first slot drops out once now + lead time passes its start
         valid_until = min(valid_until, slots[0].start.timestamp() - lead_s + 1e-6)
     return DayPlan(slots, grid, dict(load), valid_until=valid_until, calendar_keys=calendar_keys,
-                   range_start=range_start, range_end=range_end, mirror_version=mirror_version)
+                   mirror_version=mirror_version)
 
 
 def _check_range(first_day: date, last_day: date) -> None:
@@ -393,8 +391,7 @@ def _cached_plan(service_key: str, first_day: date, last_day: date, location_key
     result = plan(service, first_day, last_day, now=now, location_key=location_key, with_validity=True)
     entry = slot_cache_module.Entry(
         token=token, computed_at=now.timestamp(), valid_until=result.valid_until,
-        calendar_keys=result.calendar_keys, range_start=result.range_start, range_end=result.range_end,
-        mirror_version=result.mirror_version, value=result.slots,
+        calendar_keys=result.calendar_keys, mirror_version=result.mirror_version, value=result.slots,
     )
     if token:
         cache.put(key, entry)

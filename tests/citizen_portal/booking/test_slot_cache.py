@@ -14,7 +14,7 @@ from citizen_portal.booking.models import Appointment, SlotVersion
 from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
 from citizen_portal.booking.services.cache import slot_cache
 from citizen_portal.extensions import db
-from staff_calendar.calendars.models import BusyInterval, CalendarLink
+from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarSyncState
 from tests.citizen_portal.booking.factories import make_setup
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -112,23 +112,54 @@ def test_expired_holds_job_is_visible_on_the_next_request(app):
     assert tuesday(service, later) == ALL
 
 
+def _stamp(key: str, moment: datetime) -> None:
+    """What ``mirror.sync_calendar`` does in the transaction that writes busy time."""
+    state = db.session.get(CalendarSyncState, key) or CalendarSyncState(calendar_key=key, mode="sync")
+    state.last_success_at = moment
+    db.session.add(state)
+    db.session.flush()
+
+
 def test_a_mirror_change_is_visible_on_the_next_request(app):
     _location, service, [member] = make_setup()
     db.session.add(CalendarLink(key="staff:m", owner_kind="staff", owner_key="m", url="http://127.0.0.1:9/"))
     db.session.flush()
     member.calendar_key = "staff:m"
     db.session.flush()
+    _stamp("staff:m", NOW - timedelta(minutes=5))
     assert tuesday(service) == ALL
     busy = BusyInterval(calendar_key="staff:m", href="/e/1.ics", start=local(TUESDAY, 10), end=local(TUESDAY, 11))
     db.session.add(busy)
-    db.session.flush()
+    _stamp("staff:m", NOW - timedelta(minutes=4))
     assert tuesday(service) == ["08:00", "08:30", "09:00", "09:30", "11:00", "11:30"]
-    busy.end = local(TUESDAY, 10, 30)  # an in-place change (the sync replaces rows, but still)
-    db.session.flush()
+    busy.end = local(TUESDAY, 10, 30)
+    _stamp("staff:m", NOW - timedelta(minutes=3))
     assert tuesday(service) == ["08:00", "08:30", "09:00", "09:30", "10:30", "11:00", "11:30"]
     db.session.delete(busy)
-    db.session.flush()
+    _stamp("staff:m", NOW - timedelta(minutes=2))
     assert tuesday(service) == ALL
+
+
+@pytest.mark.caldav
+def test_a_synced_remote_event_is_visible_on_the_next_request(app, caldav_server, monkeypatch):
+    """End to end: an event put on the CalDAV server, mirrored by ``sync_calendar``."""
+    import icalendar
+
+    from staff_calendar.calendars import mirror
+    from tests.fixtures.caldav_servers import link_calendar, put_remote_event
+
+    monkeypatch.setitem(app.config, "TIMEZONE", "Europe/Berlin")
+    _location, service, [member] = make_setup()
+    link, remote = link_calendar(caldav_server)
+    member.calendar_key = link.key
+    db.session.flush()
+    assert mirror.sync_calendar(link.key, now=NOW).ok
+    assert tuesday(service) == ALL
+    assert tuesday(service) == ALL  # from the cache
+    put_remote_event(remote.calendar, icalendar.Event.new(
+        uid="termin@x.example", summary="Besprechung", start=local(TUESDAY, 9), end=local(TUESDAY, 10)))
+    assert mirror.sync_calendar(link.key, now=NOW).ok
+    assert tuesday(service) == ["08:00", "08:30", "10:00", "10:30", "11:00", "11:30"]
 
 
 def test_an_admin_change_of_opening_hours_is_visible_on_the_next_request(app):

@@ -41,7 +41,7 @@ def busy(monkeypatch):
         calls.append(sorted(keys))
         return {key: [(int(a.timestamp()), int(b.timestamp())) for a, b in data.get(key, [])] for key in keys}
 
-    def fake_version(keys, start, end):
+    def fake_version(keys):
         return literal(repr([(key, data.get(key, [])) for key in sorted(keys)]))
 
     monkeypatch.setattr(calendar_services, "busy_seconds", fake)
