@@ -7,7 +7,8 @@ URL is given) and returns it with its cleanup; ``Gunicorn(app_spec, env, workers
 with one JSON endpoint (``/baseline``), the yardstick for "how fast can this gunicorn set-up answer
 at all"; ``load(url, clients, seconds)`` keeps ``clients`` threads with keep-alive sessions busy
 (optionally with headers, rotating over several URLs) and returns requests/s and latencies;
-``merge(results)`` adds up the rounds of one measurement.
+``run_clients(clients, client)`` is the thread driver under it; ``merge(results)`` adds up the rounds
+of one measurement.
 """
 
 from __future__ import annotations
@@ -141,18 +142,34 @@ class LoadResult:
                 f"mean {statistics.fmean(self.latencies_ms):6.1f} ms  errors {self.errors}")
 
 
+def run_clients(clients: int, client: Callable[[int], tuple[list[float], int]]) -> tuple[list[float], int]:
+    """Run ``client(0)`` … ``client(clients - 1)`` in parallel threads; each returns its latencies (ms)
+    and its number of failed requests; returns all latencies and the failures added up."""
+    results: list[tuple[list[float], int]] = []
+    lock = threading.Lock()
+
+    def run(index: int) -> None:
+        result = client(index)
+        with lock:
+            results.append(result)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [ms for latencies, _failed in results for ms in latencies], sum(failed for _latencies, failed in results)
+
+
 def load(url: str | Sequence[str], clients: int, seconds: float, warmup: float = 1.0,
          headers: dict[str, str] | None = None) -> LoadResult:
     """``clients`` threads GET ``url`` in a loop for ``seconds`` (after ``warmup``); only 200 counts
     as success. Given several URLs, each client goes round them, client ``i`` starting at the i-th."""
     urls = [url] if isinstance(url, str) else list(url)
-    latencies: list[float] = []
-    errors = [0]
-    lock = threading.Lock()
     start_at = time.monotonic() + warmup
     stop_at = start_at + seconds
 
-    def client(offset: int) -> None:
+    def client(offset: int) -> tuple[list[float], int]:
         session = requests.Session()
         session.headers.update(headers or {})
         mine: list[float] = []
@@ -172,16 +189,10 @@ def load(url: str | Sequence[str], clients: int, seconds: float, warmup: float =
                     mine.append((ended - began) * 1000)
                 else:
                     failed += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += failed
+        return mine, failed
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return LoadResult(len(latencies), errors[0], seconds, latencies)
+    latencies, errors = run_clients(clients, client)
+    return LoadResult(len(latencies), errors, seconds, latencies)
 
 
 def merge(results: list[LoadResult]) -> LoadResult:

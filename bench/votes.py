@@ -27,7 +27,7 @@ from pathlib import Path
 
 import requests
 
-from bench.common import Gunicorn, LoadResult, baseline_app, load, throwaway_database
+from bench.common import Gunicorn, LoadResult, baseline_app, load, run_clients, throwaway_database
 
 assert baseline_app  # the gunicorn app spec below refers to it
 
@@ -112,10 +112,10 @@ def seed(database_url: str, instance: Path, codes_needed: int) -> tuple[int, lis
 
 
 def post_ballots(url: str, codes: list[str], questions: list[dict], clients: int, seconds: float) -> LoadResult:
+    """``clients`` threads POST ballots, each with the next unused code, for ``seconds`` or until the
+    codes run out; only 201 counts as success."""
     iterator = iter(codes)
     lock = threading.Lock()
-    latencies: list[float] = []
-    errors = [0]
     stop_at = time.monotonic() + seconds
 
     def answers(rng: random.Random) -> dict:
@@ -123,7 +123,7 @@ def post_ballots(url: str, codes: list[str], questions: list[dict], clients: int
         return {str(single["id"]): rng.choice(single["options"]),
                 str(multiple["id"]): rng.sample(multiple["options"], 2), str(rating["id"]): rng.randint(1, 5)}
 
-    def client(seed_value: int) -> None:
+    def client(seed_value: int) -> tuple[list[float], int]:
         session = requests.Session()
         rng = random.Random(seed_value)
         mine: list[float] = []
@@ -139,17 +139,11 @@ def post_ballots(url: str, codes: list[str], questions: list[dict], clients: int
                 mine.append((time.monotonic() - began) * 1000)
             else:
                 failed += 1
-        with lock:
-            latencies.extend(mine)
-            errors[0] += failed
+        return mine, failed
 
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return LoadResult(len(latencies), errors[0], time.monotonic() - started, latencies)
+    latencies, errors = run_clients(clients, client)
+    return LoadResult(len(latencies), errors, time.monotonic() - started, latencies)
 
 
 def check_exact(database_url: str, poll_id: int, accepted: int) -> str:
