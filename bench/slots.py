@@ -2,7 +2,12 @@
 with 10 qualified staff members and 2,000 busy events in the calendar mirror, under 16 concurrent
 clients, against a bare Flask JSON endpoint served by the same gunicorn settings in the same run.
 
-    .venv/bin/python -m bench.slots [--database-url URL] [--clients 16] [--seconds 15] [--workers 4]
+    .venv/bin/python -m bench.slots [--database-url URL] [--clients 16] [--seconds 15] [--workers 4] [--rounds 3]
+
+Both servers run side by side and the load alternates between them (``--rounds``, ``--seconds``
+in total per endpoint), so both see the same background load. Before that, the in-process time of
+one slots request (Flask test client, 200 requests each: served from the slot cache, and computed
+with the cache emptied) is measured: that figure does not depend on the load generator.
 
 Without ``--database-url`` a throwaway PostgreSQL cluster is made (Debian ``initdb``), like the
 tests do. Targets (issue 4): ratio slots/baseline >= 0.5, p95 <= 30 ms.
@@ -19,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench.common import Gunicorn, load
+from bench.common import Gunicorn, LoadResult, load
 
 STAFF = 10
 BUSY_EVENTS = 2000
@@ -125,6 +130,11 @@ def in_process(database_url: str, path: str, iterations: int = 200) -> dict[str,
     return times
 
 
+def _combine(rounds: list[LoadResult]) -> LoadResult:
+    return LoadResult(sum(r.requests for r in rounds), sum(r.errors for r in rounds),
+                      sum(r.seconds for r in rounds), [ms for r in rounds for ms in r.latencies_ms])
+
+
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -136,6 +146,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3, help="alternating baseline/slots rounds")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-slots-"))
@@ -150,16 +161,22 @@ def main() -> None:
         path = f"/api/v1/services/{service}/slots?from={first_day}&to={first_day + timedelta(days=27)}"
         timings = in_process(database_url, path)
         print(f"slots bench: {STAFF} staff, {BUSY_EVENTS} busy events, 4 weeks, {args.clients} clients, "
-              f"{args.workers} gunicorn workers, {args.seconds:.0f} s each")
-        with Gunicorn("bench.common:baseline_app()", env, args.workers) as baseline:
+              f"{args.workers} gunicorn workers, {args.seconds:.0f} s each in {args.rounds} alternating rounds")
+        # both servers up at once (the idle one costs nothing); the load alternates between them in
+        # ``--rounds`` rounds, so a change of background load on the machine hits both alike
+        with Gunicorn("bench.common:baseline_app()", env, args.workers) as baseline, \
+                Gunicorn("citizen_portal.app:create_app()", env, args.workers) as portal:
             baseline.wait("/baseline")
-            base = load(baseline.url + "/baseline", args.clients, args.seconds)
-        with Gunicorn("citizen_portal.app:create_app()", env, args.workers) as portal:
             portal.wait("/api/v1/services")
             import requests
 
             answer = requests.get(portal.url + path, timeout=30).json()
-            slots = load(portal.url + path, args.clients, args.seconds)
+            per_round = args.seconds / args.rounds
+            base_rounds, slot_rounds = [], []
+            for _ in range(args.rounds):
+                base_rounds.append(load(baseline.url + "/baseline", args.clients, per_round))
+                slot_rounds.append(load(portal.url + path, args.clients, per_round))
+            base, slots = _combine(base_rounds), _combine(slot_rounds)
         print(f"  slots returned per request: {len(answer['slots'])}")
         for mode, values in timings.items():
             print(f"  in-process (Flask test client, {len(values)} requests, {mode:8}): "
