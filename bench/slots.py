@@ -24,7 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from bench.common import Gunicorn, LoadResult, load
+from bench.common import Gunicorn, load, merge
 
 STAFF = 10
 BUSY_EVENTS = 2000
@@ -130,11 +130,6 @@ def in_process(database_url: str, path: str, iterations: int = 200) -> dict[str,
     return times
 
 
-def _combine(rounds: list[LoadResult]) -> LoadResult:
-    return LoadResult(sum(r.requests for r in rounds), sum(r.errors for r in rounds),
-                      sum(r.seconds for r in rounds), [ms for r in rounds for ms in r.latencies_ms])
-
-
 def _pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
@@ -176,7 +171,7 @@ def main() -> None:
             for _ in range(args.rounds):
                 base_rounds.append(load(baseline.url + "/baseline", args.clients, per_round))
                 slot_rounds.append(load(portal.url + path, args.clients, per_round))
-            base, slots = _combine(base_rounds), _combine(slot_rounds)
+            base, slots = merge(base_rounds), merge(slot_rounds)
         print(f"  slots returned per request: {len(answer['slots'])}")
         for mode, values in timings.items():
             print(f"  in-process (Flask test client, {len(values)} requests, {mode:8}): "
