@@ -31,7 +31,7 @@ from citizen_portal.booking.models import SlotVersion
 from citizen_portal.extensions import db
 from staff_calendar import services as calendar_services
 
-MAX_ENTRIES = 512
+MAX_ENTRIES = 128  # a 4-week answer is ~50 KB of JSON plus its slots: bounded memory per worker
 
 CacheKey = tuple[str, str | None, date, date]
 

@@ -11,7 +11,7 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
   ``settings["booking"]["slot_step_minutes"]`` (default: duration + buffer) minutes, and the whole
   ``[start, start + duration + buffer)`` must fit into the interval.
 - A candidate is free for a staff member when ``[start, start + duration + buffer)`` overlaps none of:
-  mirrored busy time (``staff_calendar.services.busy_intervals``, one call for all staff),
+  mirrored busy time (``staff_calendar.services.busy_seconds``, one call for all staff),
   active appointments (``[start_at, blocked_until)``; a pending one only while its hold lives),
   and appointments cancelled less than ``cancelled_slot_delay_minutes`` ago (against slot trading).
 - Lead time: start >= now + ``min_lead_hours``; horizon: local day <= today + ``horizon_days``.
@@ -20,8 +20,10 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
 - Times are computed in the site zone: opening hours are wall-clock times of the local day,
   converted to UTC per day, so DST days (2026-03-29, 2026-10-25 in Europe/Berlin) are right.
 
-Everything is loaded in bulk (a fixed number of queries for any range) and computed in memory; no
-CalDAV request happens here.
+Everything is loaded in bulk (a fixed number of queries for any range) and computed in memory in
+integer POSIX seconds; no CalDAV request happens here. ``find_slots`` (API, citizen pages) is served
+from a per-process cache validated by one small statement per request (``services/cache.py``); the
+booking path (``plan`` from ``appointments``) always computes afresh.
 """
 
 from __future__ import annotations
