@@ -13,7 +13,7 @@ const copies = [
   ["@kern-ux/native/dist/fonts/fira-sans.css", "kern/fonts/fira-sans.css"],
   ["@kern-ux/native/dist/fonts/fira-sans", "kern/fonts/fira-sans"],
   ["@kern-ux/native/dist/js/kern-kopfzeile.js", "kern/kern-kopfzeile.js"],
-  ["altcha/dist/main/altcha.min.js", "altcha/altcha.min.js"],
+  ["altcha/dist/main/altcha.i18n.min.js", "altcha/altcha.min.js"], // the build with its German texts
   ["axe-core/axe.min.js", "axe-core/axe.min.js"],
 ];
 

@@ -5,6 +5,8 @@ Slow (about 15-30 s) and independent of the test database: it runs in the SQLite
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
 import re
@@ -25,6 +27,7 @@ import pytest
 
 from staff_calendar.demo_seed import calendar_name, demo_events
 from tests.fixtures.database import free_port
+from tests.fixtures.mail import body_text
 
 # scripts/run.py makes its own SQLite database, so the test database of the pass does not matter
 pytestmark = pytest.mark.sqlite_pass_only
@@ -66,9 +69,9 @@ class Output:
         raise AssertionError(f"{text!r} not seen; output:\n" + "\n".join(self.lines[-60:]))
 
 
-@pytest.fixture
-def running_portal(tmp_path):
-    instance = tmp_path / "instance"
+@pytest.fixture(scope="module")
+def running_portal(tmp_path_factory):
+    instance = tmp_path_factory.mktemp("run") / "instance"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("PORTAL_", "FLASK_"))}
     env.update({"PORTAL_INSTANCE_PATH": str(instance), "PORTAL_PORT": str(free_port()),
                 "PORTAL_CALDAV_PORT": str(free_port()), "PORTAL_WORKERS": "1", "PYTHONUNBUFFERED": "1"})
@@ -154,3 +157,114 @@ def test_demo_events_fall_on_working_days() -> None:
 def test_calendar_names() -> None:
     assert calendar_name("http://127.0.0.1:5232/mmueller/termine/") == "mmueller"
     assert calendar_name("http://127.0.0.1:5232/rooms/sitzungssaal/") == "sitzungssaal"
+
+
+# --------------------------------------------------------------------------- the issues' "done when", in a browser
+
+WAIT_FOR_CALENDAR_SECONDS = 30
+
+
+def portal_events(env: dict, instance: Path, path: str) -> list[str]:
+    """iCalendar texts of the events this platform wrote into one calendar of the embedded Radicale."""
+    password = (instance / "caldav_password").read_text().strip()
+    base = f"http://127.0.0.1:{env['PORTAL_CALDAV_PORT']}"
+    with caldav.DAVClient(url=base + "/", username="portal", password=password) as client:
+        return [event.data for event in caldav.Calendar(client=client, url=base + path).events()
+                if "X-MUNICIPAL-PORTAL" in event.data]
+
+
+def wait_until(condition, what: str) -> None:
+    deadline = time.monotonic() + WAIT_FOR_CALENDAR_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"not within {WAIT_FOR_CALENDAR_SECONDS} s: {what}")
+
+
+def events_with(env, instance, path: str, text: str) -> list[str]:
+    return [event for event in portal_events(env, instance, path) if text in event]
+
+
+@pytest.mark.browser
+def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> None:
+    """With ``make run``: a citizen books an appointment (real proof-of-work captcha) and it appears
+    in the staff member's Radicale calendar, and leaves it on cancel; a staff member books a desk
+    (transparent event) and a room (in their and the room's calendar), cancelling removes them;
+    a printed poll code votes once and is refused the second time."""
+    env, instance, _output = running_portal
+    base = f"http://127.0.0.1:{env['PORTAL_PORT']}"
+    page.context.add_cookies([{"name": "lang", "value": "de", "url": base}])
+    staff_calendars = [f"/{key}/termine/" for key in ("mmueller", "tschmidt", "aylmaz", "jweber")]
+
+    # citizen: appointment with the ALTCHA widget solving the server's challenge in the browser
+    page.goto(base + "/termine/")
+    page.get_by_role("link", name="Geburtsurkunde beantragen").click()
+    page.get_by_role("link", name=re.compile("Standesamt")).first.click()
+    page.locator(".booking-day-list a").first.click()
+    page.locator(".booking-times a").first.click()
+    page.get_by_label("Vor- und Nachname").fill("Erika Mustermann")
+    page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
+    page.get_by_label("Ich habe die Datenschutzhinweise").check()
+    page.get_by_text("Ich bin kein Roboter").click()
+    page.wait_for_function("() => document.querySelector('input[name=altcha]')?.value", timeout=30_000)
+    page.get_by_role("button", name="Termin verbindlich buchen").click()
+    assert "Ihr Termin ist gebucht" in page.locator("h1").inner_text()
+    code = page.locator(".booking-code").inner_text().strip()
+    wait_until(lambda: any(events_with(env, instance, path, code) for path in staff_calendars),
+               f"appointment {code} in a staff calendar")
+    [calendar] = [path for path in staff_calendars if events_with(env, instance, path, code)]
+    assert "TRANSP:OPAQUE" in events_with(env, instance, calendar, code)[0]
+    assert "Erika" not in events_with(env, instance, calendar, code)[0]  # no personal data by default
+    mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+             for path in sorted((instance / "mail").glob("*.eml"))]
+    [confirmation] = [mail for mail in mails if code in mail["Subject"]]
+    manage_url = re.search(r"https?://\S+/termine/verwalten/\S+", body_text(confirmation)).group(0)
+    page.goto(base + "/termine/verwalten/" + manage_url.split("/termine/verwalten/", 1)[1])
+    page.get_by_role("link", name="Termin absagen").click()
+    page.get_by_role("button", name="Ja, Termin absagen").click()
+    assert "Ihr Termin ist abgesagt" in page.locator("h1").inner_text()
+    wait_until(lambda: not any("STATUS:CANCELLED" not in event
+                               for event in events_with(env, instance, calendar, code)),
+               f"appointment {code} removed from {calendar}")
+
+    # staff: a desk and a room, shown in the calendars, removed on cancel
+    page.goto(base + "/anmelden")
+    page.fill("#username", "mmueller")
+    page.fill("#password", "mueller-demo")
+    page.locator("form button[type=submit]").last.click()
+    page.goto(base + "/arbeitsplaetze/buchen")
+    page.get_by_role("button", name=re.compile(r"^Buchen\W+Fenster 1, Ganzer Tag")).click()
+    wait_until(lambda: events_with(env, instance, "/mmueller/termine/", "TRANSP:TRANSPARENT"),
+               "the desk booking as a transparent event in mmueller's calendar")
+    page.goto(base + "/arbeitsplaetze/raeume")
+    page.get_by_label("Raum", exact=True).select_option("sitzungssaal")
+    page.get_by_label("Beginn").select_option("09:00")
+    page.get_by_label("Ende").select_option("10:00")
+    page.get_by_label("Titel").fill("Jour fixe Standesamt")
+    page.get_by_role("button", name="Raum buchen").click()
+    page.wait_for_url(re.compile(r"/arbeitsplaetze/$"))
+    wait_until(lambda: events_with(env, instance, "/mmueller/termine/", "Jour fixe")
+               and events_with(env, instance, "/rooms/sitzungssaal/", "Jour fixe"),
+               "the room booking in mmueller's and the room's calendar")
+    assert "TRANSP:OPAQUE" in events_with(env, instance, "/rooms/sitzungssaal/", "Jour fixe")[0]
+    page.get_by_role("button", name=re.compile(r"^Stornieren\W+Fenster 1")).click()
+    page.wait_for_url(re.compile(r"/arbeitsplaetze/$"))
+    page.get_by_role("button", name=re.compile(r"^Stornieren\W+Jour fixe")).click()
+    page.wait_for_url(re.compile(r"/arbeitsplaetze/$"))
+    wait_until(lambda: not events_with(env, instance, "/mmueller/termine/", "TRANSP:TRANSPARENT")
+               and not events_with(env, instance, "/mmueller/termine/", "Jour fixe")
+               and not events_with(env, instance, "/rooms/sitzungssaal/", "Jour fixe"),
+               "desk and room events removed after cancelling")
+
+    # citizen: the demo poll with a printed code, once
+    code = (instance / "demo_poll_codes.txt").read_text().split()[-1]
+    for attempt in ("first", "second"):
+        page.goto(base + "/beteiligung/spielplatz-am-stadtpark")
+        page.get_by_label("Einladungscode").fill(code)
+        page.get_by_label("Nordwiese am Stadtpark").check()
+        page.get_by_role("button", name="Stimme abgeben").click()
+        if attempt == "first":
+            assert page.get_by_role("heading", name="Vielen Dank, Ihre Stimme wurde gezählt.").is_visible()
+        else:
+            assert page.get_by_role("alert").filter(has_text="schon abgestimmt").is_visible()
