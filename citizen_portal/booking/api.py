@@ -16,7 +16,7 @@ from citizen_portal import captcha
 from citizen_portal.booking import schemas, services
 from citizen_portal.booking.limits import booking_limit, slot_search_limit
 from citizen_portal.booking.models import Appointment
-from citizen_portal.booking.services.slots import slots_json
+from citizen_portal.booking.services import slots_json
 from citizen_portal.errors import DomainError, Invalid
 from citizen_portal.extensions import csrf
 from citizen_portal.i18n import _l, current_language, localized, site_timezone, supported_locales

@@ -50,7 +50,7 @@ class Appointment(db.Model):
     is occupied until then. ``code`` is the short code shown to the citizen ("K7M-4QX"); it is not
     a secret: every citizen action also needs the manage token (only its SHA-256 is stored).
     ``token_nonce`` lets the server re-derive the manage token for the reminder mail
-    (HMAC with ``SECRET_KEY``; see ``services.appointments.manage_token_for``). ``sequence`` is the
+    (HMAC with ``SECRET_KEY``; see ``services.codes.manage_token_for``). ``sequence`` is the
     iTIP SEQUENCE of the event in the citizen's and the staff member's calendar."""
 
     __tablename__ = "appointments"

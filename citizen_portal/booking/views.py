@@ -28,7 +28,7 @@ from citizen_portal import captcha
 from citizen_portal.booking import forms
 from citizen_portal.booking import services as booking
 from citizen_portal.booking.models import PENDING, Appointment
-from citizen_portal.booking.services.slots import load_service
+from citizen_portal.booking.services.slot_engine import load_service
 from citizen_portal.errors import Conflict, Invalid, NotFound
 from citizen_portal.extensions import limiter
 from citizen_portal.i18n import _, _l, current_language, site_timezone, utc_now

@@ -2,13 +2,14 @@
 
 Public API (views, API, CLI, jobs and helper modules import from here):
 
-Slots (``slots.py``)
+Slots (``slots.py``; the engine in ``slot_engine.py``, working time in ``working_hours.py``)
     ``list_services() -> list[Service]``
     ``find_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> list[Slot]``
+    ``slots_json(service_key, first_day, last_day, *, location_key=None, now=None) -> str`` (API body)
     ``days_with_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> dict[date, int]``
     ``booking_settings() -> dict``; ``Slot`` (``start``, ``end`` aware UTC, ``location_key``, ``to_json()``)
 
-Appointments (``appointments.py``)
+Appointments (``appointments.py``: book, confirm; ``manage.py``: after booking)
     ``book(BookingRequest, *, now=None) -> BookingResult`` (``appointment``, ``manage_token``, ``confirm_token``)
     ``confirm(code, confirm_token, *, now=None) -> BookingResult``
     ``get_by_token(code, manage_token) -> Appointment``
@@ -17,6 +18,9 @@ Appointments (``appointments.py``)
     ``set_attendance(appointment_id, status, *, now=None) -> Appointment`` (staff: arrived / no_show)
     ``expire_holds(*, now=None) -> int``
 
+Codes and tokens (``codes.py``): ``normalize_code(code) -> str``, ``manage_token_for(appointment) -> str | None``
+Staff calendar event (``calendar_events.py``): ``event_summary(appointment) -> str``
+
 Retention and reminders (``retention.py``)
     ``erase_personal_data(*, now=None) -> int``; ``send_reminders(*, now=None) -> int``
 
@@ -24,27 +28,31 @@ Errors: ``Invalid(fields)``, ``NotFound``, ``Conflict(code="slot_taken", extra={
 ``Conflict(code="limit_reached" | "hold_expired" | "not_cancellable" | "not_movable" | "not_pending")``.
 """
 
-from citizen_portal.booking.services.slots import (  # noqa: I001 - order avoids an import cycle
+# Imported in dependency order (engine, slots, notifications, codes, events, appointments, manage),
+# not alphabetically: submodules import each other, never names from this ``__init__``; should one
+# need to, this order keeps the names it uses defined before it runs (no import cycle).
+from citizen_portal.booking.services.slot_engine import Slot, booking_settings  # noqa: I001
+from citizen_portal.booking.services.slots import (
     MAX_RANGE_DAYS,
-    Slot,
-    booking_settings,
     days_with_slots,
     find_slots,
     list_services,
+    slots_json,
 )
 from citizen_portal.booking.services import notifications
+from citizen_portal.booking.services.codes import manage_token_for, normalize_code
+from citizen_portal.booking.services.calendar_events import event_summary
 from citizen_portal.booking.services.appointments import (
     BookingRequest,
     BookingResult,
     book,
-    cancel,
     confirm,
-    event_summary,
+)
+from citizen_portal.booking.services.manage import (
+    cancel,
     expire_holds,
     get_by_token,
-    manage_token_for,
     move,
-    normalize_code,
     set_attendance,
 )
 from citizen_portal.booking.services.retention import erase_personal_data, send_reminders
@@ -71,4 +79,5 @@ __all__ = [
     "notifications",
     "send_reminders",
     "set_attendance",
+    "slots_json",
 ]

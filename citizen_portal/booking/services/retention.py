@@ -17,8 +17,8 @@ from sqlalchemy import or_, select, update
 
 from citizen_portal.booking.models import CONFIRMED, EXPIRED, Appointment
 from citizen_portal.booking.services import notifications
-from citizen_portal.booking.services.appointments import manage_token_for
-from citizen_portal.booking.services.slots import booking_settings
+from citizen_portal.booking.services.codes import manage_token_for
+from citizen_portal.booking.services.slot_engine import booking_settings
 from citizen_portal.database import write_transaction
 from citizen_portal.extensions import db
 

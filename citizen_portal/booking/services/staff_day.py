@@ -11,7 +11,7 @@ Rules:
   so with ``any_staff=True``).
 - Marking is allowed from the appointment's local day on, never for a later day; "no-show" only
   once the appointment has started. "Reset" puts it back to confirmed. The status change itself
-  is ``services.appointments.set_attendance``.
+  is ``services.manage.set_attendance``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 
 from citizen_portal.booking.models import ARRIVED, CONFIRMED, NO_SHOW, PENDING, Appointment
-from citizen_portal.booking.services.appointments import set_attendance
+from citizen_portal.booking.services.manage import set_attendance
 from citizen_portal.errors import Conflict, Forbidden, Invalid, NotFound
 from citizen_portal.extensions import db
 from citizen_portal.i18n import _l, site_timezone

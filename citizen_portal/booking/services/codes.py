@@ -1,0 +1,72 @@
+"""Appointment codes and the token material of appointments.
+
+Rules:
+
+- The code is 6 characters from ``CODE_ALPHABET`` (no 0/O, 1/I/L: read over the phone), shown as
+  "K7M-4QX"; it is unique but not a secret. Input is normalised (case, separators ignored).
+- The manage token is ``HMAC(SECRET_KEY, "manage:<nonce>")`` (url-safe), only its SHA-256 is
+  stored, so a database leak reveals no working link, and the reminder job can re-derive the link
+  for its mail. The confirmation token of a hold is random; only its SHA-256 is stored.
+- The per-address limit compares ``HMAC-SHA256(SECRET_KEY, lower-cased address)``, not the address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+import secrets
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from citizen_portal.booking.models import Appointment
+from citizen_portal.extensions import db
+
+CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
+
+
+def sha256_hex(value: str) -> str:
+    """What is stored of a token: its SHA-256 (hex)."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def email_hash(email: str) -> str:
+    """HMAC-SHA256 of the lower-cased address keyed with ``SECRET_KEY`` (for the per-address limit)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def manage_token_for(appointment: Appointment) -> str | None:
+    """Re-derive the manage token (None once erased)."""
+    return derive_manage_token(appointment.token_nonce) if appointment.token_nonce else None
+
+
+def new_code() -> str:
+    """A random code "XXX-XXX" from ``CODE_ALPHABET`` (not checked for uniqueness: ``unique_code``)."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(6))
+    return f"{raw[:3]}-{raw[3:]}"
+
+
+def normalize_code(code: str) -> str:
+    """A code as typed ("k7m4qx", "K7M 4QX") in its stored form "K7M-4QX"."""
+    cleaned = re.sub(r"[^0-9A-Za-z]", "", code or "").upper()
+    return f"{cleaned[:3]}-{cleaned[3:]}" if len(cleaned) == 6 else cleaned
+
+
+def derive_manage_token(nonce: str) -> str:
+    """The manage token of ``nonce``: ``HMAC(SECRET_KEY, "manage:<nonce>")``, url-safe base64."""
+    key = current_app.config["SECRET_KEY"].encode()
+    digest = hmac.new(key, f"manage:{nonce}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
+
+
+def unique_code() -> str:
+    """A code no appointment has yet (20 tries; the unique constraint guards the race)."""
+    for _ in range(20):
+        code = new_code()
+        if db.session.scalar(select(func.count(Appointment.id)).where(Appointment.code == code)) == 0:
+            return code
+    raise RuntimeError("no free booking code found")
+
