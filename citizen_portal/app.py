@@ -32,6 +32,7 @@ BLUEPRINTS = (
     "citizen_portal.booking.admin_views:bp",
     "citizen_portal.booking.api:bp",
     "staff_calendar.spaces.views:bp",
+    "staff_calendar.spaces.admin_views:bp",
     "staff_calendar.spaces.api:bp",
     "polls.views:bp",
     "polls.admin_views:bp",

@@ -1,0 +1,132 @@
+"""Admin pages "Räume und Plätze" (``/arbeitsplaetze/verwaltung/raeume-und-plaetze``): edit floors,
+desks and rooms, create desks and rooms on a floor. Role ``admin``, no JavaScript, German and English.
+Thin adapters over ``staff_calendar.spaces.services.admin`` (the rules); views never commit."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from citizen_portal.access import roles_required
+from citizen_portal.errors import Invalid
+from citizen_portal.i18n import _
+from staff_calendar.spaces.services import admin
+from staff_calendar.spaces.services.common import WEEKDAYS, Actor
+
+bp = Blueprint("spaces_admin", __name__, url_prefix="/arbeitsplaetze/verwaltung/raeume-und-plaetze")
+
+TEMPLATES = "staff_calendar/spaces/admin_spaces"
+
+
+def _weekday_labels() -> dict[str, str]:
+    return {"mon": _("Montag"), "tue": _("Dienstag"), "wed": _("Mittwoch"), "thu": _("Donnerstag"),
+            "fri": _("Freitag"), "sat": _("Samstag"), "sun": _("Sonntag")}
+
+
+@bp.context_processor
+def _helpers() -> dict:
+    # the spaces layout shows the admin link in its menu (only admins reach these pages)
+    return {"is_admin": True, "weekdays": WEEKDAYS, "weekday_labels": _weekday_labels(),
+            "desk_attributes": admin.DESK_ATTRIBUTES, "room_attributes": admin.ROOM_ATTRIBUTES}
+
+
+def _actor() -> Actor:
+    return Actor.of(current_user)
+
+
+def _render(template: str, status: int = 200, **context):
+    context.setdefault("errors", {})
+    return render_template(f"{TEMPLATES}/{template}", **context), status
+
+
+def _saved(result: admin.Saved, message: str):
+    """Flash what was saved (and the bookings a deactivation kept), then 303 to the overview."""
+    flash(message, "success")
+    if result.deactivated:
+        flash(_("Deaktiviert. %(count)s künftige Buchung(en) bleiben bestehen; die Buchenden können sie "
+                "weiterhin stornieren. Informieren Sie sie bei Bedarf.", count=result.future_bookings), "info")
+    return redirect(url_for(".index"), code=303)
+
+
+@bp.get("/")
+@roles_required("admin")
+def index():
+    return _render("index.html", floors=admin.floors_overview())
+
+
+@bp.route("/etagen/<key>", methods=["GET", "POST"])
+@roles_required("admin")
+def floor(key: str):
+    item = admin.get_floor(key)
+    if request.method == "POST":
+        data = admin.FloorInput.from_mapping(request.form)
+        try:
+            result = admin.update_floor(_actor(), key, data)
+        except Invalid as error:
+            return _render("floor.html", 400, item=item, values=data, errors=error.fields,
+                           future=admin.future_floor_bookings(item))
+        return _saved(result, _("Die Etage wurde gespeichert."))
+    return _render("floor.html", item=item, values=admin.FloorInput.of(item),
+                   future=admin.future_floor_bookings(item))
+
+
+@bp.route("/plaetze/<key>", methods=["GET", "POST"])
+@roles_required("admin")
+def desk(key: str):
+    item = admin.get_desk(key)
+    future = admin.future_desk_bookings([item.id])
+    if request.method == "POST":
+        data = admin.DeskInput.from_mapping(request.form)
+        data.key = key
+        try:
+            result = admin.update_desk(_actor(), key, data)
+        except Invalid as error:
+            return _render("desk.html", 400, item=item, floor=item.floor, values=data, errors=error.fields,
+                           future=future)
+        return _saved(result, _("Der Arbeitsplatz wurde gespeichert."))
+    return _render("desk.html", item=item, floor=item.floor, values=admin.DeskInput.of(item), future=future)
+
+
+@bp.route("/etagen/<floor_key>/neuer-platz", methods=["GET", "POST"])
+@roles_required("admin")
+def new_desk(floor_key: str):
+    floor = admin.get_floor(floor_key)
+    if request.method == "POST":
+        data = admin.DeskInput.from_mapping(request.form)
+        try:
+            result = admin.create_desk(_actor(), floor_key, data)
+        except Invalid as error:
+            return _render("desk.html", 400, item=None, floor=floor, values=data, errors=error.fields, future=0)
+        return _saved(result, _("Der Arbeitsplatz wurde angelegt."))
+    return _render("desk.html", item=None, floor=floor, values=admin.DeskInput(), future=0)
+
+
+@bp.route("/raeume/<key>", methods=["GET", "POST"])
+@roles_required("admin")
+def room(key: str):
+    item = admin.get_room(key)
+    future = admin.future_room_bookings([item.id])
+    if request.method == "POST":
+        data = admin.RoomInput.from_mapping(request.form)
+        data.key = key
+        try:
+            result = admin.update_room(_actor(), key, data)
+        except Invalid as error:
+            return _render("room.html", 400, item=item, floor=item.floor, values=data, errors=error.fields,
+                           future=future)
+        return _saved(result, _("Der Raum wurde gespeichert."))
+    return _render("room.html", item=item, floor=item.floor, values=admin.RoomInput.of(item), future=future)
+
+
+@bp.route("/etagen/<floor_key>/neuer-raum", methods=["GET", "POST"])
+@roles_required("admin")
+def new_room(floor_key: str):
+    floor = admin.get_floor(floor_key)
+    if request.method == "POST":
+        data = admin.RoomInput.from_mapping(request.form)
+        try:
+            result = admin.create_room(_actor(), floor_key, data)
+        except Invalid as error:
+            return _render("room.html", 400, item=None, floor=floor, values=data, errors=error.fields, future=0)
+        return _saved(result, _("Der Raum wurde angelegt."))
+    return _render("room.html", item=None, floor=floor, values=admin.RoomInput(), future=0)
