@@ -131,3 +131,11 @@ def test_parse_intervals_rules():
 def test_unknown_keys_are_404(app, client, setup):
     login_as(client, make_user("boss", roles="service_admin"))
     assert client.get("/verwaltung/termine/leistungen/nope").status_code == 404
+
+
+def test_service_form_writes_its_extra_attributes_as_markup(app, client, setup):
+    """The English name field is marked lang="en" and number fields carry their bounds."""
+    login_as(client, make_user("boss", roles="service_admin"))
+    page = client.get("/verwaltung/termine/leistungen/ausweis").get_data(as_text=True)
+    assert ' lang="en"' in page and 'min="5" max="480"' in page
+    assert "&#34;" not in page
