@@ -4,6 +4,10 @@ Thin adapters over ``staff_calendar.spaces.services.admin`` (the rules); views n
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -70,63 +74,73 @@ def floor(key: str):
                    future=admin.future_floor_bookings(item))
 
 
+@dataclass(frozen=True)
+class SpaceKind:
+    """What differs between the desk and the room pages; the handlers below are shared."""
+
+    template: str
+    form: type[admin.DeskInput] | type[admin.RoomInput]
+    get: Callable[[str], Any]
+    future_bookings: Callable[[list[int]], int]
+    update: Callable[..., admin.Saved]
+    create: Callable[..., admin.Saved]
+    updated: Callable[[], str]
+    created: Callable[[], str]
+
+
+DESK = SpaceKind("desk.html", admin.DeskInput, admin.get_desk, admin.future_desk_bookings, admin.update_desk,
+                 admin.create_desk, lambda: _("Der Arbeitsplatz wurde gespeichert."),
+                 lambda: _("Der Arbeitsplatz wurde angelegt."))
+ROOM = SpaceKind("room.html", admin.RoomInput, admin.get_room, admin.future_room_bookings, admin.update_room,
+                 admin.create_room, lambda: _("Der Raum wurde gespeichert."), lambda: _("Der Raum wurde angelegt."))
+
+
+def _edit(kind: SpaceKind, key: str):
+    item = kind.get(key)
+    future = kind.future_bookings([item.id])
+    if request.method == "POST":
+        data = kind.form.from_mapping(request.form)
+        data.key = key
+        try:
+            result = kind.update(_actor(), key, data)
+        except Invalid as error:
+            return _render(kind.template, 400, item=item, floor=item.floor, values=data, errors=error.fields,
+                           future=future)
+        return _saved(result, kind.updated())
+    return _render(kind.template, item=item, floor=item.floor, values=kind.form.of(item), future=future)
+
+
+def _create(kind: SpaceKind, floor_key: str):
+    floor = admin.get_floor(floor_key)
+    if request.method == "POST":
+        data = kind.form.from_mapping(request.form)
+        try:
+            result = kind.create(_actor(), floor_key, data)
+        except Invalid as error:
+            return _render(kind.template, 400, item=None, floor=floor, values=data, errors=error.fields, future=0)
+        return _saved(result, kind.created())
+    return _render(kind.template, item=None, floor=floor, values=kind.form(), future=0)
+
+
 @bp.route("/plaetze/<key>", methods=["GET", "POST"])
 @roles_required("admin")
 def desk(key: str):
-    item = admin.get_desk(key)
-    future = admin.future_desk_bookings([item.id])
-    if request.method == "POST":
-        data = admin.DeskInput.from_mapping(request.form)
-        data.key = key
-        try:
-            result = admin.update_desk(_actor(), key, data)
-        except Invalid as error:
-            return _render("desk.html", 400, item=item, floor=item.floor, values=data, errors=error.fields,
-                           future=future)
-        return _saved(result, _("Der Arbeitsplatz wurde gespeichert."))
-    return _render("desk.html", item=item, floor=item.floor, values=admin.DeskInput.of(item), future=future)
+    return _edit(DESK, key)
 
 
 @bp.route("/etagen/<floor_key>/neuer-platz", methods=["GET", "POST"])
 @roles_required("admin")
 def new_desk(floor_key: str):
-    floor = admin.get_floor(floor_key)
-    if request.method == "POST":
-        data = admin.DeskInput.from_mapping(request.form)
-        try:
-            result = admin.create_desk(_actor(), floor_key, data)
-        except Invalid as error:
-            return _render("desk.html", 400, item=None, floor=floor, values=data, errors=error.fields, future=0)
-        return _saved(result, _("Der Arbeitsplatz wurde angelegt."))
-    return _render("desk.html", item=None, floor=floor, values=admin.DeskInput(), future=0)
+    return _create(DESK, floor_key)
 
 
 @bp.route("/raeume/<key>", methods=["GET", "POST"])
 @roles_required("admin")
 def room(key: str):
-    item = admin.get_room(key)
-    future = admin.future_room_bookings([item.id])
-    if request.method == "POST":
-        data = admin.RoomInput.from_mapping(request.form)
-        data.key = key
-        try:
-            result = admin.update_room(_actor(), key, data)
-        except Invalid as error:
-            return _render("room.html", 400, item=item, floor=item.floor, values=data, errors=error.fields,
-                           future=future)
-        return _saved(result, _("Der Raum wurde gespeichert."))
-    return _render("room.html", item=item, floor=item.floor, values=admin.RoomInput.of(item), future=future)
+    return _edit(ROOM, key)
 
 
 @bp.route("/etagen/<floor_key>/neuer-raum", methods=["GET", "POST"])
 @roles_required("admin")
 def new_room(floor_key: str):
-    floor = admin.get_floor(floor_key)
-    if request.method == "POST":
-        data = admin.RoomInput.from_mapping(request.form)
-        try:
-            result = admin.create_room(_actor(), floor_key, data)
-        except Invalid as error:
-            return _render("room.html", 400, item=None, floor=floor, values=data, errors=error.fields, future=0)
-        return _saved(result, _("Der Raum wurde angelegt."))
-    return _render("room.html", item=None, floor=floor, values=admin.RoomInput(), future=0)
+    return _create(ROOM, floor_key)

@@ -31,6 +31,7 @@ afterwards this worker's cached desk layout is dropped (other workers follow wit
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time
 from typing import Any
@@ -178,42 +179,58 @@ def _desk_values(data: DeskInput, errors: Errors) -> dict[str, Any]:
     return {"label": data.label or None, "attributes": attributes, "x": x, "y": y, "active": data.active}
 
 
-def create_desk(actor: Actor, floor_key: str, data: DeskInput) -> Saved:
-    """A new desk on the floor: key (format, unique), label, attributes, position (0..100), active."""
+def _create(actor: Actor, floor_key: str, data: DeskInput | RoomInput, model: type[Desk] | type[Room],
+            values_of: Callable[[Any, Errors], dict[str, Any]]) -> Saved:
+    """Rules shared by new desks and rooms: admin only; every input problem reported at once;
+    the key (format, unique) re-checked under the lock, so two admins cannot create the same one."""
     _require_admin(actor)
     floor = get_floor(floor_key)
     errors: Errors = {}
-    check_key(data.key, Desk, errors)
-    values = _desk_values(data, errors)
+    check_key(data.key, model, errors)
+    values = values_of(data, errors)
     if errors:
         raise Invalid(fields=errors)
     with write_transaction(LOCK):
         errors = {}
-        check_key(data.key, Desk, errors)  # re-check under the lock
+        check_key(data.key, model, errors)
         if errors:
             raise Invalid(fields=errors)
-        desk = Desk(key=data.key, floor_id=floor.id, **values)
-        db.session.add(desk)
+        item = model(key=data.key, floor_id=floor.id, **values)
+        db.session.add(item)
+    return Saved(item)
+
+
+def _update(actor: Actor, key: str, data: DeskInput | RoomInput, get: Callable[[str], Any],
+            values_of: Callable[[Any, Errors], dict[str, Any]], future_bookings: Callable[[list[int]], int]) -> Saved:
+    """Rules shared by desk and room edits: admin only; every input problem reported at once;
+    deactivating keeps every booking and reports how many lie ahead."""
+    _require_admin(actor)
+    item = get(key)
+    errors: Errors = {}
+    values = values_of(data, errors)
+    if errors:
+        raise Invalid(fields=errors)
+    deactivated = item.active and not data.active
+    kept = future_bookings([item.id]) if deactivated else 0
+    with write_transaction(LOCK):
+        item = get(key)
+        for name, value in values.items():
+            setattr(item, name, value)
+    return Saved(item, deactivated, kept)
+
+
+def create_desk(actor: Actor, floor_key: str, data: DeskInput) -> Saved:
+    """A new desk on the floor: key (format, unique), label, attributes, position (0..100), active."""
+    saved = _create(actor, floor_key, data, Desk, _desk_values)
     _forget_cached_layout()
-    return Saved(desk)
+    return saved
 
 
 def update_desk(actor: Actor, key: str, data: DeskInput) -> Saved:
     """Label, attributes, position (both or none, 0..100), active; deactivating keeps bookings."""
-    _require_admin(actor)
-    desk = get_desk(key)
-    errors: Errors = {}
-    values = _desk_values(data, errors)
-    if errors:
-        raise Invalid(fields=errors)
-    deactivated = desk.active and not data.active
-    kept = future_desk_bookings([desk.id]) if deactivated else 0
-    with write_transaction(LOCK):
-        desk = get_desk(key)
-        for name, value in values.items():
-            setattr(desk, name, value)
+    saved = _update(actor, key, data, get_desk, _desk_values, future_desk_bookings)
     _forget_cached_layout()
-    return Saved(desk, deactivated, kept)
+    return saved
 
 
 def _room_values(data: RoomInput, errors: Errors) -> dict[str, Any]:
@@ -229,36 +246,10 @@ def _room_values(data: RoomInput, errors: Errors) -> dict[str, Any]:
 def create_room(actor: Actor, floor_key: str, data: RoomInput) -> Saved:
     """A new room on the floor: key (format, unique), name (de required), capacity 1..500,
     attributes, opening hours (valid, non-overlapping ranges), position, active. No calendar."""
-    _require_admin(actor)
-    floor = get_floor(floor_key)
-    errors: Errors = {}
-    check_key(data.key, Room, errors)
-    values = _room_values(data, errors)
-    if errors:
-        raise Invalid(fields=errors)
-    with write_transaction(LOCK):
-        errors = {}
-        check_key(data.key, Room, errors)  # re-check under the lock
-        if errors:
-            raise Invalid(fields=errors)
-        room = Room(key=data.key, floor_id=floor.id, **values)
-        db.session.add(room)
-    return Saved(room)
+    return _create(actor, floor_key, data, Room, _room_values)
 
 
 def update_room(actor: Actor, key: str, data: RoomInput) -> Saved:
     """Name, capacity 1..500, attributes, opening hours, position, active; the calendar link stays
     as the site file set it. Deactivating keeps bookings (and reports how many are ahead)."""
-    _require_admin(actor)
-    room = get_room(key)
-    errors: Errors = {}
-    values = _room_values(data, errors)
-    if errors:
-        raise Invalid(fields=errors)
-    deactivated = room.active and not data.active
-    kept = future_room_bookings([room.id]) if deactivated else 0
-    with write_transaction(LOCK):
-        room = get_room(key)
-        for name, value in values.items():
-            setattr(room, name, value)
-    return Saved(room, deactivated, kept)
+    return _update(actor, key, data, get_room, _room_values, future_room_bookings)
