@@ -67,7 +67,7 @@ def seed(database_url: str, radicale) -> tuple[list[str], dict[str, str]]:
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})
     calendars = {}
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
         db.session.add(SiteSettings(name="Bench", timezone="Europe/Berlin", holidays=None, settings={}))
         hours = {day: ["08:00-13:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
         location = Location(key="rathaus", name={"de": "Rathaus"}, address="Marktplatz 1", opening_hours=hours,

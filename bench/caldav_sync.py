@@ -194,7 +194,7 @@ def main() -> int:
                       "CALDAV_TIMEOUT_SECONDS": 120.0})  # a cold Radicale cache of 2,000 files takes > 10 s
     rows = []
     with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"), revision="heads")
+        upgrade(directory=str(ROOT / "migrations"))
         for kind in args.servers.split(","):
             print(f"{kind}: filling {args.events} events ...", file=sys.stderr, flush=True)
             rows.append(bench_server(kind, args.events, args.runs, args.full_runs, workdir))

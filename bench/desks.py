@@ -51,7 +51,7 @@ def seed(database_url: str, days: list[date]) -> None:
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
         db.session.add(SiteSettings(name="Bench", timezone="Europe/Berlin", holidays="BW",
                                     settings={"spaces": {"horizon_days": 30}}))
         floor = Floor(key="rathaus-3og", name={"de": "Rathaus, 3. OG", "en": "Town hall, 3rd floor"})

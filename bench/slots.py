@@ -68,7 +68,7 @@ def seed(database_url: str, instance: Path, first_day: date) -> str:
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"), revision="heads")
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
         db.session.add(SiteSettings(name="Bench", timezone="Europe/Berlin", holidays="BW", settings={}))
         hours = {day: ["08:00-12:00", "13:00-18:00"] for day in WEEKDAYS}
         location = Location(key="rathaus", name={"de": "Rathaus", "en": "Town hall"}, address="Marktplatz 1",

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """``make run``: the whole platform on this machine, with demo data.
 
-Steps: embedded Radicale (htpasswd auth, rights file) → ``flask db upgrade heads`` →
+Steps: embedded Radicale (htpasswd auth, rights file) → ``flask db upgrade`` →
 ``flask site load`` (demo/site.toml, CalDAV port adjusted) → demo calendars with busy events →
 demo logins → gunicorn and, if it exists, the worker (``flask staff-calendar worker``).
 Ctrl-C or SIGTERM stops every child.
@@ -288,8 +288,8 @@ def start_all(settings: Settings, supervisor: Supervisor) -> None:
                                 log=logs / "radicale.log")
     wait_for_port("127.0.0.1", settings.caldav_port, radicale)
 
-    step("database migrations (flask db upgrade heads)")
-    run(flask("db", "upgrade", "heads"), env)
+    step("database migrations (flask db upgrade)")
+    run(flask("db", "upgrade"), env)
     step(f"site file {settings.site_file.name} (flask site load)")
     run(flask("site", "load", str(site_file)), env)
     step("demo calendars and busy events")
