@@ -249,7 +249,7 @@ def _render_form(service: Service, location: Location, start: datetime, data: fo
     return render_template(
         "citizen_portal/booking/form.html", service=service, location=location, start=start, data=data,
         errors={key: str(value) for key, value in errors.items()}, alternatives=alternatives or [],
-        message=message, retention_days=int(booking.booking_settings()["erase_after_days"]), **_captcha_context(),
+        message=message, retention_days=booking.booking_settings().erase_after_days, **_captcha_context(),
     ), status
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from citizen_portal.booking.services import booking_settings
+from citizen_portal.booking.settings import BookingSettings
 from citizen_portal.extensions import db
 from citizen_portal.models import Location, Service, SiteSettings, StaffMember
 from citizen_portal.site.schema import SiteFileInvalid, parse_site_file, parse_site_text
@@ -215,6 +217,22 @@ def test_load_demo_is_idempotent(app) -> None:
     assert settings.settings["booking"]["event_details"] == "service_and_code"
     assert settings.settings["spaces"]["desk_days_per_week"] == 3
     assert settings.settings["legal"]["impressum"]["de"].startswith("Stadt Musterhausen")
+
+
+def test_a_fresh_and_a_loaded_database_read_the_same_booking_settings(app) -> None:
+    assert booking_settings() == BookingSettings()
+    apply_site(parse_site_text(MINIMAL, TZ))
+    assert booking_settings() == BookingSettings()
+    stored = db.session.execute(select(SiteSettings)).scalar_one().settings["booking"]
+    assert stored == {key: getattr(BookingSettings(), key) for key in stored}
+
+
+def test_slot_step_minutes_can_be_set_in_the_site_file(app) -> None:
+    text = replace('holidays = "BW"', 'holidays = "BW"\nbooking = { slot_step_minutes = 10 }')
+    apply_site(parse_site_text(text, TZ))
+    assert booking_settings().slot_step_minutes == 10
+    assert errors_of(replace('holidays = "BW"', 'holidays = "BW"\nbooking = { slot_step_minutes = 3 }')) == [
+        "site.booking.slot_step_minutes: must be between 5 and 240, not 3"]
 
 
 def test_update_is_reported(app) -> None:

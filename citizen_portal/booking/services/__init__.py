@@ -7,7 +7,7 @@ Slots (``slots.py``; the engine in ``slot_engine.py``, working time in ``working
     ``find_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> list[Slot]``
     ``slots_json(service_key, first_day, last_day, *, location_key=None, now=None) -> str`` (API body)
     ``days_with_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> dict[date, int]``
-    ``booking_settings() -> dict``; ``Slot`` (``start``, ``end`` aware UTC, ``location_key``, ``to_json()``)
+    ``booking_settings() -> BookingSettings``; ``Slot`` (``start``, ``end`` aware UTC, ``location_key``, ``to_json()``)
 
 Appointments (``appointments.py``: book, confirm; ``manage.py``: after booking)
     ``book(BookingRequest, *, now=None) -> BookingResult`` (``appointment``, ``manage_token``, ``confirm_token``)

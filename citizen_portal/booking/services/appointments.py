@@ -297,7 +297,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
                     name=values["name"], email=values["email"], phone=values["phone"], note=values["note"],
                     email_hash=digest, token_nonce=nonce, created_at=now,
                     confirmed_at=None if hold else now,
-                    hold_expires_at=now + timedelta(minutes=int(settings["hold_minutes"])) if hold else None,
+                    hold_expires_at=now + timedelta(minutes=settings.hold_minutes) if hold else None,
                     confirm_token_hash=sha256_hex(confirm_token) if confirm_token else None,
                 )
                 appointment.manage_token_hash = sha256_hex(derive_manage_token(nonce))

@@ -26,10 +26,10 @@ def event_summary(appointment: Appointment) -> str:
 
 
 def event_description(appointment: Appointment) -> str | None:
-    """What the staff event may carry beyond the summary: ``settings["booking"]["event_details"]``
+    """What the staff event may carry beyond the summary: ``BookingSettings.event_details``
     "service_and_code" (default: nothing personal), "with_name" (+ citizen's name) or "full"
     (+ email, phone, note)."""
-    details = booking_settings().get("event_details", "service_and_code")
+    details = booking_settings().event_details
     if details == "with_name":
         return appointment.name
     if details == "full":

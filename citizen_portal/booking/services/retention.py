@@ -31,7 +31,7 @@ PERSONAL_FIELDS = ("name", "email", "phone", "note", "email_hash", "token_nonce"
 def erase_personal_data(*, now: datetime | None = None) -> int:
     """Erase personal data of appointments past the retention time; returns how many were erased."""
     now = now or datetime.now(UTC)
-    days = int(booking_settings()["erase_after_days"])
+    days = booking_settings().erase_after_days
     with write_transaction():
         result = db.session.execute(
             update(Appointment)
@@ -56,7 +56,7 @@ def send_reminders(*, now: datetime | None = None) -> int:
     transaction before its mail goes out, so two workers never both send; a failed mail resets
     the claim for the next run."""
     now = now or datetime.now(UTC)
-    window = timedelta(hours=int(booking_settings()["reminder_hours"]))
+    window = timedelta(hours=booking_settings().reminder_hours)
     with write_transaction():
         due = db.session.scalars(
             select(Appointment).where(

@@ -7,7 +7,7 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
 - Working time on a local day: ``working_hours`` (opening hours ∩ working hours, public holidays,
   DST); closed on the location's ``closures``.
 - Candidates start on a grid: from the start of each working interval every
-  ``settings["booking"]["slot_step_minutes"]`` (default: duration + buffer) minutes, and the whole
+  ``BookingSettings.slot_step_minutes`` (default: duration + buffer) minutes, and the whole
   ``[start, start + duration + buffer)`` must fit into the interval.
 - A candidate is free for a staff member when ``[start, start + duration + buffer)`` overlaps none of:
   mirrored busy time (``staff_calendar.services.busy_seconds``, one call for all staff),
@@ -35,19 +35,12 @@ from sqlalchemy.orm import selectinload
 
 from citizen_portal.booking.models import ACTIVE_STATUSES, CANCELLED, PENDING, Appointment
 from citizen_portal.booking.services.working_hours import is_holiday, working_seconds
+from citizen_portal.booking.settings import BookingSettings, from_stored
 from citizen_portal.errors import NotFound
 from citizen_portal.extensions import db
 from citizen_portal.i18n import _l, site_timezone
 from citizen_portal.models import Location, Service, SiteSettings, StaffMember
 from staff_calendar import services as calendar_services
-
-DEFAULT_BOOKING_SETTINGS = {
-    "hold_minutes": 15,
-    "reminder_hours": 24,
-    "erase_after_days": 30,
-    "cancelled_slot_delay_minutes": 60,
-    "event_details": "service_and_code",
-}
 
 
 @dataclass(frozen=True)
@@ -86,18 +79,18 @@ class DayPlan:
     mirror_version: str = ""
 
 
-def booking_settings() -> dict:
-    """``SiteSettings.settings["booking"]`` merged over the defaults."""
+def booking_settings() -> BookingSettings:
+    """The site's appointment settings (``SiteSettings.settings["booking"]``) over their declared
+    defaults (``citizen_portal.booking.settings``)."""
     return _site_inputs()[0]
 
 
-def _site_inputs() -> tuple[dict, str | None]:
+def _site_inputs() -> tuple[BookingSettings, str | None]:
     """(``booking_settings()``, the site's Bundesland for holidays) in one query."""
     row = db.session.execute(select(SiteSettings.settings, SiteSettings.holidays).limit(1)).first()
-    merged = dict(DEFAULT_BOOKING_SETTINGS)
-    if row is not None:
-        merged.update((row.settings or {}).get("booking") or {})
-    return merged, (row.holidays if row is not None else None)
+    if row is None:
+        return BookingSettings(), None
+    return from_stored((row.settings or {}).get("booking")), row.holidays
 
 
 def holiday_region() -> str | None:
@@ -181,7 +174,7 @@ def plan(
 
     duration_s = service.duration_minutes * 60
     occupied_s = duration_s + service.buffer_minutes * 60
-    step_s = int(settings.get("slot_step_minutes") or occupied_s // 60) * 60
+    step_s = int(settings.slot_step_minutes or occupied_s // 60) * 60
     lead_s = service.min_lead_hours * 3600
     now_s = now.timestamp()
     earliest_s = now_s + lead_s
@@ -194,7 +187,7 @@ def plan(
 
     range_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    cancel_delay_s = int(settings.get("cancelled_slot_delay_minutes") or 0) * 60
+    cancel_delay_s = settings.cancelled_slot_delay_minutes * 60
     valid_until = next_midnight  # the result holds while now < valid_until (and no input changes)
 
     # bulk: every appointment of these staff members in the range that can block time (1 query)

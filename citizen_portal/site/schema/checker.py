@@ -20,7 +20,6 @@ from .specs import CalendarSpec, Localized, OpeningHours, SiteError
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("de", "en")
 LEGAL_PAGES = ("impressum", "datenschutz", "barrierefreiheit")
-EVENT_DETAILS = ("service_and_code", "with_name", "full")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 ENV_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
 RANGE_PATTERN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")

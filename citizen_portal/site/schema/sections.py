@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import holidays
 
+from citizen_portal.booking import settings as booking_settings
+
 from .checker import (
     _MISSING,
     EMAIL_PATTERN,
-    EVENT_DETAILS,
     KEY_PATTERN,
     LANGUAGES,
     LEGAL_PAGES,
@@ -100,21 +101,19 @@ def _legal(check: Checker, value: Any, path: str) -> dict[str, Localized]:
 
 
 def _booking(check: Checker, value: Any, path: str) -> BookingSettings:
+    """Read ``[site] booking`` against its one declaration (``citizen_portal.booking.settings``)."""
     defaults = BookingSettings()
-    raw = check.table(value, path, tuple(BookingSettings.__dataclass_fields__))
+    raw = check.table(value, path, booking_settings.KEYS)
     if raw is None:
         return defaults
-    return BookingSettings(
-        hold_minutes=check.integer(raw, "hold_minutes", path, defaults.hold_minutes, 1, 120) or defaults.hold_minutes,
-        reminder_hours=_or(check.integer(raw, "reminder_hours", path, defaults.reminder_hours, 0, 336),
-                           defaults.reminder_hours),
-        erase_after_days=check.integer(raw, "erase_after_days", path, defaults.erase_after_days, 1, 3650)
-        or defaults.erase_after_days,
-        cancelled_slot_delay_minutes=_or(
-            check.integer(raw, "cancelled_slot_delay_minutes", path, defaults.cancelled_slot_delay_minutes, 0, 1440),
-            defaults.cancelled_slot_delay_minutes),
-        event_details=check.choice(raw, "event_details", path, defaults.event_details, EVENT_DETAILS),
-    )
+    values: dict[str, Any] = {}
+    for key in booking_settings.KEYS:
+        default = getattr(defaults, key)
+        if key in booking_settings.RANGES:
+            values[key] = _or(check.integer(raw, key, path, default, *booking_settings.RANGES[key]), default)
+        else:
+            values[key] = check.choice(raw, key, path, default, booking_settings.CHOICES[key])
+    return BookingSettings(**values)
 
 
 def _spaces(check: Checker, value: Any, path: str) -> SpacesSettings:
@@ -154,7 +153,7 @@ def _spaces(check: Checker, value: Any, path: str) -> SpacesSettings:
     )
 
 
-def _or(value: int | None, default: int) -> int:
+def _or(value: int | None, default: int | None) -> int | None:
     return default if value is None else value
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from citizen_portal.booking.settings import BookingSettings
+
 OpeningHours = dict[str, list[str]]
 Localized = dict[str, str]
 
@@ -31,15 +33,6 @@ class CalendarSpec:
     username: str | None = None
     password_env: str | None = None
     password_file: str | None = None
-
-
-@dataclass
-class BookingSettings:
-    hold_minutes: int = 15
-    reminder_hours: int = 24
-    erase_after_days: int = 30
-    cancelled_slot_delay_minutes: int = 30
-    event_details: str = "service_and_code"
 
 
 @dataclass

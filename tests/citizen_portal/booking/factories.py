@@ -18,8 +18,8 @@ ALL_WEEK = {day: ["08:00-12:00"] for day in ("mon", "tue", "wed", "thu", "fri", 
 
 
 def make_site(holidays: str | None = "BW", **booking: Any) -> SiteSettings:
-    settings = {"booking": {"hold_minutes": 15, "reminder_hours": 24, "erase_after_days": 30,
-                            "cancelled_slot_delay_minutes": 60, **booking}}
+    """The site row with only the given booking settings stored (the rest: declared defaults)."""
+    settings = {"booking": dict(booking)}
     site = db.session.query(SiteSettings).first()
     if site is None:
         site = SiteSettings(name="Musterhausen", timezone="Europe/Berlin", holidays=holidays, settings=settings)

@@ -11,6 +11,7 @@ from sqlalchemy import event, literal
 
 from citizen_portal.booking.models import CANCELLED, PENDING
 from citizen_portal.booking.services import find_slots
+from citizen_portal.booking.settings import BookingSettings
 from citizen_portal.errors import Invalid, NotFound
 from citizen_portal.extensions import db
 from staff_calendar import services as calendar_services
@@ -174,6 +175,23 @@ def test_recently_cancelled_slot_is_held_back(app):
                      cancelled_at=NOW - timedelta(minutes=90))
     result = starts(find_slots(service.key, TUESDAY, TUESDAY, now=NOW))
     assert "08:00" not in result and "09:00" in result
+
+
+def test_cancelled_slot_delay_defaults_to_the_declared_value(app):
+    """A database without the setting and a loaded site file hold a cancelled slot back equally long."""
+    assert BookingSettings().cancelled_slot_delay_minutes == 30
+    location, service, [member] = make_setup()
+    make_appointment(service, location, member, local(TUESDAY, 8, 0), status=CANCELLED,
+                     cancelled_at=NOW - timedelta(minutes=25))
+    make_appointment(service, location, member, local(TUESDAY, 9, 0), status=CANCELLED,
+                     cancelled_at=NOW - timedelta(minutes=35))
+    result = starts(find_slots(service.key, TUESDAY, TUESDAY, now=NOW))
+    assert "08:00" not in result and "09:00" in result
+
+
+def test_slot_step_minutes_sets_the_grid(app):
+    _, service, _ = make_setup(site_kw={"slot_step_minutes": 10}, opening_hours={"tue": ["08:00-09:00"]})
+    assert starts(find_slots(service.key, TUESDAY, TUESDAY, now=NOW)) == ["08:00", "08:10", "08:20", "08:30"]
 
 
 def test_min_lead_time(app):
