@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := citizen_portal.app:create_app
 
-.PHONY: run test install assets translations lint clean
+.PHONY: run test test-clock install assets translations lint clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,12 @@ test: install
 	$(PY) -m ruff check .
 	PORTAL_TEST_DB=sqlite $(PY) -m pytest
 	PORTAL_TEST_DB=postgresql $(PY) -m pytest
+
+# the SQLite pass with the clock moved to an awkward moment: MOMENT=friday-evening|sunday-night|
+# dst-monday|new-years-eve|rotate (scripts/faked_clock.py; CI runs "rotate")
+MOMENT ?= rotate
+test-clock: install
+	$(PY) scripts/faked_clock.py $(MOMENT)
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
