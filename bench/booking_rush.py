@@ -60,8 +60,9 @@ def seed(database_url: str, radicale) -> tuple[list[str], dict[str, str]]:
     from flask_migrate import upgrade
 
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
-    from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+    from citizen_portal.booking.models import Location, Service, StaffMember
+    from citizen_portal.core.extensions import db
+    from citizen_portal.core.models import SiteSettings
     from staff_calendar.calendars.models import CalendarLink
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})
@@ -146,7 +147,7 @@ def verify(database_url: str, booked: list[dict], calendars: dict[str, str], rad
 
     from citizen_portal.app import create_app
     from citizen_portal.booking.models import Appointment
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from staff_calendar import services as calendar_services
     from staff_calendar.calendars import outbox
 

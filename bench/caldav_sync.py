@@ -105,7 +105,7 @@ def populate(server, url: str, count: int, base: datetime) -> None:
 def reset_mirror(key: str) -> None:
     from sqlalchemy import delete
 
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from staff_calendar.calendars.models import BusyInterval, CalendarObject, CalendarSyncState
 
     for model in (BusyInterval, CalendarObject, CalendarSyncState):
@@ -114,7 +114,7 @@ def reset_mirror(key: str) -> None:
 
 
 def bench_server(kind: str, events: int, runs: int, full_runs: int, workdir: Path) -> dict:
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from staff_calendar.calendars import mirror
     from staff_calendar.calendars.models import CalendarLink
     from tests.fixtures.caldav_servers import SERVER_CLASSES

@@ -27,7 +27,7 @@ from bench.common import Gunicorn, load, merge, throwaway_database
 DESKS = 200
 STAFF = 500
 OCCUPANCY = 0.7
-TOKEN = "cpt_bench-token"  # API tokens start with citizen_portal.auth.services.TOKEN_PREFIX
+TOKEN = "cpt_bench-token"  # API tokens start with citizen_portal.core.api_tokens.TOKEN_PREFIX
 
 
 def working_days(first: date, count: int) -> list[date]:
@@ -45,8 +45,8 @@ def seed(database_url: str, days: list[date]) -> None:
     from sqlalchemy import insert
 
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
-    from citizen_portal.models import ApiToken, SiteSettings, User
+    from citizen_portal.core.extensions import db
+    from citizen_portal.core.models import ApiToken, SiteSettings, User
     from staff_calendar.spaces.models import Desk, DeskBooking, Floor
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})

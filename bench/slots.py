@@ -62,8 +62,9 @@ def seed(database_url: str, instance: Path, first_day: date) -> str:
     from flask_migrate import upgrade
 
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
-    from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+    from citizen_portal.booking.models import Location, Service, StaffMember
+    from citizen_portal.core.extensions import db
+    from citizen_portal.core.models import SiteSettings
     from staff_calendar.calendars.models import BusyInterval, CalendarLink
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})
@@ -108,7 +109,7 @@ def in_process(database_url: str, path: str, iterations: int = 200) -> dict[str,
 
     from citizen_portal.app import create_app
     from citizen_portal.booking.services.cache import slot_cache
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "CAPTCHA": "off",
                       "RATELIMIT_ENABLED": False, "REQUEST_LOG": False})

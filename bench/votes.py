@@ -48,7 +48,7 @@ def seed(database_url: str, instance: Path, codes_needed: int) -> tuple[int, lis
     from sqlalchemy import func, insert, select
 
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from polls.models import (
         TALLY_ANSWERED,
         TALLY_BALLOTS,
@@ -148,7 +148,7 @@ def post_ballots(url: str, codes: list[str], questions: list[dict], clients: int
 
 def check_exact(database_url: str, poll_id: int, accepted: int) -> str:
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from polls.services.results import ballot_total, recount
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "REQUEST_LOG": False})
@@ -165,7 +165,7 @@ def in_process(database_url: str, paths: list[str], iterations: int = 200) -> li
     """Time ``iterations`` GETs per path with the Flask test client in this process: cache warm,
     and cache emptied before every request (version check + counters + template)."""
     from citizen_portal.app import create_app
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from polls.services.results import results_cache
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "REQUEST_LOG": False,

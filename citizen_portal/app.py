@@ -5,65 +5,20 @@
 from __future__ import annotations
 
 import os
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
-from citizen_portal import captcha, config, database, errors, i18n, logs
-from citizen_portal.extensions import babel, csrf, db, limiter, login_manager, migrate
+from citizen_portal.core import access, captcha, config, database, errors, i18n, logs
+from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-MODEL_MODULES = (
-    "citizen_portal.models",
-    "citizen_portal.booking.models",
-    "staff_calendar.calendars.models",
-    "staff_calendar.spaces.models",
-    "polls.models",
-)
-
-BLUEPRINTS = (
-    "citizen_portal.pages.views:bp",
-    "citizen_portal.auth.views:bp",
-    "citizen_portal.booking.views:bp",
-    "citizen_portal.booking.staff_views:bp",
-    "citizen_portal.booking.admin_views:bp",
-    "citizen_portal.booking.api:bp",
-    "staff_calendar.spaces.views:bp",
-    "staff_calendar.spaces.admin_views:bp",
-    "staff_calendar.spaces.api:bp",
-    "polls.views:bp",
-    "polls.admin_views:bp",
-    "polls.api:bp",
-)
-
-CLI_GROUPS = (
-    "citizen_portal.cli:translate_cli",
-    "citizen_portal.auth.cli:users_cli",
-    "citizen_portal.site.cli:site_cli",
-    "citizen_portal.booking.cli:booking_cli",
-    "staff_calendar.calendars.cli:staff_calendar_cli",
-    "staff_calendar.spaces.cli:spaces_cli",
-    "polls.cli:polls_cli",
-)
-
-# Each package registers its periodic jobs (reminders, purges, releases) for the worker.
-JOB_REGISTRATIONS = (
-    "citizen_portal.booking.jobs:register",
-    "staff_calendar.calendars.jobs:register",
-    "staff_calendar.spaces.jobs:register",
-    "polls.jobs:register",
-)
-
-
-def _load(target: str) -> Any:
-    module_name, attribute = target.split(":")
-    return getattr(import_module(module_name), attribute)
-
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, then every package's models, blueprints, CLI groups,
+    periodic jobs and health checks, listed here explicitly (this is the one module that imports them)."""
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
     app = Flask(
         "citizen_portal",
@@ -73,17 +28,74 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     _configure(app, overrides or {})
     _init_extensions(app)
-    for module_name in MODEL_MODULES:
-        import_module(module_name)
-    for target in BLUEPRINTS:
-        app.register_blueprint(_load(target))
-    for target in CLI_GROUPS:
-        app.cli.add_command(_load(target))
-    for target in JOB_REGISTRATIONS:
-        _load(target)(app)
+    _register_packages(app)
     errors.register_error_handlers(app)
     logs.init_app(app)
     return app
+
+
+def _register_packages(app: Flask) -> None:
+    # models: every table is known to SQLAlchemy (and to Alembic's autogenerate) before the first request
+    import staff_calendar.calendars.models
+    import staff_calendar.spaces.models  # noqa: F401
+
+    # the platform core and the app shell
+    from citizen_portal.auth import cli as auth_cli
+    from citizen_portal.auth import views as auth_views
+    from citizen_portal.core import cli as core_cli
+    from citizen_portal.pages import views as pages_views
+    from citizen_portal.site import cli as site_cli
+
+    app.register_blueprint(pages_views.bp)
+    app.register_blueprint(auth_views.bp)
+    app.cli.add_command(core_cli.translate_cli)
+    app.cli.add_command(auth_cli.users_cli)
+    app.cli.add_command(site_cli.site_cli)
+
+    # appointments (citizen_portal.booking)
+    from citizen_portal.booking import admin_views as booking_admin_views
+    from citizen_portal.booking import api as booking_api
+    from citizen_portal.booking import cli as booking_cli
+    from citizen_portal.booking import jobs as booking_jobs
+    from citizen_portal.booking import staff_views as booking_staff_views
+    from citizen_portal.booking import views as booking_views
+
+    app.register_blueprint(booking_views.bp)
+    app.register_blueprint(booking_staff_views.bp)
+    app.register_blueprint(booking_admin_views.bp)
+    app.register_blueprint(booking_api.bp)
+    app.cli.add_command(booking_cli.booking_cli)
+    booking_jobs.register(app)
+
+    # staff calendars (CalDAV) and desks and rooms (staff_calendar)
+    from staff_calendar.calendars import cli as calendar_cli
+    from staff_calendar.calendars import jobs as calendar_jobs
+    from staff_calendar.spaces import admin_views as spaces_admin_views
+    from staff_calendar.spaces import api as spaces_api
+    from staff_calendar.spaces import cli as spaces_cli
+    from staff_calendar.spaces import jobs as spaces_jobs
+    from staff_calendar.spaces import views as spaces_views
+
+    app.register_blueprint(spaces_views.bp)
+    app.register_blueprint(spaces_admin_views.bp)
+    app.register_blueprint(spaces_api.bp)
+    app.cli.add_command(calendar_cli.staff_calendar_cli)
+    app.cli.add_command(spaces_cli.spaces_cli)
+    calendar_jobs.register(app)
+    spaces_jobs.register(app)
+
+    # polls and suggestions (polls)
+    from polls import admin_views as polls_admin_views
+    from polls import api as polls_api
+    from polls import cli as polls_cli
+    from polls import jobs as polls_jobs
+    from polls import views as polls_views
+
+    app.register_blueprint(polls_views.bp)
+    app.register_blueprint(polls_admin_views.bp)
+    app.register_blueprint(polls_api.bp)
+    app.cli.add_command(polls_cli.polls_cli)
+    polls_jobs.register(app)
 
 
 def _configure(app: Flask, overrides: dict[str, Any]) -> None:
@@ -113,6 +125,7 @@ def _init_extensions(app: Flask) -> None:
     captcha.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)
+    access.init_app(app)
     app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     assert babel  # initialised by i18n.init_app

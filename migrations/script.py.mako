@@ -7,7 +7,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-import citizen_portal.database
+import citizen_portal.core.database
 ${imports if imports else ""}
 
 # revision identifiers, used by Alembic.

@@ -7,9 +7,9 @@ from collections.abc import Callable
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from citizen_portal.access import roles_required
-from citizen_portal.errors import Conflict, Invalid
-from citizen_portal.i18n import _, localized, to_local
+from citizen_portal.core.access import roles_required
+from citizen_portal.core.errors import Conflict, Invalid
+from citizen_portal.core.i18n import _, localized, to_local
 
 from . import schemas
 from .models import SUGGESTION_STATUSES

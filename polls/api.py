@@ -1,6 +1,6 @@
 """JSON API of polls and suggestions under /api/v1 (exempt from CSRF: no cookies are needed).
 
-Errors render as ``{"error": code, "message", "fields"}`` (``citizen_portal.errors``):
+Errors render as ``{"error": code, "message", "fields"}`` (``citizen_portal.core.errors``):
 a used code → 409 ``already_voted``, a closed poll → 409 ``poll_closed``, bad input → 400."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from typing import Any
 
 from flask import Blueprint, request, url_for
 
-from citizen_portal.errors import Invalid, NotFound
-from citizen_portal.extensions import csrf, limiter
-from citizen_portal.i18n import _l
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import csrf, limiter
+from citizen_portal.core.i18n import _l
 
 from . import schemas
 from .captcha_adapter import verify_captcha

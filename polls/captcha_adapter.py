@@ -1,11 +1,11 @@
-"""The proof-of-work captcha (``citizen_portal.captcha``, ALTCHA) as the poll pages use it.
+"""The proof-of-work captcha (``citizen_portal.core.captcha``, ALTCHA) as the poll pages use it.
 
 Open polls and suggestion forms call ``verify_captcha`` before the service; templates include
 ``_captcha.html`` with the challenge from ``captcha_challenge`` (None when the captcha is off)."""
 
 from __future__ import annotations
 
-from citizen_portal import captcha
+from citizen_portal.core import captcha
 
 
 def captcha_challenge() -> dict | None:

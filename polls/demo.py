@@ -9,8 +9,8 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
 
 from .models import Poll
 from .schemas import PollInput, QuestionInput

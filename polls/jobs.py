@@ -13,8 +13,8 @@ from datetime import timedelta
 from flask import Flask, current_app
 from sqlalchemy import select
 
-from citizen_portal.extensions import db
-from citizen_portal.jobs import register_job
+from citizen_portal.core.extensions import db
+from citizen_portal.core.jobs import register_job
 
 from .models import Poll
 from .services import polls as poll_service

@@ -25,8 +25,8 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from citizen_portal.database import UTCDateTime, utcnow
-from citizen_portal.extensions import db
+from citizen_portal.core.database import UTCDateTime, utcnow
+from citizen_portal.core.extensions import db
 
 MODES = ("codes", "email", "open")
 VISIBILITIES = ("live", "after_close", "admins")

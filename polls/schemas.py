@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from citizen_portal.errors import Invalid
-from citizen_portal.i18n import _l, site_timezone
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.i18n import _l, site_timezone
 
 from .models import KINDS, MODES, VISIBILITIES
 

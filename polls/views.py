@@ -11,11 +11,11 @@ from typing import Any
 from flask import Blueprint, Response, current_app, get_template_attribute, render_template, request
 from flask_login import current_user
 
-from citizen_portal.access import has_role
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import limiter
-from citizen_portal.i18n import _l, localized
-from citizen_portal.navigation import register_nav_item
+from citizen_portal.core.access import has_role
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import limiter
+from citizen_portal.core.i18n import _l, localized
+from citizen_portal.core.navigation import register_nav_item
 
 from . import schemas
 from .captcha_adapter import captcha_challenge, verify_captcha_form

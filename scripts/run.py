@@ -8,7 +8,7 @@ Ctrl-C or SIGTERM stops every child.
 
 Environment: PORTAL_HOST (127.0.0.1), PORTAL_PORT (5000), PORTAL_CALDAV_PORT (5232),
 PORTAL_INSTANCE_PATH (instance/), PORTAL_SITE_FILE (demo/site.toml), PORTAL_WORKERS (2), and
-every other PORTAL_* variable of citizen_portal/config.py (passed to the children).
+every other PORTAL_* variable of citizen_portal/core/config.py (passed to the children).
 The CalDAV password of the ``portal`` service account is generated into
 ``instance/caldav_password`` (mode 0600) on first run and exported as CALDAV_PASSWORD.
 """
@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from citizen_portal.config import ensure_secret_file
+from citizen_portal.core.config import ensure_secret_file
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

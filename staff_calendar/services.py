@@ -15,8 +15,8 @@ from typing import Literal
 from flask import current_app
 from sqlalchemy import ColumnElement, literal, select
 
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone
 from staff_calendar.calendars import ical, live, mirror, outbox, worker
 from staff_calendar.calendars.client import describe_error
 

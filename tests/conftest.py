@@ -16,7 +16,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 os.environ.setdefault("PORTAL_INSTANCE_PATH", "/tmp/portal-test-instance")
 
 from citizen_portal.app import create_app
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from tests.fixtures.database import _create_pg_database, database_kind, make_test_config
 
 pytest_plugins = [

@@ -9,8 +9,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from citizen_portal.extensions import db
-from citizen_portal.models import Location, Service, StaffMember, User
+from citizen_portal.booking.models import Location, Service, StaffMember
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import User
 
 _counter = itertools.count(1)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from tests.factories import make_user
 
 pytestmark = pytest.mark.browser

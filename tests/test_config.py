@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from citizen_portal.config import ensure_secret_file, from_environment
+from citizen_portal.core.config import ensure_secret_file, from_environment
 
 
 def test_environment_values_are_parsed_like_their_defaults():

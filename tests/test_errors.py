@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import request
 
-from citizen_portal.errors import Conflict, Invalid
-from citizen_portal.extensions import csrf, db
+from citizen_portal.core.errors import Conflict, Invalid
+from citizen_portal.core.extensions import csrf, db
 from tests.factories import build_app
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import smtplib
 import urllib.request
 
-from citizen_portal.mail import Mail, send_mail
-from citizen_portal.models import User
+from citizen_portal.core.mail import Mail, send_mail
+from citizen_portal.core.models import User
 from tests.factories import make_location, make_service, make_staff, make_user
 from tests.fixtures.mail import body_text
 
@@ -40,7 +40,7 @@ def test_factories_build_core_objects(app):
 
 
 def test_live_server_serves_the_app_and_sees_seeded_data(live_server):
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
 
     with live_server.app.app_context():
         make_user("seeded")

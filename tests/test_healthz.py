@@ -31,7 +31,7 @@ def test_healthz_degraded_when_a_check_fails_or_raises(app, client, monkeypatch)
 
 
 def test_healthz_degraded_without_database(fresh_database_url, tmp_path):
-    from citizen_portal.extensions import db
+    from citizen_portal.core.extensions import db
     from tests.factories import build_app
 
     app = build_app("sqlite:////nonexistent-dir/none.sqlite3", tmp_path)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from citizen_portal.i18n import TRANSLATION_AREAS
+from citizen_portal.core.i18n import TRANSLATION_AREAS
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CORE_CATALOG = PROJECT_ROOT / "translations/core/en/LC_MESSAGES/messages.po"

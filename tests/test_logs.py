@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from citizen_portal.auth import services
+from citizen_portal.core import api_tokens
 from tests.factories import make_user
 
 LINE = re.compile(r"^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) (.+) (\d{3}) \d+\.\dms$")
@@ -30,7 +30,7 @@ def test_no_personal_data_in_logs(app, client, caplog):
     caplog.set_level(logging.DEBUG)
     make_user("mmueller", display_name="Maria Müller", email="m.mueller@musterhausen.example",
               password="geheim-123")
-    token = services.create_api_token("mmueller", "Fachverfahren")
+    token = api_tokens.create_api_token("mmueller", "Fachverfahren")
     client.post("/anmelden?email=m.mueller@musterhausen.example",
                 data={"username": "mmueller", "password": "geheim-123", "next": "/?name=Maria+Müller"})
     client.post("/anmelden", data={"username": "mmueller", "password": "falsch-456"})

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from tests.factories import build_app
 from tests.fixtures.database import MIGRATIONS, _create_pg_database, database_kind
 

@@ -1,7 +1,7 @@
 from sqlalchemy import text
 
-from citizen_portal.extensions import db
-from citizen_portal.models import User
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import User
 
 
 def test_start_page_renders_in_german_by_default(client):

@@ -7,9 +7,10 @@ import sys
 import click
 from flask.cli import AppGroup
 
-from citizen_portal.access import ROLES
 from citizen_portal.auth import services
-from citizen_portal.errors import DomainError
+from citizen_portal.core import api_tokens
+from citizen_portal.core.access import ROLES
+from citizen_portal.core.errors import DomainError
 
 users_cli = AppGroup("users", help="Staff accounts.")
 token_cli = AppGroup("token", help="API tokens for other software.")
@@ -74,7 +75,7 @@ def list_users() -> None:
 def token_create(username: str, name: str) -> None:
     """Create an API token and print it once (only its hash is stored)."""
     try:
-        token = services.create_api_token(username, name)
+        token = api_tokens.create_api_token(username, name)
     except DomainError as error:
         _fail(error)
     click.echo(token)
@@ -85,7 +86,7 @@ def token_create(username: str, name: str) -> None:
 def token_list(username: str) -> None:
     """List a user's API tokens (id, name, created, revoked)."""
     try:
-        tokens = services.list_api_tokens(username)
+        tokens = api_tokens.list_api_tokens(username)
     except DomainError as error:
         _fail(error)
     for token in tokens:
@@ -98,7 +99,7 @@ def token_list(username: str) -> None:
 def token_revoke(token_id: int) -> None:
     """Revoke an API token by id."""
     try:
-        services.revoke_api_token(token_id)
+        api_tokens.revoke_api_token(token_id)
     except DomainError as error:
         _fail(error)
     click.echo(f"revoked token {token_id}")

@@ -5,34 +5,30 @@ Rules:
   re-hashed on the next successful login.
 - ``authenticate`` answers the same (``None``) for unknown user, wrong password, inactive account
   or account without password, and spends the same hashing time on an unknown user.
-- Roles are a subset of ``citizen_portal.access.ROLES``; usernames are 1-64 chars of
+- Roles are a subset of ``citizen_portal.core.access.ROLES``; usernames are 1-64 chars of
   ``[a-z0-9._-]``, stored lower-case.
-- API tokens are shown once (``create_api_token`` returns the plaintext); only their SHA-256 is
-  stored. A revoked token or one of an inactive user never authenticates.
+API tokens: ``citizen_portal.core.api_tokens``.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from citizen_portal.access import ROLES
-from citizen_portal.database import utcnow, write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
-from citizen_portal.models import ApiToken, User
+from citizen_portal.core.access import ROLES
+from citizen_portal.core.database import utcnow, write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.models import User
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9._-]{1,64}$")
-TOKEN_PREFIX = "cpt_"
 MIN_PASSWORD_LENGTH = 8
 
 
@@ -114,50 +110,3 @@ def authenticate(username: str, password: str) -> User | None:
 
 def list_users() -> list[User]:
     return list(db.session.scalars(select(User).order_by(User.username)))
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_api_token(username: str, name: str) -> str:
-    """Create a bearer token for the user and return its plaintext (shown once, never stored)."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    with write_transaction("users"):
-        user = get_user(username)
-        if user is None:
-            raise NotFound()
-        db.session.add(ApiToken(user_id=user.id, name=name.strip()[:100] or "token", token_hash=_token_hash(token)))
-    return token
-
-
-def revoke_api_token(token_id: int) -> None:
-    with write_transaction("users"):
-        token = db.session.get(ApiToken, token_id)
-        if token is None:
-            raise NotFound()
-        if token.revoked_at is None:
-            token.revoked_at = utcnow()
-
-
-revoke = revoke_api_token
-
-
-def list_api_tokens(username: str) -> list[ApiToken]:
-    user = get_user(username)
-    if user is None:
-        raise NotFound()
-    return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
-
-
-def user_for_token(token: str) -> User | None:
-    """The active user owning this unrevoked token, else ``None``."""
-    if not token or not token.startswith(TOKEN_PREFIX):
-        return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    if row is None or row.revoked_at is not None:
-        return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    return user

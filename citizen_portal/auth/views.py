@@ -12,12 +12,9 @@ from flask import Blueprint, current_app, flash, g, redirect, render_template, r
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from citizen_portal.auth import (
-    loaders,  # noqa: F401  (registers the user loader)
-    services,
-)
-from citizen_portal.extensions import limiter
-from citizen_portal.i18n import _
+from citizen_portal.auth import services
+from citizen_portal.core.extensions import limiter
+from citizen_portal.core.i18n import _
 
 bp = Blueprint("auth", __name__)
 

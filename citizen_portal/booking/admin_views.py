@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
-from citizen_portal.access import roles_required
 from citizen_portal.booking import forms
 from citizen_portal.booking.services import admin
-from citizen_portal.errors import Invalid
-from citizen_portal.i18n import _
+from citizen_portal.core.access import roles_required
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.i18n import _
 
 bp = Blueprint("booking_admin", __name__, url_prefix="/verwaltung/termine")
 

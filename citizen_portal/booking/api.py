@@ -1,6 +1,6 @@
 """JSON API of appointment booking (``/api/v1``): a thin adapter over ``booking.services``.
 
-Errors render as ``{"error": code, "message", "fields"}`` (``citizen_portal.errors``); a taken slot
+Errors render as ``{"error": code, "message", "fields"}`` (``citizen_portal.core.errors``); a taken slot
 is 409 ``{"error": "slot_taken", "message", "alternatives": [...]}``. Citizen endpoints on one
 appointment authenticate with ``Authorization: Bearer <manage token>``; no cookies are used for
 authentication here, so the blueprint is exempt from CSRF.
@@ -12,14 +12,14 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from citizen_portal import captcha
 from citizen_portal.booking import schemas, services
 from citizen_portal.booking.limits import booking_limit, slot_search_limit
 from citizen_portal.booking.models import Appointment
 from citizen_portal.booking.services import slots_json
-from citizen_portal.errors import DomainError, Invalid
-from citizen_portal.extensions import csrf
-from citizen_portal.i18n import _l, current_language, localized, site_timezone, supported_locales
+from citizen_portal.core import captcha
+from citizen_portal.core.errors import DomainError, Invalid
+from citizen_portal.core.extensions import csrf
+from citizen_portal.core.i18n import _l, current_language, localized, site_timezone, supported_locales
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)

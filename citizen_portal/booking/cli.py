@@ -7,7 +7,7 @@ from datetime import date, timedelta
 import click
 from flask.cli import AppGroup
 
-from citizen_portal.i18n import site_timezone
+from citizen_portal.core.i18n import site_timezone
 
 booking_cli = AppGroup("booking", help="Appointments: reminders, purges.")
 

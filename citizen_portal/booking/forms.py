@@ -14,8 +14,8 @@ from datetime import datetime
 from werkzeug.datastructures import MultiDict
 
 from citizen_portal.booking.services.admin import WEEKDAYS, ServiceInput, parse_dates, parse_week
-from citizen_portal.errors import Invalid
-from citizen_portal.i18n import _l
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.i18n import _l
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_NAME, MAX_EMAIL, MAX_PHONE, MAX_NOTE = 200, 254, 50, 1000

@@ -3,7 +3,7 @@ hold expiry (every minute), reminders (every 5 minutes), erasure of personal dat
 
 from flask import Flask
 
-from citizen_portal.jobs import register_job
+from citizen_portal.core.jobs import register_job
 
 
 def _expire_holds() -> int:
@@ -25,7 +25,7 @@ def _erase_personal_data() -> int:
 
 
 def register(app: Flask) -> None:
-    """Register this area's periodic jobs with ``citizen_portal.jobs.register_job``."""
+    """Register this area's periodic jobs with ``citizen_portal.core.jobs.register_job``."""
     register_job(app, "booking.expire_holds", _expire_holds, every_seconds=60)
     register_job(app, "booking.send_reminders", _send_reminders, every_seconds=300)
     register_job(app, "booking.erase_personal_data", _erase_personal_data, every_seconds=3600)

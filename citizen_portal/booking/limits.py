@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from citizen_portal.extensions import limiter
+from citizen_portal.core.extensions import limiter
 
 
 def _slots_limit() -> str:

@@ -24,13 +24,115 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from citizen_portal.database import UTCDateTime, utcnow
-from citizen_portal.extensions import db
-from citizen_portal.models import Location, Service, StaffMember
+from citizen_portal.core.database import UTCDateTime, utcnow
+from citizen_portal.core.extensions import db
+
+# ------------------------------------------------------------ the set-up (loaded from the site file)
+
+service_locations = Table(
+    "service_locations",
+    db.metadata,
+    Column("service_id", Integer, ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+staff_locations = Table(
+    "staff_locations",
+    db.metadata,
+    Column("staff_id", Integer, ForeignKey("staff_members.id", ondelete="CASCADE"), primary_key=True),
+    Column("location_id", Integer, ForeignKey("locations.id", ondelete="CASCADE"), primary_key=True),
+)
+
+staff_services = Table(
+    "staff_services",
+    db.metadata,
+    Column("staff_id", Integer, ForeignKey("staff_members.id", ondelete="CASCADE"), primary_key=True),
+    Column("service_id", Integer, ForeignKey("services.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Location(db.Model):
+    """An office citizens visit. ``opening_hours``: ``{"mon": ["08:00-12:00", ...], ...}``;
+    ``closures``: ISO dates on which it is closed (public holidays come from the site)."""
+
+    __tablename__ = "locations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[dict[str, str]] = mapped_column(JSON)
+    address: Mapped[str] = mapped_column(String(300), default="")
+    opening_hours: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    closures: Mapped[list[str]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    services: Mapped[list[Service]] = relationship(
+        secondary=service_locations, back_populates="locations"
+    )
+
+
+class Service(db.Model):
+    """Something a citizen books: a duration, a buffer after it, lead time and horizon."""
+
+    __tablename__ = "services"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[dict[str, str]] = mapped_column(JSON)
+    description: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # documents to bring: {"de": ["Personalausweis", ...], "en": [...]}
+    documents: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    min_lead_hours: Mapped[int] = mapped_column(Integer, default=2)
+    horizon_days: Mapped[int] = mapped_column(Integer, default=60)
+    email_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_active_per_email: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    locations: Mapped[list[Location]] = relationship(
+        secondary=service_locations, back_populates="services"
+    )
+
+
+class StaffMember(db.Model):
+    """A person who serves citizens. ``working_hours`` empty means the location's opening hours.
+    ``key`` equals the username of the member's staff account, if any."""
+
+    __tablename__ = "staff_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    working_hours: Mapped[dict[str, list[str]] | None] = mapped_column(JSON)
+    calendar_key: Mapped[str | None] = mapped_column(
+        ForeignKey("calendar_links.key", ondelete="SET NULL")
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    locations: Mapped[list[Location]] = relationship(secondary=staff_locations)
+    services: Mapped[list[Service]] = relationship(secondary=staff_services)
+
+
+# ------------------------------------------------------------ appointments
 
 PENDING = "pending_confirmation"
 CONFIRMED = "confirmed"

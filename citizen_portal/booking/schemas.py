@@ -7,8 +7,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from citizen_portal.errors import Invalid
-from citizen_portal.i18n import _l
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.i18n import _l
 
 BOOKING_FIELDS = {"service", "location", "start", "name", "email", "phone", "note", "privacy_consent",
                   "altcha", "language"}

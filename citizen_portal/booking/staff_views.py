@@ -9,16 +9,16 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from flask_login import current_user
 
-from citizen_portal.access import has_role, roles_required
 from citizen_portal.booking.services import staff_day
-from citizen_portal.errors import Conflict
-from citizen_portal.i18n import _, _l
+from citizen_portal.core.access import has_role, roles_required
+from citizen_portal.core.errors import Conflict
+from citizen_portal.core.i18n import _, _l
 
 bp = Blueprint("booking_staff", __name__, url_prefix="/mitarbeitende")
 
 
 def _register_navigation(state) -> None:
-    from citizen_portal.navigation import register_nav_item
+    from citizen_portal.core.navigation import register_nav_item
 
     register_nav_item(state.app, "booking_staff_today", _l("Heute"), lambda: url_for("booking_staff.today"),
                       roles=("staff",), order=20)

@@ -24,21 +24,20 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from werkzeug.wrappers import Response
 
-from citizen_portal import captcha
 from citizen_portal.booking import forms
 from citizen_portal.booking import services as booking
-from citizen_portal.booking.models import PENDING, Appointment
+from citizen_portal.booking.models import PENDING, Appointment, Location, Service
 from citizen_portal.booking.services.slot_engine import load_service
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import limiter
-from citizen_portal.i18n import _, _l, current_language, site_timezone, utc_now
-from citizen_portal.models import Location, Service
+from citizen_portal.core import captcha
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import limiter
+from citizen_portal.core.i18n import _, _l, current_language, site_timezone, utc_now
 
 bp = Blueprint("booking", __name__, url_prefix="/termine")
 
 
 def _register_navigation(state) -> None:
-    from citizen_portal.navigation import register_nav_item
+    from citizen_portal.core.navigation import register_nav_item
 
     register_nav_item(state.app, "booking", _l("Termine"), lambda: url_for("booking.index"), order=10)
 

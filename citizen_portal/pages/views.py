@@ -22,12 +22,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
-from citizen_portal.errors import NotFound
-from citizen_portal.extensions import db, limiter
-from citizen_portal.i18n import LANGUAGE_COOKIE, _l, current_language, supported_locales
-from citizen_portal.jobs import registered_health_checks
-from citizen_portal.models import SiteSettings
-from citizen_portal.navigation import main_navigation
+from citizen_portal.core.errors import NotFound
+from citizen_portal.core.extensions import db, limiter
+from citizen_portal.core.health import registered_health_checks
+from citizen_portal.core.i18n import LANGUAGE_COOKIE, _l, current_language, supported_locales
+from citizen_portal.core.models import SiteSettings
+from citizen_portal.core.navigation import main_navigation
 
 log = logging.getLogger(__name__)
 

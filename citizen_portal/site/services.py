@@ -24,9 +24,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
-from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+from citizen_portal.booking.models import Location, Service, StaffMember
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import SiteSettings
 from citizen_portal.site.schema import CalendarSpec, ParsedSite, SiteSection
 from staff_calendar.calendars.models import CalendarLink
 from staff_calendar.spaces.models import Desk, Floor, Room

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 07:53:25.653027
 """
 from alembic import op
 import sqlalchemy as sa
-import citizen_portal.database
+import citizen_portal.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -30,7 +30,7 @@ def upgrade():
     sa.Column('secret_env', sa.String(length=100), nullable=True),
     sa.Column('secret_file', sa.String(length=200), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_links')),
     sa.UniqueConstraint('key', name=op.f('uq_calendar_links_key'))
     )
@@ -76,7 +76,7 @@ def upgrade():
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('holidays', sa.String(length=8), nullable=True),
     sa.Column('settings', sa.JSON(), nullable=False),
-    sa.Column('updated_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_site_settings'))
     )
     op.create_table('users',
@@ -89,8 +89,8 @@ def upgrade():
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('team', sa.String(length=100), nullable=True),
     sa.Column('show_presence', sa.Boolean(), nullable=False),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_login_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_login_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
@@ -99,9 +99,9 @@ def upgrade():
     sa.Column('user_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_used_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('revoked_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_used_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('revoked_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_api_tokens_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_tokens_token_hash'))

@@ -5,7 +5,7 @@ Revises: 0001_core
 """
 from alembic import op
 import sqlalchemy as sa
-import citizen_portal.database
+import citizen_portal.core.database
 
 
 revision = '0101_calendar_mirror'
@@ -19,13 +19,13 @@ def upgrade():
     sa.Column('calendar_key', sa.String(length=100), nullable=False),
     sa.Column('mode', sa.String(length=16), nullable=False),
     sa.Column('sync_token', sa.String(length=500), nullable=True),
-    sa.Column('window_start', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('window_end', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_attempt_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('last_success_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('window_start', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('window_end', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_attempt_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_success_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('last_warning', sa.String(length=500), nullable=True),
-    sa.Column('reachable_checked_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reachable_checked_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('reachable', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['calendar_key'], ['calendar_links.key'], name=op.f('fk_calendar_sync_states_calendar_key_calendar_links'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('calendar_key', name=op.f('pk_calendar_sync_states'))
@@ -47,8 +47,8 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('calendar_key', sa.String(length=100), nullable=False),
     sa.Column('href', sa.String(length=1000), nullable=False),
-    sa.Column('start', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('end', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('start', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('end', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['calendar_key'], ['calendar_links.key'], name=op.f('fk_calendar_busy_intervals_calendar_key_calendar_links'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_busy_intervals'))
     )
@@ -63,22 +63,22 @@ def upgrade():
     sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
-    sa.Column('next_attempt_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('claimed_until', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('claimed_until', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('last_error', sa.String(length=500), nullable=True),
     sa.Column('href', sa.String(length=1000), nullable=True),
     sa.Column('etag', sa.String(length=300), nullable=True),
     sa.Column('delivered_payload', sa.JSON(), nullable=True),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('delivered_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_calendar_outbox')),
     sa.UniqueConstraint('calendar_key', 'uid', name=op.f('uq_calendar_outbox_calendar_key_uid'))
     )
     op.create_index('ix_calendar_outbox_state_next', 'calendar_outbox', ['state', 'next_attempt_at'], unique=False)
     op.create_table('calendar_worker_heartbeats',
     sa.Column('name', sa.String(length=100), nullable=False),
-    sa.Column('beat_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('beat_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('info', sa.JSON(), nullable=True),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_calendar_worker_heartbeats'))
     )

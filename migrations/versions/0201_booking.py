@@ -10,7 +10,7 @@ On PostgreSQL the claims table also gets an exclusion constraint on overlapping 
 import sqlalchemy as sa
 from alembic import op
 
-import citizen_portal.database
+import citizen_portal.core.database
 
 revision = "0201_booking"
 down_revision = "0001_core"
@@ -26,9 +26,9 @@ def upgrade():
         sa.Column("service_id", sa.Integer(), nullable=False),
         sa.Column("location_id", sa.Integer(), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=False),
-        sa.Column("start_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("blocked_until", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("end_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("blocked_until", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=24), nullable=False),
         sa.Column("language", sa.String(length=8), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=True),
@@ -39,15 +39,15 @@ def upgrade():
         sa.Column("token_nonce", sa.String(length=64), nullable=True),
         sa.Column("manage_token_hash", sa.String(length=64), nullable=True),
         sa.Column("confirm_token_hash", sa.String(length=64), nullable=True),
-        sa.Column("hold_expires_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("hold_expires_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sequence", sa.Integer(), nullable=False),
-        sa.Column("created_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("confirmed_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("cancelled_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("moved_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("checked_in_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("reminder_sent_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("erased_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("moved_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("checked_in_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("reminder_sent_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("erased_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
         sa.CheckConstraint(
             "status IN ('pending_confirmation', 'confirmed', 'cancelled', 'arrived', 'no_show', 'expired')",
             name=op.f("ck_appointments_status"),
@@ -76,8 +76,8 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("appointment_id", sa.Integer(), nullable=False),
         sa.Column("staff_id", sa.Integer(), nullable=False),
-        sa.Column("start_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("blocked_until", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("blocked_until", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["appointment_id"], ["appointments.id"],
             name=op.f("fk_appointment_slot_claims_appointment_id_appointments"), ondelete="CASCADE",

@@ -5,7 +5,7 @@ Revises: 0001_core
 """
 from alembic import op
 import sqlalchemy as sa
-import citizen_portal.database
+import citizen_portal.core.database
 
 
 revision = "0301_spaces_bookings"
@@ -24,8 +24,8 @@ def upgrade():
         sa.Column("half", sa.String(length=9), nullable=False),
         sa.Column("group_uid", sa.String(length=64), nullable=False),
         sa.Column("series_uid", sa.String(length=64), nullable=True),
-        sa.Column("checked_in_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("checked_in_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("half IN ('morning', 'afternoon')", name=op.f("ck_desk_bookings_half_valid")),
         sa.ForeignKeyConstraint(["desk_id"], ["desks.id"], name=op.f("fk_desk_bookings_desk_id_desks"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_desk_bookings_user_id_users"), ondelete="CASCADE"),
@@ -42,12 +42,12 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("room_id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("start_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("end_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("start_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("end_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("attendees", sa.Integer(), nullable=False),
         sa.Column("uid", sa.String(length=64), nullable=False),
-        sa.Column("created_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("end_at > start_at", name=op.f("ck_room_bookings_range_valid")),
         sa.CheckConstraint("attendees >= 1", name=op.f("ck_room_bookings_attendees_positive")),
         sa.ForeignKeyConstraint(["room_id"], ["rooms.id"], name=op.f("fk_room_bookings_room_id_rooms"), ondelete="CASCADE"),
@@ -74,7 +74,7 @@ def upgrade():
         sa.Column("last_day", sa.Date(), nullable=False),
         sa.Column("reason", sa.String(length=300), nullable=False),
         sa.Column("created_by", sa.Integer(), nullable=True),
-        sa.Column("created_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.CheckConstraint("(desk_id IS NULL) <> (room_id IS NULL)", name=op.f("ck_space_blocks_one_target")),
         sa.CheckConstraint("last_day >= first_day", name=op.f("ck_space_blocks_days_valid")),
         sa.ForeignKeyConstraint(["created_by"], ["users.id"], name=op.f("fk_space_blocks_created_by_users"), ondelete="SET NULL"),
@@ -90,7 +90,7 @@ def upgrade():
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("created_at", citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_space_feed_tokens_user_id_users"), ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_space_feed_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_space_feed_tokens_token_hash")),

@@ -7,7 +7,7 @@ Create Date: 2026-11-22 08:01:27.419573
 """
 from alembic import op
 import sqlalchemy as sa
-import citizen_portal.database
+import citizen_portal.core.database
 
 
 # revision identifiers, used by Alembic.
@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('purpose', sa.String(length=10), nullable=False),
     sa.Column('target_id', sa.Integer(), nullable=False),
     sa.Column('email_hash', sa.String(length=64), nullable=False),
-    sa.Column('expires_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('token_hash', name=op.f('pk_poll_email_tokens'))
     )
     with op.batch_alter_table('poll_email_tokens', schema=None) as batch_op:
@@ -37,14 +37,14 @@ def upgrade():
     sa.Column('description', sa.JSON(), nullable=False),
     sa.Column('mode', sa.String(length=10), nullable=False),
     sa.Column('results_visibility', sa.String(length=12), nullable=False),
-    sa.Column('opens_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('closes_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('opens_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('closes_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('published', sa.Boolean(), nullable=False),
     sa.Column('email_salt', sa.String(length=64), nullable=True),
-    sa.Column('archived_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('archived_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.Column('ballot_count', sa.Integer(), nullable=False),
     sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['users.id'], name=op.f('fk_polls_created_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_polls')),
     sa.UniqueConstraint('slug', name=op.f('uq_polls_slug'))
@@ -62,8 +62,8 @@ def upgrade():
     sa.Column('status', sa.String(length=14), nullable=False),
     sa.Column('answer', sa.Text(), nullable=True),
     sa.Column('supporters', sa.Integer(), nullable=False),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
     sa.Column('moderated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['moderated_by_id'], ['users.id'], name=op.f('fk_suggestions_moderated_by_id_users'), ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_suggestions'))
@@ -83,8 +83,8 @@ def upgrade():
     sa.Column('poll_id', sa.Integer(), nullable=False),
     sa.Column('size', sa.Integer(), nullable=False),
     sa.Column('nonce', sa.String(length=64), nullable=True),
-    sa.Column('created_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('sealed_at', citizen_portal.database.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('sealed_at', citizen_portal.core.database.UTCDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], name=op.f('fk_poll_code_batches_poll_id_polls'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_poll_code_batches'))
     )

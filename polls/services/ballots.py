@@ -37,10 +37,10 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 
 from ..models import (
     TALLY_ANSWERED,

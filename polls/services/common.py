@@ -9,7 +9,7 @@ from datetime import datetime
 
 from flask import current_app
 
-from citizen_portal.i18n import utc_now
+from citizen_portal.core.i18n import utc_now
 
 # no 0/O, 1/I/L: codes are typed from paper
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"

@@ -13,7 +13,7 @@ from odf.opendocument import OpenDocumentSpreadsheet
 from odf.table import Table, TableCell, TableRow
 from odf.text import P
 
-from citizen_portal.i18n import _
+from citizen_portal.core.i18n import _
 
 from .common import format_code
 from .results import PollResults

@@ -20,11 +20,11 @@ from datetime import timedelta
 from flask import current_app, render_template, url_for
 from sqlalchemy import select
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, current_language, localized
-from citizen_portal.mail import Mail, send_mail
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, current_language, localized
+from citizen_portal.core.mail import Mail, send_mail
 
 from ..models import CodeBatch, EmailToken, InvitationCode, Participation, Poll
 from .common import app_key, code_hash, derived_code, keyed_hash, new_token, normalize_email, now, sha256

@@ -18,10 +18,10 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 
 from ..models import RATING_VALUES, Ballot, EmailToken, Option, Participation, Poll, Question, random_id
 from ..schemas import PollInput, QuestionInput

@@ -25,10 +25,10 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, current_language, localized
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, current_language, localized
 
 from ..models import (
     TALLY_ANSWERED,

@@ -22,11 +22,11 @@ from flask_babel import force_locale
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, current_language
-from citizen_portal.mail import Mail, send_mail
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, current_language
+from citizen_portal.core.mail import Mail, send_mail
 
 from ..models import SUGGESTION_STATUSES, EmailToken, Suggestion, SuggestionSupport
 from ..schemas import SuggestionInput

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from flask import Flask
 
-from citizen_portal.jobs import register_health_check, register_job
+from citizen_portal.core.health import register_health_check
+from citizen_portal.core.jobs import register_job
 
 OUTBOX_STALE_SECONDS = 3600.0
 

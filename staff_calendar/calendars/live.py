@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone
 from staff_calendar.calendars import ical
 from staff_calendar.calendars.client import CalendarUnavailable, connect
 from staff_calendar.calendars.models import CalendarLink

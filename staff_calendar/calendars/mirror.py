@@ -26,9 +26,9 @@ from caldav.lib import error as caldav_error
 from flask import current_app
 from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, literal, select
 
-from citizen_portal.database import UTCDateTime, write_transaction
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone
+from citizen_portal.core.database import UTCDateTime, write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone
 from staff_calendar.calendars import ical
 from staff_calendar.calendars.client import CalendarUnavailable, connect, describe_error, href_of
 from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarObject, CalendarSyncState

@@ -10,8 +10,8 @@ from datetime import datetime
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from citizen_portal.database import UTCDateTime, utcnow
-from citizen_portal.extensions import db
+from citizen_portal.core.database import UTCDateTime, utcnow
+from citizen_portal.core.extensions import db
 
 
 class CalendarLink(db.Model):

@@ -24,9 +24,9 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone
 from staff_calendar.calendars import ical
 from staff_calendar.calendars.client import CalendarUnavailable, Connection, connect, describe_error
 from staff_calendar.calendars.models import CalendarLink, OutboxEntry

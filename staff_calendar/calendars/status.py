@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from staff_calendar.calendars.models import CalendarLink, CalendarSyncState, OutboxEntry, WorkerHeartbeat
 
 HEARTBEAT_STALE_SECONDS = 300.0

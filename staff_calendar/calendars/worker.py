@@ -1,5 +1,5 @@
 """The worker: drains the outbox, syncs every calendar periodically, runs the registered periodic jobs
-of all packages (``citizen_portal.jobs``), and writes a heartbeat row after every loop.
+of all packages (``citizen_portal.core.jobs``), and writes a heartbeat row after every loop.
 
 Also the background drain right after a commit (``request_background_drain``): one thread per
 process at a time, with its own app context; a request while a drain runs makes it run once more."""
@@ -15,9 +15,9 @@ from datetime import UTC, datetime
 
 from flask import Flask, current_app
 
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
-from citizen_portal.jobs import registered_jobs
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.jobs import registered_jobs
 from staff_calendar.calendars import mirror, outbox
 from staff_calendar.calendars.models import WorkerHeartbeat
 

@@ -11,9 +11,9 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from citizen_portal.access import roles_required
-from citizen_portal.errors import Invalid
-from citizen_portal.i18n import _
+from citizen_portal.core.access import roles_required
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.i18n import _
 from staff_calendar.spaces.services import admin
 from staff_calendar.spaces.services.common import WEEKDAYS, Actor
 

@@ -5,7 +5,7 @@ Authentication: a staff session (browser; unsafe methods then need the CSRF toke
 stored, in ``api_tokens``). The blueprint is exempt from the global CSRF check because bearer
 clients have no session; session requests are checked here instead.
 
-Errors are ``{"error": code, "message", "fields"}`` with a 4xx status (``citizen_portal.errors``).
+Errors are ``{"error": code, "message", "fields"}`` with a 4xx status (``citizen_portal.core.errors``).
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
-from citizen_portal.access import authenticate_api_request
-from citizen_portal.errors import Invalid
-from citizen_portal.extensions import csrf
-from citizen_portal.i18n import _l, localized
+from citizen_portal.core.access import authenticate_api_request
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.extensions import csrf
+from citizen_portal.core.i18n import _l, localized
 from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import desks, rooms
 from staff_calendar.spaces.services.common import Actor, local_moment

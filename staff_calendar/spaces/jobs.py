@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from citizen_portal.jobs import register_job
+from citizen_portal.core.jobs import register_job
 
 
 def _release() -> object:
@@ -21,6 +21,6 @@ def _purge() -> object:
 
 
 def register(app: Flask) -> None:
-    """Register this area's periodic jobs with ``citizen_portal.jobs.register_job``."""
+    """Register this area's periodic jobs with ``citizen_portal.core.jobs.register_job``."""
     register_job(app, "spaces.release_unchecked", _release, every_seconds=300)
     register_job(app, "spaces.purge_expired", _purge, every_seconds=6 * 3600)

@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from citizen_portal.database import UTCDateTime, utcnow
-from citizen_portal.extensions import db
+from citizen_portal.core.database import UTCDateTime, utcnow
+from citizen_portal.core.extensions import db
 
 
 class Floor(db.Model):

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from citizen_portal.errors import Invalid
-from citizen_portal.i18n import _l, site_timezone
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.i18n import _l, site_timezone
 
 
 def parse_date(value: Any, field: str = "date") -> date:

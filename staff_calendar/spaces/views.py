@@ -10,9 +10,9 @@ from flask import Blueprint, Response, current_app, flash, redirect, render_temp
 from flask_login import current_user
 from markupsafe import Markup
 
-from citizen_portal.access import roles_required
-from citizen_portal.errors import Conflict, DomainError, Invalid
-from citizen_portal.i18n import _, _l
+from citizen_portal.core.access import roles_required
+from citizen_portal.core.errors import Conflict, DomainError, Invalid
+from citizen_portal.core.i18n import _, _l
 from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import blocks, desks, feeds, occupancy, presence, rooms
 from staff_calendar.spaces.services.common import (
@@ -37,7 +37,7 @@ ATTRIBUTE_LABELS = {
 
 
 def _register_navigation(state) -> None:
-    from citizen_portal.navigation import register_nav_item
+    from citizen_portal.core.navigation import register_nav_item
 
     register_nav_item(state.app, "spaces", _l("Arbeitsplätze"), lambda: url_for("spaces.my_week"),
                       roles=("staff",), order=40)

@@ -8,10 +8,11 @@ import pytest
 from flask import jsonify
 from flask_login import current_user
 
-from citizen_portal.access import api_login_required, roles_required
 from citizen_portal.auth import services
-from citizen_portal.extensions import csrf, db
-from citizen_portal.models import ApiToken, User
+from citizen_portal.core import api_tokens
+from citizen_portal.core.access import api_login_required, roles_required
+from citizen_portal.core.extensions import csrf, db
+from citizen_portal.core.models import ApiToken, User
 from tests.factories import build_app, login, make_user
 
 GENERIC_ERROR = "Benutzername oder Passwort ist falsch."
@@ -132,7 +133,7 @@ def test_password_hash_is_argon2_and_rehashed_when_outdated(app):
 
 
 def test_create_user_rules(app):
-    from citizen_portal.errors import Conflict, Invalid
+    from citizen_portal.core.errors import Conflict, Invalid
 
     user = services.create_user("Anna.Admin", "Anna", email="anna@example.org", roles="staff, poll_admin",
                                 password="geheim-123")
@@ -154,14 +155,14 @@ def test_create_user_rules(app):
 
 def test_api_token_is_returned_once_and_stored_hashed(app):
     make_user("fachverfahren")
-    token = services.create_api_token("fachverfahren", "Fachverfahren X")
+    token = api_tokens.create_api_token("fachverfahren", "Fachverfahren X")
     row = db.session.scalar(db.select(ApiToken))
     assert token not in row.token_hash
     assert len(row.token_hash) == 64
-    assert services.user_for_token(token).username == "fachverfahren"
-    services.revoke(row.id)
-    assert services.user_for_token(token) is None
-    assert services.user_for_token("cpt_wrong") is None
+    assert api_tokens.user_for_token(token).username == "fachverfahren"
+    api_tokens.revoke_api_token(row.id)
+    assert api_tokens.user_for_token(token) is None
+    assert api_tokens.user_for_token("cpt_wrong") is None
 
 
 def test_roles_required_redirects_html_to_login(app, client):
@@ -193,8 +194,8 @@ def api_app(fresh_database_url, tmp_path):
     with app.app_context():
         make_user("staffer", roles="staff")
         make_user("boss", roles="admin")
-        tokens = {"staffer": services.create_api_token("staffer", "t1"),
-                  "boss": services.create_api_token("boss", "t2")}
+        tokens = {"staffer": api_tokens.create_api_token("staffer", "t1"),
+                  "boss": api_tokens.create_api_token("boss", "t2")}
         db.session.commit()
     app.test_tokens = tokens
     yield app
@@ -263,7 +264,7 @@ def test_users_cli(app):
     created = runner.invoke(args=["users", "token", "create", "mmueller", "Fachverfahren"])
     token = created.output.strip()
     assert token.startswith("cpt_")
-    assert services.user_for_token(token).username == "mmueller"
+    assert api_tokens.user_for_token(token).username == "mmueller"
     tokens = runner.invoke(args=["users", "token", "list", "mmueller"])
     assert "Fachverfahren" in tokens.output
     assert token not in tokens.output

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
-from citizen_portal.models import SiteSettings
-from citizen_portal.navigation import register_nav_item
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.models import SiteSettings
+from citizen_portal.core.navigation import register_nav_item
 from tests.factories import login, make_user
 
 

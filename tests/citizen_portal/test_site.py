@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from citizen_portal.booking.models import Location, Service, StaffMember
 from citizen_portal.booking.services import booking_settings
 from citizen_portal.booking.settings import BookingSettings
-from citizen_portal.extensions import db
-from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import SiteSettings
 from citizen_portal.site.schema import SiteFileInvalid, parse_site_file, parse_site_text
 from citizen_portal.site.services import apply_site
 from staff_calendar.calendars.models import CalendarLink

@@ -6,7 +6,7 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from polls.models import Poll
 from polls.schemas import PollInput, QuestionInput
 from polls.services import participation

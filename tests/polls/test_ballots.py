@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import inspect, select, text
 
-from citizen_portal.errors import Conflict, Invalid
-from citizen_portal.extensions import db
+from citizen_portal.core.errors import Conflict, Invalid
+from citizen_portal.core.extensions import db
 from polls.models import Ballot, EmailToken, InvitationCode, Participation, Poll, Receipt, TextAnswer
 from polls.schemas import QuestionInput
 from polls.services import ballots, participation, results

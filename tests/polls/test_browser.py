@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from polls.models import Poll, Suggestion
 from tests.polls.factories import close, codes_for, make_poll
 

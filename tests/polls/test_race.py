@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from polls.services import results
 from tests.factories import build_app
 from tests.polls.factories import answers, codes_for, make_poll

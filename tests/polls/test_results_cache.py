@@ -8,8 +8,8 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from citizen_portal.errors import Conflict, Invalid
-from citizen_portal.extensions import db
+from citizen_portal.core.errors import Conflict, Invalid
+from citizen_portal.core.extensions import db
 from polls.models import TALLY_SHARDS, Poll, Tally
 from polls.schemas import QuestionInput
 from polls.services import ballots, results

@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from citizen_portal.errors import Conflict
-from citizen_portal.extensions import db
+from citizen_portal.core.errors import Conflict
+from citizen_portal.core.extensions import db
 from polls.models import Suggestion
 from polls.services import suggestions
 from tests.fixtures.mail import body_text

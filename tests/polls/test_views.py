@@ -8,7 +8,7 @@ import re
 from odf.opendocument import load
 from odf.table import TableRow
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from polls.models import Poll
 from polls.services import ballots
 from tests.factories import make_user

@@ -9,8 +9,8 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from citizen_portal.extensions import db
-from citizen_portal.jobs import registered_health_checks
+from citizen_portal.core.extensions import db
+from citizen_portal.core.health import registered_health_checks
 from staff_calendar import services
 from staff_calendar.calendars import mirror, outbox
 from staff_calendar.calendars.models import CalendarLink, CalendarSyncState, WorkerHeartbeat
@@ -132,7 +132,7 @@ def test_worker_once_drains_syncs_and_beats(app, caldav_server, monkeypatch):
     uid = services.event_uid("appointment", 999)
     services.schedule_event(calendar_key=key, uid=uid, summary="T", start=at(15), end=at(15, 30))
     ran = []
-    from citizen_portal.jobs import register_job
+    from citizen_portal.core.jobs import register_job
 
     monkeypatch.setitem(app.extensions, "periodic_jobs", {})
     register_job(app, "test-job", lambda: ran.append(1), 3600)

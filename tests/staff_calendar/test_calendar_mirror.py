@@ -11,7 +11,7 @@ import icalendar
 import pytest
 from sqlalchemy import select
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from staff_calendar import services
 from staff_calendar.calendars import mirror
 from staff_calendar.calendars.models import CalendarObject, CalendarSyncState

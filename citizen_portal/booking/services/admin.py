@@ -27,11 +27,11 @@ from itertools import pairwise
 
 from sqlalchemy import select
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
-from citizen_portal.models import Location, Service, StaffMember
+from citizen_portal.booking.models import Location, Service, StaffMember
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOCK = "booking-admin"

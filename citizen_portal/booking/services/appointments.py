@@ -36,7 +36,10 @@ from citizen_portal.booking.models import (
     EXPIRED,
     PENDING,
     Appointment,
+    Location,
+    Service,
     SlotClaim,
+    StaffMember,
 )
 from citizen_portal.booking.services import notifications
 from citizen_portal.booking.services.calendar_events import schedule_calendar_event
@@ -49,11 +52,10 @@ from citizen_portal.booking.services.codes import (
 )
 from citizen_portal.booking.services.slot_engine import Slot, booking_settings, load_service, plan
 from citizen_portal.booking.services.slots import next_free_slots
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
-from citizen_portal.models import Location, Service, StaffMember
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, site_timezone
 from staff_calendar import services as calendar_services
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from flask import current_app
 from sqlalchemy import Engine, select
 
 from citizen_portal.booking.models import SlotVersion
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 
 MAX_ENTRIES = 128  # a 4-week answer is ~50 KB of JSON plus its slots: bounded memory per worker

@@ -13,9 +13,8 @@ Rules:
 
 from __future__ import annotations
 
-from citizen_portal.booking.models import Appointment
+from citizen_portal.booking.models import Appointment, StaffMember
 from citizen_portal.booking.services.slot_engine import booking_settings
-from citizen_portal.models import StaffMember
 from staff_calendar import services as calendar_services
 
 

@@ -22,7 +22,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from citizen_portal.booking.models import Appointment
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
 

@@ -22,6 +22,7 @@ from citizen_portal.booking.models import (
     PENDING,
     Appointment,
     SlotClaim,
+    StaffMember,
 )
 from citizen_portal.booking.services.appointments import (
     StaffTaken,
@@ -37,11 +38,10 @@ from citizen_portal.booking.services.appointments import (
 from citizen_portal.booking.services.calendar_events import remove_calendar_event, schedule_calendar_event
 from citizen_portal.booking.services.codes import normalize_code, sha256_hex
 from citizen_portal.booking.services.slot_engine import plan
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
-from citizen_portal.models import StaffMember
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, site_timezone
 from staff_calendar import services as calendar_services
 
 

@@ -4,7 +4,7 @@ cancellation (METHOD:CANCEL), reminder. Always called after the commit.
 Language: the citizen's language at booking time (``Appointment.language``). Dates: the site zone.
 Links (agreed with the HTML views): ``<BASE_URL>/termine/verwalten/<code>?token=<manage token>``
 and ``<BASE_URL>/termine/bestaetigen/<code>?token=<confirm token>``.
-The log names only the kind of mail (``citizen_portal.mail``), never recipient, code or token.
+The log names only the kind of mail (``citizen_portal.core.mail``), never recipient, code or token.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from citizen_portal.booking.models import Appointment
-from citizen_portal.i18n import _
-from citizen_portal.mail import Attachment, Mail, send_mail
+from citizen_portal.core.i18n import _
+from citizen_portal.core.mail import Attachment, Mail, send_mail
 from staff_calendar import services as calendar_services
 
 

@@ -19,8 +19,8 @@ from citizen_portal.booking.models import CONFIRMED, EXPIRED, Appointment
 from citizen_portal.booking.services import notifications
 from citizen_portal.booking.services.codes import manage_token_for
 from citizen_portal.booking.services.slot_engine import booking_settings
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
 
 log = logging.getLogger(__name__)
 

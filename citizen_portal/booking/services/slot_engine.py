@@ -33,13 +33,21 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
-from citizen_portal.booking.models import ACTIVE_STATUSES, CANCELLED, PENDING, Appointment
+from citizen_portal.booking.models import (
+    ACTIVE_STATUSES,
+    CANCELLED,
+    PENDING,
+    Appointment,
+    Location,
+    Service,
+    StaffMember,
+)
 from citizen_portal.booking.services.working_hours import is_holiday, working_seconds
 from citizen_portal.booking.settings import BookingSettings, from_stored
-from citizen_portal.errors import NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
-from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+from citizen_portal.core.errors import NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, site_timezone
+from citizen_portal.core.models import SiteSettings
 from staff_calendar import services as calendar_services
 
 

@@ -21,12 +21,12 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from citizen_portal.booking.models import Service
 from citizen_portal.booking.services import cache as slot_cache_module
 from citizen_portal.booking.services.slot_engine import Slot, load_service, plan
-from citizen_portal.errors import Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
-from citizen_portal.models import Service
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, site_timezone
 
 MAX_RANGE_DAYS = 62
 

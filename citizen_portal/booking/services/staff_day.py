@@ -21,12 +21,11 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from citizen_portal.booking.models import ARRIVED, CONFIRMED, NO_SHOW, PENDING, Appointment
+from citizen_portal.booking.models import ARRIVED, CONFIRMED, NO_SHOW, PENDING, Appointment, StaffMember
 from citizen_portal.booking.services.manage import set_attendance
-from citizen_portal.errors import Conflict, Forbidden, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
-from citizen_portal.models import StaffMember
+from citizen_portal.core.errors import Conflict, Forbidden, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, site_timezone
 
 LISTED_STATUSES = (PENDING, CONFIRMED, ARRIVED, NO_SHOW)
 ACTIONS = {"arrived": ARRIVED, "no_show": NO_SHOW, "reset": CONFIRMED}

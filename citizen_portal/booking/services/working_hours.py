@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import holidays as holidays_lib
 
-from citizen_portal.models import Location, StaffMember
+from citizen_portal.booking.models import Location, StaffMember
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 

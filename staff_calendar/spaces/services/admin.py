@@ -40,10 +40,10 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Forbidden, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Forbidden, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import Desk, DeskBooking, Floor, Room, RoomBooking
 from staff_calendar.spaces.services.admin_inputs import (
     DESK_ATTRIBUTES,

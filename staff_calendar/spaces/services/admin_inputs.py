@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import Desk, Floor, Room
 from staff_calendar.spaces.services.common import WEEKDAYS
 

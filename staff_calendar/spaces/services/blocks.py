@@ -9,10 +9,10 @@ from datetime import date, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Forbidden, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Forbidden, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import Desk, DeskBooking, RoomBooking, SpaceBlock
 from staff_calendar.spaces.services.common import Actor, local_moment, today_local
 from staff_calendar.spaces.services.desks import get_desk

@@ -1,7 +1,7 @@
 """Shared pieces of the spaces rules: the site's settings, closed days, half-day times, actors.
 
-Settings come from ``site_settings.settings["spaces"]`` (written by the site loader), read with a
-small query so this package never imports the core models. Defaults below apply to missing keys.
+Settings come from ``SiteSettings.settings["spaces"]`` (written by the site loader), read with one
+small query. Defaults below apply to missing keys.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from functools import lru_cache
 from typing import Any, TypeVar
 
 import holidays as holiday_calendars
-from sqlalchemy import JSON, Boolean, Integer, String, column, select, table
+from sqlalchemy import select
 
-from citizen_portal.database import UTCDateTime
-from citizen_portal.errors import Forbidden, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
+from citizen_portal.core.errors import Forbidden, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, site_timezone
+from citizen_portal.core.models import SiteSettings, User
+from staff_calendar.calendars.models import CalendarLink
 
 DEFAULTS: dict[str, Any] = {
     "desk_days_per_week": 3,
@@ -41,41 +42,6 @@ DEFAULTS: dict[str, Any] = {
 DEFAULT_ROOM_HOURS = ["07:00-19:00"]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS = ("day", "morning", "afternoon")
-
-site_settings_table = table(
-    "site_settings",
-    column("id", Integer),
-    column("holidays", String),
-    column("settings", JSON),
-)
-
-users_table = table(
-    "users",
-    column("id", Integer),
-    column("username", String),
-    column("display_name", String),
-    column("email", String),
-    column("roles", String),
-    column("active", Boolean),
-    column("team", String),
-    column("show_presence", Boolean),
-)
-
-api_tokens_table = table(
-    "api_tokens",
-    column("id", Integer),
-    column("user_id", Integer),
-    column("token_hash", String),
-    column("revoked_at", UTCDateTime()),
-    column("last_used_at", UTCDateTime()),
-)
-
-calendar_links_table = table(
-    "calendar_links",
-    column("key", String),
-    column("active", Boolean),
-)
-
 
 @dataclass(frozen=True)
 class Actor:
@@ -132,8 +98,8 @@ class SpacesSettings:
 def load_settings() -> SpacesSettings:
     """The site's spaces settings merged over the defaults (one small query)."""
     row = db.session.execute(
-        select(site_settings_table.c.holidays, site_settings_table.c.settings)
-        .order_by(site_settings_table.c.id).limit(1)
+        select(SiteSettings.holidays, SiteSettings.settings)
+        .order_by(SiteSettings.id).limit(1)
     ).first()
     values = dict(DEFAULTS)
     bundesland = None
@@ -238,8 +204,7 @@ def user_calendar_key(username: str) -> str | None:
 
     key = calendar_key_for_staff(username)
     found = db.session.execute(
-        select(calendar_links_table.c.key).where(
-            calendar_links_table.c.key == key, calendar_links_table.c.active.is_(True))
+        select(CalendarLink.key).where(CalendarLink.key == key, CalendarLink.active.is_(True))
     ).first()
     return key if found else None
 
@@ -260,4 +225,4 @@ def own_booking(actor: Actor, model: type[Booking], booking_id: int) -> Booking:
 
 def username_of(user_id: int) -> str:
     """The username of a user (the calendar key ``staff:<username>`` is made from it)."""
-    return db.session.execute(select(users_table.c.username).where(users_table.c.id == user_id)).scalar_one()
+    return db.session.execute(select(User.username).where(User.id == user_id)).scalar_one()

@@ -21,9 +21,9 @@ from flask import current_app
 from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.orm import joinedload
 
-from citizen_portal.errors import NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l
+from citizen_portal.core.errors import NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import HALVES, Desk, DeskBooking, Floor, SpaceBlock
 from staff_calendar.spaces.services.common import (
     Actor,

@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from citizen_portal.extensions import db
-from citizen_portal.i18n import localized
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import localized
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import HALVES, Desk, DeskBooking
 from staff_calendar.spaces.services.common import SpacesSettings, load_settings, local_moment, user_calendar_key

@@ -23,10 +23,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import Conflict, Forbidden, Invalid, NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, utc_now
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import Conflict, Forbidden, Invalid, NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l, utc_now
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import Desk, DeskBooking
 from staff_calendar.spaces.services.common import (

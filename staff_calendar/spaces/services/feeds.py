@@ -11,10 +11,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 
-from citizen_portal.database import write_transaction
-from citizen_portal.errors import NotFound
-from citizen_portal.extensions import db
-from citizen_portal.i18n import utc_now
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.errors import NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import utc_now
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import FeedToken
 from staff_calendar.spaces.services import desks, rooms

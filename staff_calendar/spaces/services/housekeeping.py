@@ -15,9 +15,9 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone, utc_now
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone, utc_now
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import Desk, DeskBooking, RoomBooking, SpaceBlock
 from staff_calendar.spaces.services.common import load_settings, username_of

@@ -12,8 +12,8 @@ from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
-from citizen_portal.extensions import db
-from citizen_portal.i18n import localized
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import localized
 from staff_calendar.spaces.models import Desk, DeskBooking, Floor
 from staff_calendar.spaces.services.common import load_settings
 

@@ -12,10 +12,11 @@ from datetime import date
 
 from sqlalchemy import select, update
 
-from citizen_portal.database import write_transaction
-from citizen_portal.extensions import db
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import User
 from staff_calendar.spaces.models import DeskBooking
-from staff_calendar.spaces.services.common import Actor, users_table
+from staff_calendar.spaces.services.common import Actor
 
 
 @dataclass
@@ -27,13 +28,13 @@ class Presence:
 
 def my_team_and_visibility(actor: Actor) -> tuple[str | None, bool]:
     row = db.session.execute(
-        select(users_table.c.team, users_table.c.show_presence).where(users_table.c.id == actor.id)).one()
+        select(User.team, User.show_presence).where(User.id == actor.id)).one()
     return row.team, bool(row.show_presence)
 
 
 def set_visibility(actor: Actor, visible: bool) -> None:
     with write_transaction(f"presence:{actor.id}"):
-        db.session.execute(update(users_table).where(users_table.c.id == actor.id).values(show_presence=visible))
+        db.session.execute(update(User).where(User.id == actor.id).values(show_presence=visible))
 
 
 def whos_in(actor: Actor, first: date, last: date) -> dict[date, list[Presence]]:
@@ -42,11 +43,11 @@ def whos_in(actor: Actor, first: date, last: date) -> dict[date, list[Presence]]
     if not team:
         return result
     rows = db.session.execute(
-        select(DeskBooking.day, DeskBooking.half, users_table.c.id, users_table.c.display_name)
-        .join(users_table, users_table.c.id == DeskBooking.user_id)
-        .where(users_table.c.team == team, users_table.c.show_presence.is_(True),
-               users_table.c.active.is_(True), DeskBooking.day.between(first, last))
-        .order_by(DeskBooking.day, users_table.c.display_name)
+        select(DeskBooking.day, DeskBooking.half, User.id, User.display_name)
+        .join(User, User.id == DeskBooking.user_id)
+        .where(User.team == team, User.show_presence.is_(True),
+               User.active.is_(True), DeskBooking.day.between(first, last))
+        .order_by(DeskBooking.day, User.display_name)
     ).all()
     per_day: dict[date, dict[int, Presence]] = defaultdict(dict)
     for row in rows:

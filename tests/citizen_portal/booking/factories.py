@@ -8,9 +8,9 @@ import itertools
 from datetime import datetime, timedelta
 from typing import Any
 
-from citizen_portal.booking.models import CONFIRMED, PENDING, Appointment, SlotClaim
-from citizen_portal.extensions import db
-from citizen_portal.models import Location, Service, SiteSettings, StaffMember
+from citizen_portal.booking.models import CONFIRMED, PENDING, Appointment, Location, Service, SlotClaim, StaffMember
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import SiteSettings
 from tests.factories import make_location, make_service, make_staff
 
 _codes = itertools.count(1)

@@ -6,8 +6,8 @@ import pytest
 from flask import g
 
 from citizen_portal.booking.services import admin
-from citizen_portal.errors import Invalid
-from citizen_portal.extensions import db
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.extensions import db
 from tests.factories import make_location, make_service, make_staff, make_user
 
 

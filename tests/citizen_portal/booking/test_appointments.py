@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from citizen_portal.booking import services
 from citizen_portal.booking.models import CANCELLED, CONFIRMED, EXPIRED, PENDING, Appointment, SlotClaim
-from citizen_portal.errors import Conflict, Invalid, NotFound
-from citizen_portal.extensions import db
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 from staff_calendar.calendars.models import CalendarLink, OutboxEntry
 from tests.citizen_portal.booking.factories import make_appointment, make_setup

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from tests.factories import make_location, make_service, make_staff
 from tests.fixtures.mail import body_text
 

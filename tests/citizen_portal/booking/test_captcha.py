@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from citizen_portal import captcha
-from citizen_portal.errors import Invalid
+from citizen_portal.core import captcha
+from citizen_portal.core.errors import Invalid
 
 
 @pytest.fixture

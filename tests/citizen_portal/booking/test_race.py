@@ -18,7 +18,7 @@ import requests
 from sqlalchemy import func, select
 
 from citizen_portal.booking.models import Appointment, SlotClaim
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from tests.citizen_portal.booking.factories import ALL_WEEK, make_setup
 from tests.factories import build_app
 from tests.fixtures.database import free_port, wait_for_port

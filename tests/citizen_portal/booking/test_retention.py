@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from citizen_portal.booking import services
 from citizen_portal.booking.models import CONFIRMED, EXPIRED, PENDING
-from citizen_portal.extensions import db
-from citizen_portal.jobs import registered_jobs
+from citizen_portal.core.extensions import db
+from citizen_portal.core.jobs import registered_jobs
 from tests.citizen_portal.booking.factories import make_appointment, make_setup
 
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

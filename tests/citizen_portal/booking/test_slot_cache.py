@@ -13,7 +13,7 @@ from sqlalchemy import event, select, text
 from citizen_portal.booking.models import Appointment, SlotVersion
 from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
 from citizen_portal.booking.services.cache import slot_cache
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarSyncState
 from tests.citizen_portal.booking.factories import make_setup
 

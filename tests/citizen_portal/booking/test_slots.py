@@ -12,8 +12,8 @@ from sqlalchemy import event, literal
 from citizen_portal.booking.models import CANCELLED, PENDING
 from citizen_portal.booking.services import find_slots
 from citizen_portal.booking.settings import BookingSettings
-from citizen_portal.errors import Invalid, NotFound
-from citizen_portal.extensions import db
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 from tests.citizen_portal.booking.factories import make_appointment, make_setup
 from tests.factories import make_location, make_service, make_staff

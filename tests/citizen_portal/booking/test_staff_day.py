@@ -10,9 +10,9 @@ from flask import g
 
 from citizen_portal.booking.models import ARRIVED, CANCELLED, CONFIRMED, NO_SHOW, Appointment
 from citizen_portal.booking.services import staff_day
-from citizen_portal.errors import Conflict, Forbidden
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone
+from citizen_portal.core.errors import Conflict, Forbidden
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone
 from tests.factories import make_location, make_service, make_staff, make_user
 
 

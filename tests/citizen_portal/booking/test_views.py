@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from citizen_portal.booking import services as booking
 from citizen_portal.booking.models import CANCELLED, CONFIRMED, PENDING, Appointment
-from citizen_portal.extensions import db
-from citizen_portal.i18n import site_timezone
-from citizen_portal.models import SiteSettings
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import site_timezone
+from citizen_portal.core.models import SiteSettings
 from tests.factories import make_location, make_service, make_staff
 
 EVERY_DAY = {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -284,7 +284,7 @@ def test_the_whole_flow_works_by_following_links_only(client, setup):
 
 
 def test_captcha_on_the_form(app, client, setup):
-    from citizen_portal import captcha
+    from citizen_portal.core import captcha
 
     app.config["CAPTCHA"] = "on"
     app.config["CAPTCHA_KEY_PREFIX"] = "0"

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
-from citizen_portal.extensions import db
-from citizen_portal.models import SiteSettings
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import SiteSettings
 from staff_calendar.spaces.models import Desk, Floor, Room
 
 _counter = itertools.count(1)

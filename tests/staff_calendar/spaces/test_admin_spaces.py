@@ -9,7 +9,7 @@ from datetime import time, timedelta
 
 import pytest
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from staff_calendar.calendars.models import CalendarLink
 from staff_calendar.spaces.models import Desk, DeskBooking, Floor, Room, RoomBooking
 from staff_calendar.spaces.services.admin import parse_day_ranges

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from tests.factories import make_user
 from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_room, make_site, open_day
 

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from citizen_portal.errors import Conflict, Forbidden, Invalid
-from citizen_portal.extensions import db
-from citizen_portal.models import SiteSettings, User
+from citizen_portal.core.errors import Conflict, Forbidden, Invalid
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import SiteSettings, User
 from staff_calendar.calendars.models import CalendarLink
 from staff_calendar.spaces.models import DeskBooking
 from staff_calendar.spaces.services import desks
@@ -122,7 +122,7 @@ def test_horizon_past_weekend_holiday_and_closure(setup, app):
         desks.book_desk(anna, "d1", saturday, "day")
     assert error.value.code == "closed"
     closed = open_day(2)
-    from citizen_portal.models import SiteSettings
+    from citizen_portal.core.models import SiteSettings
 
     site = db.session.query(SiteSettings).one()
     site.settings = {**site.settings, "closures": [closed.isoformat()]}
@@ -204,7 +204,7 @@ def test_no_calendar_link_means_no_event(setup):
 
 
 def test_check_in_and_auto_release(setup, app):
-    from citizen_portal.models import SiteSettings
+    from citizen_portal.core.models import SiteSettings
     from staff_calendar.spaces.services import housekeeping
     from staff_calendar.spaces.services.common import today_local
 

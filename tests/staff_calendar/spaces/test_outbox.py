@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 from staff_calendar.calendars.models import CalendarLink, OutboxEntry
 from staff_calendar.spaces.services import desks, rooms
 from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_room, make_site, open_day

@@ -1,5 +1,5 @@
-from citizen_portal.extensions import db
-from citizen_portal.models import User
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import User
 from tests.staff_calendar.spaces.factories import login_as, make_desk, make_floor, make_room, make_site
 
 

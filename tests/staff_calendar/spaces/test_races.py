@@ -17,9 +17,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.app import create_app
-from citizen_portal.auth.services import create_api_token
-from citizen_portal.extensions import db
-from citizen_portal.models import User
+from citizen_portal.core.api_tokens import create_api_token
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import User
 from staff_calendar.spaces.models import DeskBooking, RoomBooking
 from tests.fixtures.database import make_test_config
 from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_room, make_site, open_day

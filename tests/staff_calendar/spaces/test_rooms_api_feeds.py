@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from citizen_portal.auth.services import create_api_token
-from citizen_portal.errors import Conflict, Invalid
-from citizen_portal.extensions import db
-from citizen_portal.models import ApiToken
+from citizen_portal.core.api_tokens import create_api_token
+from citizen_portal.core.errors import Conflict, Invalid
+from citizen_portal.core.extensions import db
+from citizen_portal.core.models import ApiToken
 from staff_calendar.calendars.models import CalendarLink
 from staff_calendar.spaces.models import DeskBooking, RoomBooking
 from staff_calendar.spaces.services import desks, feeds, occupancy, presence, rooms

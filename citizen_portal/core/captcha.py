@@ -31,8 +31,8 @@ import altcha
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from citizen_portal.errors import Invalid
-from citizen_portal.extensions import limiter
+from citizen_portal.core.errors import Invalid
+from citizen_portal.core.extensions import limiter
 
 WAITING_FIELD = "altcha_wait"
 PROOF_OF_WORK = "proof_of_work"

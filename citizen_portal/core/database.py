@@ -17,7 +17,7 @@ from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.types import TypeDecorator
 
-from citizen_portal.extensions import db
+from citizen_portal.core.extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 

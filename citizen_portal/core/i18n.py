@@ -78,7 +78,7 @@ def to_local(moment: datetime) -> datetime:
 
 
 def init_app(app: Flask) -> None:
-    from citizen_portal.extensions import babel
+    from citizen_portal.core.extensions import babel
 
     app.config.setdefault(
         "BABEL_TRANSLATION_DIRECTORIES",

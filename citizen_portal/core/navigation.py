@@ -3,8 +3,8 @@
 A package adds its entries when its blueprint is registered, so the layout never imports
 domain code::
 
-    from citizen_portal.i18n import _l
-    from citizen_portal.navigation import register_nav_item
+    from citizen_portal.core.i18n import _l
+    from citizen_portal.core.navigation import register_nav_item
 
     bp = Blueprint("polls", __name__)
     bp.record_once(lambda state: register_nav_item(
@@ -24,7 +24,7 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_login import current_user
 
-from citizen_portal.access import has_role
+from citizen_portal.core.access import has_role
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 Roles: ``staff`` (desks, rooms, today's appointments), ``service_admin`` (appointment rules),
 ``poll_admin`` (polls and suggestions), ``admin`` (everything). ``admin`` implies every role.
-Base module: it knows roles, not users, so every package may use it.
+Part of the core, so every package may use it. ``init_app`` tells flask-login how to find the
+current user (the session cookie of staff in the browser, or a bearer API token on JSON endpoints)
+and what happens without one: JSON 401 under ``/api/``, otherwise a redirect to the login page.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request
+from flask import Flask, current_app, g, jsonify, redirect, request, url_for
 from flask_login import current_user, login_required
 
-from citizen_portal.errors import DomainError, Forbidden
-from citizen_portal.extensions import csrf
-from citizen_portal.i18n import _l
+from citizen_portal.core.api_tokens import user_for_token
+from citizen_portal.core.errors import DomainError, Forbidden, wants_json
+from citizen_portal.core.extensions import csrf, db, login_manager
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.models import User
 
 ROLES = ("staff", "service_admin", "poll_admin", "admin")
 
@@ -47,7 +51,6 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 # --------------------------------------------------------------------------- JSON API access
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_token_resolver: Callable[[str], Any] | None = None
 
 
 class Unauthorized(DomainError):
@@ -57,11 +60,27 @@ class Unauthorized(DomainError):
     default_message = _l("Bitte melden Sie sich an oder senden Sie ein API-Token.")
 
 
-def set_token_resolver(resolver: Callable[[str], Any]) -> None:
-    """Called by the auth package: ``resolver(token)`` returns the active user owning an
-    unrevoked API token, else None. Keeps this base module free of the user model."""
-    global _token_resolver
-    _token_resolver = resolver
+def init_app(app: Flask) -> None:
+    """Register how flask-login loads the session's user and answers anonymous requests."""
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(_unauthorized)
+
+
+def load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def _unauthorized():
+    if wants_json():
+        response = jsonify(Unauthorized(_l("Bitte melden Sie sich an.")).to_json())
+        response.status_code = 401
+        response.headers.update(Unauthorized.headers)
+        return response
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
 
 
 def bearer_token() -> str | None:
@@ -77,7 +96,7 @@ def authenticate_api_request(*roles: str) -> None:
     No or bad credentials → 401; authenticated without one of ``roles`` → 403."""
     token = bearer_token()
     if token is not None:
-        user = _token_resolver(token) if _token_resolver else None
+        user = user_for_token(token)
         if user is None:
             raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
         g._login_user = user  # flask-login's current_user, for this request only (no cookie)

@@ -26,13 +26,3 @@ def register_job(app: Flask, name: str, run: Callable[[], object], every_seconds
 
 def registered_jobs(app: Flask) -> list[PeriodicJob]:
     return sorted(app.extensions.get("periodic_jobs", {}).values(), key=lambda job: job.name)
-
-
-def register_health_check(app: Flask, name: str, check: Callable[[], dict]) -> None:
-    """Register a check for ``/healthz``: it returns a dict with at least ``{"ok": bool}``."""
-    checks: dict[str, Callable[[], dict]] = app.extensions.setdefault("health_checks", {})
-    checks[name] = check
-
-
-def registered_health_checks(app: Flask) -> dict[str, Callable[[], dict]]:
-    return dict(app.extensions.get("health_checks", {}))

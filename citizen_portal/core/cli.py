@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
-from citizen_portal.i18n import TRANSLATION_AREAS, TRANSLATIONS_ROOT
+from citizen_portal.core.i18n import TRANSLATION_AREAS, TRANSLATIONS_ROOT
 
 translate_cli = AppGroup("translate", help="Extract, update and compile the message catalogs.")
 

@@ -1,0 +1,82 @@
+"""The platform models every package may use: staff accounts, API tokens, the site's settings.
+
+Domain packages refer to users by ``users.id`` foreign keys and read the site's settings here;
+nothing in this module knows about appointments, desks or polls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from citizen_portal.core.database import UTCDateTime, utcnow
+from citizen_portal.core.extensions import db
+
+
+class User(db.Model):
+    """A staff account (citizens never have one). ``roles`` is a comma-separated list."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    roles: Mapped[str] = mapped_column(String(200), default="staff")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # desk booking: team for "who's in", and whether colleagues of the team may see me
+    team: Mapped[str | None] = mapped_column(String(100))
+    show_presence: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # flask-login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def role_list(self) -> list[str]:
+        return [role.strip() for role in (self.roles or "").split(",") if role.strip()]
+
+
+class ApiToken(db.Model):
+    """A bearer token for other software ("Fachanwendungen"); only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class SiteSettings(db.Model):
+    """The ``[site]`` table of the site file: one row."""
+
+    __tablename__ = "site_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Berlin")
+    holidays: Mapped[str | None] = mapped_column(String(8))  # Bundesland code, e.g. "BW"
+    # further [site] keys (retention days, event privacy, legal page texts, ...)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
