@@ -23,7 +23,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 LANGUAGE_COOKIE = "lang"
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATIONS_ROOT = PROJECT_ROOT / "translations"
 # One catalog per area, so each package keeps its own texts; Flask-Babel merges them.
 TRANSLATION_AREAS = ("core", "booking", "calendar", "spaces", "polls")
