@@ -49,6 +49,7 @@ def _register_packages(app: Flask) -> None:
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(auth_views.bp)
     app.cli.add_command(core_cli.translate_cli)
+    app.cli.add_command(core_cli.config_cli)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(site_cli.site_cli)
 
@@ -100,6 +101,7 @@ def _register_packages(app: Flask) -> None:
 
 def _configure(app: Flask, overrides: dict[str, Any]) -> None:
     app.config.update(config.DEFAULTS)
+    app.config.update(config.FIXED)
     app.config.update(config.from_environment())
     app.config.update(overrides)
     instance = Path(app.instance_path)
@@ -126,6 +128,5 @@ def _init_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     access.init_app(app)
-    app.config.setdefault("RATELIMIT_HEADERS_ENABLED", True)
     limiter.init_app(app)
     assert babel  # initialised by i18n.init_app

@@ -23,7 +23,7 @@ from .services.common import now
 
 
 def archive_closed_polls() -> int:
-    days = int(current_app.config.get("POLLS_ARCHIVE_AFTER_DAYS", 30))
+    days = int(current_app.config["POLLS_ARCHIVE_AFTER_DAYS"])
     limit = now() - timedelta(days=days)
     ids = list(db.session.scalars(select(Poll.id).where(Poll.archived_at.is_(None), Poll.closes_at <= limit)))
     for poll_id in ids:

@@ -29,11 +29,11 @@ bp.record_once(lambda state: register_nav_item(state.app, "polls", _l("Beteiligu
 
 
 def vote_limit() -> str:
-    return current_app.config.get("POLLS_VOTE_RATE_LIMIT", "20 per minute; 200 per hour")
+    return current_app.config["POLLS_VOTE_RATE_LIMIT"]
 
 
 def mail_limit() -> str:
-    return current_app.config.get("POLLS_MAIL_RATE_LIMIT", "5 per minute; 30 per hour")
+    return current_app.config["POLLS_MAIL_RATE_LIMIT"]
 
 
 def is_poll_admin() -> bool:

@@ -13,11 +13,11 @@ from citizen_portal.core.extensions import limiter
 
 
 def _slots_limit() -> str:
-    return str(current_app.config.get("BOOKING_SLOTS_RATE_LIMIT") or "120 per minute")
+    return current_app.config["BOOKING_SLOTS_RATE_LIMIT"]
 
 
 def _booking_limit() -> str:
-    return str(current_app.config.get("BOOKING_RATE_LIMIT") or "10 per minute;50 per hour")
+    return current_app.config["BOOKING_RATE_LIMIT"]
 
 
 slot_search_limit = limiter.limit(_slots_limit, scope="booking-slots")

@@ -102,7 +102,7 @@ def authenticate_api_request(*roles: str) -> None:
         g._login_user = user  # flask-login's current_user, for this request only (no cookie)
     elif not current_user.is_authenticated:
         raise Unauthorized()
-    elif request.method not in SAFE_METHODS and current_app.config.get("WTF_CSRF_ENABLED", True):
+    elif request.method not in SAFE_METHODS and current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
     if roles and not any(has_role(current_user, role) for role in roles):
         raise Forbidden()

@@ -44,7 +44,7 @@ _used_local: dict[str, float] = {}
 
 
 def enabled() -> bool:
-    return str(current_app.config.get("CAPTCHA", "on")).strip().lower() not in {"off", "0", "false", "no"}
+    return str(current_app.config["CAPTCHA"]).strip().lower() not in {"off", "0", "false", "no"}
 
 
 def _secret(purpose: str) -> bytes:
@@ -54,11 +54,11 @@ def _secret(purpose: str) -> bytes:
 
 def new_challenge() -> dict:
     """A fresh signed challenge as the widget expects it (``{"parameters": ..., "signature": ...}``)."""
-    expiry = int(current_app.config.get("CAPTCHA_EXPIRY_SECONDS", 600))
+    expiry = int(current_app.config["CAPTCHA_EXPIRY_SECONDS"])
     challenge = altcha.create_challenge(
         ALGORITHM,
-        int(current_app.config.get("CAPTCHA_COST", 1)),
-        key_prefix=str(current_app.config.get("CAPTCHA_KEY_PREFIX", "0000")),
+        int(current_app.config["CAPTCHA_COST"]),
+        key_prefix=str(current_app.config["CAPTCHA_KEY_PREFIX"]),
         expires_at=datetime.now(UTC) + timedelta(seconds=expiry),
         hmac_secret=_secret("challenge"),
         hmac_key_secret=_secret("key"),
@@ -111,7 +111,7 @@ def verify(payload: str | None) -> None:
 
 
 def _wait_seconds() -> int:
-    return int(current_app.config.get("CAPTCHA_WAIT_SECONDS", 15))
+    return int(current_app.config["CAPTCHA_WAIT_SECONDS"])
 
 
 def _sign_waiting(issued: int, nonce: str) -> str:
@@ -135,7 +135,7 @@ def waiting_token(previous: str | None = None) -> str:
     """The token for the no-JavaScript path; a still valid ``previous`` one is kept, so a form
     re-rendered after an error does not restart the waiting period."""
     parsed = _parse_waiting(previous)
-    expiry = int(current_app.config.get("CAPTCHA_EXPIRY_SECONDS", 600))
+    expiry = int(current_app.config["CAPTCHA_EXPIRY_SECONDS"])
     if parsed and parsed[0] + expiry > time.time() and previous:
         return previous
     issued, nonce = int(time.time()), base64.urlsafe_b64encode(hashlib.sha256(
@@ -149,7 +149,7 @@ def _verify_waiting(token: str) -> None:
         raise _fail(_l("Die Sicherheitsprüfung ist fehlgeschlagen. Bitte laden Sie die Seite neu."))
     issued, nonce = parsed
     age = time.time() - issued
-    expiry = int(current_app.config.get("CAPTCHA_EXPIRY_SECONDS", 600))
+    expiry = int(current_app.config["CAPTCHA_EXPIRY_SECONDS"])
     if age > expiry:
         raise _fail(_l("Die Sicherheitsprüfung ist abgelaufen. Bitte laden Sie die Seite neu."))
     wait = _wait_seconds()

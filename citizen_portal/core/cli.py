@@ -12,6 +12,7 @@ from pathlib import Path
 import click
 from flask.cli import AppGroup
 
+from citizen_portal.core.config import settings_table_markdown
 from citizen_portal.core.i18n import TRANSLATION_AREAS, TRANSLATIONS_ROOT
 
 translate_cli = AppGroup("translate", help="Extract, update and compile the message catalogs.")
@@ -63,3 +64,12 @@ def compile_catalogs() -> None:
         if any(Path(directory).glob("*/LC_MESSAGES/messages.po")):
             _pybabel("compile", "-d", str(directory), "--use-fuzzy")
     click.echo("compiled")
+
+
+config_cli = AppGroup("config", help="The settings this platform reads (PORTAL_* variables).")
+
+
+@config_cli.command("table")
+def config_table() -> None:
+    """Print every setting with its type, default and meaning (the README's table)."""
+    click.echo(settings_table_markdown())

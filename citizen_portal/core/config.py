@@ -1,8 +1,10 @@
-"""Configuration: defaults, overridden by ``PORTAL_*`` environment variables, then by the
-``overrides`` passed to ``create_app``.
+"""Configuration: one table declares every setting with its type, default and meaning.
 
-Every key below can be set as ``PORTAL_<KEY>`` (e.g. ``PORTAL_DATABASE_URL``). Values are parsed
-according to the type of the default. Secrets are never defaults: ``SECRET_KEY`` is generated into
+Every key can be set as ``PORTAL_<KEY>`` (e.g. ``PORTAL_DATABASE_URL``); the value is parsed by the
+key's declared type and a bad value stops the start with a message naming the variable. Then the
+``overrides`` passed to ``create_app`` apply. Code reads ``current_app.config["KEY"]`` and never
+states a default of its own (``tests/test_config.py`` fails on a read of an undeclared key or on a
+default at the call site). Secrets are never defaults: ``SECRET_KEY`` is generated into
 ``instance/secret_key`` on first start.
 """
 
@@ -10,84 +12,120 @@ from __future__ import annotations
 
 import os
 import secrets
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 ENV_PREFIX = "PORTAL_"
 
-DEFAULTS: dict[str, Any] = {
-    # database; empty means SQLite file instance/portal.sqlite3
-    "DATABASE_URL": "",
-    # display and computation time zone (the site file's [site] timezone must match)
-    "TIMEZONE": "Europe/Berlin",
-    "DEFAULT_LOCALE": "de",
-    "LOCALES": "de,en",
-    # public base URL used in mails and feeds (links must work outside a request)
-    "BASE_URL": "http://127.0.0.1:5000",
-    # mail: empty SMTP host writes mails to instance/mail/
-    "MAIL_SMTP_HOST": "",
-    "MAIL_SMTP_PORT": 25,
-    "MAIL_SMTP_STARTTLS": False,
-    "MAIL_SMTP_USERNAME": "",
-    "MAIL_SMTP_PASSWORD_ENV": "",
-    "MAIL_FROM": "Terminvergabe <noreply@musterhausen.example>",
-    # rate limits (flask-limiter storage URI; memory:// per process, redis://... in production)
-    "RATELIMIT_STORAGE_URI": "memory://",
-    "RATELIMIT_ENABLED": True,
-    "LOGIN_RATE_LIMIT": "10 per minute",
-    # proof-of-work captcha on public writes: "on" or "off" (tests, trusted networks)
-    "CAPTCHA": "on",
-    # CalDAV
-    "CALDAV_TIMEOUT_SECONDS": 10.0,
-    "CALDAV_LIVE_CHECK_TIMEOUT_SECONDS": 2.0,
-    "CALDAV_MIRROR_HORIZON_DAYS": 90,
-    # the worker syncs every linked calendar this often (and drains the outbox every few seconds)
-    "CALDAV_SYNC_INTERVAL_SECONDS": 300.0,
-    # UID domain of events this platform writes
-    "EVENT_UID_DOMAIN": "termine.musterhausen.example",
-    # drain the outbox in a background thread right after a commit
-    "OUTBOX_DRAIN_AFTER_COMMIT": True,
-    # largest request body accepted (bytes)
-    "MAX_CONTENT_LENGTH": 256 * 1024,
-    # session cookie hardening; SESSION_COOKIE_SECURE defaults to "not debug" in create_app
-    "SESSION_COOKIE_HTTPONLY": True,
-    "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": None,
-    # log one line per request
-    "REQUEST_LOG": True,
-    # site name shown until `flask site load` has written one; site settings are cached this long
-    "SITE_NAME": "Stadt Musterhausen",
-    "SITE_CACHE_SECONDS": 30,
-    # SQL parameters (names, emails) never appear in error messages or logs
-    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    type: type  # str, int, float or bool
+    default: Any
+    meaning: str
+    optional: bool = False  # the default None means "decide at start" (e.g. from debug mode)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- database, time, language, URLs
+    Setting("DATABASE_URL", str, "", "SQLAlchemy URL; empty: SQLite file instance/portal.sqlite3"),
+    Setting("TIMEZONE", str, "Europe/Berlin", "time zone of opening hours and display; must equal [site] timezone"),
+    Setting("DEFAULT_LOCALE", str, "de", "language without cookie or Accept-Language match"),
+    Setting("LOCALES", str, "de,en", "offered languages"),
+    Setting("BASE_URL", str, "http://127.0.0.1:5000", "public URL used in mails and feeds"),
+    # --- mail
+    Setting("MAIL_SMTP_HOST", str, "", "SMTP relay; empty writes mails to instance/mail/*.eml"),
+    Setting("MAIL_SMTP_PORT", int, 25, "SMTP port"),
+    Setting("MAIL_SMTP_STARTTLS", bool, False, "use STARTTLS"),
+    Setting("MAIL_SMTP_USERNAME", str, "", "SMTP login"),
+    Setting("MAIL_SMTP_PASSWORD_ENV", str, "", "name of the variable holding the SMTP password"),
+    Setting("MAIL_FROM", str, "Terminvergabe <noreply@musterhausen.example>", "sender"),
+    # --- rate limits and the captcha
+    Setting("RATELIMIT_STORAGE_URI", str, "memory://", "limiter storage; redis://... when several processes serve"),
+    Setting("RATELIMIT_ENABLED", bool, True, "rate limits on public writes and logins"),
+    Setting("RATELIMIT_HEADERS_ENABLED", bool, True, "RateLimit headers on limited endpoints"),
+    Setting("LOGIN_RATE_LIMIT", str, "10 per minute", "login attempts per client"),
+    Setting("BOOKING_RATE_LIMIT", str, "10 per minute;50 per hour", "appointment writes per client"),
+    Setting("BOOKING_SLOTS_RATE_LIMIT", str, "120 per minute", "slot searches per client"),
+    Setting("POLLS_VOTE_RATE_LIMIT", str, "20 per minute; 200 per hour", "ballots per client"),
+    Setting("POLLS_MAIL_RATE_LIMIT", str, "5 per minute; 30 per hour", "poll and suggestion mails per client"),
+    Setting("CAPTCHA", str, "on", "ALTCHA proof-of-work on public writes: on or off (tests, trusted networks)"),
+    Setting("CAPTCHA_EXPIRY_SECONDS", int, 600, "how long a captcha challenge is valid"),
+    Setting("CAPTCHA_COST", int, 1, "SHA-256 rounds per captcha attempt"),
+    Setting("CAPTCHA_KEY_PREFIX", str, "0000", "hex prefix the derived key must start with (0000: ~65,000 tries)"),
+    Setting("CAPTCHA_WAIT_SECONDS", int, 15, "waiting period of the no-JavaScript form token"),
+    # --- CalDAV and the outbox
+    Setting("CALDAV_TIMEOUT_SECONDS", float, 10.0, "CalDAV requests of the worker"),
+    Setting("CALDAV_LIVE_CHECK_TIMEOUT_SECONDS", float, 2.0, "live re-check while booking (then the mirror decides)"),
+    Setting("CALDAV_MIRROR_HORIZON_DAYS", int, 90, "how far ahead busy time is mirrored (at least)"),
+    Setting("CALDAV_SYNC_INTERVAL_SECONDS", float, 300.0, "the worker syncs every linked calendar this often"),
+    Setting("EVENT_UID_DOMAIN", str, "termine.musterhausen.example", "domain part of event UIDs written"),
+    Setting("OUTBOX_DRAIN_AFTER_COMMIT", bool, True, "push calendar events right after a booking"),
+    # --- requests, sessions, logs
+    Setting("MAX_CONTENT_LENGTH", int, 256 * 1024, "largest request body (bytes)"),
+    Setting("SESSION_COOKIE_HTTPONLY", bool, True, "HttpOnly flag of the session cookie"),
+    Setting("SESSION_COOKIE_SAMESITE", str, "Lax", "SameSite of the session cookie"),
+    Setting("SESSION_COOKIE_SECURE", bool, None, "Secure flag of the session cookie; unset: not in debug",
+            optional=True),
+    Setting("REQUEST_LOG", bool, True, "one log line per request (never personal data)"),
+    # --- pages and caches
+    Setting("SITE_NAME", str, "Stadt Musterhausen", "name shown before a site file is loaded"),
+    Setting("SITE_CACHE_SECONDS", float, 30.0, "how long site settings are cached per process"),
+    Setting("SPACES_CACHE_SECONDS", float, 10.0, "how long desk availability answers are cached per process"),
+    Setting("POLLS_ARCHIVE_AFTER_DAYS", int, 30, "closed polls are archived this many days after closing"),
+)
+
+BY_KEY: dict[str, Setting] = {setting.key: setting for setting in SETTINGS}
+DEFAULTS: dict[str, Any] = {setting.key: setting.default for setting in SETTINGS}
+# set by create_app, not from the environment
+DERIVED = {
+    "SQLALCHEMY_DATABASE_URI": "DATABASE_URL, filled in",
+    "SQLALCHEMY_ENGINE_OPTIONS": "SQL parameters (names, emails) never appear in error messages or logs",
+    "REMEMBER_COOKIE_HTTPONLY": "always true",
+    "REMEMBER_COOKIE_SECURE": "as SESSION_COOKIE_SECURE",
 }
+# framework settings with a fixed value (tests may override them; the environment cannot)
+FIXED: dict[str, Any] = {"SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True}, "WTF_CSRF_ENABLED": True}
+# keys of Flask and its extensions that code may read besides the declared ones
+FRAMEWORK_KEYS = frozenset({"SECRET_KEY", "TESTING", "DEBUG", "PROPAGATE_EXCEPTIONS", "SERVER_NAME",
+                            *DERIVED, *FIXED})
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
 
 
-BOOLEAN_KEYS = {"SESSION_COOKIE_SECURE"}  # default None ("decide from debug"), but a boolean when set
+class ConfigError(ValueError):
+    """A ``PORTAL_*`` variable has a value its setting cannot take."""
 
 
-def _parse(raw: str, default: Any, key: str = "") -> Any:
-    if isinstance(default, bool) or key in BOOLEAN_KEYS:
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int):
-        return int(raw)
-    if isinstance(default, float):
-        return float(raw)
+def parse(setting: Setting, raw: str) -> Any:
+    """Parse an environment value by the setting's declared type."""
+    text = raw.strip()
+    try:
+        if setting.type is bool:
+            if text.lower() in _TRUE:
+                return True
+            if text.lower() in _FALSE:
+                return False
+            raise ValueError
+        if setting.type is int:
+            return int(text)
+        if setting.type is float:
+            return float(text)
+    except ValueError:
+        kind = {bool: "true or false", int: "a whole number", float: "a number"}[setting.type]
+        raise ConfigError(f"{ENV_PREFIX}{setting.key}={raw!r}: must be {kind}") from None
     return raw
 
 
 def from_environment(environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read every ``PORTAL_<KEY>`` variable; known keys are parsed like their default,
-    unknown ones are passed through as strings (modules may document their own keys)."""
+    """Every declared ``PORTAL_<KEY>`` variable, parsed by its type. Undeclared ``PORTAL_*`` names
+    (e.g. ``PORTAL_INSTANCE_PATH``, read before the app exists, or ``scripts/run.py``'s own) are
+    not settings of the app and are ignored here."""
     environ = dict(os.environ if environ is None else environ)
-    values: dict[str, Any] = {}
-    for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX):
-            continue
-        key = name[len(ENV_PREFIX):]
-        default = DEFAULTS.get(key)
-        values[key] = _parse(raw, default, key) if default is not None or key in BOOLEAN_KEYS else raw
-    return values
+    return {key: parse(BY_KEY[key], environ[ENV_PREFIX + key]) for key in BY_KEY if ENV_PREFIX + key in environ}
 
 
 def ensure_secret_key(instance_path: Path) -> str:
@@ -116,3 +154,12 @@ def ensure_secret_file(instance_path: Path, name: str, nbytes: int) -> str:
 
 def sqlite_url(instance_path: Path) -> str:
     return f"sqlite:///{instance_path / 'portal.sqlite3'}"
+
+
+def settings_table_markdown() -> str:
+    """The README's configuration table, generated from the declaration (``flask config table``)."""
+    lines = ["| variable | type | default | meaning |", "|---|---|---|---|"]
+    for setting in SETTINGS:
+        default = "(decided at start)" if setting.optional and setting.default is None else repr(setting.default)
+        lines.append(f"| `{ENV_PREFIX}{setting.key}` | {setting.type.__name__} | `{default}` | {setting.meaning} |")
+    return "\n".join(lines)

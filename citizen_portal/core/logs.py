@@ -14,7 +14,7 @@ log = logging.getLogger("portal.request")
 
 
 def init_app(app: Flask) -> None:
-    if not app.config.get("REQUEST_LOG", True):
+    if not app.config["REQUEST_LOG"]:
         return
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")

@@ -58,7 +58,7 @@ def site_info() -> dict[str, Any]:
     """The site's name and settings, cached briefly per app (no database work in create_app)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     # tests share one app across rolled-back transactions: no cache there
-    ttl = 0.0 if app.testing else float(app.config.get("SITE_CACHE_SECONDS", 30))
+    ttl = 0.0 if app.testing else float(app.config["SITE_CACHE_SECONDS"])
     now = time.monotonic()
     with _cache_lock:
         cached = app.extensions.get("site_info_cache")
@@ -76,7 +76,7 @@ def clear_site_cache(app: Flask) -> None:
 
 
 def site_name() -> str:
-    return site_info()["name"] or current_app.config.get("SITE_NAME", "Stadt Musterhausen")
+    return site_info()["name"] or current_app.config["SITE_NAME"]
 
 
 def legal_text(page: str) -> list[str] | None:

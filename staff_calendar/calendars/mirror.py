@@ -70,7 +70,7 @@ def mirror_window(now: datetime | None = None) -> tuple[datetime, datetime]:
     now = now or datetime.now(UTC)
     local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
     start = (local_midnight - timedelta(days=1)).astimezone(UTC)
-    days = int(current_app.config.get("CALDAV_MIRROR_HORIZON_DAYS", 90))
+    days = int(current_app.config["CALDAV_MIRROR_HORIZON_DAYS"])
     return start, start + timedelta(days=days + 1)
 
 

@@ -23,7 +23,6 @@ from staff_calendar.calendars.models import WorkerHeartbeat
 
 log = logging.getLogger("staff_calendar.worker")
 
-DEFAULT_SYNC_INTERVAL_SECONDS = 300.0
 DEFAULT_LOOP_SECONDS = 5.0
 
 _drain_lock = threading.Lock()
@@ -34,7 +33,7 @@ _drain_thread: threading.Thread | None = None
 def request_background_drain() -> None:
     global _drain_thread
     app = current_app._get_current_object()
-    if not app.config.get("OUTBOX_DRAIN_AFTER_COMMIT", True):
+    if not app.config["OUTBOX_DRAIN_AFTER_COMMIT"]:
         return
     _drain_again.set()
     if not _drain_lock.acquire(blocking=False):
@@ -84,7 +83,7 @@ def run(app: Flask, *, once: bool = False, loop_seconds: float | None = None, st
     """Run the worker loop (inside an app context). ``once``: one iteration, then return."""
     say = echo or (lambda _msg: None)
     loop_seconds = DEFAULT_LOOP_SECONDS if loop_seconds is None else loop_seconds
-    sync_every = float(app.config.get("CALDAV_SYNC_INTERVAL_SECONDS", DEFAULT_SYNC_INTERVAL_SECONDS))
+    sync_every = float(app.config["CALDAV_SYNC_INTERVAL_SECONDS"])
     name = worker_name()
     last_sync = float("-inf")
     last_job_run: dict[str, float] = {}

@@ -98,7 +98,7 @@ def desk_availability(
 def _cached(key: tuple, build):
     """A per-app cache with a short TTL (``SPACES_CACHE_SECONDS``, default 10 s) for data that only
     the site file or an admin changes (desk layout, settings). Booking writes never use it."""
-    ttl = float(current_app.config.get("SPACES_CACHE_SECONDS", 10))
+    ttl = float(current_app.config["SPACES_CACHE_SECONDS"])
     if ttl <= 0:
         return build()
     cache = current_app.extensions.setdefault("spaces_cache", {})
@@ -146,7 +146,7 @@ def desk_availability_json(day: date, *, floor_key: str | None = None, attribute
     settings = _cached(("settings",), load_settings)
     wanted = frozenset(attributes)
     layout = _cached(("layout", floor_key), lambda: _layout(floor_key))
-    ttl = float(current_app.config.get("SPACES_CACHE_SECONDS", 10))
+    ttl = float(current_app.config["SPACES_CACHE_SECONDS"])
     answers = current_app.extensions.setdefault("spaces_answers", {})
     key = (day, floor_key, wanted)
     fingerprint = _answer_fingerprint(day) if ttl > 0 else None
