@@ -121,7 +121,7 @@ def _init_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         # engine creation is lazy in SQLAlchemy: this opens no connection
-        database.configure_engine(db.engine)
+        database.configure_engine(db.engine, float(app.config["LOCK_TIMEOUT_SECONDS"]))
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     i18n.init_app(app)
     captcha.init_app(app)

@@ -35,7 +35,7 @@ def make_user(username: str | None = None, roles: str | list[str] = "staff", pas
     user = User(username=username, roles=roles,
                 password_hash=hash_password(password) if password is not None else None, **kw)
     db.session.add(user)
-    db.session.flush()
+    db.session.commit()
     return user
 
 
@@ -50,7 +50,7 @@ def make_location(key: str | None = None, name: str | dict[str, str] | None = No
     kw.setdefault("closures", [])
     location = Location(key=key, name=name, **kw)
     db.session.add(location)
-    db.session.flush()
+    db.session.commit()
     return location
 
 
@@ -68,7 +68,7 @@ def make_service(key: str | None = None, name: str | dict[str, str] | None = Non
     service = Service(key=key, name=name, **kw)
     service.locations = list(locations or [])
     db.session.add(service)
-    db.session.flush()
+    db.session.commit()
     return service
 
 
@@ -81,7 +81,7 @@ def make_staff(key: str | None = None, name: str | None = None, locations: list[
     member.locations = list(locations or [])
     member.services = list(services or [])
     db.session.add(member)
-    db.session.flush()
+    db.session.commit()
     return member
 
 

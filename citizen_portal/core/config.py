@@ -35,6 +35,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DEFAULT_LOCALE", str, "de", "language without cookie or Accept-Language match"),
     Setting("LOCALES", str, "de,en", "offered languages"),
     Setting("BASE_URL", str, "http://127.0.0.1:5000", "public URL used in mails and feeds"),
+    Setting("LOCK_TIMEOUT_SECONDS", float, 15.0,
+            "longest wait for a write lock; then the request answers 409 busy (SQLite: its busy timeout)"),
     # --- mail
     Setting("MAIL_SMTP_HOST", str, "", "SMTP relay; empty writes mails to instance/mail/*.eml"),
     Setting("MAIL_SMTP_PORT", int, 25, "SMTP port"),

@@ -2,38 +2,44 @@
 
 Rule (pretix style): a write service reads remote data first, then opens ``write_transaction``,
 which takes the lock, then re-checks and writes; side effects run after the commit.
-On PostgreSQL the lock is a transaction-scoped advisory lock per name; on SQLite the transaction
-starts with ``BEGIN IMMEDIATE``, which holds the database's single write lock.
+On PostgreSQL a lock is a transaction-scoped advisory lock (``citizen_portal.core.locks``); on SQLite
+the transaction starts with ``BEGIN IMMEDIATE``, which holds the database's single write lock.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
+from flask import current_app
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
 
+from citizen_portal.core.errors import Conflict
 from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.locks import Lock
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
 
-
-def configure_engine(engine: Engine) -> None:
-    """SQLite: WAL, foreign keys, a busy timeout, and transactions SQLAlchemy controls itself
-    (pysqlite's own BEGIN handling breaks SAVEPOINT and BEGIN IMMEDIATE)."""
+def configure_engine(engine: Engine, lock_timeout_seconds: float) -> None:
+    """SQLite: WAL, foreign keys, a busy timeout of ``LOCK_TIMEOUT_SECONDS``, and transactions
+    SQLAlchemy controls itself (pysqlite's own BEGIN handling breaks SAVEPOINT and BEGIN IMMEDIATE).
+    Every database: sessions track their flushed writes (``write_transaction`` refuses them)."""
+    track_session_writes()
     if engine.dialect.name != "sqlite":
         return
+    busy_timeout_ms = int(lock_timeout_seconds * 1000)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
@@ -43,36 +49,89 @@ def configure_engine(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}".strip())
 
 
-def lock_key(name: str) -> int:
-    """A stable signed 64-bit advisory-lock key for a lock name."""
-    return int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+class UnsavedChanges(RuntimeError):
+    """``write_transaction`` was entered while the session held writes made outside it (a bug: they
+    would have been committed without the lock and without the re-check)."""
+
+
+def _flushed(session: Session, _context) -> None:
+    session.info["flushed_writes"] = True
+
+
+def _transaction_ended(session: Session, transaction) -> None:
+    if transaction.parent is None or transaction.nested:
+        session.info.pop("flushed_writes", None)
+
+
+def track_session_writes() -> None:
+    """Remember on every session whether its open transaction has flushed writes (once per process)."""
+    if not event.contains(Session, "after_flush", _flushed):
+        event.listen(Session, "after_flush", _flushed)
+        event.listen(Session, "after_transaction_end", _transaction_ended)
+
+
+def _begin_fresh(session: Session) -> None:
+    """End a read-only transaction the session may have open; refuse one with writes in it."""
+    if session.new or session.dirty or session.deleted or session.info.get("flushed_writes"):
+        raise UnsavedChanges("write_transaction started while the session holds unsaved or uncommitted changes; "
+                             "commit them first or make them inside the write transaction")
+    if session.in_transaction():
+        session.commit()  # only reads happened: ending them loses nothing
 
 
 @contextmanager
-def write_transaction(*lock_names: str) -> Iterator[None]:
-    """Run the block in a fresh transaction holding the named locks; commit on success.
+def write_transaction(*locks: Lock | str) -> Iterator[None]:
+    """Run the block in a fresh transaction holding ``locks`` (``citizen_portal.core.locks``); commit on
+    success, roll back on any error.
 
-    Any transaction still open on the session is ended first, so the lock is the first
-    statement (required on SQLite, where upgrading a read transaction can deadlock).
-    Lock names are taken in sorted order, so two writers never wait on each other in a cycle."""
+    Rules: the lock is the transaction's first statement (on SQLite upgrading a read transaction can
+    deadlock), so an open read-only transaction is ended first and one with writes is refused
+    (``UnsavedChanges``); locks are taken in sorted order, so two writers never wait on each other in a
+    cycle; waiting longer than ``LOCK_TIMEOUT_SECONDS`` for a lock (PostgreSQL) or for the database's
+    write lock (SQLite) answers ``Conflict("busy")`` instead of hanging."""
     session = db.session()  # the Session itself: scoped_session does not proxy in_transaction()
-    if session.in_transaction():
-        session.commit()
-    dialect = db.engine.dialect.name
-    if dialect == "sqlite":
-        session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-    else:
-        session.connection()
-        for name in sorted(set(lock_names)):
-            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+    _begin_fresh(session)
+    timeout_ms = int(float(current_app.config["LOCK_TIMEOUT_SECONDS"]) * 1000)
+    try:
+        if db.engine.dialect.name == "sqlite":
+            connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+        else:
+            connection = session.connection()
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
+            for lock in sorted({item if isinstance(item, Lock) else Lock(item) for item in locks}):
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock.key})
+            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+    except OperationalError as exc:
+        session.rollback()
+        if _is_lock_timeout(exc):
+            raise Busy() from None
+        raise
     try:
         yield
         session.commit()
+    except OperationalError as exc:
+        session.rollback()
+        if _is_lock_timeout(exc):
+            raise Busy() from None
+        raise
     except BaseException:
         session.rollback()
         raise
 
 
+class Busy(Conflict):
+    """A lock was not free in time: many people are booking the same thing at this moment."""
+
+    code = "busy"
+    headers = {"Retry-After": "1"}
+    default_message = _l("Gerade ist hier viel los. Bitte versuchen Sie es in einem Moment noch einmal.")
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    original = getattr(exc, "orig", None)
+    if getattr(original, "sqlstate", None) == "55P03":  # PostgreSQL lock_not_available
+        return True
+    return "database is locked" in str(original or exc)
 
 
 def is_postgresql() -> bool:

@@ -114,7 +114,7 @@ def test_status_cli_and_sync_cli(app, caldav_server):
 def test_status_shows_a_failed_sync(app, caldav_server, monkeypatch):
     link, _remote = link_calendar(caldav_server, key="staff:status-fail-" + caldav_server.kind)
     link.url = "http://127.0.0.1:9/nowhere/"
-    db.session.flush()
+    db.session.commit()
     out = app.test_cli_runner().invoke(args=["staff-calendar", "sync", "--calendar", link.key])
     assert out.exit_code == 1 and "FAILED (ConnectionError" in out.output
     out = app.test_cli_runner().invoke(args=["staff-calendar", "status"])
@@ -196,16 +196,16 @@ def test_secret_from_instance_file_and_never_in_logs(app, caldav_server, tmp_pat
     secret_path.parent.mkdir(parents=True, exist_ok=True)
     secret_path.write_text(caldav_server.password + "\n")
     link.secret_env, link.secret_file = None, f"secrets/caldav-{caldav_server.kind}"
-    db.session.flush()
+    db.session.commit()
     caplog.set_level(logging.DEBUG)
     assert mirror.sync_calendar(link.key).ok
     link.secret_file = "../../etc/passwd"
-    db.session.flush()
+    db.session.commit()
     result = mirror.sync_calendar(link.key)
     assert not result.ok and "inside instance" in result.error
     secret_path.write_text("wrong-" + caldav_server.password)
     link.secret_file = f"secrets/caldav-{caldav_server.kind}"
-    db.session.flush()
+    db.session.commit()
     mirror.sync_calendar(link.key)
     services.is_free(link.key, at(10), at(11))
     assert caldav_server.password not in caplog.text

@@ -158,7 +158,7 @@ def test_expired_token_triggers_full_resync(app, caldav_server, long_horizon):
     real = state.sync_token
     bogus = real[:-8] + "00000000" if len(real) > 8 else "http://example.invalid/sync/0"
     state.sync_token = bogus
-    db.session.flush()
+    db.session.commit()
     remote.calendar.get_event_by_uid("tok0@x.example").delete()
     put_remote_event(remote.calendar, icalendar.Event.new(
         uid="tok-new@x.example", summary="x", start=datetime(2026, 4, 8, 9, tzinfo=BER),
@@ -178,7 +178,7 @@ def test_etag_fallback_for_servers_without_sync(app, caldav_server, long_horizon
         uid="e1@x.example", summary="x", start=datetime(2026, 4, 1, 9, tzinfo=BER),
         end=datetime(2026, 4, 1, 10, tzinfo=BER)))
     db.session.add(CalendarSyncState(calendar_key=link.key, mode="etag"))
-    db.session.flush()
+    db.session.commit()
     first = mirror.sync_calendar(link.key, now=MARCH)
     assert first.ok and first.mode == "etag" and first.changed == 1
     remote.calendar.get_event_by_uid("e1@x.example").delete()
@@ -261,7 +261,7 @@ def assert_failed_sync_keeps_mirror(caldav_server, failure: str, monkeypatch) ->
     else:
         bad = _BadServer(failure)
         link.url = bad.url
-    db.session.flush()
+    db.session.commit()
     try:
         result = mirror.sync_calendar(link.key, now=MARCH, timeout=3)
     finally:

@@ -220,7 +220,7 @@ def test_purge_keeps_pending_and_future_rows(app):
     add("removed@x", "done", "delete", old)
     add("future@x", "done", "upsert", now + td(days=10))
     add("pending@x", "pending", "upsert", old)
-    db.session.flush()
+    db.session.commit()
     db.session.execute(OutboxEntry.__table__.update().values(updated_at=old))
     assert outbox.purge_delivered() == 2
     left = db.session.scalars(select(OutboxEntry.uid).where(OutboxEntry.calendar_key == "staff:purge")).all()

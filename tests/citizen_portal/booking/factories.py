@@ -26,7 +26,7 @@ def make_site(holidays: str | None = "BW", **booking: Any) -> SiteSettings:
         db.session.add(site)
     else:
         site.holidays, site.settings = holidays, settings
-    db.session.flush()
+    db.session.commit()
     return site
 
 
@@ -54,9 +54,9 @@ def make_appointment(service: Service, location: Location, staff: StaffMember, s
         blocked_until=end + timedelta(minutes=service.buffer_minutes), status=status, **kw,
     )
     db.session.add(appointment)
-    db.session.flush()
+    db.session.commit()
     if claim if claim is not None else status in (CONFIRMED, PENDING):
         db.session.add(SlotClaim(appointment_id=appointment.id, staff_id=staff.id, start_at=start,
                                  blocked_until=appointment.blocked_until))
-        db.session.flush()
+        db.session.commit()
     return appointment

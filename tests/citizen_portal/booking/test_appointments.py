@@ -48,9 +48,9 @@ def live_free(monkeypatch):
 
 def with_calendar(member, key: str) -> None:
     db.session.add(CalendarLink(key=key, owner_kind="staff", owner_key=member.key, url="http://127.0.0.1:9/"))
-    db.session.flush()
+    db.session.commit()
     member.calendar_key = key
-    db.session.flush()
+    db.session.commit()
 
 
 def test_book_confirmed_creates_appointment_claim_and_outbox_event(app, live_free):

@@ -60,9 +60,9 @@ def counted(app):
 def test_a_hit_costs_one_small_statement_and_gives_the_same_slots(app, counted):
     _location, service, [member] = make_setup()
     db.session.add(CalendarLink(key="staff:c", owner_kind="staff", owner_key="c", url="http://127.0.0.1:9/"))
-    db.session.flush()
+    db.session.commit()
     member.calendar_key = "staff:c"
-    db.session.flush()
+    db.session.commit()
     first = find_slots(service.key, TUESDAY, TUESDAY, now=NOW)
     counted.clear()
     second = find_slots(service.key, TUESDAY, TUESDAY, now=NOW + timedelta(seconds=5))
@@ -117,15 +117,15 @@ def _stamp(key: str, moment: datetime) -> None:
     state = db.session.get(CalendarSyncState, key) or CalendarSyncState(calendar_key=key, mode="sync")
     state.last_success_at = moment
     db.session.add(state)
-    db.session.flush()
+    db.session.commit()
 
 
 def test_a_mirror_change_is_visible_on_the_next_request(app):
     _location, service, [member] = make_setup()
     db.session.add(CalendarLink(key="staff:m", owner_kind="staff", owner_key="m", url="http://127.0.0.1:9/"))
-    db.session.flush()
+    db.session.commit()
     member.calendar_key = "staff:m"
-    db.session.flush()
+    db.session.commit()
     _stamp("staff:m", NOW - timedelta(minutes=5))
     assert tuesday(service) == ALL
     busy = BusyInterval(calendar_key="staff:m", href="/e/1.ics", start=local(TUESDAY, 10), end=local(TUESDAY, 11))
@@ -152,7 +152,7 @@ def test_a_synced_remote_event_is_visible_on_the_next_request(app, caldav_server
     _location, service, [member] = make_setup()
     link, remote = link_calendar(caldav_server)
     member.calendar_key = link.key
-    db.session.flush()
+    db.session.commit()
     assert mirror.sync_calendar(link.key, now=NOW).ok
     assert tuesday(service) == ALL
     assert tuesday(service) == ALL  # from the cache
@@ -176,7 +176,7 @@ def test_staff_working_hours_and_plain_sql_changes_are_visible(app):
     _location, service, [member] = make_setup()
     assert tuesday(service) == ALL
     member.working_hours = {"tue": ["08:00-09:00"]}
-    db.session.flush()
+    db.session.commit()
     assert tuesday(service) == ["08:00", "08:30"]
     db.session.execute(text("UPDATE staff_members SET active = :no WHERE id = :id"), {"no": False, "id": member.id})
     assert tuesday(service) == []
@@ -193,7 +193,7 @@ def test_every_write_replaces_the_version_token(app):
     location, _service, _ = make_setup()
     before = db.session.scalar(select(SlotVersion.token))
     location.closures = ["2026-12-24"]
-    db.session.flush()
+    db.session.commit()
     after = db.session.scalar(select(SlotVersion.token))
     assert before and after and before != after
 

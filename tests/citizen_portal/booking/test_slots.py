@@ -61,14 +61,14 @@ def test_opening_hours_give_grid_of_duration(app):
 def test_staff_working_hours_intersect_opening_hours(app):
     _location, service, [member] = make_setup()
     member.working_hours = {"tue": ["10:00-14:00"]}
-    db.session.flush()
+    db.session.commit()
     assert starts(find_slots(service.key, TUESDAY, TUESDAY, now=NOW)) == ["10:00", "10:30", "11:00", "11:30"]
 
 
 def test_closure_day_has_no_slots(app):
     location, service, _ = make_setup()
     location.closures = [TUESDAY.isoformat()]
-    db.session.flush()
+    db.session.commit()
     assert find_slots(service.key, TUESDAY, TUESDAY, now=NOW) == []
 
 
@@ -116,13 +116,13 @@ def test_night_opening_across_dst_counts_real_time(app):
 def test_mirrored_busy_time_blocks_the_staff_member(app, busy):
     _location, service, [member] = make_setup()
     member.calendar_key = None
-    db.session.flush()
+    db.session.commit()
     from staff_calendar.calendars.models import CalendarLink
 
     db.session.add(CalendarLink(key="staff:x", owner_kind="staff", owner_key="x", url="http://127.0.0.1:9/"))
-    db.session.flush()
+    db.session.commit()
     member.calendar_key = "staff:x"
-    db.session.flush()
+    db.session.commit()
     busy["staff:x"] = [(local(TUESDAY, 8, 15), local(TUESDAY, 9, 0))]
     assert starts(find_slots(service.key, TUESDAY, TUESDAY, now=NOW))[:2] == ["09:00", "09:30"]
 
@@ -134,9 +134,9 @@ def test_one_busy_call_for_all_staff(app, busy):
     for index, member in enumerate(members):
         db.session.add(CalendarLink(key=f"staff:m{index}", owner_kind="staff", owner_key=f"m{index}",
                                     url="http://127.0.0.1:9/"))
-        db.session.flush()
+        db.session.commit()
         member.calendar_key = f"staff:m{index}"
-    db.session.flush()
+    db.session.commit()
     find_slots(service.key, TUESDAY, TUESDAY + timedelta(days=27), now=NOW)
     assert busy["calls"] == [["staff:m0", "staff:m1", "staff:m2"]]
 
@@ -145,7 +145,7 @@ def test_existing_appointment_and_its_buffer_block(app):
     location, service, [member] = make_setup(service_kw={"buffer_minutes": 0})
     other = make_service(locations=[location], duration_minutes=30, buffer_minutes=30, min_lead_hours=0)
     member.services.append(other)
-    db.session.flush()
+    db.session.commit()
     make_appointment(other, location, member, local(TUESDAY, 9, 0))  # blocks 09:00-10:00
     assert starts(find_slots(service.key, TUESDAY, TUESDAY, now=NOW)) == [
         "08:00", "08:30", "10:00", "10:30", "11:00", "11:30"]
@@ -218,7 +218,7 @@ def test_only_qualified_staff_count(app):
     make_staff(locations=[elsewhere], services=[service])  # serves it, but at another location
     make_staff(locations=[location], services=[])  # at the location, other services
     make_staff(locations=[location], services=[service], active=False)
-    db.session.flush()
+    db.session.commit()
     assert find_slots(service.key, TUESDAY, TUESDAY, now=NOW) == []
 
 

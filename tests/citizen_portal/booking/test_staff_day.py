@@ -32,7 +32,7 @@ def appointment(service, location, staff, start: datetime, status: str = CONFIRM
                        start_at=start, end_at=end, blocked_until=end,
                        status=status, name=name, email="e@example.org", phone="0711 123", note="Rollstuhl")
     db.session.add(item)
-    db.session.flush()
+    db.session.commit()
     return item
 
 

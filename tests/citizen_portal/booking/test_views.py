@@ -167,7 +167,7 @@ def test_slot_taken_shows_next_free_times_and_keeps_input(client, setup):
 
 def test_hold_page_and_confirmation(client, setup):
     setup["service"].email_confirmation = True
-    db.session.flush()
+    db.session.commit()
     start = slot_start(future_day(4), 11)
     response = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
     assert response.status_code == 303
@@ -242,7 +242,7 @@ def test_move_through_day_and_time_lists(client, booked):
 def test_privacy_page_reads_retention_from_site_settings(client, setup):
     db.session.add(SiteSettings(name="Musterhausen", settings={"booking": {"erase_after_days": 14,
                                                                             "hold_minutes": 20}}))
-    db.session.flush()
+    db.session.commit()
     page = text(client.get("/termine/datenschutz"))
     assert "14 Tage nach dem Termin" in page and "20 Minuten" in page
 

@@ -22,7 +22,7 @@ def make_site(bundesland: str | None = "BW", **spaces: Any) -> SiteSettings:
                             settings={"spaces": {"desk_days_per_week": 3, "horizon_days": 14, "checkin": False,
                                                  "release_time": "10:00", "retention_days": 90, **spaces}})
     db.session.add(settings)
-    db.session.flush()
+    db.session.commit()
     return settings
 
 
@@ -30,7 +30,7 @@ def make_floor(key: str | None = None, **kw: Any) -> Floor:
     key = key or f"floor{next(_counter)}"
     floor = Floor(key=key, name={"de": f"Etage {key}", "en": f"Floor {key}"}, **kw)
     db.session.add(floor)
-    db.session.flush()
+    db.session.commit()
     return floor
 
 
@@ -39,7 +39,7 @@ def make_desk(floor: Floor, key: str | None = None, **kw: Any) -> Desk:
     kw.setdefault("attributes", ["monitor"])
     desk = Desk(key=key, floor_id=floor.id, label=kw.pop("label", f"Platz {key}"), **kw)
     db.session.add(desk)
-    db.session.flush()
+    db.session.commit()
     return desk
 
 
@@ -48,7 +48,7 @@ def make_room(floor: Floor, key: str | None = None, **kw: Any) -> Room:
     kw.setdefault("capacity", 6)
     room = Room(key=key, floor_id=floor.id, name={"de": f"Raum {key}", "en": f"Room {key}"}, **kw)
     db.session.add(room)
-    db.session.flush()
+    db.session.commit()
     return room
 
 

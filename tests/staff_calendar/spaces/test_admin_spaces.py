@@ -142,9 +142,9 @@ def test_edit_room(setup, client):
 def test_room_calendar_is_shown_read_only_and_kept(setup, client):
     db.session.add(CalendarLink(key="room:r1", owner_kind="room", owner_key="r1",
                                 url="http://127.0.0.1:9/geheim/r1/", secret_env="ROOM_SECRET"))
-    db.session.flush()
+    db.session.commit()
     setup["room"].calendar_key = "room:r1"
-    db.session.flush()
+    db.session.commit()
     page = _text(client.get(f"{BASE}/raeume/r1"))
     assert "room:r1" in page and 'name="calendar' not in page
     assert "geheim" not in page and "ROOM_SECRET" not in page
@@ -263,7 +263,7 @@ def test_deactivating_a_desk_keeps_its_bookings_and_says_how_many(setup, client)
         DeskBooking(desk_id=setup["desk"].id, user_id=ben.id, day=day - timedelta(days=30), half="morning",
                     group_uid="g0"),
     ])
-    db.session.flush()
+    db.session.commit()
     assert "Künftige Buchungen dieses Platzes: 2" in _text(client.get(f"{BASE}/plaetze/d1"))
     response = client.post(f"{BASE}/plaetze/d1", data=_desk_form(active=None), follow_redirects=True)
     assert "2 künftige Buchung(en) bleiben bestehen" in _text(response)
@@ -283,7 +283,7 @@ def test_deactivating_a_room_or_floor_keeps_bookings(setup, client):
     db.session.add(RoomBooking(room_id=setup["room"].id, user_id=ben.id, title="Jour fixe", uid="u1",
                                start_at=local_moment(day, time(9)), end_at=local_moment(day, time(10))))
     db.session.add(DeskBooking(desk_id=setup["desk"].id, user_id=ben.id, day=day, half="morning", group_uid="g1"))
-    db.session.flush()
+    db.session.commit()
     client.set_cookie("lang", "en")
     response = client.post(f"{BASE}/raeume/r1", data=_room_form(active=None), follow_redirects=True)
     assert "1 future booking(s) are kept" in _text(response)

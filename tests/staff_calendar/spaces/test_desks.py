@@ -30,7 +30,7 @@ def make_person(username="anna", roles="staff", calendar=True, **kw) -> tuple[Us
     if calendar:
         db.session.add(CalendarLink(key=f"staff:{username}", owner_kind="staff", owner_key=username,
                                     url=f"http://127.0.0.1:1/{username}/"))
-    db.session.flush()
+    db.session.commit()
     return user, Actor.of(user)
 
 
@@ -83,7 +83,7 @@ def test_weekly_limit_counts_half_days_as_half(setup):
     _user, anna = make_person()
     site = db.session.scalars(select(SiteSettings)).one()
     site.settings = {**site.settings, "spaces": {**site.settings["spaces"], "horizon_days": 60}}
-    db.session.flush()
+    db.session.commit()
     # the first full future week with four working days (holiday weeks such as Christmas are passed over)
     monday = open_day(7) - timedelta(days=open_day(7).weekday())
     week = open_days_in_week(monday, 5)
@@ -101,7 +101,7 @@ def test_weekly_limit_counts_half_days_as_half(setup):
 
 def test_floor_overrides_the_weekly_limit(setup):
     setup["floor"].desk_days_per_week = 1
-    db.session.flush()
+    db.session.commit()
     _user, anna = make_person()
     monday = open_day(7) - timedelta(days=open_day(7).weekday())
     week = open_days_in_week(monday, 5)
@@ -126,7 +126,7 @@ def test_horizon_past_weekend_holiday_and_closure(setup, app):
 
     site = db.session.query(SiteSettings).one()
     site.settings = {**site.settings, "closures": [closed.isoformat()]}
-    db.session.flush()
+    db.session.commit()
     with pytest.raises(Invalid) as error:
         desks.book_desk(anna, "d1", closed, "day")
     assert error.value.code == "closed"
@@ -210,7 +210,7 @@ def test_check_in_and_auto_release(setup, app):
 
     site = db.session.query(SiteSettings).one()
     site.settings = {"spaces": {**site.settings["spaces"], "checkin": True}}
-    db.session.flush()
+    db.session.commit()
     _u1, anna = make_person("anna")
     _u2, ben = make_person("ben")
     today = today_local()
@@ -219,7 +219,7 @@ def test_check_in_and_auto_release(setup, app):
         DeskBooking(desk_id=setup["d1"].id, user_id=anna.id, day=today, half="afternoon", group_uid="g1"),
         DeskBooking(desk_id=setup["d2"].id, user_id=ben.id, day=today, half="morning", group_uid="g2"),
     ])
-    db.session.flush()
+    db.session.commit()
     desks.check_in_at_desk(anna, "d1")
     from zoneinfo import ZoneInfo
 
@@ -256,7 +256,7 @@ def test_retention_deletes_old_bookings(setup):
         RoomBooking(room_id=room.id, user_id=anna.id, start_at=now - timedelta(days=2),
                     end_at=now - timedelta(days=2) + timedelta(hours=1), title="neu", uid="x2"),
     ])
-    db.session.flush()
+    db.session.commit()
     counts = housekeeping.purge_expired()
     assert counts["desk_bookings"] == 1 and counts["room_bookings"] == 1
     assert [b.day for b in db.session.query(DeskBooking)] == [recent]
@@ -299,7 +299,7 @@ def test_pages_need_login(client, app):
 
 def test_floor_plan_and_filters(setup, client):
     setup["d1"].x, setup["d1"].y = 10.0, 20.0
-    db.session.flush()
+    db.session.commit()
     user, _anna = make_person()
     login_as(client, user)
     day = open_day(1)

@@ -21,7 +21,7 @@ def test_desk_and_room_bookings_go_through_the_outbox(app):
     floor = make_floor("f1")
     make_desk(floor, "d1")
     db.session.add(CalendarLink(key="room:r1", owner_kind="room", owner_key="r1", url="http://127.0.0.1:9/r1/"))
-    db.session.flush()
+    db.session.commit()
     make_room(floor, "r1", calendar_key="room:r1")
     _user, anna = make_person()
     day = open_day(1)

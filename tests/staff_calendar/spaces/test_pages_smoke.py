@@ -10,7 +10,7 @@ def test_pages_render(app, client, calendar_calls):
     make_room(floor, "r1")
     user = User(username="anna", display_name="Anna", roles="admin", team="it")
     db.session.add(user)
-    db.session.flush()
+    db.session.commit()
     login_as(client, user)
     for path in ["/arbeitsplaetze/", "/arbeitsplaetze/buchen", "/arbeitsplaetze/raeume", "/arbeitsplaetze/wer-ist-da",
                  "/arbeitsplaetze/verwaltung", "/arbeitsplaetze/verwaltung/platz/d1/qr",

@@ -40,7 +40,7 @@ def seed(url: str, tmp_path: Path) -> list[str]:
         for n in range(WORKERS):
             user = User(username=f"racer{n}", display_name=f"Racer {n}", roles="staff")
             db.session.add(user)
-            db.session.flush()
+            db.session.commit()
             tokens.append(create_api_token(user.username, "race"))
         db.session.commit()
         db.engine.dispose()
@@ -110,20 +110,20 @@ def test_database_constraints_stand_without_the_services(app):
         user = User(username=f"c{n}", display_name="C", roles="staff")
         db.session.add(user)
         users.append(user)
-    db.session.flush()
+    db.session.commit()
     day = open_day(1)
     db.session.add(DeskBooking(desk_id=desk.id, user_id=users[0].id, day=day, half="morning", group_uid="a"))
-    db.session.flush()
+    db.session.commit()
     with pytest.raises(IntegrityError), db.session.begin_nested():
         db.session.add(DeskBooking(desk_id=desk.id, user_id=users[1].id, day=day, half="morning", group_uid="b"))
-        db.session.flush()
+        db.session.commit()
     if db.engine.dialect.name != "postgresql":
         return
     start = datetime.combine(day, time(9), tzinfo=BERLIN)
     db.session.add(RoomBooking(room_id=room.id, user_id=users[0].id, start_at=start,
                                end_at=start.replace(hour=10), title="a", uid="u1"))
-    db.session.flush()
+    db.session.commit()
     with pytest.raises(IntegrityError), db.session.begin_nested():
         db.session.add(RoomBooking(room_id=room.id, user_id=users[1].id, start_at=start.replace(minute=30),
                                    end_at=start.replace(hour=11), title="b", uid="u2"))
-        db.session.flush()
+        db.session.commit()

@@ -30,7 +30,7 @@ def setup(app, calendar_calls):
     make_site()
     floor = make_floor("f1")
     db.session.add(CalendarLink(key="room:r1", owner_kind="room", owner_key="r1", url="http://127.0.0.1:1/r1/"))
-    db.session.flush()
+    db.session.commit()
     room = make_room(floor, "r1", capacity=4, calendar_key="room:r1")
     make_desk(floor, "d1")
     return {"floor": floor, "room": room, "calendar": calendar_calls}
@@ -139,7 +139,7 @@ def test_api_needs_staff_and_valid_token(setup, client):
     assert client.get(f"/api/v1/desks?date={day}", headers=headers).status_code == 403
     revoked = db.session.query(ApiToken).one()
     revoked.revoked_at = datetime.now(UTC)
-    db.session.flush()
+    db.session.commit()
     assert client.get(f"/api/v1/desks?date={day}", headers=headers).status_code == 401
 
 
@@ -263,7 +263,7 @@ def test_qr_page_and_check_in_form(setup, client):
 
     desk = make_desk(setup["floor"], "dq")
     db.session.add(DeskBooking(desk_id=desk.id, user_id=root.id, day=today_local(), half="morning", group_uid="q"))
-    db.session.flush()
+    db.session.commit()
     assert client.post("/arbeitsplaetze/platz/dq/einchecken").status_code == 303
     assert db.session.query(DeskBooking).one().checked_in_at is not None
 
