@@ -11,7 +11,9 @@ Rules:
   back, records ``last_error`` and leaves the mirror exactly as it was;
 - the window is [local midnight yesterday, + ``CALDAV_MIRROR_HORIZON_DAYS``]; when it moves, all stored
   objects are re-expanded locally (no network);
-- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects but never as busy time.
+- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects but never as busy time;
+- a successful sync means the calendar's server is reachable: outbox rows waiting for it are made
+  due at once (``recovery.server_is_back``).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, lite
 from citizen_portal.database import UTCDateTime, write_transaction
 from citizen_portal.extensions import db
 from citizen_portal.i18n import site_timezone
-from staff_calendar.calendars import ical
+from staff_calendar.calendars import ical, recovery
 from staff_calendar.calendars.client import CalendarUnavailable, connect, describe_error, href_of
 from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarObject, CalendarSyncState
 
@@ -52,6 +54,7 @@ class SyncResult:
     deleted: int = 0
     unreadable: int = 0
     error: str | None = None
+    released: int = 0  # outbox rows that became due because this calendar's server is back
     seconds: float = 0.0
     fetch_seconds: float = 0.0  # the part spent talking to the server
 
@@ -276,6 +279,7 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
     result.changed = len(fetched.changed)
     result.deleted = len(fetched.deleted & set(known))
     result.ok = True
+    result.released = recovery.server_is_back(key)
     result.seconds = time.perf_counter() - started
     return result
 
