@@ -76,6 +76,15 @@ def busy_seconds(calendar_keys: Collection[str], start: datetime, end: datetime)
     return mirror.mirrored_busy_seconds(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
+def mirrored_until(calendar_keys: Collection[str]) -> dict[str, int]:
+    """Per calendar key, the POSIX second up to which its busy time is mirrored (0: not at all).
+    Beyond it the mirror knows nothing, so a caller must not treat the calendar as free there (the
+    slot engine does not offer the calendar's owner). It moves with every successful sync (so
+    ``busy_version`` covers it). One query; never a CalDAV request."""
+    keys = sorted(set(calendar_keys))
+    return mirror.mirrored_until_seconds(keys) if keys else {}
+
+
 def busy_version(calendar_keys: Collection[str]) -> str:
     """A short string that changes whenever the mirrored busy time of ``calendar_keys`` may have
     changed (every successful sync of one of them, a link removed or re-created); for validating

@@ -13,6 +13,9 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
   mirrored busy time (``staff_calendar.services.busy_seconds``, one call for all staff),
   active appointments (``[start_at, blocked_until)``; a pending one only while its hold lives),
   and appointments cancelled less than ``cancelled_slot_delay_minutes`` ago (against slot trading).
+- A staff member with a calendar is offered only where her calendar is mirrored
+  (``staff_calendar.services.mirrored_until``): ``start + duration + buffer`` at or before the end
+  of the mirror window of its last successful sync; a calendar never synced offers nothing.
 - Lead time: start >= now + ``min_lead_hours``; horizon: local day <= today + ``horizon_days``.
 - A time is offered once per location even when several staff members are free; the result keeps
   the free staff ids for the fair choice in ``appointments.book``.
@@ -30,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from citizen_portal.booking.models import ACTIVE_STATUSES, CANCELLED, PENDING, Appointment
@@ -48,6 +51,9 @@ DEFAULT_BOOKING_SETTINGS = {
     "cancelled_slot_delay_minutes": 60,
     "event_details": "service_and_code",
 }
+
+
+UNKNOWN_AFTER_END = 2**62  # POSIX seconds: "for ever" (the end of a calendar's unmirrored time)
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,12 @@ class _Blocked:
     def overlaps(self, start: int, end: int) -> bool:
         index = bisect_right(self.ends, start)  # first busy interval ending after ``start``
         return index < len(self.starts) and self.starts[index] < end
+
+
+def longest_horizon_days() -> int:
+    """The furthest any active service can be booked (days after today); 0 without services. The
+    busy-time mirror covers at least this far (registered in ``booking/jobs.py``)."""
+    return db.session.scalar(select(func.max(Service.horizon_days)).where(Service.active.is_(True))) or 0
 
 
 def load_service(service_key: str) -> Service:
@@ -239,8 +251,11 @@ def plan(
         if with_validity:  # before the data: a change after this read is caught by the next check
             mirror_version = calendar_services.busy_version(calendar_keys)
         busy = calendar_services.busy_seconds(calendar_keys, range_start, range_end)
+        mirrored_until = calendar_services.mirrored_until(calendar_keys)
         for member_id, key in calendar_of.items():
             blocked[member_id].extend(busy.get(key, ()))
+            # beyond the mirrored range her calendar is unknown: busy for the engine (on the grid, not free)
+            blocked[member_id].append((mirrored_until.get(key, 0), UNKNOWN_AFTER_END))
     blocked_index = {member_id: _Blocked(blocked.get(member_id, [])) for member_id in staff_ids}
 
     free: dict[tuple[int, str], list[int]] = defaultdict(list)
