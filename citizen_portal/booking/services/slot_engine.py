@@ -11,6 +11,7 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
   ``[start, start + duration + buffer)`` must fit into the interval.
 - A candidate is free for a staff member when ``[start, start + duration + buffer)`` overlaps none of:
   mirrored busy time (``staff_calendar.services.busy_seconds``, one call for all staff),
+  her bookings held by ``staff_calendar`` (room bookings: ``booked_seconds``, by staff key = username),
   active appointments (``[start_at, blocked_until)``; a pending one only while its hold lives),
   and appointments cancelled less than ``cancelled_slot_delay_minutes`` ago (against slot trading).
 - A staff member with a calendar is offered only where her calendar is mirrored
@@ -181,8 +182,8 @@ def plan(
     ``with_validity``: also fill ``valid_until``, ``calendar_keys``, ``mirror_version`` (read before
     the busy time) for the slot cache.
 
-    Fixed number of queries: settings, staff (+ their locations), appointments, mirror (+ its
-    version). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
+    Fixed number of queries: settings, staff (+ their locations), appointments, room bookings,
+    mirror (+ its coverage and version). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
     zone = site_timezone()
     settings, region = _site_inputs()
     locations = [loc for loc in service.locations if loc.active]
@@ -239,6 +240,11 @@ def plan(
         blocked[row.staff_id].append((int(row.start_at.timestamp()), -int(-row.blocked_until.timestamp() // 1)))
         if row.status != CANCELLED:
             load[(row.staff_id, row.start_at.astimezone(zone).date())] += 1
+
+    # bulk: their own bookings held by staff_calendar, e.g. room bookings (1 query)
+    members_by_key = {member.key: member.id for members in staff_by_location.values() for member in members}
+    for key, intervals in calendar_services.booked_seconds(members_by_key, range_start, range_end).items():
+        blocked[members_by_key[key]].extend(intervals)
 
     # bulk: mirrored busy time of all their calendars (1 call, no CalDAV)
     calendar_of = {
