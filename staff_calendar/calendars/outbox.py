@@ -124,7 +124,7 @@ def drain(*, limit: int | None = None, ignore_backoff: bool = False, timeout: fl
     """Deliver due pending rows once. Never raises for remote failures (they are recorded per row).
 
     The first successful delivery to a server makes its rows that wait after an "unreachable"
-    failure due now (``recovery.server_is_back``); they are delivered in the same call."""
+    failure due now (``recovery``); they are delivered in the same call."""
     result = DrainResult()
     connections: dict[str, Connection | Exception] = {}
     servers_back: set[str] = set()
@@ -144,7 +144,11 @@ def drain(*, limit: int | None = None, ignore_backoff: bool = False, timeout: fl
                 server = servers.get(key)
                 if server and server not in servers_back:
                     servers_back.add(server)
-                    released += recovery.retry_now(recovery.calendars_on(server, servers))
+                    keys = recovery.calendars_on(server, servers)
+                    for other in keys:  # an earlier failure of this server in this call is stale now
+                        if isinstance(connections.get(other), Exception):
+                            del connections[other]
+                    released += recovery.retry_now(keys)
         if not released:
             return result
 
