@@ -43,6 +43,9 @@ DEFAULTS: dict[str, Any] = {
     "CALDAV_MIRROR_HORIZON_DAYS": 90,
     # the worker syncs every linked calendar this often (and drains the outbox every few seconds)
     "CALDAV_SYNC_INTERVAL_SECONDS": 300.0,
+    # while deliveries wait for an unreachable server, the worker asks it this often whether it is
+    # back (then every waiting row is retried at once)
+    "CALDAV_PROBE_INTERVAL_SECONDS": 15.0,
     # UID domain of events this platform writes
     "EVENT_UID_DOMAIN": "termine.musterhausen.example",
     # drain the outbox in a background thread right after a commit

@@ -1,7 +1,8 @@
-"""Registry of periodic jobs run by the worker (``flask staff-calendar worker``).
+"""Registries the worker and the calendar bridge read: periodic jobs, health checks, booking horizons.
 
-Each package registers its own jobs in ``create_app`` (reminders, purges, desk release, poll
-opening). The worker knows only this registry, so ``staff_calendar`` never imports the others."""
+Each package registers its own entries in ``create_app`` (reminders, purges, desk release, poll
+opening; how far ahead it lets people book). The worker and the busy-time mirror know only these
+registries, so ``staff_calendar`` never imports the others."""
 
 from __future__ import annotations
 
@@ -36,3 +37,16 @@ def register_health_check(app: Flask, name: str, check: Callable[[], dict]) -> N
 
 def registered_health_checks(app: Flask) -> dict[str, Callable[[], dict]]:
     return dict(app.extensions.get("health_checks", {}))
+
+
+def register_booking_horizon(app: Flask, name: str, days: Callable[[], int]) -> None:
+    """Register how many days ahead ``name`` lets people book against staff or room calendars
+    (``days`` is called in an app context and may query the database). The busy-time mirror covers
+    the furthest of them (``booking_horizon_days``)."""
+    horizons: dict[str, Callable[[], int]] = app.extensions.setdefault("booking_horizons", {})
+    horizons[name] = days
+
+
+def booking_horizon_days(app: Flask) -> int:
+    """The furthest registered booking horizon in days (0 when none is registered)."""
+    return max((int(days() or 0) for days in app.extensions.get("booking_horizons", {}).values()), default=0)

@@ -1,9 +1,10 @@
 """Periodic jobs of appointment booking, run by the worker (``flask staff-calendar worker``):
-hold expiry (every minute), reminders (every 5 minutes), erasure of personal data (hourly)."""
+hold expiry (every minute), reminders (every 5 minutes), erasure of personal data (hourly); the
+booking horizon the busy-time mirror must cover; the slot cache's link to staff room bookings."""
 
 from flask import Flask
 
-from citizen_portal.jobs import register_job
+from citizen_portal.jobs import register_booking_horizon, register_job
 
 
 def _expire_holds() -> int:
@@ -24,8 +25,21 @@ def _erase_personal_data() -> int:
     return erase_personal_data()
 
 
+def _longest_horizon() -> int:
+    from citizen_portal.booking.services.slot_engine import longest_horizon_days
+
+    return longest_horizon_days()
+
+
 def register(app: Flask) -> None:
-    """Register this area's periodic jobs with ``citizen_portal.jobs.register_job``."""
+    """Register this area's periodic jobs with ``citizen_portal.jobs.register_job``, its booking
+    horizon (the longest of the active services) with ``register_booking_horizon``, and the slot
+    cache's invalidation when a staff member's room bookings change."""
+    from citizen_portal.booking.services.cache import invalidate_for_staff_bookings
+    from staff_calendar.services import staff_bookings_changed
+
+    staff_bookings_changed.connect(invalidate_for_staff_bookings)
+    register_booking_horizon(app, "booking.services", _longest_horizon)
     register_job(app, "booking.expire_holds", _expire_holds, every_seconds=60)
     register_job(app, "booking.send_reminders", _send_reminders, every_seconds=300)
     register_job(app, "booking.erase_personal_data", _erase_personal_data, every_seconds=3600)

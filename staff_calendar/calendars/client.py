@@ -23,8 +23,35 @@ from staff_calendar.calendars.models import CalendarLink
 log = logging.getLogger("staff_calendar.client")
 
 
+UNREACHABLE_STATUSES = {502, 503, 504}  # a proxy's answers while the server behind it is away
+
+
 class CalendarUnavailable(Exception):
-    """The calendar could not be reached or used; ``str()`` is safe to log and store."""
+    """The calendar could not be reached or used; ``str()`` is safe to log and store.
+    ``unreachable``: the server could not be reached at all (see ``is_unreachable``)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a failure means "the server could not be reached" (connection refused or reset,
+    timeout, DNS, a proxy's 502/503/504), not "it refused this request"."""
+    if isinstance(exc, OSError):  # niquests' ConnectionError and Timeout are OSErrors too
+        return True
+    if getattr(exc, "unreachable", False):
+        return True
+    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status", None)
+    return status in UNREACHABLE_STATUSES
+
+
+def server_of(url: str) -> str:
+    """``scheme://host:port`` of a calendar URL (no credentials, no path): calendars on one server
+    come back together after an outage."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
 
 
 @dataclass
@@ -96,7 +123,7 @@ def connect(link: CalendarLink, timeout: float | None = None) -> Connection:
         except CalendarUnavailable:
             raise
         except Exception as exc:
-            raise CalendarUnavailable(describe_error(exc)) from None
+            raise CalendarUnavailable(describe_error(exc), unreachable=is_unreachable(exc)) from None
         link.resolved_url = url
         log.info("calendar %s resolved through principal discovery", link.key)
     if not url.endswith("/"):
