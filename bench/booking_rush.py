@@ -88,6 +88,9 @@ def seed(database_url: str, radicale) -> tuple[list[str], dict[str, str]]:
             db.session.add(member)
             calendars[key] = remote.url
         db.session.commit()
+        from staff_calendar.calendars import mirror
+
+        assert all(result.ok for result in mirror.sync_all())  # the engine offers only mirrored calendars
         db.engine.dispose()
     day = date.today() + timedelta(days=2)
     zone = ZoneInfo("Europe/Berlin")

@@ -65,7 +65,7 @@ def seed(database_url: str, instance: Path, first_day: date) -> str:
     from citizen_portal.booking.models import Location, Service, StaffMember
     from citizen_portal.core.extensions import db
     from citizen_portal.core.models import SiteSettings
-    from staff_calendar.calendars.models import BusyInterval, CalendarLink
+    from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarSyncState
 
     app = create_app({"DATABASE_URL": database_url, "SECRET_KEY": "bench", "TESTING": True})
     with app.app_context():
@@ -84,6 +84,11 @@ def seed(database_url: str, instance: Path, first_day: date) -> str:
             key = f"staff{index}"
             db.session.add(CalendarLink(key=f"staff:{key}", owner_kind="staff", owner_key=key,
                                         url=f"http://127.0.0.1:9/{key}/"))
+            # mirrored as far as a sync would (the engine offers nobody beyond the mirror window)
+            db.session.add(CalendarSyncState(
+                calendar_key=f"staff:{key}", mode="sync", last_success_at=datetime.now(UTC),
+                window_start=datetime.combine(first_day - timedelta(days=1), time(0), tzinfo=zone),
+                window_end=datetime.combine(first_day + timedelta(days=120), time(0), tzinfo=zone)))
             db.session.flush()
             member = StaffMember(key=key, name=f"Staff {index}", calendar_key=f"staff:{key}",
                                  working_hours=None)

@@ -3,7 +3,8 @@
 
 Steps: embedded Radicale (htpasswd auth, rights file) → ``flask db upgrade`` →
 ``flask site load`` (demo/site.toml, CalDAV port adjusted) → demo calendars with busy events →
-demo logins → gunicorn and, if it exists, the worker (``flask staff-calendar worker``).
+first ``flask staff-calendar sync`` → demo logins → gunicorn and, if it exists, the worker
+(``flask staff-calendar worker``).
 Ctrl-C or SIGTERM stops every child.
 
 Environment: PORTAL_HOST (127.0.0.1), PORTAL_PORT (5000), PORTAL_CALDAV_PORT (5232),
@@ -295,6 +296,10 @@ def start_all(settings: Settings, supervisor: Supervisor) -> None:
     step("demo calendars and busy events")
     run([sys.executable, "-m", "staff_calendar.demo_seed", "--username", SERVICE_ACCOUNT,
          "--password-env", "CALDAV_PASSWORD", *urls], env)
+    # staff are offered to citizens only as far as their calendars are mirrored: mirror them now,
+    # not only in the worker's first round
+    step("first calendar sync (flask staff-calendar sync)")
+    run(flask("staff-calendar", "sync"), env)
     step("demo logins")
     run([sys.executable, str(Path(__file__).resolve()), "--create-demo-users"], env)
     step("demo poll with printed invitation codes (flask polls demo)")

@@ -1,5 +1,9 @@
 """Public facade of ``staff_calendar`` for the other packages (booking, spaces).
 
+Busy time of a staff member = her mirrored calendar (``busy_seconds``, without the events this
+platform wrote) + the bookings this package holds for her (``booked_seconds``: room bookings) +
+whatever the caller holds itself (booking: appointments).
+
 Everything another package needs from the calendar bridge goes through these functions; their
 signatures are the contract. Implementations live in ``staff_calendar/calendars/``.
 """
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import ColumnElement, literal, select
 
@@ -19,6 +24,7 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
 from staff_calendar.calendars import ical, live, mirror, outbox, worker
 from staff_calendar.calendars.client import describe_error
+from staff_calendar.spaces.services import person_busy
 
 log = logging.getLogger("staff_calendar.services")
 
@@ -74,6 +80,40 @@ def busy_seconds(calendar_keys: Collection[str], start: datetime, end: datetime)
     if not keys:
         return {}
     return mirror.mirrored_busy_seconds(keys, start.astimezone(UTC), end.astimezone(UTC))
+
+
+def mirrored_until(calendar_keys: Collection[str]) -> dict[str, int]:
+    """Per calendar key, the POSIX second up to which its busy time is mirrored (0: not at all).
+    Beyond it the mirror knows nothing, so a caller must not treat the calendar as free there (the
+    slot engine does not offer the calendar's owner). It moves with every successful sync (so
+    ``busy_version`` covers it). One query; never a CalDAV request."""
+    keys = sorted(set(calendar_keys))
+    return mirror.mirrored_until_seconds(keys) if keys else {}
+
+
+def booked_seconds(usernames: Collection[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
+    """Busy time of people (by username; a staff member's key is her username) from the OPAQUE
+    bookings this package holds for them, i.e. their room bookings, overlapping ``[start, end)`` as
+    (start, end) POSIX seconds per username. Their calendar events are this platform's own and not in
+    the mirror (``busy_seconds``): they count from here, as soon as the booking commits. A change is
+    announced by ``staff_bookings_changed``. One query; never a CalDAV request."""
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("start and end must be timezone-aware")
+    if not usernames:
+        return {}
+    return person_busy.booked_seconds(usernames, start.astimezone(UTC), end.astimezone(UTC))
+
+
+_signals = Namespace()
+staff_bookings_changed = _signals.signal("staff-bookings-changed")
+"""Sent (sender: the app; keyword ``usernames``) inside the writer's open transaction whenever
+``booked_seconds`` of these people changes (a room booking made or cancelled). Receivers may only
+write in that transaction, e.g. invalidate what they derived from ``booked_seconds`` (the slot cache)."""
+
+
+def announce_bookings_changed(usernames: Collection[str]) -> None:
+    """Call inside the transaction that changes a person's bookings (see ``staff_bookings_changed``)."""
+    staff_bookings_changed.send(current_app._get_current_object(), usernames=tuple(sorted(set(usernames))))
 
 
 def busy_version(calendar_keys: Collection[str]) -> str:

@@ -7,6 +7,7 @@ live server must see the data. Call inside an app context (the ``app`` fixture, 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 from citizen_portal.booking.models import Location, Service, StaffMember
@@ -83,6 +84,23 @@ def make_staff(key: str | None = None, name: str | None = None, locations: list[
     db.session.add(member)
     db.session.commit()
     return member
+
+
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def stamp_mirror(calendar_key: str, synced_at: datetime | None = None, until: datetime = FAR_FUTURE):
+    """Stamp ``calendar_key`` as synced, its mirror reaching ``until``: what ``mirror.sync_calendar``
+    writes with the busy time (tests that write busy rows themselves, or none). Without it the slot
+    engine does not offer the calendar's owner (nothing mirrored)."""
+    from staff_calendar.calendars.models import CalendarSyncState
+
+    state = db.session.get(CalendarSyncState, calendar_key) or CalendarSyncState(calendar_key=calendar_key, mode="sync")
+    state.last_success_at = synced_at or datetime.now(UTC)
+    state.window_start, state.window_end = datetime(2000, 1, 1, tzinfo=UTC), until
+    db.session.add(state)
+    db.session.commit()
+    return state
 
 
 def login(client, username: str, password: str = "pw", follow_redirects: bool = False):

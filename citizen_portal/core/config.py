@@ -61,8 +61,11 @@ SETTINGS: tuple[Setting, ...] = (
     # --- CalDAV and the outbox
     Setting("CALDAV_TIMEOUT_SECONDS", float, 10.0, "CalDAV requests of the worker"),
     Setting("CALDAV_LIVE_CHECK_TIMEOUT_SECONDS", float, 2.0, "live re-check while booking (then the mirror decides)"),
-    Setting("CALDAV_MIRROR_HORIZON_DAYS", int, 90, "how far ahead busy time is mirrored (at least)"),
+    Setting("CALDAV_MIRROR_HORIZON_DAYS", int, 90,
+            "least number of days ahead busy time is mirrored; the mirror always reaches the furthest bookable day"),
     Setting("CALDAV_SYNC_INTERVAL_SECONDS", float, 300.0, "the worker syncs every linked calendar this often"),
+    Setting("CALDAV_PROBE_INTERVAL_SECONDS", float, 15.0,
+            "while deliveries wait for an unreachable server, ask it this often whether it is back"),
     Setting("EVENT_UID_DOMAIN", str, "termine.musterhausen.example", "domain part of event UIDs written"),
     Setting("OUTBOX_DRAIN_AFTER_COMMIT", bool, True, "push calendar events right after a booking"),
     # --- requests, sessions, logs

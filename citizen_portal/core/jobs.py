@@ -1,7 +1,8 @@
-"""Registry of periodic jobs run by the worker (``flask staff-calendar worker``).
+"""Registries the worker and the calendar bridge read: periodic jobs, health checks, booking horizons.
 
-Each package registers its own jobs in ``create_app`` (reminders, purges, desk release, poll
-opening). The worker knows only this registry, so ``staff_calendar`` never imports the others."""
+Each package registers its own entries in ``create_app`` (reminders, purges, desk release, poll
+opening; how far ahead it lets people book). The worker and the busy-time mirror know only these
+registries, so ``staff_calendar`` never imports the others."""
 
 from __future__ import annotations
 

@@ -17,14 +17,45 @@ from urllib.parse import unquote, urlsplit
 
 import caldav
 from flask import current_app
+from sqlalchemy import select
 
+from citizen_portal.core import locks
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
 from staff_calendar.calendars.models import CalendarLink
 
 log = logging.getLogger("staff_calendar.client")
 
 
+UNREACHABLE_STATUSES = {502, 503, 504}  # a proxy's answers while the server behind it is away
+
+
 class CalendarUnavailable(Exception):
-    """The calendar could not be reached or used; ``str()`` is safe to log and store."""
+    """The calendar could not be reached or used; ``str()`` is safe to log and store.
+    ``unreachable``: the server could not be reached at all (see ``is_unreachable``)."""
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """Whether a failure means "the server could not be reached" (connection refused or reset,
+    timeout, DNS, a proxy's 502/503/504), not "it refused this request"."""
+    if isinstance(exc, OSError):  # niquests' ConnectionError and Timeout are OSErrors too
+        return True
+    if getattr(exc, "unreachable", False):
+        return True
+    status = getattr(exc, "status", None) or getattr(getattr(exc, "response", None), "status", None)
+    return status in UNREACHABLE_STATUSES
+
+
+def server_of(url: str) -> str:
+    """``scheme://host:port`` of a calendar URL (no credentials, no path): calendars on one server
+    come back together after an outage."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return f"{parts.scheme.lower()}://{(parts.hostname or '').lower()}:{port}"
 
 
 @dataclass
@@ -32,6 +63,7 @@ class Connection:
     client: caldav.DAVClient
     calendar: caldav.Calendar
     url: str
+    discovered: bool = False  # ``url`` was found by principal discovery: store it as ``resolved_url``
 
 
 def read_secret(link: CalendarLink) -> str | None:
@@ -87,21 +119,31 @@ def discover_calendar_url(client: caldav.DAVClient) -> str:
 def connect(link: CalendarLink, timeout: float | None = None) -> Connection:
     """A client and calendar handle for ``link`` (no request unless discovery is needed).
 
-    Discovery result is written to ``link.resolved_url`` (the caller's session commits it)."""
+    ``link`` is not changed: a discovered URL comes back with ``discovered=True`` and the caller
+    stores it in its own write transaction (``remember_resolved_url``)."""
     client = make_client(link, timeout)
     url = link.resolved_url or link.url
+    discovered = False
     if not link.resolved_url and needs_discovery(link.url):
         try:
             url = discover_calendar_url(client)
         except CalendarUnavailable:
             raise
         except Exception as exc:
-            raise CalendarUnavailable(describe_error(exc)) from None
-        link.resolved_url = url
+            raise CalendarUnavailable(describe_error(exc), unreachable=is_unreachable(exc)) from None
+        discovered = True
         log.info("calendar %s resolved through principal discovery", link.key)
     if not url.endswith("/"):
         url += "/"
-    return Connection(client=client, calendar=client.calendar(url=url), url=url)
+    return Connection(client=client, calendar=client.calendar(url=url), url=url, discovered=discovered)
+
+
+def remember_resolved_url(calendar_key: str, url: str) -> None:
+    """Store a discovered calendar URL (in its own transaction; call outside any other)."""
+    with write_transaction(locks.calendar_mirror(calendar_key)):
+        link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == calendar_key))
+        if link is not None and link.resolved_url != url:
+            link.resolved_url = url
 
 
 def describe_error(exc: BaseException) -> str:

@@ -10,7 +10,8 @@ Rules for busy time (all results aware UTC):
   here: they are counted from the database.
 
 Rules for writing: the UID is deterministic, times are written in the site zone with a VTIMEZONE
-for a narrow date range, no METHOD in stored objects, only the fields callers pass.
+every common parser reads alike (``vtimezone``), no METHOD in stored objects, only the fields
+callers pass.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import recurring_ical_events
+
+from staff_calendar.calendars import vtimezone
 
 PRODID = "-//Municipal Services Platform//Termine//DE"
 OWN_PROPERTY = "X-MUNICIPAL-PORTAL"
@@ -50,12 +53,11 @@ def new_calendar(method: str | None = None) -> icalendar.Calendar:
 
 
 def add_timezones(calendar: icalendar.Calendar, moments: list[datetime]) -> None:
-    """VTIMEZONE for the zones used, over a narrow range (keeps objects small and fast to parse)."""
+    """VTIMEZONE for the zones used (``vtimezone``: a yearly RRULE where the zone has one), exact at
+    least from the year before the first moment to the year after the last one."""
     if not moments:
         return
-    first = min(m.date() for m in moments)
-    last = max(m.date() for m in moments)
-    calendar.add_missing_timezones(first_date=date(first.year - 1, 1, 1), last_date=date(last.year + 2, 1, 1))
+    vtimezone.set_timezones(calendar, min(m.year for m in moments) - 1, max(m.year for m in moments) + 1)
 
 
 def _local(moment: datetime, tz: ZoneInfo) -> datetime:

@@ -9,9 +9,13 @@ Rules:
   stored map;
 - every network call happens before the database transaction; any failure (down, 401, garbage) rolls
   back, records ``last_error`` and leaves the mirror exactly as it was;
-- the window is [local midnight yesterday, + ``CALDAV_MIRROR_HORIZON_DAYS``]; when it moves, all stored
-  objects are re-expanded locally (no network);
-- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects but never as busy time.
+- the window runs from local midnight yesterday to the end of the day after the furthest bookable day
+  (``mirror_horizon_days``: every registered booking horizon, at least ``CALDAV_MIRROR_HORIZON_DAYS``);
+  when its start or end moves, all stored objects are re-expanded locally (no network); its end,
+  stored per calendar, is how far the slot engine may trust the mirror (``mirrored_until``);
+- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects but never as busy time;
+- a successful sync means the calendar's server is reachable: outbox rows waiting for it are made
+  due at once (``recovery.server_is_back``).
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, lite
 
 from citizen_portal.core.database import UTCDateTime, write_transaction
 from citizen_portal.core.extensions import db
+from citizen_portal.core.horizons import booking_horizon_days
 from citizen_portal.core.i18n import site_timezone
-from staff_calendar.calendars import ical
+from staff_calendar.calendars import ical, recovery
 from staff_calendar.calendars.client import CalendarUnavailable, connect, describe_error, href_of
 from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarObject, CalendarSyncState
 
@@ -52,6 +57,7 @@ class SyncResult:
     deleted: int = 0
     unreadable: int = 0
     error: str | None = None
+    released: int = 0  # outbox rows that became due because this calendar's server is back
     seconds: float = 0.0
     fetch_seconds: float = 0.0  # the part spent talking to the server
 
@@ -65,13 +71,22 @@ class _Fetched:
     new_mode: str = "sync"
 
 
+def mirror_horizon_days() -> int:
+    """How many days ahead the mirror holds busy time: the furthest any registered booking kind can
+    be booked (``citizen_portal.core.horizons.booking_horizon_days``: the services' ``horizon_days``, the room
+    booking horizon), at least ``CALDAV_MIRROR_HORIZON_DAYS``."""
+    configured = int(current_app.config["CALDAV_MIRROR_HORIZON_DAYS"])
+    return max(configured, booking_horizon_days(current_app._get_current_object()))
+
+
 def mirror_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+    """[local midnight yesterday, local midnight after the day ``today + horizon + 1``) in UTC: the
+    last bookable day is covered, and still after the next midnight until the next sync."""
     tz = site_timezone()
-    now = now or datetime.now(UTC)
-    local_midnight = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0)
-    start = (local_midnight - timedelta(days=1)).astimezone(UTC)
-    days = int(current_app.config["CALDAV_MIRROR_HORIZON_DAYS"])
-    return start, start + timedelta(days=days + 1)
+    today = (now or datetime.now(UTC)).astimezone(tz).date()
+    start = datetime.combine(today - timedelta(days=1), datetime.min.time(), tzinfo=tz)
+    end = datetime.combine(today + timedelta(days=mirror_horizon_days() + 2), datetime.min.time(), tzinfo=tz)
+    return start.astimezone(UTC), end.astimezone(UTC)
 
 
 def _is_expired_token(exc: Exception) -> bool:
@@ -212,11 +227,11 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
     known = dict(db.session.execute(
         select(CalendarObject.href, CalendarObject.etag).where(CalendarObject.calendar_key == key)
     ).all())
-    window_moved = state.window_start is None
+    window_start, window_end = mirror_window(now)
     db.session.commit()  # end the read transaction: no database transaction is open during network calls
     try:
         connection = connect(link, timeout)
-        resolved_url = link.resolved_url
+        resolved_url = connection.url if connection.discovered else None
         fetch_started = time.perf_counter()
         fetched = _fetch(connection.calendar, state_snapshot, known, full, result)
         result.fetch_seconds = time.perf_counter() - fetch_started
@@ -229,13 +244,13 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
 
     tz = site_timezone()
     domain = current_app.config["EVENT_UID_DOMAIN"]
-    window_start, window_end = mirror_window(now)
     with write_transaction(f"calendar-mirror:{key}"):
         state = _state(key)
         link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
         if link is not None and resolved_url and link.resolved_url != resolved_url:
             link.resolved_url = resolved_url
-        window_moved = state.window_start is None or state.window_start != window_start or window_moved
+        # a new start (the next day) or a new end (a service with a longer horizon): re-expand
+        window_moved = (state.window_start, state.window_end) != (window_start, window_end)
         gone = fetched.deleted | set(fetched.changed)
         if gone:
             hrefs = list(gone)
@@ -276,6 +291,7 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
     result.changed = len(fetched.changed)
     result.deleted = len(fetched.deleted & set(known))
     result.ok = True
+    result.released = recovery.server_is_back(key)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -328,6 +344,18 @@ def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, 
     convert = datetime.fromtimestamp
     return {key: [(convert(s, UTC), convert(e, UTC)) for s, e in intervals]
             for key, intervals in mirrored_busy_seconds(keys, start, end).items()}
+
+
+def mirrored_until_seconds(keys: list[str]) -> dict[str, int]:
+    """Per key, the POSIX second up to which the mirror holds its busy time: the window end of its
+    last successful sync (0 when it never synced). One primary-key query."""
+    rows = db.session.execute(
+        select(CalendarSyncState.calendar_key, CalendarSyncState.window_end)
+        .where(CalendarSyncState.calendar_key.in_(keys), CalendarSyncState.last_success_at.is_not(None))
+    ).all()
+    until = {key: 0 for key in keys}
+    until.update({key: int(end.timestamp()) for key, end in rows if end is not None})
+    return until
 
 
 def mirror_version_expression(keys: list[str]):

@@ -10,7 +10,8 @@ Rules:
   the fields we changed since our last delivery, SEQUENCE = max(remote, ours) + 1, ``If-Match`` again;
 - delete: ``DELETE`` with ``If-Match``; 404 counts as done; 412 → re-read etag, delete again;
 - failures: exponential backoff (``BACKOFF_BASE_SECONDS`` · 2^(attempts-1), capped at
-  ``BACKOFF_CAP_SECONDS``); rows are never dropped; delivery happens outside any database transaction,
+  ``BACKOFF_CAP_SECONDS``); rows are never dropped; rows waiting because their server was
+  unreachable are retried at once when it is back (``recovery``); delivery happens outside any database transaction,
   rows are claimed with a lease so two drainers never send the same row at once.
 """
 
@@ -27,8 +28,15 @@ from sqlalchemy import func, or_, select, update
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
-from staff_calendar.calendars import ical
-from staff_calendar.calendars.client import CalendarUnavailable, Connection, connect, describe_error
+from staff_calendar.calendars import ical, recovery
+from staff_calendar.calendars.client import (
+    CalendarUnavailable,
+    Connection,
+    connect,
+    describe_error,
+    is_unreachable,
+    remember_resolved_url,
+)
 from staff_calendar.calendars.models import CalendarLink, OutboxEntry
 
 log = logging.getLogger("staff_calendar.outbox")
@@ -42,7 +50,9 @@ ICS_HEADERS = {"Content-Type": "text/calendar; charset=utf-8"}
 
 
 class DeliveryError(Exception):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 def _payload(summary: str, start: datetime, end: datetime, location: str | None, description: str | None,
@@ -112,41 +122,71 @@ def backoff_seconds(attempts: int) -> float:
 
 
 def drain(*, limit: int | None = None, ignore_backoff: bool = False, timeout: float | None = None) -> DrainResult:
-    """Deliver due pending rows once. Never raises for remote failures (they are recorded per row)."""
+    """Deliver due pending rows once. Never raises for remote failures (they are recorded per row).
+
+    The first successful delivery to a server makes its rows that wait after an "unreachable"
+    failure due now (``recovery``); they are delivered in the same call."""
     result = DrainResult()
+    connections: dict[str, Connection | Exception] = {}
+    servers_back: set[str] = set()
+    servers: dict[str, str] | None = None
+    while True:
+        remaining = None if limit is None else limit - result.attempted - result.skipped
+        due = _due_rows(remaining, ignore_backoff) if remaining is None or remaining > 0 else []
+        released = 0
+        for row_id, key in due:
+            if key not in connections:
+                connections[key] = _connect(key, timeout)
+            outcome = _deliver_row(row_id, connections[key], result)
+            if isinstance(outcome, Exception):  # the server is down: do not hammer it for every row
+                connections[key] = outcome
+            elif outcome == "delivered":
+                servers = recovery.servers_of_calendars() if servers is None else servers
+                server = servers.get(key)
+                if server and server not in servers_back:
+                    servers_back.add(server)
+                    keys = recovery.calendars_on(server, servers)
+                    for other in keys:  # an earlier failure of this server in this call is stale now
+                        if isinstance(connections.get(other), Exception):
+                            del connections[other]
+                    released += recovery.retry_now(keys)
+        if not released:
+            return result
+
+
+def _due_rows(limit: int | None, ignore_backoff: bool) -> list[tuple[int, str]]:
     now = datetime.now(UTC)
     query = select(OutboxEntry.id, OutboxEntry.calendar_key).where(OutboxEntry.state == "pending")
     if not ignore_backoff:
         query = query.where(OutboxEntry.next_attempt_at <= now)
     query = query.where(or_(OutboxEntry.claimed_until.is_(None), OutboxEntry.claimed_until < now))
     query = query.order_by(OutboxEntry.id)
-    if limit:
+    if limit is not None:
         query = query.limit(limit)
     due = db.session.execute(query).all()
     db.session.commit()
-    connections: dict[str, Connection | Exception] = {}
-    for row_id, key in due:
-        if key not in connections:
-            connections[key] = _connect(key, timeout)
-        connection = connections[key]
-        claimed = _claim(row_id)
-        if claimed is None:
-            result.skipped += 1
-            continue
-        try:
-            if isinstance(connection, Exception):
-                raise connection
-            outcome = _deliver(connection, claimed)
-        except Exception as exc:  # recorded on the row, retried with backoff
-            message = describe_error(exc)
-            _record_failure(row_id, message)
-            result.failed += 1
-            if isinstance(exc, (CalendarUnavailable, ConnectionError, OSError)) or "Connection" in message:
-                connections[key] = exc  # the server is down: do not hammer it for every row
-            continue
-        _record_success(row_id, claimed.revision, outcome)
-        result.delivered += 1
-    return result
+    return [(row_id, key) for row_id, key in due]
+
+
+def _deliver_row(row_id: int, connection: Connection | Exception, result: DrainResult) -> str | Exception:
+    """Claim and deliver one row and record the outcome: "delivered", "skipped" (claimed elsewhere),
+    "failed", or the failure itself when it means that the server is unreachable."""
+    claimed = _claim(row_id)
+    if claimed is None:
+        result.skipped += 1
+        return "skipped"
+    try:
+        if isinstance(connection, Exception):
+            raise connection
+        outcome = _deliver(connection, claimed)
+    except Exception as exc:  # recorded on the row, retried with backoff
+        unreachable = is_unreachable(exc)
+        _record_failure(row_id, describe_error(exc), unreachable=unreachable)
+        result.failed += 1
+        return exc if unreachable else "failed"
+    _record_success(row_id, claimed.revision, outcome)
+    result.delivered += 1
+    return "delivered"
 
 
 def _connect(key: str, timeout: float | None) -> Connection | Exception:
@@ -155,8 +195,8 @@ def _connect(key: str, timeout: float | None) -> Connection | Exception:
         if link is None or not link.active:
             raise CalendarUnavailable("no active calendar link")
         connection = connect(link, timeout)
-        if link.resolved_url and db.session.is_modified(link):
-            db.session.commit()
+        if connection.discovered:
+            remember_resolved_url(key, connection.url)
         return connection
     except Exception as exc:
         return exc
@@ -201,14 +241,14 @@ def _claim(row_id: int) -> _Snapshot | None:
                          delivered_payload=dict(row.delivered_payload) if row.delivered_payload else None)
 
 
-def _record_failure(row_id: int, message: str) -> None:
+def _record_failure(row_id: int, message: str, *, unreachable: bool = False) -> None:
     with write_transaction("calendar-outbox"):
         row = db.session.get(OutboxEntry, row_id, populate_existing=True)
         if row is None:
             return
         row.attempts = (row.attempts or 0) + 1
         row.next_attempt_at = datetime.now(UTC) + timedelta(seconds=backoff_seconds(row.attempts))
-        row.last_error = message[:480]
+        row.last_error = ((recovery.UNREACHABLE if unreachable else "") + message)[:480]
         row.claimed_until = None
     log.warning("outbox row %s: delivery failed (attempt %s): %s", row_id, row.attempts if row else "?", message)
 
@@ -268,7 +308,7 @@ def _deliver_upsert(connection: Connection, snap: _Snapshot, url: str) -> _Outco
         return _Outcome(etag=_etag(response) or _current_etag(connection, url), href=href, sequence=sequence,
                         delivered_payload=snap.payload)
     if response.status not in (404, 409, 412):
-        raise DeliveryError(f"PUT answered HTTP {response.status}")
+        raise DeliveryError(f"PUT answered HTTP {response.status}", response.status)
     # conflict: the event exists (create) or changed remotely (update), or vanished (update)
     for _round in range(MAX_CONFLICT_ROUNDS):
         status, etag, remote = _get(connection, url)
@@ -280,13 +320,13 @@ def _deliver_upsert(connection: Connection, snap: _Snapshot, url: str) -> _Outco
                                               our_sequence=snap.sequence, tz=tz, own_marker=marker)
             headers = dict(ICS_HEADERS, **{"If-Match": etag})
         else:
-            raise DeliveryError(f"GET answered HTTP {status}")
+            raise DeliveryError(f"GET answered HTTP {status}", status)
         response = connection.client.put(url, body, headers)
         if response.status in (200, 201, 204):
             return _Outcome(etag=_etag(response) or _current_etag(connection, url), href=href, sequence=sequence,
                             delivered_payload=snap.payload)
         if response.status != 412:
-            raise DeliveryError(f"PUT answered HTTP {response.status}")
+            raise DeliveryError(f"PUT answered HTTP {response.status}", response.status)
     raise DeliveryError("conflict not resolved")
 
 
@@ -297,7 +337,7 @@ def _deliver_delete(connection: Connection, snap: _Snapshot, url: str) -> _Outco
         if response.status in (200, 204, 404):
             return _Outcome(etag=None, href=None, sequence=snap.sequence, delivered_payload=None)
         if response.status != 412:
-            raise DeliveryError(f"DELETE answered HTTP {response.status}")
+            raise DeliveryError(f"DELETE answered HTTP {response.status}", response.status)
         status, etag, _ = _get(connection, url)
         if status == 404:
             return _Outcome(etag=None, href=None, sequence=snap.sequence, delivered_payload=None)

@@ -1,5 +1,6 @@
-"""The worker: drains the outbox, syncs every calendar periodically, runs the registered periodic jobs
-of all packages (``citizen_portal.core.jobs``), and writes a heartbeat row after every loop.
+"""The worker: drains the outbox, probes servers whose deliveries wait after an outage (``recovery``),
+syncs every calendar periodically, runs the registered periodic jobs of all packages
+(``citizen_portal.core.jobs``), and writes a heartbeat row after every loop.
 
 Also the background drain right after a commit (``request_background_drain``): one thread per
 process at a time, with its own app context; a request while a drain runs makes it run once more."""
@@ -18,7 +19,7 @@ from flask import Flask, current_app
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.jobs import registered_jobs
-from staff_calendar.calendars import mirror, outbox
+from staff_calendar.calendars import mirror, outbox, recovery
 from staff_calendar.calendars.models import WorkerHeartbeat
 
 log = logging.getLogger("staff_calendar.worker")
@@ -64,6 +65,25 @@ def _background_drain(app: Flask) -> None:
         _drain_lock.release()
 
 
+def _drain(say) -> None:
+    drained = outbox.drain()
+    if drained.attempted:
+        say(f"outbox: {drained.delivered} delivered, {drained.failed} failed")
+
+
+def _probe_waiting_servers(started: float, every: float, last_probe: dict[str, float]) -> int:
+    """Probe each server whose rows wait after an "unreachable" failure, at most every ``every``
+    seconds per server; returns how many rows became due because their server answered."""
+    released = 0
+    for server, keys in recovery.waiting_servers().items():
+        if started - last_probe.get(server, float("-inf")) < every:
+            continue
+        last_probe[server] = started
+        if recovery.probe(keys[0]):
+            released += recovery.retry_now(keys)
+    return released
+
+
 def heartbeat(name: str, info: dict | None = None) -> None:
     with write_transaction("calendar-worker-heartbeat"):
         row = db.session.get(WorkerHeartbeat, name)
@@ -87,11 +107,12 @@ def run(app: Flask, *, once: bool = False, loop_seconds: float | None = None, st
     name = worker_name()
     last_sync = float("-inf")
     last_job_run: dict[str, float] = {}
+    last_probe: dict[str, float] = {}
     stop = stop or threading.Event()
     while not stop.is_set():
         started = time.monotonic()
         try:
-            last_sync = _round(app, once, started, last_sync, sync_every, last_job_run, name, say)
+            last_sync = _round(app, once, started, last_sync, sync_every, last_job_run, last_probe, name, say)
         except Exception:  # e.g. the database is away for a moment: log, wait, go on
             if once:
                 raise
@@ -105,16 +126,19 @@ def run(app: Flask, *, once: bool = False, loop_seconds: float | None = None, st
 
 
 def _round(app: Flask, once: bool, started: float, last_sync: float, sync_every: float,
-           last_job_run: dict[str, float], name: str, say) -> float:
+           last_job_run: dict[str, float], last_probe: dict[str, float], name: str, say) -> float:
     """One worker round; returns the (possibly new) time of the last sync."""
-    drained = outbox.drain()
-    if drained.attempted:
-        say(f"outbox: {drained.delivered} delivered, {drained.failed} failed")
+    _drain(say)
+    probe_every = float(app.config["CALDAV_PROBE_INTERVAL_SECONDS"])
+    if _probe_waiting_servers(started, probe_every, last_probe):
+        _drain(say)
     if once or started - last_sync >= sync_every:
         results = mirror.sync_all()
         last_sync = started
         failed = [r.calendar_key for r in results if not r.ok]
         say(f"sync: {len(results) - len(failed)} ok, {len(failed)} failed")
+        if any(r.released for r in results):  # a synced server is back: its waiting rows are due
+            _drain(say)
     for job in registered_jobs(app):
         if once or started - last_job_run.get(job.name, -1e18) >= job.every_seconds:
             last_job_run[job.name] = started

@@ -1,10 +1,12 @@
 """Periodic jobs of the spaces area, run by the worker: automatic release of desk bookings not
-checked in (only when the site turns check-in on) and deletion after the retention period."""
+checked in (only when the site turns check-in on) and deletion after the retention period; and the
+room booking horizon the busy-time mirror must cover."""
 
 from __future__ import annotations
 
 from flask import Flask
 
+from citizen_portal.core.horizons import register_booking_horizon
 from citizen_portal.core.jobs import register_job
 
 
@@ -20,7 +22,15 @@ def _purge() -> object:
     return purge_expired()
 
 
+def _room_horizon() -> int:
+    from staff_calendar.spaces.services.common import load_settings
+
+    return load_settings().horizon_days
+
+
 def register(app: Flask) -> None:
-    """Register this area's periodic jobs with ``citizen_portal.core.jobs.register_job``."""
+    """Register this area's periodic jobs with ``citizen_portal.core.jobs.register_job`` and the room
+    booking horizon (room calendars are mirrored that far) with ``register_booking_horizon``."""
+    register_booking_horizon(app, "spaces.rooms", _room_horizon)
     register_job(app, "spaces.release_unchecked", _release, every_seconds=300)
     register_job(app, "spaces.purge_expired", _purge, every_seconds=6 * 3600)

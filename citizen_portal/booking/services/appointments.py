@@ -10,8 +10,9 @@ The write path of ``book`` (and ``manage.move``):
 4. for each, ask the staff member's calendar live (``staff_calendar.services.is_free``, before any
    lock; on server failure the mirror decides); busy → next staff member;
 5. ``write_transaction("booking-staff:<id>:<local day>", "booking-email:<hash>")`` → re-check the
-   database (overlap incl. buffers, the per-address limit) → insert appointment + ``SlotClaim`` →
-   for confirmed bookings queue the calendar event (outbox, same transaction) → commit;
+   database (overlap incl. buffers, the staff member's room bookings, the per-address limit) →
+   insert appointment + ``SlotClaim`` → for confirmed bookings queue the calendar event (outbox,
+   same transaction) → commit;
    a lost race (overlap found or a constraint violation) → next staff member;
 6. after the commit: mail (``notifications``) and ``request_drain()``.
 
@@ -201,8 +202,9 @@ def expire_stale_holds(staff_id: int, start: datetime, blocked_until: datetime, 
 
 def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: datetime,
                 ignore_id: int | None = None) -> bool:
-    """Whether an active appointment of ``staff_id`` (a pending one only while its hold lives)
-    overlaps ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed."""
+    """Whether an active appointment of ``staff_id`` (a pending one only while its hold lives) or one
+    of the staff member's bookings held by ``staff_calendar`` (a room booking) overlaps
+    ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed."""
     query = select(func.count(Appointment.id)).where(
         Appointment.staff_id == staff_id,
         Appointment.status.in_(ACTIVE_STATUSES),
@@ -212,7 +214,10 @@ def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: da
     )
     if ignore_id is not None:
         query = query.where(Appointment.id != ignore_id)
-    return bool(db.session.scalar(query))
+    if db.session.scalar(query):
+        return True
+    staff_key = db.session.scalar(select(StaffMember.key).where(StaffMember.id == staff_id))
+    return bool(calendar_services.booked_seconds([staff_key], start, blocked_until).get(staff_key))
 
 
 def release(appointment: Appointment, status: str) -> None:

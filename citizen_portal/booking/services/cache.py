@@ -6,7 +6,8 @@ UI, the site loader or the calendar sync is visible on the very next request in 
 
 - the booking input version (``SlotVersion.token``, replaced by database triggers in the same
   transaction as any change of appointments, holds, cancellations, locations, services, staff,
-  their links or the site settings) equals the one read *before* the entry's data was read;
+  their links or the site settings, and by ``invalidate_for_staff_bookings`` in the transaction of a
+  staff member's room booking) equals the one read *before* the entry's data was read;
 - the mirror version of the entry's calendars (``staff_calendar.services.busy_version``) is unchanged;
 - ``computed_at <= now < valid_until``: the time-dependent rules (a hold that runs out, a cancelled
   slot that is released after the delay, lead time passing the first slot, the local day/horizon
@@ -19,15 +20,16 @@ Cost of a hit: one small statement (both versions), outside any transaction. Ent
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
-from citizen_portal.booking.models import SlotVersion
+from citizen_portal.booking.models import SlotVersion, StaffMember
 from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 
@@ -96,6 +98,16 @@ def _one_row(statement):
             connection.execution_options(isolation_level="AUTOCOMMIT")
             return connection.execute(statement).one()
     return session.connection().execute(statement).one()
+
+
+def invalidate_for_staff_bookings(_sender: object, *, usernames: tuple[str, ...] = (), **_extra: object) -> None:
+    """Receiver of ``staff_calendar.services.staff_bookings_changed`` (connected in ``booking/jobs.py``):
+    a room booking of a staff member was made or cancelled in the sender's open transaction. Replace
+    the input version in that transaction, so every process recomputes after the commit. Bookings
+    of people who serve no citizens change nothing."""
+    if not usernames or not db.session.scalar(select(StaffMember.id).where(StaffMember.key.in_(usernames)).limit(1)):
+        return
+    db.session.execute(update(SlotVersion).where(SlotVersion.id == 1).values(token=uuid.uuid4().hex))
 
 
 def input_version() -> str:

@@ -11,8 +11,12 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
   ``[start, start + duration + buffer)`` must fit into the interval.
 - A candidate is free for a staff member when ``[start, start + duration + buffer)`` overlaps none of:
   mirrored busy time (``staff_calendar.services.busy_seconds``, one call for all staff),
+  her bookings held by ``staff_calendar`` (room bookings: ``booked_seconds``, by staff key = username),
   active appointments (``[start_at, blocked_until)``; a pending one only while its hold lives),
   and appointments cancelled less than ``cancelled_slot_delay_minutes`` ago (against slot trading).
+- A staff member with a calendar is offered only where her calendar is mirrored
+  (``staff_calendar.services.mirrored_until``): ``start + duration + buffer`` at or before the end
+  of the mirror window of its last successful sync; a calendar never synced offers nothing.
 - Lead time: start >= now + ``min_lead_hours``; horizon: local day <= today + ``horizon_days``.
 - A time is offered once per location even when several staff members are free; the result keeps
   the free staff ids for the fair choice in ``appointments.book``.
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from citizen_portal.booking.models import (
@@ -49,6 +53,8 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone
 from citizen_portal.core.models import SiteSettings
 from staff_calendar import services as calendar_services
+
+UNKNOWN_AFTER_END = 2**62  # POSIX seconds: "for ever" (the end of a calendar's unmirrored time)
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,12 @@ class _Blocked:
         return index < len(self.starts) and self.starts[index] < end
 
 
+def longest_horizon_days() -> int:
+    """The furthest any active service can be booked (days after today); 0 without services. The
+    busy-time mirror covers at least this far (registered in ``booking/jobs.py``)."""
+    return db.session.scalar(select(func.max(Service.horizon_days)).where(Service.active.is_(True))) or 0
+
+
 def load_service(service_key: str) -> Service:
     service = db.session.scalars(
         select(Service).where(Service.key == service_key).options(selectinload(Service.locations))
@@ -170,8 +182,8 @@ def plan(
     ``with_validity``: also fill ``valid_until``, ``calendar_keys``, ``mirror_version`` (read before
     the busy time) for the slot cache.
 
-    Fixed number of queries: settings, staff (+ their locations), appointments, mirror (+ its
-    version). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
+    Fixed number of queries: settings, staff (+ their locations), appointments, room bookings,
+    mirror (+ its coverage and version). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
     zone = site_timezone()
     settings, region = _site_inputs()
     locations = [loc for loc in service.locations if loc.active]
@@ -229,6 +241,11 @@ def plan(
         if row.status != CANCELLED:
             load[(row.staff_id, row.start_at.astimezone(zone).date())] += 1
 
+    # bulk: their own bookings held by staff_calendar, e.g. room bookings (1 query)
+    members_by_key = {member.key: member.id for members in staff_by_location.values() for member in members}
+    for key, intervals in calendar_services.booked_seconds(members_by_key, range_start, range_end).items():
+        blocked[members_by_key[key]].extend(intervals)
+
     # bulk: mirrored busy time of all their calendars (1 call, no CalDAV)
     calendar_of = {
         member.id: member.calendar_key
@@ -240,8 +257,11 @@ def plan(
         if with_validity:  # before the data: a change after this read is caught by the next check
             mirror_version = calendar_services.busy_version(calendar_keys)
         busy = calendar_services.busy_seconds(calendar_keys, range_start, range_end)
+        mirrored_until = calendar_services.mirrored_until(calendar_keys)
         for member_id, key in calendar_of.items():
             blocked[member_id].extend(busy.get(key, ()))
+            # beyond the mirrored range her calendar is unknown: busy for the engine (on the grid, not free)
+            blocked[member_id].append((mirrored_until.get(key, 0), UNKNOWN_AFTER_END))
     blocked_index = {member_id: _Blocked(blocked.get(member_id, [])) for member_id in staff_ids}
 
     free: dict[tuple[int, str], list[int]] = defaultdict(list)

@@ -8,7 +8,8 @@
   room's calendar is asked live (``is_free``), the mirror decides on failure.
 - No overlap per room: PostgreSQL exclusion constraint + write lock per room (SQLite: BEGIN IMMEDIATE).
 - The booking is written as an opaque event to the booker's calendar and to the room's calendar;
-  cancelling removes both.
+  cancelling removes both. It blocks the booker for citizen appointments from the commit on
+  (``staff_calendar.services.booked_seconds``; announced with ``announce_bookings_changed``).
 """
 
 from __future__ import annotations
@@ -171,6 +172,7 @@ def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title
         for key in _calendar_keys(actor.username, room):
             calendar.schedule_event(calendar_key=key, uid=room_event_uid(booking), transparent=False,
                                     **_event_fields(room, booking, actor.display_name))
+        calendar.announce_bookings_changed([actor.username])
     calendar.request_drain()
     return booking
 
@@ -184,9 +186,11 @@ def cancel_room_booking(actor: Actor, booking_id: int) -> None:
         if booking.end_at <= utc_now():
             raise Invalid(_l("Vergangene Buchungen können nicht storniert werden."), code="past")
         uid = room_event_uid(booking)
-        for key in _calendar_keys(username_of(booking.user_id), booking.room):
+        booker = username_of(booking.user_id)
+        for key in _calendar_keys(booker, booking.room):
             calendar.schedule_event_removal(calendar_key=key, uid=uid)
         db.session.delete(booking)
+        calendar.announce_bookings_changed([booker])
     calendar.request_drain()
 
 

@@ -15,6 +15,7 @@ from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 from staff_calendar.calendars.models import CalendarLink, OutboxEntry
 from tests.citizen_portal.booking.factories import make_appointment, make_setup
+from tests.factories import stamp_mirror
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
@@ -47,10 +48,11 @@ def live_free(monkeypatch):
 
 
 def with_calendar(member, key: str) -> None:
+    """A linked calendar, synced and empty (the mirror reaches far ahead)."""
     db.session.add(CalendarLink(key=key, owner_kind="staff", owner_key=member.key, url="http://127.0.0.1:9/"))
     db.session.commit()
     member.calendar_key = key
-    db.session.commit()
+    stamp_mirror(key)
 
 
 def test_book_confirmed_creates_appointment_claim_and_outbox_event(app, live_free):

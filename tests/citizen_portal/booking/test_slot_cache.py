@@ -14,8 +14,9 @@ from citizen_portal.booking.models import Appointment, SlotVersion
 from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
 from citizen_portal.booking.services.cache import slot_cache
 from citizen_portal.core.extensions import db
-from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarSyncState
+from staff_calendar.calendars.models import BusyInterval, CalendarLink
 from tests.citizen_portal.booking.factories import make_setup
+from tests.factories import stamp_mirror
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 07:00 local
@@ -62,7 +63,7 @@ def test_a_hit_costs_one_small_statement_and_gives_the_same_slots(app, counted):
     db.session.add(CalendarLink(key="staff:c", owner_kind="staff", owner_key="c", url="http://127.0.0.1:9/"))
     db.session.commit()
     member.calendar_key = "staff:c"
-    db.session.commit()
+    stamp_mirror("staff:c", NOW - timedelta(minutes=1))
     first = find_slots(service.key, TUESDAY, TUESDAY, now=NOW)
     counted.clear()
     second = find_slots(service.key, TUESDAY, TUESDAY, now=NOW + timedelta(seconds=5))
@@ -114,10 +115,7 @@ def test_expired_holds_job_is_visible_on_the_next_request(app):
 
 def _stamp(key: str, moment: datetime) -> None:
     """What ``mirror.sync_calendar`` does in the transaction that writes busy time."""
-    state = db.session.get(CalendarSyncState, key) or CalendarSyncState(calendar_key=key, mode="sync")
-    state.last_success_at = moment
-    db.session.add(state)
-    db.session.commit()
+    stamp_mirror(key, moment)
 
 
 def test_a_mirror_change_is_visible_on_the_next_request(app):

@@ -34,7 +34,8 @@ def starts(slots) -> list[str]:
 @pytest.fixture
 def busy(monkeypatch):
     """Fake mirror: ``busy[calendar_key] = [(start, end)]``; records the calls. The engine reads
-    ``busy_seconds`` (and ``busy_version`` for its cache): both are faked from the same data."""
+    ``busy_seconds``, ``mirrored_until`` (every calendar here is mirrored far ahead) and
+    ``busy_version`` for its cache: all are faked from the same data."""
     data: dict[str, list] = {}
     calls: list = []
 
@@ -46,6 +47,7 @@ def busy(monkeypatch):
         return literal(repr([(key, data.get(key, [])) for key in sorted(keys)]))
 
     monkeypatch.setattr(calendar_services, "busy_seconds", fake)
+    monkeypatch.setattr(calendar_services, "mirrored_until", lambda keys: {key: 2**40 for key in keys})
     monkeypatch.setattr(calendar_services, "busy_version_expression", fake_version)
     data["calls"] = calls
     return data
