@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from werkzeug.wrappers import Response
 
@@ -263,6 +263,12 @@ def book(service_key: str, location_key: str):
     if start is None:
         return redirect(url_for(".days", service_key=service.key, location_key=location.key), code=303)
     if request.method == "GET":
+        if not booking.is_offered(service.key, location.key, start):
+            # an old link or a time that passed the lead time: never offer what the booking refuses
+            flash(_("Diese Uhrzeit ist nicht mehr frei. Bitte wählen Sie eine andere."), "warning")
+            day = start.astimezone(site_timezone()).date()
+            return redirect(url_for(".times", service_key=service.key, location_key=location.key,
+                                    day=day.isoformat()), code=303)
         return _render_form(service, location, start, forms.BookingForm(), {})
     return _submit_booking(service, location, start)
 

@@ -17,7 +17,7 @@ Every function takes the moment to judge at (``moment``, aware UTC, usually ``co
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from citizen_portal.errors import Invalid
 from citizen_portal.i18n import _l, site_timezone
@@ -110,13 +110,13 @@ def grid_ceil(moment: datetime) -> datetime:
     """The first grid time (local wall clock) at or after ``moment``, as aware UTC."""
     local = moment.astimezone(site_timezone())
     floor = local.replace(minute=local.minute - local.minute % GRID_MINUTES, second=0, microsecond=0)
-    return (floor if floor == local else floor + GRID).astimezone(moment.tzinfo)
+    return (floor if floor == local else floor + GRID).astimezone(UTC)
 
 
 def grid_floor(moment: datetime) -> datetime:
     local = moment.astimezone(site_timezone())
     return local.replace(minute=local.minute - local.minute % GRID_MINUTES, second=0,
-                         microsecond=0).astimezone(moment.tzinfo)
+                         microsecond=0).astimezone(UTC)
 
 
 def bookable_ranges(settings: SpacesSettings, room: Room, day: date, moment: datetime) -> Ranges:

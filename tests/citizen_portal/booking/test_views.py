@@ -346,3 +346,18 @@ def test_forged_waiting_token_is_refused(app, client, setup):
     finally:
         app.config.update(CAPTCHA="off")
         app.config.pop("CAPTCHA_WAIT_SECONDS", None)
+
+
+def test_form_for_a_time_that_is_over_or_taken_is_not_offered(client, setup):
+    """Issue 9: a page never offers a time the booking refuses: the form for a past time (an old
+    link) or one that is not free sends the citizen back to the day's free times."""
+    yesterday = datetime.now(UTC).astimezone(site_timezone()).date() - timedelta(days=1)
+    for start in (slot_start(yesterday, 10), slot_start(future_day(3), 10) + timedelta(minutes=7)):
+        response = client.get(book_url(start))
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(
+            f"/termine/ausweis/buergeramt/{start.astimezone(site_timezone()).date().isoformat()}")
+        page = text(client.get(response.headers["Location"]))
+        assert "Diese Uhrzeit ist nicht mehr frei" in page
+        assert 'name="privacy_consent"' not in page
+    assert client.get(book_url(slot_start(future_day(3), 10))).status_code == 200
