@@ -40,6 +40,8 @@ def _register_navigation(state) -> None:
 
     register_nav_item(state.app, "spaces", _l("Arbeitsplätze"), lambda: url_for("spaces.my_week"),
                       roles=("staff",), order=40)
+    register_nav_item(state.app, "spaces_admin", _l("Arbeitsplätze verwalten"), lambda: url_for("spaces.admin"),
+                      roles=("admin",), order=80)
 
 
 bp.record_once(_register_navigation)
