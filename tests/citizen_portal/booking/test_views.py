@@ -15,7 +15,7 @@ from citizen_portal.booking.models import CANCELLED, CONFIRMED, PENDING, Appoint
 from citizen_portal.extensions import db
 from citizen_portal.i18n import site_timezone
 from citizen_portal.models import SiteSettings
-from tests.factories import make_location, make_service, make_staff
+from tests.factories import make_location, make_service, make_staff, not_a_holiday
 
 EVERY_DAY = {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -25,7 +25,9 @@ def text(response) -> str:
 
 
 def future_day(days: int = 3) -> date:
-    return datetime.now(UTC).astimezone(site_timezone()).date() + timedelta(days=days)
+    """A day at least ``days`` ahead that is no public holiday (the location opens every day of the
+    week, but not on holidays: Good Friday is four days after the Monday of a spring DST change)."""
+    return not_a_holiday(datetime.now(UTC).astimezone(site_timezone()).date() + timedelta(days=days))
 
 
 @pytest.fixture
