@@ -4,10 +4,10 @@ Public API (views, API, CLI, jobs and helper modules import from here):
 
 Slots (``slots.py``; the engine in ``slot_engine.py``, working time in ``working_hours.py``)
     ``list_services() -> list[Service]``
+    ``is_offered(service_key, location_key, start, *, now=None) -> bool`` (a form page's time still free)
     ``find_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> list[Slot]``
     ``slots_json(service_key, first_day, last_day, *, location_key=None, now=None) -> str`` (API body)
     ``days_with_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> dict[date, int]``
-    ``is_offered(service_key, location_key, start, *, now=None) -> bool`` (a form page's time still free)
     ``booking_settings() -> dict``; ``Slot`` (``start``, ``end`` aware UTC, ``location_key``, ``to_json()``)
 
 Appointments (``appointments.py``: book, confirm; ``manage.py``: after booking)
