@@ -97,6 +97,18 @@ def _parse_month(value: str | None, today: date) -> date:
     return today.replace(day=1)
 
 
+def _chosen_month(service: Service, location: Location) -> date:
+    """The month asked for (``?monat=``); without one, the month of the first day that still has a
+    free time (searched up to 62 days ahead), so the page never opens on a month with nothing left
+    to book (31 December in the evening, a closure at the end of a month)."""
+    today = _today()
+    if request.args.get("monat"):
+        return _parse_month(request.args.get("monat"), today)
+    last = min(today + timedelta(days=booking.MAX_RANGE_DAYS - 1), _last_bookable_day(service))
+    counts = booking.days_with_slots(service.key, today, last, location_key=location.key) if last >= today else {}
+    return min(counts, default=today).replace(day=1)
+
+
 def _month_end(first: date) -> date:
     return first.replace(day=calendar.monthrange(first.year, first.month)[1])
 
@@ -224,7 +236,7 @@ def locations(service_key: str) -> str:
 def days(service_key: str, location_key: str) -> str:
     service = load_service(service_key)
     location = _offered_location(service, location_key)
-    month = _parse_month(request.args.get("monat"), _today())
+    month = _chosen_month(service, location)
     return render_template("citizen_portal/booking/days.html", service=service, location=location,
                            **_days_context(service, location, month))
 
@@ -380,7 +392,7 @@ def move(code: str):
         return redirect(url_for(".manage", code=appointment.code, token=token, verschoben=1), code=303)
     if day_value:
         return _render_move_times(context, _parse_day(day_value))
-    month = _parse_month(request.args.get("monat"), _today())
+    month = _chosen_month(service, location)
     return render_template("citizen_portal/booking/move_days.html", service=service, location=location,
                            **context, **_days_context(service, location, month))
 

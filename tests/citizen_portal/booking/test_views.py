@@ -363,3 +363,18 @@ def test_form_for_a_time_that_is_over_or_taken_is_not_offered(client, setup):
         assert "Diese Uhrzeit ist nicht mehr frei" in page
         assert 'name="privacy_consent"' not in page
     assert client.get(book_url(slot_start(future_day(3), 10))).status_code == 200
+
+
+def test_days_page_opens_on_the_first_month_with_a_free_time(client, setup):
+    """Issue 9: on 31 December in the evening (or with the rest of a month closed) the day list opened
+    on a month with nothing left to book; it opens on the month of the first free day."""
+    today = datetime.now(UTC).astimezone(site_timezone()).date()
+    next_month = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    setup["location"].closures = [(today + timedelta(days=n)).isoformat() for n in range((next_month - today).days)]
+    db.session.flush()
+    for url in ("/termine/ausweis/buergeramt/", f"/termine/ausweis/buergeramt/?monat={today:%Y-%m}"):
+        days = re.findall(r'href="/termine/ausweis/buergeramt/(\d{4}-\d\d-\d\d)"', text(client.get(url)))
+        if "monat" in url:
+            assert days == []  # the month asked for is still shown as asked
+        else:
+            assert days and {day[:7] for day in days} == {f"{next_month:%Y-%m}"}
