@@ -46,7 +46,6 @@ from citizen_portal.i18n import _l, site_timezone
 from citizen_portal.models import Location, Service, SiteSettings, StaffMember
 from staff_calendar import services as calendar_services
 
-
 UNKNOWN_AFTER_END = 2**62  # POSIX seconds: "for ever" (the end of a calendar's unmirrored time)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import JSON, Boolean, Integer, String, column, select, table
 from citizen_portal.database import UTCDateTime
 from citizen_portal.errors import Forbidden, Invalid, NotFound
 from citizen_portal.extensions import db
-from citizen_portal.i18n import _l, site_timezone
+from citizen_portal.i18n import _l, site_timezone, utc_now
 
 DEFAULTS: dict[str, Any] = {
     "desk_days_per_week": 3,
@@ -207,8 +207,15 @@ def local_moment(day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, tzinfo=site_timezone()).astimezone(UTC)
 
 
-def today_local() -> date:
-    return datetime.now(site_timezone()).date()
+def now() -> datetime:
+    """The spaces package's clock (aware UTC): every "is it over yet" and "which day is today" of the
+    desk and room rules reads it, so a test can set one moment for pages and services alike."""
+    return utc_now()
+
+
+def today_local(moment: datetime | None = None) -> date:
+    """The site's local date at ``moment`` (default: now)."""
+    return (moment or now()).astimezone(site_timezone()).date()
 
 
 def parts_to_halves(part: str) -> tuple[str, ...]:
