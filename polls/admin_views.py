@@ -9,7 +9,8 @@ from flask_login import current_user
 
 from citizen_portal.core.access import roles_required
 from citizen_portal.core.errors import Conflict, Invalid
-from citizen_portal.core.i18n import _, localized, to_local
+from citizen_portal.core.i18n import _, _l, localized, to_local
+from citizen_portal.core.navigation import register_nav_item
 
 from . import schemas
 from .models import SUGGESTION_STATUSES
@@ -20,6 +21,9 @@ from .services.suggestions import Notification
 from .views import export_response
 
 bp = Blueprint("polls_admin", __name__, url_prefix="/verwaltung/beteiligung")
+bp.record_once(lambda state: register_nav_item(
+    state.app, "polls_admin", _l("Beteiligung verwalten"), lambda: url_for("polls_admin.index"),
+    roles=("poll_admin",), order=70))
 
 
 @bp.before_request
@@ -68,7 +72,7 @@ def index() -> str:
 def poll_new():
     form, errors = _poll_form_values(), {}
     if request.method == "POST":
-        form = request.form.to_dict()
+        form = schemas.form_values(request.form)
         try:
             poll = poll_service.create_poll(schemas.parse_poll(request.form), _actor_id())
         except Invalid as exc:
@@ -102,9 +106,9 @@ def poll_update(poll_id: int):
     try:
         poll_service.update_poll(poll_id, schemas.parse_poll(request.form))
     except Invalid as exc:
-        return _detail(poll_id, form=request.form.to_dict(), errors=exc.fields, status=400)
+        return _detail(poll_id, form=schemas.form_values(request.form), errors=exc.fields, status=400)
     except Conflict as exc:
-        return _detail(poll_id, form=request.form.to_dict(), message=exc.message, status=409)
+        return _detail(poll_id, form=schemas.form_values(request.form), message=exc.message, status=409)
     flash(_("Gespeichert."), "success")
     return redirect(url_for("polls_admin.poll_detail", poll_id=poll_id), code=303)
 

@@ -58,6 +58,21 @@ def _text(data: Any, name: str, errors: dict, *, required: bool = True, limit: i
     return value
 
 
+def _checkbox(data: Any, name: str, default: bool) -> bool:
+    """A checkbox field. HTML forms send a hidden ``name=""`` before the checkbox (so "unchecked" is
+    sent too), so the **last** value counts; without the field (JSON, other callers) ``default``."""
+    values = data.getlist(name) if hasattr(data, "getlist") else ([data[name]] if name in data else [])
+    if not values:
+        return default
+    return str(values[-1]).strip().lower() in {"1", "true", "on", "yes"}
+
+
+def form_values(data: Any) -> dict[str, str]:
+    """The submitted form as a flat dict for re-rendering it, the last value of each field winning
+    (as in ``_checkbox``)."""
+    return {key: data.getlist(key)[-1] for key in data} if hasattr(data, "getlist") else dict(data)
+
+
 def parse_local_datetime(raw: Any) -> datetime | None:
     """``YYYY-MM-DDTHH:MM`` (datetime-local) or ISO 8601 with offset; local values are site time."""
     if not isinstance(raw, str) or not raw.strip():
@@ -97,7 +112,7 @@ def parse_poll(data: Any) -> PollInput:
         errors["closes_at"] = _l("Bitte geben Sie Datum und Uhrzeit an.")
     elif opens_at is not None and closes_at <= opens_at:
         errors["closes_at"] = _l("Das Ende muss nach dem Beginn liegen.")
-    published = str(data.get("published", "1")).lower() in {"1", "true", "on", "yes"}
+    published = _checkbox(data, "published", default=True)
     if errors:
         raise Invalid(fields=errors)
     return PollInput(slug, title, description, mode, visibility, opens_at, closes_at, published)  # type: ignore[arg-type]

@@ -2,13 +2,26 @@
 
 Thin adapters: parse with ``schemas``, call ``services``, render. Every page works without
 JavaScript; forms re-render with an error summary on ``Invalid`` (status 400), a ``Conflict``
-(used code, closed poll) renders the poll page with the message (status 409)."""
+(used code, closed poll) renders the poll page with the message (status 409). A cast ballot
+redirects (303) to the receipt page, which a reload shows again (see "the receipt after voting")."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, Response, current_app, get_template_attribute, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    get_template_attribute,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from citizen_portal.core.access import has_role
@@ -86,8 +99,65 @@ def vote(slug: str):
                             code=code, token=token)
     except Conflict as exc:
         return _render_poll(poll, status=409, message=exc.message, answers=answers, code=code, token=token)
-    return render_template("polls/receipt.html", poll=poll, receipt=receipt,
-                           results_visible=poll_service.results_visible(poll, is_admin=is_poll_admin())), 201
+    session[RECEIPT_KEY] = {"poll": poll.id, "receipt": receipt,
+                            "until": int((now() + RECEIPT_LIFETIME).timestamp())}
+    return redirect(url_for("polls.receipt", slug=poll.slug), code=303)
+
+
+# --- the receipt after voting (post/redirect/get) --------------------------------------------------
+#
+# The receipt code is kept for a short while in the voter's own session (the cookie Flask signs with
+# the app secret), so reloading the receipt page shows it again. It is never in a URL (history,
+# logs, Referer) and never stored on the server: receipts are stored only as hashes, with no link to
+# a ballot, and the session entry holds nothing but poll, code and expiry. Another browser (another
+# session) sees nothing.
+
+RECEIPT_KEY = "polls_receipt"
+RECEIPT_LIFETIME = timedelta(minutes=30)
+
+
+def _session_receipt(poll) -> tuple[str, datetime]:
+    """The receipt this browser got for ``poll`` and until when it is shown, or NotFound."""
+    entry = session.get(RECEIPT_KEY)
+    if isinstance(entry, dict) and entry.get("poll") == poll.id and isinstance(entry.get("receipt"), str):
+        until = datetime.fromtimestamp(int(entry.get("until") or 0), UTC)
+        if now() < until:
+            return entry["receipt"], until
+    raise NotFound(_l("In diesem Browser ist keine Quittung (mehr) gespeichert."))
+
+
+def _private(response: Response) -> Response:
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/<slug>/ihre-quittung")
+def receipt(slug: str):
+    poll = poll_service.get_public_poll(slug)
+    try:
+        code, until = _session_receipt(poll)
+    except NotFound:
+        return _private(make_response(render_template("polls/receipt_missing.html", poll=poll), 404))
+    return _private(make_response(render_template(
+        "polls/receipt.html", poll=poll, receipt=code, until=until,
+        results_visible=poll_service.results_visible(poll, is_admin=is_poll_admin()))))
+
+
+@bp.get("/<slug>/ihre-quittung.txt")
+def receipt_download(slug: str) -> Response:
+    poll = poll_service.get_public_poll(slug)
+    code, _until = _session_receipt(poll)
+    check_url = current_app.config["BASE_URL"].rstrip("/") + url_for("polls.receipt_check", slug=poll.slug)
+    body = render_template("polls/receipt.txt", poll=poll, receipt=code, check_url=check_url)
+    return _private(Response(body, mimetype="text/plain", headers={
+        "Content-Disposition": f'attachment; filename="quittung-{poll.slug}.txt"'}))
+
+
+@bp.post("/<slug>/ihre-quittung/entfernen")
+def receipt_forget(slug: str):
+    poll = poll_service.get_public_poll(slug)
+    session.pop(RECEIPT_KEY, None)
+    return redirect(url_for("polls.poll", slug=poll.slug), code=303)
 
 
 @bp.post("/<slug>/link")

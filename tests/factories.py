@@ -7,8 +7,10 @@ live server must see the data. Call inside an app context (the ``app`` fixture, 
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+import holidays
 
 from citizen_portal.booking.models import Location, Service, StaffMember
 from citizen_portal.core.extensions import db
@@ -124,3 +126,12 @@ def build_app(database_url: str, instance, **overrides: Any):
     config = make_test_config(database_url, instance)
     config.update(overrides)
     return create_app(config)
+
+
+def not_a_holiday(day: date, bundesland: str | None = "BW") -> date:
+    """``day``, or the first day after it that is no German public holiday (national ones and the
+    Bundesland's): a test that needs "a bookable day N days ahead" must not land on Good Friday."""
+    public = holidays.country_holidays("DE", subdiv=bundesland, years=[day.year, day.year + 1])
+    while day in public:
+        day += timedelta(days=1)
+    return day

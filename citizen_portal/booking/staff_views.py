@@ -48,7 +48,7 @@ def today():
     return render_template(
         "citizen_portal/booking/staff/today.html", result=result, day=day, is_today=day == today_,
         day_title=format_date(day, "full"), previous_day=day - timedelta(days=1), next_day=day + timedelta(days=1),
-        today=today_,
+        today=today_, allowed_actions=staff_day.allowed_actions,
     )
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, ngettext
 from werkzeug.wrappers import Response
 
@@ -94,6 +94,18 @@ def _parse_month(value: str | None, today: date) -> date:
         except ValueError:
             pass
     return today.replace(day=1)
+
+
+def _chosen_month(service: Service, location: Location) -> date:
+    """The month asked for (``?monat=``); without one, the month of the first day that still has a
+    free time (searched up to 62 days ahead), so the page never opens on a month with nothing left
+    to book (31 December in the evening, a closure at the end of a month)."""
+    today = _today()
+    if request.args.get("monat"):
+        return _parse_month(request.args.get("monat"), today)
+    last = min(today + timedelta(days=booking.MAX_RANGE_DAYS - 1), _last_bookable_day(service))
+    counts = booking.days_with_slots(service.key, today, last, location_key=location.key) if last >= today else {}
+    return min(counts, default=today).replace(day=1)
 
 
 def _month_end(first: date) -> date:
@@ -223,7 +235,7 @@ def locations(service_key: str) -> str:
 def days(service_key: str, location_key: str) -> str:
     service = load_service(service_key)
     location = _offered_location(service, location_key)
-    month = _parse_month(request.args.get("monat"), _today())
+    month = _chosen_month(service, location)
     return render_template("citizen_portal/booking/days.html", service=service, location=location,
                            **_days_context(service, location, month))
 
@@ -262,6 +274,12 @@ def book(service_key: str, location_key: str):
     if start is None:
         return redirect(url_for(".days", service_key=service.key, location_key=location.key), code=303)
     if request.method == "GET":
+        if not booking.is_offered(service.key, location.key, start):
+            # an old link or a time that passed the lead time: never offer what the booking refuses
+            flash(_("Diese Uhrzeit ist nicht mehr frei. Bitte wählen Sie eine andere."), "warning")
+            day = start.astimezone(site_timezone()).date()
+            return redirect(url_for(".times", service_key=service.key, location_key=location.key,
+                                    day=day.isoformat()), code=303)
         return _render_form(service, location, start, forms.BookingForm(), {})
     return _submit_booking(service, location, start)
 
@@ -373,7 +391,7 @@ def move(code: str):
         return redirect(url_for(".manage", code=appointment.code, token=token, verschoben=1), code=303)
     if day_value:
         return _render_move_times(context, _parse_day(day_value))
-    month = _parse_month(request.args.get("monat"), _today())
+    month = _chosen_month(service, location)
     return render_template("citizen_portal/booking/move_days.html", service=service, location=location,
                            **context, **_days_context(service, location, month))
 

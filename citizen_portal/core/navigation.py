@@ -65,11 +65,13 @@ def _visible(item: NavItem) -> bool:
 
 def main_navigation() -> list[NavLink]:
     """The entries the current user may see, with ``current`` set on the one of this page."""
-    links = []
+    entries = []
     for item in registered_nav_items(current_app):
         if not _visible(item):
             continue
         url = item.path() if callable(item.path) else item.path
-        current = request.path == url or (url != "/" and request.path.startswith(url.rstrip("/") + "/"))
-        links.append(NavLink(item.key, str(item.label), url, current))
-    return links
+        matches = request.path == url or (url != "/" and request.path.startswith(url.rstrip("/") + "/"))
+        entries.append((item, url, matches))
+    # one current entry: the most specific (``/arbeitsplaetze/verwaltung`` over ``/arbeitsplaetze/``)
+    current_url = max((url for _item, url, matches in entries if matches), key=len, default=None)
+    return [NavLink(item.key, str(item.label), url, url == current_url) for item, url, _matches in entries]

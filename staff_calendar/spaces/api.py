@@ -109,12 +109,13 @@ def list_rooms():
 def room_availability(key: str):
     day = schemas.parse_date(request.args.get("date"))
     room = rooms.get_room(key)
-    busy = rooms.busy_ranges(room, day)
-    hours = rooms.room_hours(room, day)
+    [entry] = rooms.room_schedule([room], day)
     return jsonify({
         "room": room.key, "date": day.isoformat(), "capacity": room.capacity,
-        "hours": [{"start": _iso(a), "end": _iso(b)} for a, b in hours],
-        "busy": [{"start": _iso(b.start), "end": _iso(b.end), "source": b.source} for b in busy],
+        "hours": [{"start": _iso(a), "end": _iso(b)} for a, b in entry.hours],
+        "busy": [{"start": _iso(b.start), "end": _iso(b.end), "source": b.source} for b in entry.busy],
+        # what can still be booked now: the hours from now on, without the busy time, on the grid
+        "bookable": [{"start": _iso(a), "end": _iso(b)} for a, b in entry.free],
     })
 
 

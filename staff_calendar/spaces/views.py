@@ -14,10 +14,9 @@ from citizen_portal.core.access import roles_required
 from citizen_portal.core.errors import Conflict, DomainError, Invalid
 from citizen_portal.core.i18n import _, _l
 from staff_calendar.spaces import schemas
-from staff_calendar.spaces.services import blocks, desks, feeds, occupancy, presence, rooms
+from staff_calendar.spaces.services import blocks, bookable, desks, feeds, occupancy, presence, rooms
 from staff_calendar.spaces.services.common import (
     Actor,
-    SpacesSettings,
     closed_reason,
     load_settings,
     local_moment,
@@ -41,6 +40,8 @@ def _register_navigation(state) -> None:
 
     register_nav_item(state.app, "spaces", _l("Arbeitsplätze"), lambda: url_for("spaces.my_week"),
                       roles=("staff",), order=40)
+    register_nav_item(state.app, "spaces_admin", _l("Arbeitsplätze verwalten"), lambda: url_for("spaces.admin"),
+                      roles=("admin",), order=80)
 
 
 bp.record_once(_register_navigation)
@@ -72,17 +73,14 @@ def _done(message: str, endpoint: str = "spaces.my_week") -> Response:
     return redirect(url_for(endpoint), code=303)
 
 
-def _chosen_day(settings: SpacesSettings) -> tuple[list[tuple[date, str | None]], date]:
-    """The bookable days and the day asked for (``?date=``); an unreadable or missing date means the
-    first open bookable day (today when none is open)."""
-    days = desks.bookable_days(settings)
-    open_days = [day for day, reason in days if reason is None]
-    default_day = open_days[0] if open_days else today_local()
+def _chosen_day(days: list[date], default_day: date) -> date:
+    """The day asked for (``?date=``) when it is one of ``days``, else ``default_day`` (the page opens
+    on the first day that still offers something)."""
     try:
         day = schemas.parse_optional_date(request.values.get("date"), default_day)
     except Invalid:
-        day = default_day
-    return days, day
+        return default_day
+    return day if day in days else default_day
 
 
 # --- my week -------------------------------------------------------------------------------------
@@ -103,7 +101,8 @@ def my_week():
     team, visible = presence.my_team_and_visibility(actor)
     return render_template(
         "staff_calendar/spaces/my_week.html",
-        desk_groups=list(groups.values()), room_bookings=room_bookings, today=today, settings=settings,
+        desk_groups=list(groups.values()), room_bookings=room_bookings, room_cancellable=rooms.cancellable,
+        today=today, settings=settings,
         usage=desks.week_usage(actor.id, today), limit=settings.desk_days_per_week,
         has_feed=feeds.has_feed(actor), feed_url=None, team=team, visible=visible,
     )
@@ -140,23 +139,26 @@ def desk_check_in(desk_key: str):
 def _render_desks(status: int = 200, **extra):
     actor = _actor()
     settings = load_settings()
-    days, day = _chosen_day(settings)
     floor = request.values.get("floor") or None
     floors = desks.active_floors()
     if floor not in {f.key for f in floors}:
         floor = None
+    days = desks.desk_days(floor_key=floor)
+    default_day = next((d.day for d in days if d.offers), None) or next(
+        (d.day for d in days if d.halves), days[0].day if days else today_local())
+    day = _chosen_day([d.day for d in days], default_day)
     chosen_attributes = tuple(a for a in request.values.getlist("attribute") if a)
     items = desks.desk_availability(day, floor_key=floor, attributes=chosen_attributes, actor=actor)
-    reason = closed_reason(settings, day)
-    counts = desks.free_counts(days[0][0], days[-1][0], floor_key=floor) if days else {}
     plan_floor = next((f for f in floors if f.key == floor), floors[0] if len(floors) == 1 else None)
     plan = [item for item in items if plan_floor and item.desk.floor_id == plan_floor.id
             and item.desk.x is not None and item.desk.y is not None]
     return render_template(
-        "staff_calendar/spaces/book_desk.html", day=day, days=days, floor=floor, floors=floors,
-        attributes=desks.all_attributes(), chosen_attributes=chosen_attributes, items=items,
-        closed=reason, counts=counts, plan=plan, plan_floor=plan_floor,
-        usage=desks.week_usage(actor.id, day), limit=settings.desk_days_per_week, **extra,
+        "staff_calendar/spaces/book_desk.html", day=day, days=[(d.day, d.closed) for d in days], overview=days,
+        floor=floor, floors=floors, attributes=desks.all_attributes(), chosen_attributes=chosen_attributes,
+        items=items, closed=closed_reason(settings, day), plan=plan, plan_floor=plan_floor,
+        usage=desks.week_usage(actor.id, day), limit=settings.desk_days_per_week,
+        series_first=next((d.day for d in days if d.halves), default_day),
+        series_last=today_local() + timedelta(days=settings.series_horizon_days - 1), **extra,
     ), status
 
 
@@ -199,13 +201,15 @@ def book_series():
 # --- rooms ---------------------------------------------------------------------------------------
 
 def _render_rooms(status: int = 200, **extra):
-    settings = load_settings()
-    days, day = _chosen_day(settings)
     all_rooms = rooms.active_rooms()
-    schedule = [(room, rooms.room_hours(room, day), rooms.busy_ranges(room, day)) for room in all_rooms]
-    times = [f"{h:02d}:{m:02d}" for h in range(6, 23) for m in (0, 15, 30, 45)]
+    days, default_day = rooms.room_days(all_rooms)
+    day = _chosen_day([option for option, _reason in days], default_day)
+    schedule = rooms.room_schedule(all_rooms, day)
+    starts, ends, start, end = bookable.time_choices([entry.free for entry in schedule])
     return render_template("staff_calendar/spaces/rooms.html", day=day, days=days, schedule=schedule,
-                           rooms=all_rooms, times=times, form=request.form, **extra), status
+                           rooms=all_rooms, starts=starts, ends=ends, form=request.form,
+                           start=request.form.get("start") or start, end=request.form.get("end") or end,
+                           **extra), status
 
 
 @bp.get("/raeume")

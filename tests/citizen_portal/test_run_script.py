@@ -186,6 +186,27 @@ def events_with(env, instance, path: str, text: str) -> list[str]:
     return [event for event in portal_events(env, instance, path) if text in event]
 
 
+def later_open_day(page, select: str) -> str:
+    """The second open day the page's day list offers (never today, so no half day or time of it can
+    pass while the test runs; within the next week, so "my week" lists the booking)."""
+    options = page.locator(f"{select} option")
+    values = [options.nth(n).get_attribute("value") for n in range(options.count())
+              if "(" not in options.nth(n).inner_text()]  # closed days say why in parentheses
+    return values[1]
+
+
+def free_hour(page, room: str) -> tuple[str, str]:
+    """The first hour (local ``HH:MM`` start and end) the room page shows as still free in ``room``."""
+    zone = ZoneInfo("Europe/Berlin")
+    times = page.locator(f"section[aria-labelledby=room-{room}] .spaces-free time")
+    moments = [datetime.fromisoformat(times.nth(n).get_attribute("datetime")).astimezone(zone)
+               for n in range(times.count())]
+    for start, end in zip(moments[::2], moments[1::2], strict=True):
+        if end - start >= timedelta(hours=1):
+            return start.strftime("%H:%M"), (start + timedelta(hours=1)).strftime("%H:%M")
+    raise AssertionError(f"no free hour in {room}: {moments}")
+
+
 @pytest.mark.browser
 def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> None:
     """With ``make run``: a citizen books an appointment (real proof-of-work captcha) and it appears
@@ -201,8 +222,10 @@ def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> Non
     page.goto(base + "/termine/")
     page.get_by_role("link", name="Geburtsurkunde beantragen").click()
     page.get_by_role("link", name=re.compile("Standesamt")).first.click()
-    page.locator(".booking-day-list a").first.click()
-    page.locator(".booking-times a").first.click()
+    # a day after the first one offered and its last time: far from the lead time whatever the hour
+    days = page.locator(".booking-day-list a")
+    days.nth(min(1, days.count() - 1)).click()
+    page.locator(".booking-times a").last.click()
     page.get_by_label("Vor- und Nachname").fill("Erika Mustermann")
     page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
     page.get_by_label("Ich habe die Datenschutzhinweise").check()
@@ -234,13 +257,16 @@ def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> Non
     page.fill("#password", "mueller-demo")
     page.locator("form button[type=submit]").last.click()
     page.goto(base + "/arbeitsplaetze/buchen")
+    page.goto(base + "/arbeitsplaetze/buchen?date=" + later_open_day(page, "#filter-date"))
     page.get_by_role("button", name=re.compile(r"^Buchen\W+Fenster 1, Ganzer Tag")).click()
     wait_until(lambda: events_with(env, instance, "/mmueller/termine/", "TRANSP:TRANSPARENT"),
                "the desk booking as a transparent event in mmueller's calendar")
     page.goto(base + "/arbeitsplaetze/raeume")
+    page.goto(base + "/arbeitsplaetze/raeume?date=" + later_open_day(page, "#room-day"))
+    start, end = free_hour(page, "sitzungssaal")
     page.get_by_label("Raum", exact=True).select_option("sitzungssaal")
-    page.get_by_label("Beginn").select_option("09:00")
-    page.get_by_label("Ende").select_option("10:00")
+    page.get_by_label("Beginn").select_option(start)
+    page.get_by_label("Ende").select_option(end)
     page.get_by_label("Titel").fill("Jour fixe Standesamt")
     page.get_by_role("button", name="Raum buchen").click()
     page.wait_for_url(re.compile(r"/arbeitsplaetze/$"))

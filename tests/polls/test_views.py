@@ -27,8 +27,8 @@ def test_voting_with_a_code_shows_a_receipt_and_refuses_the_second_use(client, a
     assert page.status_code == 200
     assert "<fieldset" in html and "<legend" in html and "So schützen wir Ihre Stimme" in html
     response = client.post(f"/beteiligung/{poll.slug}", data={"code": code, **form_answers(poll, multiple=(0, 1))})
-    assert response.status_code == 201
-    receipt = _receipt(response.get_data(as_text=True))
+    assert response.status_code == 303
+    receipt = _receipt(client.get(response.headers["Location"]).get_data(as_text=True))
     check = client.post(f"/beteiligung/{poll.slug}/quittung", data={"receipt": receipt})
     assert "wurde gezählt" in check.get_data(as_text=True)
     again = client.post(f"/beteiligung/{poll.slug}", data={"code": code, **form_answers(poll)})
@@ -117,7 +117,7 @@ def test_email_mode_html_flow(client, app, smtp_sink):
     page = client.get(f"/beteiligung/{poll.slug}?t={token}").get_data(as_text=True)
     assert 'name="t"' in page
     voted = client.post(f"/beteiligung/{poll.slug}", data={"t": token, **form_answers(poll)})
-    assert voted.status_code == 201
+    assert voted.status_code == 303
     client.post(f"/beteiligung/{poll.slug}/link", data={"email": "CARLA@example.org"})
     import time
 

@@ -4,6 +4,7 @@ Public API (views, API, CLI, jobs and helper modules import from here):
 
 Slots (``slots.py``; the engine in ``slot_engine.py``, working time in ``working_hours.py``)
     ``list_services() -> list[Service]``
+    ``is_offered(service_key, location_key, start, *, now=None) -> bool`` (a form page's time still free)
     ``find_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> list[Slot]``
     ``slots_json(service_key, first_day, last_day, *, location_key=None, now=None) -> str`` (API body)
     ``days_with_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> dict[date, int]``
@@ -36,6 +37,7 @@ from citizen_portal.booking.services.slots import (
     MAX_RANGE_DAYS,
     days_with_slots,
     find_slots,
+    is_offered,
     list_services,
     slots_json,
 )
@@ -72,6 +74,7 @@ __all__ = [
     "expire_holds",
     "find_slots",
     "get_by_token",
+    "is_offered",
     "list_services",
     "manage_token_for",
     "move",

@@ -115,6 +115,14 @@ def days_with_slots(
     return dict(sorted(counts.items()))
 
 
+def is_offered(service_key: str, location_key: str, start: datetime, *, now: datetime | None = None) -> bool:
+    """Whether ``start`` is one of the free times offered now at the location: the same engine and
+    rules (lead time, horizon, grid, busy time) the booking re-checks, so a form page never offers a
+    time the booking would refuse as over or not bookable."""
+    day = start.astimezone(site_timezone()).date()
+    return any(slot.start == start for slot in find_slots(service_key, day, day, location_key=location_key, now=now))
+
+
 ALTERNATIVE_WINDOWS = (1, 7, 21, MAX_RANGE_DAYS)  # days searched, growing until enough are found
 
 

@@ -10,8 +10,10 @@ Rules:
 - Only the assigned staff member may mark an appointment (``admin`` may mark any: the caller says
   so with ``any_staff=True``).
 - Marking is allowed from the appointment's local day on, never for a later day; "no-show" only
-  once the appointment has started. "Reset" puts it back to confirmed. The status change itself
-  is ``services.manage.set_attendance``.
+  once the appointment has started; only confirmed (or already marked) appointments. "Reset" puts
+  it back to confirmed. The page offers the actions ``allowed_actions`` returns (the checks of
+  ``mark``, minus actions that change nothing). The status change itself is
+  ``services.manage.set_attendance``.
 """
 
 from __future__ import annotations
@@ -73,6 +75,25 @@ def appointments_of_day(username: str, day: date, *, now: datetime | None = None
     return StaffDay(staff, day, listed)
 
 
+def _refusal(appointment: Appointment, action: str, now: datetime) -> Conflict | None:
+    """Why ``action`` cannot be taken on ``appointment`` at ``now`` (the timing rules), or None."""
+    if appointment.status not in (CONFIRMED, ARRIVED, NO_SHOW):
+        return Conflict(_l("Dieser Termin ist nicht bestätigt."), code="not_confirmed")
+    if appointment.start_at.astimezone(site_timezone()).date() > local_today(now):
+        return Conflict(_l("Termine späterer Tage können noch nicht markiert werden."), code="too_early")
+    if action == "no_show" and appointment.start_at > now:
+        return Conflict(_l("„Nicht erschienen“ geht erst, wenn der Termin begonnen hat."), code="too_early")
+    return None
+
+
+def allowed_actions(appointment: Appointment, *, now: datetime | None = None) -> tuple[str, ...]:
+    """The actions the page offers for ``appointment`` at ``now``: those ``mark`` accepts (for the
+    assigned staff member) that change its status."""
+    now = now or datetime.now(UTC)
+    return tuple(action for action, status in ACTIONS.items()
+                 if status != appointment.status and _refusal(appointment, action, now) is None)
+
+
 def mark(username: str, appointment_id: int, action: str, *, any_staff: bool = False,
          now: datetime | None = None) -> Appointment:
     """Mark an appointment ``arrived``, ``no_show`` or ``reset`` (back to confirmed); see the rules."""
@@ -85,8 +106,7 @@ def mark(username: str, appointment_id: int, action: str, *, any_staff: bool = F
     staff = staff_for_username(username)
     if not any_staff and (staff is None or appointment.staff_id != staff.id):
         raise Forbidden(_l("Dieser Termin ist einer anderen Person zugeordnet."))
-    if appointment.start_at.astimezone(site_timezone()).date() > local_today(now):
-        raise Conflict(_l("Termine späterer Tage können noch nicht markiert werden."), code="too_early")
-    if action == "no_show" and appointment.start_at > now:
-        raise Conflict(_l("„Nicht erschienen“ geht erst, wenn der Termin begonnen hat."), code="too_early")
+    refusal = _refusal(appointment, action, now)
+    if refusal is not None:
+        raise refusal
     return set_attendance(appointment_id, ACTIONS[action], now=now)

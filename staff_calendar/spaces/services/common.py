@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from citizen_portal.core.errors import Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import _l, site_timezone
+from citizen_portal.core.i18n import _l, site_timezone, utc_now
 from citizen_portal.core.models import SiteSettings, User
 from staff_calendar.calendars.models import CalendarLink
 
@@ -173,8 +173,15 @@ def local_moment(day: date, moment: time) -> datetime:
     return datetime.combine(day, moment, tzinfo=site_timezone()).astimezone(UTC)
 
 
-def today_local() -> date:
-    return datetime.now(site_timezone()).date()
+def now() -> datetime:
+    """The spaces package's clock (aware UTC): every "is it over yet" and "which day is today" of the
+    desk and room rules reads it, so a test can set one moment for pages and services alike."""
+    return utc_now()
+
+
+def today_local(moment: datetime | None = None) -> date:
+    """The site's local date at ``moment`` (default: now)."""
+    return (moment or now()).astimezone(site_timezone()).date()
 
 
 def parts_to_halves(part: str) -> tuple[str, ...]:

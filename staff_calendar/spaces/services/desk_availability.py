@@ -1,6 +1,9 @@
 """Reading desk data: desks, floors, availability per day (page and API), free counts, the days
 that can be booked, a person's bookings and weekly usage.
 
+- What can be booked now (horizon, closed days, half days over) is ``bookable``: the page's buttons,
+  the API's ``bookable`` flags and the booking service all follow it.
+
 - A blocked desk (``SpaceBlock``) is not free on the days the block covers; closed days (weekends,
   the Bundesland's public holidays, site closures) count no free desks.
 - Per person and ISO week a half day counts ``HALF_DAY_WEIGHT`` (0.5) desk days; the limit of a floor
@@ -15,7 +18,7 @@ import json
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Date, bindparam, func, select, text
@@ -25,12 +28,14 @@ from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import HALVES, Desk, DeskBooking, Floor, SpaceBlock
+from staff_calendar.spaces.services import bookable
 from staff_calendar.spaces.services.common import (
     Actor,
     SpacesSettings,
     closed_reason,
     load_settings,
-    today_local,
+    now,
+    parts_to_halves,
     week_bounds,
 )
 
@@ -43,6 +48,38 @@ class DeskAvailability:
     free: dict[str, bool]
     blocked_reason: str | None = None
     mine: dict[str, bool] = field(default_factory=dict)
+    bookable: tuple[str, ...] = ()  # the halves of the day that can still be booked (``bookable``)
+
+    def state(self, part: str) -> str:
+        """What the page shows for ``part`` ("day", "morning", "afternoon"): ``bookable`` (a button),
+        ``mine``, ``taken``, ``over`` (not bookable any more) or ``none`` (the whole day, not offered)."""
+        halves = parts_to_halves(part)
+        if all(self.free[half] and half in self.bookable for half in halves):
+            return "bookable"
+        if part == "day":
+            return "none"
+        if self.mine[part]:
+            return "mine"
+        return "taken" if not self.free[part] else "over"
+
+    @property
+    def offers_any(self) -> bool:
+        return any(self.state(half) == "bookable" for half in HALVES)
+
+
+@dataclass(frozen=True)
+class DeskDay:
+    """A day to choose on the desk page: why it is closed (or None), its halves that can still be
+    booked, and the number of free desks per half."""
+
+    day: date
+    closed: str | None
+    halves: tuple[str, ...]
+    free: dict[str, int]
+
+    @property
+    def offers(self) -> bool:
+        return any(self.free[half] for half in self.halves)
 
 
 def get_desk(key: str) -> Desk:
@@ -71,9 +108,12 @@ def desk_availability(
     floor_key: str | None = None,
     attributes: tuple[str, ...] = (),
     actor: Actor | None = None,
+    moment: datetime | None = None,
 ) -> list[DeskAvailability]:
     """Every active desk (optionally of one floor and having all ``attributes``) with whether its
-    halves are free on ``day``. Three queries, whatever the number of desks."""
+    halves are free on ``day`` and can be booked at ``moment`` (default now). Four queries, whatever
+    the number of desks."""
+    halves = bookable.bookable_halves(load_settings(), day, moment or now())
     query = (select(Desk).join(Floor).options(joinedload(Desk.floor))
              .where(Desk.active.is_(True), Floor.active.is_(True)).order_by(Floor.key, Desk.key))
     if floor_key:
@@ -91,7 +131,7 @@ def desk_availability(
         booked = taken.get(desk.id, {})
         free = {half: reason is None and half not in booked for half in HALVES}
         mine = {half: actor is not None and booked.get(half) == actor.id for half in HALVES}
-        result.append(DeskAvailability(desk, free, reason, mine))
+        result.append(DeskAvailability(desk, free, reason, mine, halves))
     return result
 
 
@@ -142,19 +182,21 @@ def _answer_fingerprint(day: date) -> tuple:
 def desk_availability_json(day: date, *, floor_key: str | None = None, attributes: tuple[str, ...] = ()) -> str:
     """The API's answer for ``GET /desks`` as a JSON string, built for speed: the desk layout and
     the site settings come from a short-lived cache; the answer itself is reused only while a
-    fingerprint of the day's bookings and blocks, read fresh on every call, is unchanged."""
+    fingerprint of the day's bookings and blocks, read fresh on every call, and the halves that can
+    still be booked are unchanged."""
     settings = _cached(("settings",), load_settings)
     wanted = frozenset(attributes)
     layout = _cached(("layout", floor_key), lambda: _layout(floor_key))
     ttl = float(current_app.config["SPACES_CACHE_SECONDS"])
     answers = current_app.extensions.setdefault("spaces_answers", {})
-    key = (day, floor_key, wanted)
+    halves = bookable.bookable_halves(settings, day, now())
+    key = (day, floor_key, wanted, halves)
     fingerprint = _answer_fingerprint(day) if ttl > 0 else None
     hit = answers.get(key)
     if hit is not None and fingerprint is not None and hit[0] == fingerprint and hit[1] is layout \
             and hit[2] is settings:
         return hit[3]
-    body = _build_answer(day, settings, [entry for entry in layout if wanted <= entry[1]])
+    body = _build_answer(day, settings, halves, [entry for entry in layout if wanted <= entry[1]])
     if fingerprint is not None:
         if len(answers) > 1000:
             answers.clear()
@@ -162,7 +204,9 @@ def desk_availability_json(day: date, *, floor_key: str | None = None, attribute
     return body
 
 
-def _build_answer(day: date, settings: SpacesSettings, layout: list[tuple[int, frozenset[str], str]]) -> str:
+def _build_answer(day: date, settings: SpacesSettings, halves: tuple[str, ...],
+                  layout: list[tuple[int, frozenset[str], str]]) -> str:
+    """``free``: not booked, not blocked, not closed; ``bookable``: free and can still be booked now."""
     reason = closed_reason(settings, day)
     taken = {(desk_id, half) for desk_id, half in db.session.execute(
         select(DeskBooking.desk_id, DeskBooking.half).where(DeskBooking.day == day))}
@@ -170,10 +214,11 @@ def _build_answer(day: date, settings: SpacesSettings, layout: list[tuple[int, f
     parts = []
     for desk_id, _attributes, fragment in layout:
         blocked = blocks.get(desk_id)
-        morning = "false" if reason or blocked is not None or (desk_id, "morning") in taken else "true"
-        afternoon = "false" if reason or blocked is not None or (desk_id, "afternoon") in taken else "true"
+        free = {half: not (reason or blocked is not None or (desk_id, half) in taken) for half in HALVES}
+        flags = ",".join(f'"{half}":{"true" if free[half] else "false"}' for half in HALVES)
+        offered = ",".join(f'"{half}":{"true" if free[half] and half in halves else "false"}' for half in HALVES)
         extra = f',"blocked":{json.dumps(blocked)}' if blocked is not None else ""
-        parts.append(f'{fragment},"free":{{"morning":{morning},"afternoon":{afternoon}}}{extra}}}')
+        parts.append(f'{fragment},"free":{{{flags}}},"bookable":{{{offered}}}{extra}}}')
     closed = f',"closed":{json.dumps(str(reason))}' if reason else ""
     return f'{{"date":"{day.isoformat()}"{closed},"desks":[{",".join(parts)}]}}'
 
@@ -222,13 +267,13 @@ def desk_blocks_on(day: date) -> dict[int, str]:
     ).all())
 
 
-def bookable_days(settings: SpacesSettings | None = None) -> list[tuple[date, str | None]]:
-    """The days of the horizon with the reason each one is closed (None: open)."""
-    settings = settings or load_settings()
-    closed = settings.closed_days()
-    today = today_local()
-    return [(today + timedelta(days=n), closed_reason(settings, today + timedelta(days=n), closed=closed))
-            for n in range(settings.horizon_days)]
+def desk_days(*, floor_key: str | None = None, moment: datetime | None = None) -> list[DeskDay]:
+    """The days of the horizon to choose from on the desk page (``bookable.desk_days``: today only
+    while some half of it can still be booked), with their free desks per half."""
+    settings = load_settings()
+    days = bookable.desk_days(settings, moment or now())
+    counts = free_counts(days[0][0], days[-1][0], floor_key=floor_key) if days else {}
+    return [DeskDay(day, reason, halves, counts[day]) for day, reason, halves in days]
 
 
 def my_desk_bookings(actor: Actor, first: date, last: date) -> list[DeskBooking]:

@@ -3,9 +3,10 @@
 
 - A desk is booked per half day (``morning``/``afternoon``); ``day`` books both halves, which then
   share one calendar event (``group_uid``).
-- Only working days that are no public holiday of the site's Bundesland and no site closure;
-  from today up to ``horizon_days`` ahead (series: ``series_horizon_days``); a half day that is over
-  cannot be booked; a blocked or inactive desk cannot be booked.
+- What can be booked now is ``bookable.desk_refusal`` (the pages offer exactly that): working days
+  that are no public holiday of the site's Bundesland and no site closure, from today up to
+  ``horizon_days`` ahead (series: ``series_horizon_days``), half days that are not over yet.
+  A blocked or inactive desk cannot be booked.
 - One desk per person per half day; one person per desk and half day (database constraints).
 - Per person and ISO week at most ``desk_days_per_week`` desk days, **a half day counting 0.5**;
   the limit of the floor being booked applies (``Floor.desk_days_per_week``, else the site's) and
@@ -26,16 +27,16 @@ from sqlalchemy.orm import joinedload
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import _l, utc_now
+from citizen_portal.core.i18n import _l
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import Desk, DeskBooking
+from staff_calendar.spaces.services import bookable
 from staff_calendar.spaces.services.common import (
     Actor,
     SpacesSettings,
-    closed_reason,
     load_settings,
-    local_moment,
     new_uid,
+    now,
     own_booking,
     parts_to_halves,
     today_local,
@@ -44,12 +45,13 @@ from staff_calendar.spaces.services.common import (
 from staff_calendar.spaces.services.desk_availability import (
     HALF_DAY_WEIGHT,
     DeskAvailability,
+    DeskDay,
     active_floors,
     all_attributes,
-    bookable_days,
     desk_availability,
     desk_availability_json,
     desk_blocks_on,
+    desk_days,
     free_counts,
     get_desk,
     my_desk_bookings,
@@ -65,9 +67,9 @@ from staff_calendar.spaces.services.desk_calendar import (
 )
 
 __all__ = [
-    "HALF_DAY_WEIGHT", "DeskAvailability", "SeriesResult", "active_floors", "all_attributes", "book_desk",
-    "book_desk_series", "bookable_days", "cancel_desk_booking", "check_in", "check_in_at_desk", "desk_availability",
-    "desk_availability_json", "desk_event_uid", "desk_title", "feed_events", "free_counts", "get_desk",
+    "HALF_DAY_WEIGHT", "DeskAvailability", "DeskDay", "SeriesResult", "active_floors", "all_attributes", "book_desk",
+    "book_desk_series", "cancel_desk_booking", "check_in", "check_in_at_desk", "desk_availability",
+    "desk_availability_json", "desk_days", "desk_event_uid", "desk_title", "feed_events", "free_counts", "get_desk",
     "my_desk_bookings", "today_local", "week_usage", "weekly_limit",
 ]
 
@@ -80,24 +82,11 @@ class SeriesResult:
 
 
 def _validate_day(settings: SpacesSettings, desk: Desk, day: date, halves: tuple[str, ...], *, series: bool) -> None:
-    """Rules that need no lock: horizon, closed days, half days already over, blocks."""
-    today = today_local()
-    horizon = settings.series_horizon_days if series else settings.horizon_days
-    if day < today:
-        raise Invalid(_l("Dieser Tag liegt in der Vergangenheit."),
-                      fields={"date": _l("Dieser Tag liegt in der Vergangenheit.")}, code="past")
-    if day >= today + timedelta(days=horizon):
-        message = _l("Sie können höchstens %(days)s Tage im Voraus buchen.", days=horizon)
-        raise Invalid(message, fields={"date": message}, code="beyond_horizon")
-    reason = closed_reason(settings, day)
-    if reason:
-        message = _l("An diesem Tag kann nicht gebucht werden: %(reason)s.", reason=reason)
-        raise Invalid(message, fields={"date": message}, code="closed")
-    now = utc_now()
-    for half in halves:
-        if local_moment(day, settings.half_range(half)[1]) <= now:
-            message = _l("Dieser Halbtag ist schon vorbei.")
-            raise Invalid(message, fields={"part": message}, code="past")
+    """Rules that need no lock: what can be booked now (``bookable.desk_refusal``: horizon, closed
+    days, half days already over), then blocks."""
+    refusal = bookable.desk_refusal(settings, day, halves, now(), series=series)
+    if refusal is not None:
+        raise refusal
     block = desk_blocks_on(day).get(desk.id)
     if block is not None:
         raise Conflict(_l("Dieser Arbeitsplatz ist gesperrt: %(reason)s", reason=block), code="blocked")
@@ -241,7 +230,7 @@ def _check_in_group(booking: DeskBooking) -> None:
         raise Invalid(_l("Einchecken ist nur am Tag der Buchung möglich."), code="not_today")
     group_uid = booking.group_uid
     with write_transaction(f"desk-user:{booking.user_id}"):
-        now = utc_now()
+        checked_in_at = now()
         for row in db.session.execute(select(DeskBooking).where(DeskBooking.group_uid == group_uid)).scalars():
             if row.checked_in_at is None:
-                row.checked_in_at = now
+                row.checked_in_at = checked_in_at

@@ -1,7 +1,8 @@
 """Meeting room booking rules.
 
-- A range ``[start, end)`` on the 15-minute grid (site time), within the room's hours on one
-  working day that is no public holiday or closure, not in the past, within ``horizon_days``.
+- A range ``[start, end)`` on the 15-minute grid (site time); what can be booked now is
+  ``bookable.room_refusal`` (within the room's hours on one working day that is no public holiday
+  or closure, not in the past, within ``horizon_days``); the page offers exactly those times.
 - ``attendees`` at least 1 and at most the room's capacity; the room not blocked that day.
 - Busy time = other bookings in the database + the room's CalDAV calendar through the mirror
   (``busy_intervals``), so a booking made from a calendar client counts too. Before the lock the
@@ -24,25 +25,24 @@ from sqlalchemy.orm import joinedload
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import _l, localized, site_timezone, utc_now
+from citizen_portal.core.i18n import _l, localized, site_timezone
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import Room, RoomBooking, SpaceBlock
+from staff_calendar.spaces.services import bookable
+from staff_calendar.spaces.services.bookable import GRID_MINUTES
 from staff_calendar.spaces.services.common import (
-    DEFAULT_ROOM_HOURS,
-    WEEKDAYS,
     Actor,
+    SpacesSettings,
     closed_reason,
     load_settings,
     local_moment,
     new_uid,
+    now,
     own_booking,
-    parse_range,
     today_local,
     user_calendar_key,
     username_of,
 )
-
-GRID_MINUTES = 15
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,7 @@ def active_rooms() -> list[Room]:
 
 def room_hours(room: Room, day: date) -> list[tuple[datetime, datetime]]:
     """The room's bookable ranges on ``day`` (aware UTC); none on closed days."""
-    settings = load_settings()
-    if room.opening_hours:
-        ranges = room.opening_hours.get(WEEKDAYS[day.weekday()]) or []
-    else:
-        ranges = DEFAULT_ROOM_HOURS if day.weekday() < 5 else []
-    if closed_reason(settings, day):
-        return []
-    result = []
-    for text in ranges:
-        first, last = parse_range(text)
-        result.append((local_moment(day, first), local_moment(day, last)))
-    return result
+    return bookable.room_hours(load_settings(), room, day)
 
 
 def busy_ranges(room: Room, day: date, *, include_calendar: bool = True) -> list[BusyRange]:
@@ -131,16 +120,56 @@ def _validate(room: Room, start: datetime, end: datetime, attendees: int, title:
                                  capacity=room.capacity)
     if fields:
         raise Invalid(fields=fields)
-    day = local_start.date()
-    if start < utc_now():
-        raise Invalid(_l("Dieser Zeitraum liegt in der Vergangenheit."),
-                      fields={"start": _l("Dieser Zeitraum liegt in der Vergangenheit.")}, code="past")
-    if day >= today_local() + timedelta(days=settings.horizon_days):
-        message = _l("Sie können höchstens %(days)s Tage im Voraus buchen.", days=settings.horizon_days)
-        raise Invalid(message, fields={"date": message}, code="beyond_horizon")
-    if not any(first <= start and end <= last for first, last in room_hours(room, day)):
-        message = _l("Der Raum ist zu dieser Zeit nicht buchbar (Öffnungszeiten, Feiertage, Schließtage).")
-        raise Invalid(message, fields={"start": message}, code="outside_hours")
+    refusal = bookable.room_refusal(settings, room, start, end, now())
+    if refusal is not None:
+        raise refusal
+
+
+def free_ranges(room: Room, day: date, moment: datetime, settings: SpacesSettings | None = None,
+                busy: list[BusyRange] | None = None) -> list[tuple[datetime, datetime]]:
+    """What of ``day`` can still be booked in ``room`` at ``moment``: ``bookable.bookable_ranges``
+    without the room's busy time, on the grid."""
+    ranges = bookable.bookable_ranges(settings or load_settings(), room, day, moment)
+    if not ranges:
+        return []
+    busy = busy_ranges(room, day) if busy is None else busy
+    return bookable.subtract(ranges, [(b.start, b.end) for b in busy])
+
+
+@dataclass(frozen=True)
+class RoomDay:
+    """One room on one day as the room page shows it: hours, busy time, what is still free."""
+
+    room: Room
+    hours: list[tuple[datetime, datetime]]
+    busy: list[BusyRange]
+    free: list[tuple[datetime, datetime]]
+
+
+def room_schedule(rooms: list[Room], day: date, moment: datetime | None = None) -> list[RoomDay]:
+    settings = load_settings()
+    moment = moment or now()
+    schedule = []
+    for room in rooms:
+        busy = busy_ranges(room, day)
+        schedule.append(RoomDay(room, bookable.room_hours(settings, room, day), busy,
+                                free_ranges(room, day, moment, settings, busy)))
+    return schedule
+
+
+def room_days(rooms: list[Room], moment: datetime | None = None) -> tuple[list[tuple[date, str | None]], date]:
+    """The days of the horizon to choose from on the room page (today only while some room can still
+    be booked today) with why each is closed, and the first day on which some room has free time."""
+    settings = load_settings()
+    moment = moment or now()
+    closed = settings.closed_days()
+    days = [(day, closed_reason(settings, day, closed=closed)) for day in bookable.horizon(settings, moment)]
+    if days and not any(bookable.bookable_ranges(settings, room, days[0][0], moment) for room in rooms):
+        days = days[1:]
+    open_days = [day for day, reason in days if reason is None]
+    first_free = next((day for day in open_days
+                       if any(free_ranges(room, day, moment, settings) for room in rooms)), None)
+    return days, first_free or (open_days[0] if open_days else today_local(moment))
 
 
 def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title: str,
@@ -183,7 +212,7 @@ def cancel_room_booking(actor: Actor, booking_id: int) -> None:
         booking = db.session.get(RoomBooking, booking_id)
         if booking is None:
             raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
-        if booking.end_at <= utc_now():
+        if not cancellable(booking):
             raise Invalid(_l("Vergangene Buchungen können nicht storniert werden."), code="past")
         uid = room_event_uid(booking)
         booker = username_of(booking.user_id)
@@ -192,6 +221,11 @@ def cancel_room_booking(actor: Actor, booking_id: int) -> None:
         db.session.delete(booking)
         calendar.announce_bookings_changed([booker])
     calendar.request_drain()
+
+
+def cancellable(booking: RoomBooking, moment: datetime | None = None) -> bool:
+    """A room booking can be cancelled until it ends (the page offers the button only then)."""
+    return booking.end_at > (moment or now())
 
 
 def my_room_bookings(actor: Actor, start: datetime, end: datetime) -> list[RoomBooking]:

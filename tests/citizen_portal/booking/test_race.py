@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import threading
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from citizen_portal.booking.models import Appointment, SlotClaim
 from citizen_portal.core.extensions import db
 from tests.citizen_portal.booking.factories import ALL_WEEK, make_setup
-from tests.factories import build_app
+from tests.factories import build_app, not_a_holiday
 from tests.fixtures.database import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -34,7 +34,7 @@ def seed(database_url: str, instance: Path) -> tuple[str, str, datetime]:
         keys = (service.key, location.key)
         db.session.commit()
         db.engine.dispose()
-    day = date.today() + timedelta(days=7)
+    day = not_a_holiday(datetime.now(ZoneInfo("Europe/Berlin")).date() + timedelta(days=7))
     start = datetime.combine(day, time(9, 0), tzinfo=ZoneInfo("Europe/Berlin"))
     return keys[0], keys[1], start
 

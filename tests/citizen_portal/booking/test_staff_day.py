@@ -121,3 +121,38 @@ def test_day_bounds_on_dst_change(app):
 
     start, end = staff_day.day_bounds(date(2026, 10, 25))
     assert end - start == timedelta(hours=25)
+
+
+def test_the_page_offers_only_the_actions_the_service_accepts(client, setup):
+    """Issue 9: a later day's appointment had buttons that answered "Termine späterer Tage können noch
+    nicht markiert werden"; now the page offers exactly ``allowed_actions``, the checks of ``mark``."""
+    login_as(client, setup["user"])
+    later = setup["later"]
+    page = client.get(f"/mitarbeitende/heute?tag={local_day(later.start_at).isoformat()}").get_data(as_text=True)
+    assert "Bernd Bauer" in unescape(page) and 'name="action"' not in page
+    started = setup["started"]
+    page = client.get(f"/mitarbeitende/heute?tag={local_day(started.start_at).isoformat()}").get_data(as_text=True)
+    assert 'value="arrived"' in page and 'value="no_show"' in page and 'value="reset"' not in page
+
+
+def test_allowed_actions_follow_the_clock(setup):
+    from datetime import date, time
+
+    zone = site_timezone()
+    start = datetime.combine(date(2026, 11, 25), time(10, 0), tzinfo=zone)
+    item = appointment(setup["service"], setup["location"], setup["mine"], start)
+    moments = {
+        datetime.combine(date(2026, 11, 24), time(16, 0), tzinfo=zone): (),
+        datetime.combine(date(2026, 11, 25), time(9, 0), tzinfo=zone): ("arrived",),
+        datetime.combine(date(2026, 11, 25), time(10, 30), tzinfo=zone): ("arrived", "no_show"),
+    }
+    for now, expected in moments.items():
+        assert staff_day.allowed_actions(item, now=now) == expected, now
+        for action in ("arrived", "no_show"):
+            if action not in expected:
+                with pytest.raises(Conflict):
+                    staff_day.mark("mmeier", item.id, action, now=now)
+    staff_day.mark("mmeier", item.id, "no_show", now=start + timedelta(minutes=30))
+    assert staff_day.allowed_actions(item, now=start + timedelta(minutes=30)) == ("arrived", "reset")
+    item.status = "pending_confirmation"
+    assert staff_day.allowed_actions(item, now=start) == ()

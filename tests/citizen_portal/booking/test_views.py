@@ -15,7 +15,7 @@ from citizen_portal.booking.models import CANCELLED, CONFIRMED, PENDING, Appoint
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
 from citizen_portal.core.models import SiteSettings
-from tests.factories import make_location, make_service, make_staff
+from tests.factories import make_location, make_service, make_staff, not_a_holiday
 
 EVERY_DAY = {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
 
@@ -25,7 +25,9 @@ def text(response) -> str:
 
 
 def future_day(days: int = 3) -> date:
-    return datetime.now(UTC).astimezone(site_timezone()).date() + timedelta(days=days)
+    """A day at least ``days`` ahead that is no public holiday (the location opens every day of the
+    week, but not on holidays: Good Friday is four days after the Monday of a spring DST change)."""
+    return not_a_holiday(datetime.now(UTC).astimezone(site_timezone()).date() + timedelta(days=days))
 
 
 @pytest.fixture
@@ -346,3 +348,33 @@ def test_forged_waiting_token_is_refused(app, client, setup):
     finally:
         app.config.update(CAPTCHA="off")
         app.config["CAPTCHA_WAIT_SECONDS"] = 15
+
+
+def test_form_for_a_time_that_is_over_or_taken_is_not_offered(client, setup):
+    """Issue 9: a page never offers a time the booking refuses: the form for a past time (an old
+    link) or one that is not free sends the citizen back to the day's free times."""
+    yesterday = datetime.now(UTC).astimezone(site_timezone()).date() - timedelta(days=1)
+    for start in (slot_start(yesterday, 10), slot_start(future_day(3), 10) + timedelta(minutes=7)):
+        response = client.get(book_url(start))
+        assert response.status_code == 303
+        assert response.headers["Location"].endswith(
+            f"/termine/ausweis/buergeramt/{start.astimezone(site_timezone()).date().isoformat()}")
+        page = text(client.get(response.headers["Location"]))
+        assert "Diese Uhrzeit ist nicht mehr frei" in page
+        assert 'name="privacy_consent"' not in page
+    assert client.get(book_url(slot_start(future_day(3), 10))).status_code == 200
+
+
+def test_days_page_opens_on_the_first_month_with_a_free_time(client, setup):
+    """Issue 9: on 31 December in the evening (or with the rest of a month closed) the day list opened
+    on a month with nothing left to book; it opens on the month of the first free day."""
+    today = datetime.now(UTC).astimezone(site_timezone()).date()
+    next_month = (today.replace(day=28) + timedelta(days=4)).replace(day=1)
+    setup["location"].closures = [(today + timedelta(days=n)).isoformat() for n in range((next_month - today).days)]
+    db.session.commit()
+    for url in ("/termine/ausweis/buergeramt/", f"/termine/ausweis/buergeramt/?monat={today:%Y-%m}"):
+        days = re.findall(r'href="/termine/ausweis/buergeramt/(\d{4}-\d\d-\d\d)"', text(client.get(url)))
+        if "monat" in url:
+            assert days == []  # the month asked for is still shown as asked
+        else:
+            assert days and {day[:7] for day in days} == {f"{next_month:%Y-%m}"}

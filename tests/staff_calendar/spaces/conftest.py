@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from staff_calendar import services as calendar
+from staff_calendar.spaces.services import common
 
 
 @dataclass
@@ -52,3 +55,27 @@ def _fresh_layout_cache(request):
     if "app" in request.fixturenames:
         app = request.getfixturevalue("app")
         app.config["SPACES_CACHE_SECONDS"] = 0
+
+
+class Clock:
+    """The spaces package's clock (``common.now``), set to a local moment of the site zone."""
+
+    def __init__(self) -> None:
+        self.moment: datetime | None = None
+
+    def set(self, day: date, hour: int, minute: int = 0) -> datetime:
+        self.moment = datetime.combine(day, time(hour, minute), tzinfo=ZoneInfo("Europe/Berlin")).astimezone(UTC)
+        return self.moment
+
+    def __call__(self) -> datetime:
+        assert self.moment is not None, "clock.set(...) first"
+        return self.moment
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    """Pages and services of the spaces package read ``common.now()``; this sets it (same process,
+    so a live server thread sees it too). Never the wall clock in a test that depends on the hour."""
+    fake = Clock()
+    monkeypatch.setattr(common, "utc_now", fake)
+    return fake

@@ -4,6 +4,7 @@ through the forms; axe-core finds no violations on any spaces page, in German an
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 
@@ -107,3 +108,40 @@ def test_book_and_cancel_desk_and_room_with_axe(spaces_server, page, assert_no_a
     page.locator("form[action$='/kalender-abo'] button").click()
     assert "/arbeitsplaetze/kalender/" in page.locator("#feed-url").input_value()
     assert_no_axe_violations(page, f"feed created ({language})")
+
+
+@pytest.mark.parametrize("language", ["de", "en"])
+def test_at_one_in_the_afternoon_only_the_afternoon_is_offered(spaces_server, page, assert_no_axe_violations,
+                                                                clock, language):
+    """Issue 9, item 1 in Chromium: at 13:00 on a working day the desk page opens on today, shows the
+    morning as over and books the afternoon; at 20:30 it opens on the next working day; the room page
+    offers no time before now."""
+    base = spaces_server.url
+    wednesday = date(2026, 11, 25)
+    over, afternoon = {"de": ("vorbei", r"^Buchen\W+Fenster 1, Nachmittag"),
+                       "en": ("over", r"^Book\W+Fenster 1, Afternoon")}[language]
+    clock.set(wednesday, 13, 0)
+    page.context.add_cookies([{"name": "lang", "value": language, "url": base}])
+    log_in(page, base)
+    page.goto(f"{base}/arbeitsplaetze/buchen")
+    assert page.locator("#filter-date").input_value() == wednesday.isoformat()
+    fenster = page.get_by_role("row", name=re.compile("Fenster 1"))
+    assert fenster.get_by_role("button").count() == 1
+    assert over in fenster.inner_text()
+    assert_no_axe_violations(page, f"desk page at 13:00 ({language})")
+    fenster.get_by_role("button", name=re.compile(afternoon)).click()
+    page.wait_for_url(re.compile(r"/arbeitsplaetze/$"))
+    assert "Fenster 1" in page.locator("#desk-bookings-heading + *").inner_text()
+
+    clock.set(wednesday, 20, 30)
+    page.goto(f"{base}/arbeitsplaetze/buchen")
+    assert page.locator("#filter-date").input_value() == "2026-11-26"
+    page.goto(f"{base}/arbeitsplaetze/raeume")
+    assert page.locator("#room-day").input_value() == "2026-11-26"
+    clock.set(wednesday, 9, 7)
+    page.goto(f"{base}/arbeitsplaetze/raeume")
+    assert page.locator("#room-day").input_value() == wednesday.isoformat()
+    assert page.locator("#room-start option").first.get_attribute("value") == "09:15"
+    assert page.locator("#room-start").input_value() == "09:15"
+    assert page.locator("#room-end").input_value() == "10:15"
+    assert_no_axe_violations(page, f"room page at 09:07 ({language})")

@@ -81,7 +81,8 @@ def test_api_desks_and_bookings(setup, client):
     response = client.get(f"/api/v1/desks?date={day}&floor=f1", headers=headers)
     assert response.status_code == 200
     assert response.json["desks"] == [{"key": "d1", "label": "Platz d1", "floor": "f1", "attributes": ["monitor"],
-                                       "free": {"morning": True, "afternoon": True}}]
+                                       "free": {"morning": True, "afternoon": True},
+                                       "bookable": {"morning": True, "afternoon": True}}]
     created = client.post("/api/v1/desk-bookings", json={"desk": "d1", "date": day, "part": "morning"},
                           headers=headers)
     assert created.status_code == 201 and created.json["id"] and created.json["part"] == "morning"
