@@ -13,7 +13,8 @@ from datetime import datetime
 
 from werkzeug.datastructures import MultiDict
 
-from citizen_portal.booking.services.admin import WEEKDAYS, ServiceInput, parse_dates, parse_week
+from citizen_portal.booking.services.admin import ServiceInput, parse_dates, parse_week
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _l
 

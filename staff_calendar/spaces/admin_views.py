@@ -12,10 +12,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from citizen_portal.core.access import roles_required
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _
 from staff_calendar.spaces.services import admin
-from staff_calendar.spaces.services.common import WEEKDAYS, Actor
+from staff_calendar.spaces.services.common import Actor
 
 bp = Blueprint("spaces_admin", __name__, url_prefix="/arbeitsplaetze/verwaltung/raeume-und-plaetze")
 

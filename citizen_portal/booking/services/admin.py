@@ -28,12 +28,12 @@ from itertools import pairwise
 from sqlalchemy import select
 
 from citizen_portal.booking.models import Location, Service, StaffMember
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LOCK = "booking-admin"
 _INTERVAL = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)\s*[-–]\s*([01]?\d|2[0-4]):([0-5]\d)$")
 

@@ -46,8 +46,9 @@ from citizen_portal.booking.models import (
     Service,
     StaffMember,
 )
-from citizen_portal.booking.services.working_hours import is_holiday, working_seconds
+from citizen_portal.booking.services.working_hours import working_seconds
 from citizen_portal.booking.settings import BookingSettings, from_stored
+from citizen_portal.core.calendar_days import is_public_holiday
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone
@@ -269,7 +270,7 @@ def plan(
     closures = {location.id: set(location.closures or []) for location in locations}
     day = first_day
     while day <= last_day:
-        holiday = is_holiday(day, region)
+        holiday = is_public_holiday(day, region)
         day_text = day.isoformat()
         for location in locations:
             if holiday or day_text in closures[location.id]:

@@ -19,24 +19,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-import holidays as holidays_lib
-
 from citizen_portal.booking.models import Location, StaffMember
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+from citizen_portal.core.calendar_days import WEEKDAYS
 
 Interval = tuple[datetime, datetime]
-
-
-@lru_cache(maxsize=64)
-def _holidays(subdiv: str | None, year: int) -> frozenset[date]:
-    if not subdiv:
-        return frozenset(holidays_lib.country_holidays("DE", years=year).keys())
-    return frozenset(holidays_lib.country_holidays("DE", subdiv=subdiv, years=year).keys())
-
-
-def is_holiday(day: date, subdiv: str | None) -> bool:
-    return day in _holidays(subdiv, day.year)
 
 
 def _parse_ranges(ranges: list[str] | None) -> list[tuple[time, time]]:

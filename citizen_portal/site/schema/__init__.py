@@ -24,7 +24,9 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-from .checker import LANGUAGES, WEEKDAYS, parse_clock, parse_range
+from citizen_portal.core.calendar_days import WEEKDAYS
+
+from .checker import LANGUAGES, parse_clock, parse_range
 from .sections import TOP_LEVEL_KEYS, german_subdivisions, validate_document
 from .specs import (
     BookingSettings,

@@ -15,9 +15,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from citizen_portal.core.calendar_days import WEEKDAYS
+
 from .specs import CalendarSpec, Localized, OpeningHours, SiteError
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 LANGUAGES = ("de", "en")
 LEGAL_PAGES = ("impressum", "datenschutz", "barrierefreiheit")
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")

@@ -7,9 +7,8 @@ from __future__ import annotations
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-import holidays
-
 from citizen_portal.booking import settings as booking_settings
+from citizen_portal.core.calendar_days import german_regions
 
 from .checker import (
     _MISSING,
@@ -41,9 +40,7 @@ from .specs import (
 
 
 def german_subdivisions() -> list[str]:
-    """Bundesland codes the ``holidays`` package knows for Germany (two letters, e.g. BW, BY)."""
-    codes = holidays.country_holidays("DE").subdivisions
-    return sorted(code for code in codes if len(code) == 2 and code.isupper())
+    return german_regions()
 
 
 def _site_section(check: Checker, document: dict, app_timezone: str) -> SiteSection | None:

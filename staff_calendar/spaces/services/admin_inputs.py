@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy import select
 
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import Desk, Floor, Room
-from staff_calendar.spaces.services.common import WEEKDAYS
 
 KEY_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 RANGE_PATTERN = re.compile(r"^(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})$")

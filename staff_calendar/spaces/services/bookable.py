@@ -19,12 +19,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _l, site_timezone
 from staff_calendar.spaces.models import HALVES, Room
 from staff_calendar.spaces.services.common import (
     DEFAULT_ROOM_HOURS,
-    WEEKDAYS,
     SpacesSettings,
     closed_reason,
     local_moment,

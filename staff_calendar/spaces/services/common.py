@@ -10,12 +10,11 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from typing import Any, TypeVar
 
-import holidays as holiday_calendars
 from sqlalchemy import select
 
+from citizen_portal.core import calendar_days
 from citizen_portal.core.errors import Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone, utc_now
@@ -40,7 +39,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 DEFAULT_ROOM_HOURS = ["07:00-19:00"]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 PARTS = ("day", "morning", "afternoon")
 
 @dataclass(frozen=True)
@@ -135,28 +133,15 @@ def _expand_closures(entries: list[Any]) -> set[date]:
     return days
 
 
-@lru_cache(maxsize=64)
-def _public_holidays(bundesland: str | None, year: int) -> frozenset[date]:
-    try:
-        calendar = holiday_calendars.country_holidays("DE", subdiv=bundesland or None, years=year)
-    except NotImplementedError:
-        calendar = holiday_calendars.country_holidays("DE", years=year)
-    return frozenset(calendar.keys())
-
-
 def holiday_name(settings: SpacesSettings, day: date) -> str | None:
-    try:
-        calendar = holiday_calendars.country_holidays("DE", subdiv=settings.bundesland or None, years=day.year)
-    except NotImplementedError:
-        return None
-    return calendar.get(day)
+    return calendar_days.holiday_name(day, settings.bundesland)
 
 
 def closed_reason(settings: SpacesSettings, day: date, *, closed: set[date] | None = None):
     """Why nobody can book on ``day`` (weekend, public holiday, closure), or None."""
     if day.weekday() >= 5:
         return _l("Wochenende")
-    if day in _public_holidays(settings.bundesland, day.year):
+    if calendar_days.is_public_holiday(day, settings.bundesland):
         return _l("Feiertag")
     if day in (closed if closed is not None else settings.closed_days()):
         return _l("Geschlossen")
