@@ -32,7 +32,7 @@ def test_writes_made_outside_are_refused_not_committed(fresh_database_url, tmp_p
             pass
         db.session.rollback()
         db.session.add(User(username="flushed", display_name="Flushed", roles="staff"))
-        db.session.commit()
+        db.session.flush()
         with pytest.raises(UnsavedChanges), write_transaction(locks.users()):
             pass
         db.session.rollback()
