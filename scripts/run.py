@@ -4,7 +4,7 @@
 Steps: embedded Radicale (htpasswd auth, rights file) → ``flask db upgrade`` →
 ``flask site load`` (demo/site.toml, CalDAV port adjusted) → demo calendars with busy events →
 first ``flask staff-calendar sync`` → demo logins → gunicorn and, if it exists, the worker
-(``flask staff-calendar worker``).
+(``flask worker``).
 Ctrl-C or SIGTERM stops every child.
 
 Environment: PORTAL_HOST (127.0.0.1), PORTAL_PORT (5000), PORTAL_CALDAV_PORT (5232),
@@ -309,8 +309,8 @@ def start_all(settings: Settings, supervisor: Supervisor) -> None:
     gunicorn = supervisor.start("gunicorn", [
         sys.executable, "-m", "gunicorn", "-w", str(settings.workers), "-b", f"{settings.host}:{settings.port}",
         "--graceful-timeout", "5", "citizen_portal.app:create_app()"], env)
-    step("background worker (flask staff-calendar worker: outbox, CalDAV sync, reminders, purges)")
-    supervisor.start("worker", flask("staff-calendar", "worker"), env)
+    step("background worker (flask worker: calendar outbox and sync, reminders, purges)")
+    supervisor.start("worker", flask("worker"), env)
     wait_for_port(settings.host, settings.port, gunicorn)
     status = http_status(settings.portal_url)
     print_ready(settings, status, time.monotonic() - started)

@@ -1,4 +1,4 @@
-"""Periodic jobs of appointment booking, run by the worker (``flask staff-calendar worker``):
+"""Periodic jobs of appointment booking, run by the worker (``flask worker``):
 hold expiry (every minute), reminders (every 5 minutes), erasure of personal data (hourly); the
 booking horizon the busy-time mirror must cover; the slot cache's link to staff room bookings."""
 

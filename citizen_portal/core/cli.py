@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
 
+from citizen_portal.core import worker
 from citizen_portal.core.config import settings_table_markdown
 from citizen_portal.core.i18n import TRANSLATION_AREAS, TRANSLATIONS_ROOT
 
@@ -73,3 +75,15 @@ config_cli = AppGroup("config", help="The settings this platform reads (PORTAL_*
 def config_table() -> None:
     """Print every setting with its type, default and meaning (the README's table)."""
     click.echo(settings_table_markdown())
+
+
+@click.command("worker")
+@click.option("--once", is_flag=True, help="One round of every job, then exit.")
+@click.option("--interval", type=float, default=None, help="Seconds per loop (default 5).")
+@with_appcontext
+def worker_command(once: bool, interval: float | None) -> None:
+    """Run the periodic jobs of every package: deliver calendar events, sync calendars, reminders, purges."""
+    try:
+        worker.run(current_app._get_current_object(), once=once, loop_seconds=interval, echo=click.echo)
+    except KeyboardInterrupt:
+        click.echo("worker stopped")

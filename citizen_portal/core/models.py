@@ -80,3 +80,13 @@ class SiteSettings(db.Model):
     # further [site] keys (retention days, event privacy, legal page texts, ...)
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class WorkerHeartbeat(db.Model):
+    """One row per worker process (``host:pid``): when it last finished a round."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    info: Mapped[dict | None] = mapped_column(JSON)

@@ -11,7 +11,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from staff_calendar.calendars import mirror, status, worker
+from citizen_portal.core import worker as core_worker
+from staff_calendar.calendars import mirror, status
 
 staff_calendar_cli = AppGroup("staff-calendar", help="CalDAV mirror and outbox.")
 
@@ -37,15 +38,11 @@ def sync_command(calendar_key: str | None, full: bool) -> None:
 
 
 @staff_calendar_cli.command("worker")
-@click.option("--once", is_flag=True, help="One round (drain, sync, jobs, heartbeat), then exit.")
+@click.option("--once", is_flag=True, help="One round of every job, then exit.")
 @click.option("--interval", type=float, default=None, help="Seconds per loop (default 5).")
 def worker_command(once: bool, interval: float | None) -> None:
-    """Deliver the outbox, sync all calendars periodically and run the periodic jobs of all packages."""
-    app = current_app._get_current_object()
-    try:
-        worker.run(app, once=once, loop_seconds=interval, echo=click.echo)
-    except KeyboardInterrupt:
-        click.echo("worker stopped")
+    """The same as ``flask worker`` (kept for existing deployments)."""
+    core_worker.run(current_app._get_current_object(), once=once, loop_seconds=interval, echo=click.echo)
 
 
 @staff_calendar_cli.command("status")

@@ -1,16 +1,15 @@
-"""Health checks of the calendar bridge for ``/healthz``, and the purge of delivered outbox rows
-(30 days after the event ended or was removed). The worker loop itself drains and syncs.
+"""The calendar bridge's periodic jobs for the one worker (``flask worker``): deliver the outbox every
+round, sync every calendar every ``CALDAV_SYNC_INTERVAL_SECONDS``, purge delivered outbox rows (30 days
+after the event ended or was removed); and its health checks for ``/healthz``.
 
 Checks read only the database (no network on ``/healthz``, so they are cheap; the reachability
 they report is the worker's last sync result, at most one sync interval old):
 - ``caldav``: how many active calendars failed their last sync;
 - ``outbox``: pending and failing counts, age of the oldest pending row;
-- ``worker``: heartbeat age; not ok when the last heartbeat is older than 5 minutes
-  (``null`` before any worker ever ran, which is ok so a fresh install is not reported down).
 
 Rule: a CalDAV server that is down does not make the portal unhealthy (bookings go on from the mirror
 and the outbox keeps every write): ``caldav`` and ``outbox`` stay ``ok`` and say ``degraded: true``.
-Only a dead worker (this deployment's own process) turns ``ok`` false, because then nothing is
+Only a dead worker (the core's ``worker`` check) turns ``ok`` false, because then nothing is
 delivered or synced at all.
 """
 
@@ -20,6 +19,7 @@ from flask import Flask
 
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
+from staff_calendar.calendars import worker
 
 OUTBOX_STALE_SECONDS = 3600.0
 
@@ -42,13 +42,6 @@ def outbox_check() -> dict:
             "oldest_pending_age_seconds": oldest}
 
 
-def worker_check() -> dict:
-    from staff_calendar.calendars.status import HEARTBEAT_STALE_SECONDS, worker_status
-
-    age = worker_status()["heartbeat_age_seconds"]
-    return {"ok": age is None or age < HEARTBEAT_STALE_SECONDS, "heartbeat_age_seconds": age}
-
-
 def purge_outbox() -> int:
     from staff_calendar.calendars.outbox import purge_delivered
 
@@ -56,9 +49,11 @@ def purge_outbox() -> int:
 
 
 def register(app: Flask) -> None:
-    """Register this area's health checks and the outbox purge (draining and syncing run in the worker
-    loop itself)."""
+    """Register this area's jobs for the worker (deliver the outbox every round, sync every
+    ``CALDAV_SYNC_INTERVAL_SECONDS``, purge delivered rows) and its health checks."""
+    register_job(app, "calendar-outbox", worker.deliver_outbox, 0, order=10)
+    sync_every = float(app.config["CALDAV_SYNC_INTERVAL_SECONDS"])
+    register_job(app, "calendar-sync", worker.sync_calendars, sync_every, order=20)
     register_job(app, "calendar-outbox-purge", purge_outbox, 6 * 3600)
     register_health_check(app, "caldav", caldav_check)
     register_health_check(app, "outbox", outbox_check)
-    register_health_check(app, "worker", worker_check)

@@ -121,13 +121,3 @@ class OutboxEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-
-
-class WorkerHeartbeat(db.Model):
-    """One row per worker name: when it last finished a loop iteration."""
-
-    __tablename__ = "calendar_worker_heartbeats"
-
-    name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    info: Mapped[dict | None] = mapped_column(JSON)

@@ -7,9 +7,8 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from citizen_portal.core.extensions import db
-from staff_calendar.calendars.models import CalendarLink, CalendarSyncState, OutboxEntry, WorkerHeartbeat
-
-HEARTBEAT_STALE_SECONDS = 300.0
+from citizen_portal.core.worker import heartbeat_age_seconds
+from staff_calendar.calendars.models import CalendarLink, CalendarSyncState, OutboxEntry
 
 
 def calendar_status(now: datetime | None = None) -> list[dict]:
@@ -38,7 +37,6 @@ def calendar_status(now: datetime | None = None) -> list[dict]:
 
 def worker_status(now: datetime | None = None) -> dict:
     now = now or datetime.now(UTC)
-    beat = db.session.scalar(select(func.max(WorkerHeartbeat.beat_at)))
     pending = db.session.scalar(select(func.count()).select_from(OutboxEntry)
                                 .where(OutboxEntry.state == "pending")) or 0
     failing = db.session.scalar(select(func.count()).select_from(OutboxEntry)
@@ -48,7 +46,7 @@ def worker_status(now: datetime | None = None) -> dict:
         "pending": pending,
         "failing": failing,
         "oldest_pending_age_seconds": (now - oldest).total_seconds() if oldest else None,
-        "heartbeat_age_seconds": (now - beat).total_seconds() if beat else None,
+        "heartbeat_age_seconds": heartbeat_age_seconds(now),
     }
 
 

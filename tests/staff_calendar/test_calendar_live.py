@@ -11,9 +11,10 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import registered_health_checks
+from citizen_portal.core.models import WorkerHeartbeat
 from staff_calendar import services
 from staff_calendar.calendars import mirror, outbox
-from staff_calendar.calendars.models import CalendarLink, CalendarSyncState, WorkerHeartbeat
+from staff_calendar.calendars.models import CalendarLink, CalendarSyncState
 from tests.fixtures.caldav_servers import link_calendar, put_remote_event
 
 pytestmark = pytest.mark.caldav
@@ -134,12 +135,17 @@ def test_worker_once_drains_syncs_and_beats(app, caldav_server, monkeypatch):
     ran = []
     from citizen_portal.core.jobs import register_job
 
-    monkeypatch.setitem(app.extensions, "periodic_jobs", {})
+    calendar_jobs = {name: job for name, job in app.extensions["periodic_jobs"].items() if name.startswith("calendar-")}
+    assert set(calendar_jobs) == {"calendar-outbox", "calendar-sync", "calendar-outbox-purge"}
+    monkeypatch.setitem(app.extensions, "periodic_jobs", calendar_jobs)
     register_job(app, "test-job", lambda: ran.append(1), 3600)
-    out = app.test_cli_runner().invoke(args=["staff-calendar", "worker", "--once"])
+    out = app.test_cli_runner().invoke(args=["worker", "--once"])
     assert out.exit_code == 0, out.output
-    assert "outbox: 1 delivered" in out.output
-    assert ran == [1]
+    assert "calendar-outbox: 1 delivered, 0 failed" in out.output
+    assert "calendar-sync: 1 ok, 0 failed" in out.output
+    alias = app.test_cli_runner().invoke(args=["staff-calendar", "worker", "--once"])  # older deployments
+    assert alias.exit_code == 0 and "calendar-sync: 1 ok, 0 failed" in alias.output, alias.output
+    assert ran == [1, 1]
     assert db.session.get(CalendarSyncState, key).last_success_at is not None
     assert db.session.scalar(select(WorkerHeartbeat)) is not None
     checks = registered_health_checks(app)

@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.jobs import registered_jobs
+from citizen_portal.core.models import WorkerHeartbeat
 from staff_calendar.calendars import mirror, outbox, recovery
-from staff_calendar.calendars.models import OutboxEntry, WorkerHeartbeat
+from staff_calendar.calendars.models import OutboxEntry
 from tests.factories import build_app
 from tests.fixtures.caldav_servers import link_calendar
 from tests.staff_calendar.test_calendar_outbox import remote_events, schedule
@@ -52,7 +53,7 @@ def wait_for(predicate, timeout: float, interval: float = 0.25) -> float:
 
 def test_events_booked_during_a_long_outage_land_within_60_s_of_the_servers_return(
         radicale_server, fresh_database_url, tmp_path):
-    """The real worker (``flask staff-calendar worker``, default intervals) against a real Radicale
+    """The real worker (``flask worker``, default intervals) against a real Radicale
     that is stopped, then restarted: the rows' backoff stands at its one-hour cap."""
     instance = tmp_path / "instance"
     app = build_app(fresh_database_url, instance)
@@ -69,7 +70,7 @@ def test_events_booked_during_a_long_outage_land_within_60_s_of_the_servers_retu
             env = {**os.environ, "PORTAL_DATABASE_URL": fresh_database_url, "PORTAL_INSTANCE_PATH": str(instance),
                    "PORTAL_SECRET_KEY": "recovery-test-secret", "PORTAL_OUTBOX_DRAIN_AFTER_COMMIT": "false"}
             worker = subprocess.Popen(
-                [sys.executable, "-m", "flask", "--app", "citizen_portal.app:create_app", "staff-calendar", "worker"],
+                [sys.executable, "-m", "flask", "--app", "citizen_portal.app:create_app", "worker"],
                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
             try:
                 # the worker has seen the outage (its first round's sync failed) before the server returns
@@ -128,7 +129,7 @@ def test_a_successful_delivery_retries_the_servers_other_waiting_rows_in_the_sam
 
 
 def test_the_worker_probes_a_waiting_server_and_drains_at_once(app, caldav_server, monkeypatch):
-    from staff_calendar.calendars import worker
+    from citizen_portal.core import worker
 
     link, remote = link_calendar(caldav_server)
     uid = schedule(link.key, 990)
@@ -143,6 +144,6 @@ def test_the_worker_probes_a_waiting_server_and_drains_at_once(app, caldav_serve
     monkeypatch.setattr(mirror, "sync_all", lambda: [])
     now = time.monotonic()
     jobs_just_ran = {job.name: now for job in registered_jobs(app)}
-    worker._round(app, False, now, now, 300.0, jobs_just_ran, {}, "test", lambda _message: None)
+    worker.run_round(app, once=False, started=now, last_run=jobs_just_ran, name="test", say=lambda _message: None)
     assert uid in remote_events(remote.calendar)
     assert recovery.waiting_servers() == {}

@@ -1,0 +1,115 @@
+"""The one worker of the platform (``flask worker``): it runs every package's registered periodic jobs
+(``citizen_portal.core.jobs``), each at its own interval and in its order, and writes a heartbeat row
+after every round. It knows no package: the calendar bridge registers "deliver the outbox" and
+"sync the calendars" like booking registers its reminders.
+
+Rules: one failing job never stops the others or the worker (it is rolled back and logged); a round
+that fails as a whole (the database is away for a moment) is logged and retried after the loop
+interval; ``once`` runs every job once and raises what fails (scripts and tests)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from citizen_portal.core import locks
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.health import register_health_check
+from citizen_portal.core.jobs import PeriodicJob, registered_jobs
+from citizen_portal.core.models import WorkerHeartbeat
+
+log = logging.getLogger("citizen_portal.worker")
+
+DEFAULT_LOOP_SECONDS = 5.0
+HEARTBEAT_STALE_SECONDS = 300.0
+
+Echo = Callable[[str], object]
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def heartbeat(name: str, info: dict | None = None) -> None:
+    with write_transaction(locks.worker_heartbeat()):
+        row = db.session.get(WorkerHeartbeat, name)
+        if row is None:
+            row = WorkerHeartbeat(name=name)
+            db.session.add(row)
+        row.beat_at = datetime.now(UTC)
+        row.info = info
+
+
+def heartbeat_age_seconds(now: datetime | None = None) -> float | None:
+    """Seconds since the newest heartbeat of any worker (``None``: no worker ever ran)."""
+    beat = db.session.scalar(select(func.max(WorkerHeartbeat.beat_at)))
+    return ((now or datetime.now(UTC)) - beat).total_seconds() if beat else None
+
+
+def worker_check() -> dict:
+    """``/healthz``: not ok when the newest heartbeat is older than 5 minutes (``null`` before any
+    worker ever ran is ok, so a fresh install is not reported down)."""
+    age = heartbeat_age_seconds()
+    return {"ok": age is None or age < HEARTBEAT_STALE_SECONDS, "heartbeat_age_seconds": age}
+
+
+def init_app(app: Flask) -> None:
+    register_health_check(app, "worker", worker_check)
+
+
+def _run_job(job: PeriodicJob, once: bool, say: Echo) -> None:
+    try:
+        message = job.run()
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        if once:
+            raise
+        log.exception("periodic job %s failed", job.name)
+        return
+    if isinstance(message, str) and message:
+        say(f"{job.name}: {message}")
+
+
+def run_round(app: Flask, *, once: bool, started: float, last_run: dict[str, float], name: str, say: Echo) -> None:
+    """One round: every job that is due (every job when ``once``), then the heartbeat."""
+    ran = []
+    for job in registered_jobs(app):
+        if once or started - last_run.get(job.name, float("-inf")) >= job.every_seconds:
+            last_run[job.name] = started
+            _run_job(job, once, say)
+            ran.append(job.name)
+    heartbeat(name, {"jobs": ran})
+
+
+def run(app: Flask, *, once: bool = False, loop_seconds: float | None = None, stop: threading.Event | None = None,
+        echo: Echo | None = None) -> None:
+    """Run the worker loop (inside an app context) until ``stop`` is set; ``once``: one round."""
+    say = echo or (lambda _msg: None)
+    loop_seconds = DEFAULT_LOOP_SECONDS if loop_seconds is None else loop_seconds
+    name = worker_name()
+    last_run: dict[str, float] = {}
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        started = time.monotonic()
+        try:
+            run_round(app, once=once, started=started, last_run=last_run, name=name, say=say)
+        except Exception:  # e.g. the database is away for a moment: log, wait, go on
+            if once:
+                raise
+            db.session.rollback()
+            log.exception("worker round failed")
+        finally:
+            db.session.remove()
+        if once:
+            return
+        stop.wait(max(0.0, loop_seconds - (time.monotonic() - started)))
