@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Flask
 
-from citizen_portal.core import access, captcha, config, database, errors, i18n, logs, worker
+from citizen_portal.core import access, captcha, config, database, errors, headers, i18n, logs, worker
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     _register_packages(app)
     errors.register_error_handlers(app)
     logs.init_app(app)
+    headers.init_app(app)
     worker.init_app(app)
     return app
 

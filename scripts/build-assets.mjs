@@ -13,7 +13,12 @@ const copies = [
   ["@kern-ux/native/dist/fonts/fira-sans.css", "kern/fonts/fira-sans.css"],
   ["@kern-ux/native/dist/fonts/fira-sans", "kern/fonts/fira-sans"],
   ["@kern-ux/native/dist/js/kern-kopfzeile.js", "kern/kern-kopfzeile.js"],
-  ["altcha/dist/main/altcha.i18n.min.js", "altcha/altcha.min.js"], // the build with its German texts
+  // the CSP-strict build: no inline styles, workers loaded from this site (registered in static/js/altcha-setup.js)
+  ["altcha/dist/external/altcha.min.js", "altcha/altcha.min.js"],
+  ["altcha/dist/external/altcha.css", "altcha/altcha.css"],
+  ["altcha/dist/workers/sha.js", "altcha/workers/sha.js"],
+  ["altcha/dist/i18n/de.js", "altcha/i18n/de.js"],
+  ["altcha/dist/i18n/en.js", "altcha/i18n/en.js"],
   ["axe-core/axe.min.js", "axe-core/axe.min.js"],
 ];
 
