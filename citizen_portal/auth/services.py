@@ -19,6 +19,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from citizen_portal.core import locks
 from citizen_portal.core.access import ROLES
 from citizen_portal.core.database import utcnow, write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
@@ -83,14 +84,24 @@ def create_user(username: str, display_name: str, *, email: str | None = None,
 
 
 def set_password(username: str, password: str) -> User:
+    """A new password (policy checked); every session of the user ends."""
     _check_password_policy(password)
     password_hash = hash_password(password)
-    with write_transaction("users"):
+    with write_transaction(locks.users()):
         user = get_user(username)
         if user is None:
             raise NotFound()
         user.password_hash = password_hash
+        user.session_generation = (user.session_generation or 0) + 1
     return user
+
+
+def end_all_sessions(user_id: int) -> None:
+    """Every session of the user ends (logout ends them all, on every device, copied cookies included)."""
+    with write_transaction(locks.users()):
+        user = db.session.get(User, user_id)
+        if user is not None:
+            user.session_generation = (user.session_generation or 0) + 1
 
 
 def authenticate(username: str, password: str) -> User | None:

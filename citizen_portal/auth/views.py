@@ -9,10 +9,11 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, logout_user
 from werkzeug.wrappers import Response
 
 from citizen_portal.auth import services
+from citizen_portal.core.access import start_session
 from citizen_portal.core.extensions import limiter
 from citizen_portal.core.i18n import _
 
@@ -57,15 +58,17 @@ def login() -> str | Response | tuple[str, int]:
     if user is None:
         return render_template("citizen_portal/auth/login.html", next_url=next_url, username=username,
                                failed=True), 400
-    session.clear()
-    login_user(user)
+    start_session(user)
     flash(_("Sie sind angemeldet."), "success")
     return redirect(next_url, code=303)
 
 
 @bp.post("/abmelden")
 def logout() -> Response:
-    logout_user()
+    if current_user.is_authenticated:
+        user_id = current_user.id
+        logout_user()
+        services.end_all_sessions(user_id)
     session.clear()
     flash(_("Sie sind abgemeldet."), "info")
     return redirect(url_for("pages.index"), code=303)

@@ -13,13 +13,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, jsonify, redirect, request, url_for
-from flask_login import current_user, login_required
+from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
 
 from citizen_portal.core.api_tokens import user_for_token
 from citizen_portal.core.errors import DomainError, Forbidden, wants_json
 from citizen_portal.core.extensions import csrf, db, login_manager
-from citizen_portal.core.i18n import _l
+from citizen_portal.core.i18n import _l, utc_now
 from citizen_portal.core.models import User
 
 ROLES = ("staff", "service_admin", "poll_admin", "admin")
@@ -61,16 +61,45 @@ class Unauthorized(DomainError):
 
 
 def init_app(app: Flask) -> None:
-    """Register how flask-login loads the session's user and answers anonymous requests."""
+    """Register how flask-login loads the session's user, answers anonymous requests, and ends idle
+    staff sessions."""
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(_unauthorized)
+    app.before_request(end_idle_session)
 
 
-def load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def load_user(session_user_id: str) -> User | None:
+    """The active user of a session, if the session's generation is still the user's (logout and a new
+    password raise the generation: every session issued before is dead, copied cookies included)."""
+    user_id, _, generation = session_user_id.partition(":")
+    if not (user_id.isascii() and user_id.isdigit() and generation.isascii() and generation.isdigit()):
         return None
     user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or int(generation) != (user.session_generation or 0):
+        return None
+    return user
+
+
+def end_idle_session() -> None:
+    """A staff session unused for ``STAFF_IDLE_MINUTES`` ends (the last use is kept in the signed
+    session, so a replayed old cookie is idle too); any use renews it, at most once a minute."""
+    if "_user_id" not in session:
+        return
+    now = int(utc_now().timestamp())
+    last_seen = session.get("last_seen")
+    if not isinstance(last_seen, int) or now - last_seen > int(current_app.config["STAFF_IDLE_MINUTES"]) * 60:
+        logout_user()
+        session.clear()
+        return
+    if now - last_seen >= 60:
+        session["last_seen"] = now
+
+
+def start_session(user: User) -> None:
+    """Log ``user`` in on a fresh session (after a successful login)."""
+    session.clear()
+    login_user(user)
+    session["last_seen"] = int(utc_now().timestamp())
 
 
 def _unauthorized():

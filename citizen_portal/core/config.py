@@ -75,6 +75,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_COOKIE_SECURE", bool, None, "Secure flag of the session cookie; unset: not in debug",
             optional=True),
     Setting("REQUEST_LOG", bool, True, "one log line per request (never personal data)"),
+    Setting("STAFF_IDLE_MINUTES", int, 30, "a staff session unused this long ends (logout ends every session)"),
     # --- pages and caches
     Setting("SITE_NAME", str, "Stadt Musterhausen", "name shown before a site file is loaded"),
     Setting("SITE_CACHE_SECONDS", float, 30.0, "how long site settings are cached per process"),

@@ -47,7 +47,7 @@ HSTS = "max-age=31536000"
 def _is_private(response: Response) -> bool:
     if "Authorization" in request.headers or getattr(current_user, "is_authenticated", False):
         return True
-    if session.modified or session.accessed and session:
+    if session.modified or (session.accessed and session):
         return True
     return any(header.lower().startswith("session=") for header in response.headers.getlist("Set-Cookie"))
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_portal.core.database import UTCDateTime, utcnow
@@ -32,6 +32,8 @@ class User(db.Model):
     show_presence: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # part of every session's user id: raising it (logout, new password) ends all sessions of the user
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # flask-login protocol
     @property
@@ -47,7 +49,8 @@ class User(db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What the session stores: ``<id>:<session generation>`` (``core.access.load_user`` checks both)."""
+        return f"{self.id}:{self.session_generation or 0}"
 
     @property
     def role_list(self) -> list[str]:
