@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.mail",
     "tests.fixtures.caldav_servers",
+    "tests.fixtures.redis_server",
 ]
 
 

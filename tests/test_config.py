@@ -79,3 +79,13 @@ def test_the_readme_lists_every_setting():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     missing = [setting.key for setting in config.SETTINGS if f"`PORTAL_{setting.key}`" not in readme]
     assert not missing, f"README.md does not document {missing} (`flask config table` prints the table)"
+
+
+def test_a_secret_key_from_the_environment_is_used(fresh_database_url, tmp_path, monkeypatch):
+    from citizen_portal.app import create_app
+
+    assert config.from_environment({"PORTAL_SECRET_KEY": "from-the-vault"}) == {"SECRET_KEY": "from-the-vault"}
+    monkeypatch.setenv("PORTAL_SECRET_KEY", "from-the-vault")
+    monkeypatch.setenv("PORTAL_DATABASE_URL", fresh_database_url)
+    assert create_app({"TESTING": True}).config["SECRET_KEY"] == "from-the-vault"
+    assert not (tmp_path / "secret_key").exists()

@@ -29,6 +29,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", str, "", "signs sessions and derives keyed hashes; empty: generated into instance/secret_key"),
     # --- database, time, language, URLs
     Setting("DATABASE_URL", str, "", "SQLAlchemy URL; empty: SQLite file instance/portal.sqlite3"),
     Setting("TIMEZONE", str, "Europe/Berlin", "time zone of opening hours and display; must equal [site] timezone"),
@@ -45,7 +46,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_SMTP_PASSWORD_ENV", str, "", "name of the variable holding the SMTP password"),
     Setting("MAIL_FROM", str, "Terminvergabe <noreply@musterhausen.example>", "sender"),
     # --- rate limits and the captcha
-    Setting("RATELIMIT_STORAGE_URI", str, "memory://", "limiter storage; redis://... when several processes serve"),
+    Setting("REDIS_URL", str, "", "redis://host:6379/0 shared by every process: rate limits, single-use captcha "
+            "solutions (empty: per-process memory, fine for one process)"),
+    Setting("RATELIMIT_STORAGE_URI", str, "", "limiter storage; empty: REDIS_URL if set, else memory:// (per process)"),
     Setting("RATELIMIT_ENABLED", bool, True, "rate limits on public writes and logins"),
     Setting("RATELIMIT_HEADERS_ENABLED", bool, True, "RateLimit headers on limited endpoints"),
     Setting("LOGIN_RATE_LIMIT", str, "10 per minute", "login attempts per client"),
@@ -69,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("EVENT_UID_DOMAIN", str, "termine.musterhausen.example", "domain part of event UIDs written"),
     Setting("OUTBOX_DRAIN_AFTER_COMMIT", bool, True, "push calendar events right after a booking"),
     # --- requests, sessions, logs
+    Setting("PROXY_FIX", int, 0, "reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted (0: none)"),
     Setting("MAX_CONTENT_LENGTH", int, 256 * 1024, "largest request body (bytes)"),
     Setting("SESSION_COOKIE_HTTPONLY", bool, True, "HttpOnly flag of the session cookie"),
     Setting("SESSION_COOKIE_SAMESITE", str, "Lax", "SameSite of the session cookie"),
