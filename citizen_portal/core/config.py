@@ -29,7 +29,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("SECRET_KEY", str, "", "signs sessions and derives keyed hashes; empty: generated into instance/secret_key"),
+    Setting("SECRET_KEY", str, "", "signs sessions, derives keyed hashes; empty: generated into instance/secret_key"),
     # --- database, time, language, URLs
     Setting("DATABASE_URL", str, "", "SQLAlchemy URL; empty: SQLite file instance/portal.sqlite3"),
     Setting("TIMEZONE", str, "Europe/Berlin", "time zone of opening hours and display; must equal [site] timezone"),
