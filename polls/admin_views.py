@@ -33,7 +33,7 @@ def _guard() -> None:
 
 
 def _actor_id() -> int | None:
-    return int(current_user.get_id()) if current_user.is_authenticated else None
+    return int(current_user.id) if current_user.is_authenticated else None
 
 
 def _poll_form_values(poll=None) -> dict:

@@ -135,3 +135,12 @@ def not_a_holiday(day: date, bundesland: str | None = "BW") -> date:
     while day in public:
         day += timedelta(days=1)
     return day
+
+
+def log_in_session(session, user: User) -> None:
+    """Put ``user`` into a test client's session as the login form would (``client.session_transaction()``)."""
+    from citizen_portal.core.i18n import utc_now
+
+    session["_user_id"] = user.get_id()
+    session["_fresh"] = True
+    session["last_seen"] = int(utc_now().timestamp())

@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_SMTP_USERNAME", str, "", "SMTP login"),
     Setting("MAIL_SMTP_PASSWORD_ENV", str, "", "name of the variable holding the SMTP password"),
     Setting("MAIL_FROM", str, "Terminvergabe <noreply@musterhausen.example>", "sender"),
+    Setting("MAIL_RETRY_HOURS", float, 48.0, "a mail the relay does not take is retried this long, then given up"),
     # --- rate limits and the captcha
     Setting("REDIS_URL", str, "", "redis://host:6379/0 shared by every process: rate limits, single-use captcha "
             "solutions (empty: per-process memory, fine for one process)"),

@@ -40,6 +40,10 @@ def worker_heartbeat() -> Lock:
     return Lock("worker-heartbeat")
 
 
+def mail_outbox() -> Lock:
+    return Lock("mail-outbox")
+
+
 def job_run(job_name: str) -> Lock:
     """One run of a periodic job across all workers."""
     return Lock(f"job:{job_name}")

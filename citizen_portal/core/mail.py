@@ -1,8 +1,16 @@
-"""Outgoing mail for every package: SMTP when ``PORTAL_MAIL_SMTP_HOST`` is set, otherwise each
-message is written to ``instance/mail/<timestamp>-<id>.eml`` (the ``make run`` default).
+"""Outgoing mail for every package, through an outbox: SMTP when ``PORTAL_MAIL_SMTP_HOST`` is set,
+otherwise each message is written to ``instance/mail/<timestamp>-<id>.eml`` (the ``make run`` default).
 
-Rules: called only after the database commit (a rolled-back booking sends nothing); the log line
-names the message kind, never the recipient."""
+Rules:
+- ``send_mail`` is called after the database commit (a rolled-back booking sends nothing). It renders
+  the message, stores it in ``mail_outbox`` in its own transaction and then tries to deliver it at once;
+  a relay that is down or refuses costs nothing but time: the worker's job "mail-outbox" retries with
+  backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS``, so no mail is lost on an exception.
+- Header fields never carry line breaks: a subject is one line whatever a user typed into a name or
+  title (no header injection), and the recipient must be one plain address.
+- Delivered and given-up messages are erased from the outbox (only kind and times stay); log lines
+  name the message kind, never the recipient or the content.
+"""
 
 from __future__ import annotations
 
@@ -11,14 +19,28 @@ import os
 import smtplib
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
 
-from flask import current_app
+from flask import Flask, current_app
+from sqlalchemy import or_, select, update
+
+from citizen_portal.core import locks
+from citizen_portal.core.database import write_transaction
+from citizen_portal.core.extensions import db
+from citizen_portal.core.health import register_health_check
+from citizen_portal.core.jobs import register_job
+from citizen_portal.core.models import QueuedMail
+from citizen_portal.core.schemas import EMAIL_PATTERN
 
 log = logging.getLogger(__name__)
+
+BACKOFF_BASE_SECONDS = 30.0
+BACKOFF_CAP_SECONDS = 3600.0
+CLAIM_SECONDS = 120.0
 
 
 @dataclass
@@ -38,11 +60,19 @@ class Mail:
     attachments: list[Attachment] = field(default_factory=list)
 
 
+def one_line(text: str) -> str:
+    """A header value on one line: every run of whitespace (line breaks included) becomes one space."""
+    return " ".join(str(text).split())
+
+
 def build_message(mail: Mail) -> EmailMessage:
+    recipient = mail.to.strip()
+    if not EMAIL_PATTERN.match(recipient):
+        raise ValueError("the recipient must be one plain e-mail address")
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_FROM"]
-    message["To"] = mail.to
-    message["Subject"] = mail.subject
+    message["To"] = recipient
+    message["Subject"] = one_line(mail.subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
     message.set_content(mail.text)
@@ -61,20 +91,107 @@ def build_message(mail: Mail) -> EmailMessage:
 
 
 def send_mail(mail: Mail) -> None:
-    """Deliver one mail now (SMTP or file); raises on SMTP failure so the caller can retry."""
-    message = build_message(mail)
+    """Queue one mail and try to deliver it now; never raises for delivery problems (the worker
+    retries). Call after the commit of the change the mail is about."""
+    try:
+        message = bytes(build_message(mail))
+    except ValueError:  # input that should have been refused before the commit: never a 500 after it
+        log.error("mail not queued: %s (invalid recipient or header)", mail.kind)
+        return
+    with write_transaction(locks.mail_outbox()):
+        queued = QueuedMail(kind=mail.kind[:64], message=message)
+        db.session.add(queued)
+    _deliver(queued.id)
+
+
+def deliver_mail_outbox(limit: int = 50) -> str:
+    """The worker's job "mail-outbox": deliver every due mail (each claimed first, so two workers never
+    send one mail at the same time)."""
+    now = datetime.now(UTC)
+    due = db.session.scalars(
+        select(QueuedMail.id).where(QueuedMail.state == "pending", QueuedMail.next_attempt_at <= now,
+                                    or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
+        .order_by(QueuedMail.id).limit(limit)).all()
+    db.session.commit()
+    sent = sum(_deliver(mail_id) for mail_id in due)
+    return f"{sent} sent, {len(due) - sent} waiting" if due else ""
+
+
+def _claim(mail_id: int) -> bytes | None:
+    now = datetime.now(UTC)
+    with write_transaction(locks.mail_outbox()):
+        claimed = db.session.execute(
+            update(QueuedMail).where(QueuedMail.id == mail_id, QueuedMail.state == "pending",
+                                     or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))).rowcount
+        message = db.session.get(QueuedMail, mail_id).message if claimed else None
+    return message
+
+
+def _deliver(mail_id: int) -> bool:
+    message = _claim(mail_id)
+    if message is None:
+        return False
+    try:
+        _transmit(message)
+    except Exception as exc:  # the relay is down or refused: try again later
+        _record_failure(mail_id, exc)
+        return False
+    with write_transaction(locks.mail_outbox()):
+        row = db.session.get(QueuedMail, mail_id)
+        row.state, row.message, row.sent_at, row.claimed_until = "sent", None, datetime.now(UTC), None
+        kind = row.kind
+    log.info("mail sent: %s", kind)
+    return True
+
+
+def _record_failure(mail_id: int, exc: Exception) -> None:
+    give_up_after = timedelta(hours=float(current_app.config["MAIL_RETRY_HOURS"]))
+    with write_transaction(locks.mail_outbox()):
+        row = db.session.get(QueuedMail, mail_id)
+        row.attempts += 1
+        row.last_error = type(exc).__name__[:300]
+        row.claimed_until = None
+        now = datetime.now(UTC)
+        if now - row.created_at >= give_up_after:
+            row.state, row.message = "failed", None
+        else:
+            delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1))
+            row.next_attempt_at = now + timedelta(seconds=delay)
+        kind, state = row.kind, row.state
+    log.warning("mail %s: %s (%s)", "given up" if state == "failed" else "not sent yet", kind, type(exc).__name__)
+
+
+def _transmit(raw: bytes) -> None:
     host = current_app.config["MAIL_SMTP_HOST"]
-    if host:
-        password_env = current_app.config["MAIL_SMTP_PASSWORD_ENV"]
-        with smtplib.SMTP(host, int(current_app.config["MAIL_SMTP_PORT"]), timeout=15) as smtp:
-            if current_app.config["MAIL_SMTP_STARTTLS"]:
-                smtp.starttls()
-            if current_app.config["MAIL_SMTP_USERNAME"]:
-                smtp.login(current_app.config["MAIL_SMTP_USERNAME"], os.environ.get(password_env, ""))
-            smtp.send_message(message)
-    else:
+    if not host:
         folder = Path(current_app.instance_path) / "mail"
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-        (folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(bytes(message))
-    log.info("mail sent: %s", mail.kind)
+        (folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(raw)
+        return
+    message = message_from_bytes(raw, policy=policy.SMTP)
+    password_env = current_app.config["MAIL_SMTP_PASSWORD_ENV"]
+    with smtplib.SMTP(host, int(current_app.config["MAIL_SMTP_PORT"]), timeout=15) as smtp:
+        if current_app.config["MAIL_SMTP_STARTTLS"]:
+            smtp.starttls()
+        if current_app.config["MAIL_SMTP_USERNAME"]:
+            smtp.login(current_app.config["MAIL_SMTP_USERNAME"], os.environ.get(password_env, ""))
+        smtp.send_message(message)
+
+
+def outbox_check() -> dict:
+    """``/healthz``: mails waiting and the age of the oldest; a relay that is down degrades, never fails."""
+    now = datetime.now(UTC)
+    oldest = db.session.scalar(select(QueuedMail.created_at).where(QueuedMail.state == "pending")
+                               .order_by(QueuedMail.created_at).limit(1))
+    waiting = db.session.query(QueuedMail).filter(QueuedMail.state == "pending").count()
+    age = (now - oldest).total_seconds() if oldest else None
+    return {"ok": True, "degraded": age is not None and age > 3600, "pending": waiting,
+            "oldest_pending_age_seconds": age}
+
+
+def init_app(app: Flask) -> None:
+    """The worker delivers waiting mail every round; ``/healthz`` reports the backlog."""
+    register_job(app, "mail-outbox", deliver_mail_outbox, 0, order=15)
+    register_health_check(app, "mail", outbox_check)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_portal.core.database import UTCDateTime, utcnow
@@ -93,3 +93,22 @@ class WorkerHeartbeat(db.Model):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     info: Mapped[dict | None] = mapped_column(JSON)
+
+
+class QueuedMail(db.Model):
+    """A rendered mail waiting for delivery (``citizen_portal.core.mail``). ``message`` holds the whole
+    RFC 5322 message (personal data): it is erased when the mail is sent or given up."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_state_next", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    message: Mapped[bytes | None] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -12,6 +12,7 @@ from polls.schemas import PollInput, QuestionInput
 from polls.services import participation
 from polls.services import polls as poll_service
 from polls.services.common import now
+from tests.factories import log_in_session
 
 _counter = itertools.count(1)
 
@@ -70,5 +71,4 @@ def close(poll: Poll) -> None:
 
 def login_as(client, user) -> None:
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+        log_in_session(session, user)

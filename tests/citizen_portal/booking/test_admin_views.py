@@ -8,15 +8,14 @@ from flask import g
 from citizen_portal.booking.services import admin
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.extensions import db
-from tests.factories import make_location, make_service, make_staff, make_user
+from tests.factories import log_in_session, make_location, make_service, make_staff, make_user
 
 
 def login_as(client, user) -> None:
     """Log ``user`` in through the session cookie (the ``app`` fixture's app context is shared by
     every request of the test, so flask-login's cached user on ``g`` is dropped as well)."""
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+        log_in_session(session, user)
     g.pop("_login_user", None)
 
 

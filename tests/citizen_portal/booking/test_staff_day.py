@@ -13,13 +13,12 @@ from citizen_portal.booking.services import staff_day
 from citizen_portal.core.errors import Conflict, Forbidden
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
-from tests.factories import make_location, make_service, make_staff, make_user
+from tests.factories import log_in_session, make_location, make_service, make_staff, make_user
 
 
 def login_as(client, user) -> None:
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+        log_in_session(session, user)
     g.pop("_login_user", None)
 
 

@@ -12,6 +12,7 @@ import holidays
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import SiteSettings
 from staff_calendar.spaces.models import Desk, Floor, Room
+from tests.factories import log_in_session
 
 _counter = itertools.count(1)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -75,5 +76,4 @@ def open_days_in_week(start: date, count: int, bundesland: str = "BW") -> list[d
 
 def login_as(client, user) -> None:
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
-        session["_fresh"] = True
+        log_in_session(session, user)
