@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -80,10 +81,13 @@ def _run_job(job: PeriodicJob, once: bool, say: Echo) -> None:
         say(f"{job.name}: {message}")
 
 
-def run_round(app: Flask, *, once: bool, started: float, last_run: dict[str, float], name: str, say: Echo) -> None:
+def run_round(app: Flask, *, once: bool, started: float, last_run: dict[str, float], name: str, say: Echo,
+              stopping: threading.Event | None = None) -> None:
     """One round: every job that is due (every job when ``once``), then the heartbeat."""
     ran = []
     for job in registered_jobs(app):
+        if stopping is not None and stopping.is_set():
+            break
         if once or started - last_run.get(job.name, float("-inf")) >= job.every_seconds:
             last_run[job.name] = started
             _run_job(job, once, say)
@@ -93,16 +97,30 @@ def run_round(app: Flask, *, once: bool, started: float, last_run: dict[str, flo
 
 def run(app: Flask, *, once: bool = False, loop_seconds: float | None = None, stop: threading.Event | None = None,
         echo: Echo | None = None) -> None:
-    """Run the worker loop (inside an app context) until ``stop`` is set; ``once``: one round."""
+    """Run the worker loop (inside an app context) until ``stop`` is set; ``once``: one round.
+    SIGTERM (systemd, a container runtime) ends the loop after the job that is running, so a delivery
+    in flight is finished and recorded, never sent twice."""
     say = echo or (lambda _msg: None)
     loop_seconds = DEFAULT_LOOP_SECONDS if loop_seconds is None else loop_seconds
     name = worker_name()
     last_run: dict[str, float] = {}
     stop = stop or threading.Event()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        _loop(app, once, loop_seconds, name, last_run, stop, say)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _loop(app: Flask, once: bool, loop_seconds: float, name: str, last_run: dict[str, float],
+          stop: threading.Event, say: Echo) -> None:
     while not stop.is_set():
         started = time.monotonic()
         try:
-            run_round(app, once=once, started=started, last_run=last_run, name=name, say=say)
+            run_round(app, once=once, started=started, last_run=last_run, name=name, say=say, stopping=stop)
         except Exception:  # e.g. the database is away for a moment: log, wait, go on
             if once:
                 raise

@@ -215,3 +215,26 @@ def test_secret_from_instance_file_and_never_in_logs(app, caldav_server, tmp_pat
     mirror.sync_calendar(link.key)
     services.is_free(link.key, at(10), at(11))
     assert caldav_server.password not in caplog.text
+
+
+def test_sigterm_lets_the_running_job_finish_and_stops_the_worker(app, monkeypatch):
+    import os
+    import signal
+
+    from citizen_portal.core import worker
+    from citizen_portal.core.jobs import register_job
+
+    events: list[str] = []
+
+    def delivering() -> None:
+        events.append("started")
+        os.kill(os.getpid(), signal.SIGTERM)  # the service manager stops the worker mid-delivery
+        events.append("finished")
+
+    monkeypatch.setitem(app.extensions, "periodic_jobs", {})
+    register_job(app, "a-delivery", delivering, 0, order=1)
+    register_job(app, "b-next", lambda: events.append("next job"), 0, order=2)
+    before = signal.getsignal(signal.SIGTERM)
+    worker.run(app, loop_seconds=0.01)  # returns instead of looping for ever
+    assert events == ["started", "finished"]
+    assert signal.getsignal(signal.SIGTERM) is before
