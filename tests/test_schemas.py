@@ -104,3 +104,11 @@ def test_a_form_leaves_empty_fields_out_and_reads_lists(app):
     with app.test_request_context():
         value = parse_form(Sample, form)
     assert (value.name, value.note, value.consent, value.tags) == ("Erika", None, True, ["a", "b"])
+
+
+def test_models_give_a_json_schema_with_the_messages_in_the_current_language(app):
+    with app.test_request_context(), force_locale("en"):
+        schema = Sample.model_json_schema()
+    assert schema["properties"]["name"]["x-message"] == "Please enter your name."
+    assert schema["properties"]["email"]["format"] == "email"
+    assert schema["additionalProperties"] is False

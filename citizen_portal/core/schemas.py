@@ -43,10 +43,22 @@ class Schema(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
 
 
-def message(text: Any, *, missing: Any = None) -> dict[str, Any]:
-    """Field metadata: the (lazily translated) message shown for any problem with this field, and
-    optionally another one when the field is missing. Use as ``Field(json_schema_extra=message(...))``."""
-    return {"x-message": text, "x-missing": missing}
+class FieldMessage:
+    """A field's user message (lazily translated), used as ``Field(json_schema_extra=message(...))``.
+    Pydantic calls it while building the JSON schema: the message becomes ``x-message`` in the current
+    language (a lazy string itself cannot be serialised)."""
+
+    def __init__(self, text: Any, missing: Any = None) -> None:
+        self.text, self.missing = text, missing
+
+    def __call__(self, schema: dict[str, Any]) -> None:
+        schema["x-message"] = str(self.text)
+
+
+def message(text: Any, *, missing: Any = None) -> FieldMessage:
+    """The message shown for any problem with this field, and optionally another one when the field
+    is missing: ``Field(json_schema_extra=message(_l("..."), missing=_l("...")))``."""
+    return FieldMessage(text, missing)
 
 
 class InputProblem(ValueError):
@@ -207,10 +219,10 @@ def _generic(error: dict[str, Any]) -> Any:
     return GENERIC_MESSAGES.get(kind, _l("Dieser Wert ist ungültig."))
 
 
-def _field_extra(model: type[BaseModel], name: str) -> dict[str, Any]:
+def _field_message(model: type[BaseModel], name: str) -> FieldMessage | None:
     field = model.model_fields.get(name)
     extra = field.json_schema_extra if field is not None else None
-    return extra if isinstance(extra, dict) else {}
+    return extra if isinstance(extra, FieldMessage) else None
 
 
 def _message(model: type[BaseModel], error: dict[str, Any]) -> Any:
@@ -221,11 +233,11 @@ def _message(model: type[BaseModel], error: dict[str, Any]) -> Any:
         return cause.text
     if error["type"] == "extra_forbidden":
         return GENERIC_MESSAGES["extra_forbidden"]
-    extra = _field_extra(model, str(error["loc"][0])) if error["loc"] else {}
-    if error["type"] == "missing" and extra.get("x-missing") is not None:
-        return extra["x-missing"]
-    if extra.get("x-message") is not None:
-        return extra["x-message"]
+    declared = _field_message(model, str(error["loc"][0])) if error["loc"] else None
+    if declared is not None and error["type"] == "missing" and declared.missing is not None:
+        return declared.missing
+    if declared is not None:
+        return declared.text
     return _generic(error)
 
 
