@@ -108,10 +108,6 @@ def _site_inputs() -> tuple[BookingSettings, str | None]:
     return from_stored((row.settings or {}).get("booking")), row.holidays
 
 
-def holiday_region() -> str | None:
-    return _site_inputs()[1]
-
-
 class _Blocked:
     """Sorted, merged busy intervals of one staff member (POSIX seconds) with an O(log n) overlap
     test: ``[start, end)`` is free when it only touches busy time."""
@@ -146,6 +142,15 @@ def load_service(service_key: str) -> Service:
     if service is None or not service.active:
         raise NotFound(_l("Diese Dienstleistung gibt es nicht."))
     return service
+
+
+def offered_location(service: Service, location_key: str) -> Location:
+    """The active location ``location_key`` if it offers ``service``; ``NotFound`` otherwise (the one
+    check of "offered at this location": pages, slot search and booking ask it)."""
+    for location in service.locations:
+        if location.key == location_key and location.active:
+            return location
+    raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
 
 
 def qualified_staff(service: Service, locations: list[Location]) -> dict[int, list[StaffMember]]:

@@ -15,6 +15,7 @@ from citizen_portal.booking.models import CANCELLED, CONFIRMED, PENDING, Appoint
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
 from citizen_portal.core.models import SiteSettings
+from tests.citizen_portal.booking.factories import contact
 from tests.factories import make_location, make_service, make_staff, not_a_holiday
 
 EVERY_DAY = {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -153,8 +154,7 @@ def test_booking_redirects_to_confirmation_with_code(client, setup):
 
 def test_slot_taken_shows_next_free_times_and_keeps_input(client, setup):
     start = slot_start(future_day(3), 10)
-    booking.book(booking.BookingRequest("ausweis", "buergeramt", start, "Erster", "first@example.org",
-                                        privacy_consent=True))
+    booking.book(booking.BookingRequest("ausweis", "buergeramt", start, contact("Erster", "first@example.org")))
     response = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
     assert response.status_code == 409
     page = text(response)
@@ -179,7 +179,7 @@ def test_hold_page_and_confirmation(client, setup):
     assert appointment.status == PENDING
     # a hold made through the service gives us the confirm token the mail would carry
     result = booking.book(booking.BookingRequest("ausweis", "buergeramt", slot_start(future_day(4), 13),
-                                                 "Zweite", "second@example.org", privacy_consent=True))
+                                                 contact("Zweite", "second@example.org")))
     url = f"/termine/bestaetigen/{result.appointment.code}?token={result.confirm_token}"
     form = client.get(url)
     assert form.status_code == 200 and "Termin verbindlich bestätigen" in text(form)
@@ -196,8 +196,7 @@ def test_hold_page_and_confirmation(client, setup):
 @pytest.fixture
 def booked(setup):
     start = slot_start(future_day(5), 9)
-    return booking.book(booking.BookingRequest("ausweis", "buergeramt", start, "Erika", "erika@example.org",
-                                               privacy_consent=True))
+    return booking.book(booking.BookingRequest("ausweis", "buergeramt", start, contact("Erika")))
 
 
 def test_manage_page_needs_the_token(client, booked):
