@@ -79,7 +79,7 @@ def _service_values(service: Service) -> dict[str, Any]:
         "description_en": (service.description or {}).get("en", ""),
         "documents_de": "\n".join((service.documents or {}).get("de", [])),
         "documents_en": "\n".join((service.documents or {}).get("en", [])),
-        **{name: getattr(service, name) for name in schemas.SERVICE_RANGES},
+        **{name: getattr(service, name) for name in schemas.SERVICE_NUMBERS},
         "email_confirmation": service.email_confirmation, "active": service.active,
         "locations": [location.id for location in service.locations],
     }

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
+from citizen_portal.core import schemas as core_schemas
 from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.schemas import (
@@ -31,7 +32,6 @@ from citizen_portal.core.schemas import (
     MultiLine,
     Schema,
     SingleLine,
-    WholeNumber,
     message,
 )
 
@@ -153,27 +153,18 @@ def _lines(value: Any) -> Any:
 
 Lines = Annotated[list[SingleLine[300]], BeforeValidator(_lines), Field(max_length=50)]
 
-# the bounds of a service's whole-number settings (inclusive), for the admin form and its page
-SERVICE_RANGES: dict[str, tuple[int, int]] = {
-    "duration_minutes": (5, 480),
-    "buffer_minutes": (0, 240),
-    "min_lead_hours": (0, 720),
-    "horizon_days": (1, 365),
-    "max_active_per_email": (1, 20),
-}
 
 
-def _bounded(name: str) -> Any:
-    low, high = SERVICE_RANGES[name]
+def _between(low: int, high: int) -> Any:
+    """A whole number from ``low`` to ``high`` (inclusive), with one message for any problem."""
     problem = _l("Bitte eine ganze Zahl von %(low)s bis %(high)s angeben.", low=low, high=high)
-    return Annotated[WholeNumber, Field(ge=low, le=high, json_schema_extra=message(problem))]
+    return Annotated[core_schemas.WholeNumber, Field(ge=low, le=high, json_schema_extra=message(problem))]
 
 
-DurationMinutes = _bounded("duration_minutes")
-BufferMinutes = _bounded("buffer_minutes")
-LeadHours = _bounded("min_lead_hours")
-HorizonDays = _bounded("horizon_days")
-ActivePerEmail = _bounded("max_active_per_email")
+# a service's whole-number settings (the admin page shows the same bounds)
+DurationMinutes, BufferMinutes = _between(5, 480), _between(0, 240)
+LeadHours, HorizonDays, ActivePerEmail = _between(0, 720), _between(1, 365), _between(1, 20)
+SERVICE_NUMBERS = ("duration_minutes", "buffer_minutes", "min_lead_hours", "horizon_days", "max_active_per_email")
 
 
 # --------------------------------------------------------------------------- the citizen

@@ -15,18 +15,17 @@ Thin adapter over ``citizen_portal.booking.services``; the rules live there.
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
+from flask_babel import format_date
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
 from citizen_portal.booking import schemas
 from citizen_portal.booking import services as booking
+from citizen_portal.booking.day_lists import day_label, group_by_week, month_end, month_of, month_weeks, weekday_names
 from citizen_portal.booking.models import PENDING, Appointment, Location, Service
 from citizen_portal.core import captcha
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
@@ -80,82 +79,22 @@ def _last_bookable_day(service: Service) -> date:
     return _today() + timedelta(days=service.horizon_days)
 
 
-def _parse_month(value: str | None, today: date) -> date:
-    if value:
-        try:
-            year, month = (int(part) for part in value.split("-", 1))
-            return date(year, month, 1)
-        except ValueError:
-            pass
-    return today.replace(day=1)
-
-
 def _chosen_month(service: Service, location: Location) -> date:
     """The month asked for (``?monat=``); without one, the month of the first day that still has a
     free time (searched up to 62 days ahead), so the page never opens on a month with nothing left
     to book (31 December in the evening, a closure at the end of a month)."""
     today = _today()
     if request.args.get("monat"):
-        return _parse_month(request.args.get("monat"), today)
+        return month_of(request.args.get("monat"), today)
     last = min(today + timedelta(days=booking.MAX_RANGE_DAYS - 1), _last_bookable_day(service))
     counts = booking.days_with_slots(service.key, today, last, location_key=location.key) if last >= today else {}
     return min(counts, default=today).replace(day=1)
 
 
-def _month_end(first: date) -> date:
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def free_times_text(count: int) -> str:
-    return ngettext("%(num)s freier Termin", "%(num)s freie Termine", count)
-
-
-def day_label(day: date, count: int | None = None) -> str:
-    """``Dienstag, 1. Dezember 2026, 5 freie Termine``: how a day is announced everywhere."""
-    text = format_date(day, "full")
-    return f"{text}, {free_times_text(count)}" if count is not None else text
-
-
-@dataclass
-class WeekGroup:
-    first: date
-    last: date
-    days: list[tuple[date, int]]
-
-    @property
-    def label(self) -> str:
-        return _("Woche vom %(first)s bis %(last)s", first=format_date(self.first, "long"),
-                 last=format_date(self.last, "long"))
-
-
-def group_by_week(counts: dict[date, int]) -> list[WeekGroup]:
-    """Days with free times grouped by calendar week (Monday to Sunday)."""
-    groups: list[WeekGroup] = []
-    for day, count in sorted(counts.items()):
-        monday = day - timedelta(days=day.weekday())
-        if not groups or groups[-1].first != monday:
-            groups.append(WeekGroup(monday, monday + timedelta(days=6), []))
-        groups[-1].days.append((day, count))
-    return groups
-
-
-def month_weeks(first: date) -> list[list[date | None]]:
-    """The month as weeks of seven cells (Monday first), ``None`` outside the month."""
-    return [[day if day.month == first.month else None for day in week]
-            for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
-
-
-def weekday_names() -> list[tuple[str, str]]:
-    """(abbreviation, full name) Monday to Sunday in the request's locale."""
-    monday = date(2024, 1, 1)
-    return [(format_date(monday + timedelta(days=n), "EEE"), format_date(monday + timedelta(days=n), "EEEE"))
-            for n in range(7)]
-
-
 def _day_window(service: Service, month: date) -> tuple[date, date] | None:
     """The bookable days of ``month``: not before today, not after the horizon."""
     first = max(month, _today())
-    last = min(_month_end(month), _last_bookable_day(service))
+    last = min(month_end(month), _last_bookable_day(service))
     return (first, last) if first <= last else None
 
 
@@ -166,7 +105,7 @@ def _days_context(service: Service, location: Location, month: date) -> dict[str
               if window else {})
     this_month = today.replace(day=1)
     previous_month = (month - timedelta(days=1)).replace(day=1)
-    next_month = _month_end(month) + timedelta(days=1)
+    next_month = month_end(month) + timedelta(days=1)
     return {
         "month": month,
         "month_label": format_date(month, "LLLL yyyy"),

@@ -9,7 +9,7 @@ Rules:
 - The forms arrive parsed by ``schemas`` (``LocationHours``, ``ServiceForm``, ``StaffForm``): times
   ``HH:MM-HH:MM`` in the site's time zone, sorted and not overlapping per day; closures as sorted
   unique ISO dates; a service's German and English name and its whole-number settings within
-  ``schemas.SERVICE_RANGES``. Here: the rows they change, and that every chosen location and service exists.
+  their bounds. Here: the rows they change, and that every chosen location and service exists.
 - Qualifications: a staff member serves a set of services at a set of locations (the core model
   stores both sets); a service is offered at a location when that location is among its locations.
 - Staff working hours empty means "the location's opening hours".
@@ -22,7 +22,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from citizen_portal.booking.models import Location, Service, StaffMember
-from citizen_portal.booking.schemas import SERVICE_RANGES, LocationHours, ServiceForm, StaffForm
+from citizen_portal.booking.schemas import SERVICE_NUMBERS, LocationHours, ServiceForm, StaffForm
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Invalid, NotFound
@@ -80,7 +80,7 @@ def update_service(key: str, form: ServiceForm) -> Service:
         service.name = {"de": form.name_de, "en": form.name_en}
         service.description = {"de": form.description_de or "", "en": form.description_en or ""}
         service.documents = {"de": list(form.documents_de), "en": list(form.documents_en)}
-        for name in SERVICE_RANGES:
+        for name in SERVICE_NUMBERS:
             setattr(service, name, getattr(form, name))
         service.email_confirmation = form.email_confirmation
         service.active = form.active

@@ -4,8 +4,7 @@ re-check inside the lock, and the person-day lock a staff member's room bookings
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -20,21 +19,10 @@ from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 from staff_calendar.calendars.models import CalendarLink
 from tests.citizen_portal.booking.factories import contact, make_setup
+from tests.citizen_portal.booking.test_appointments import NOW, TUESDAY, local, request_for
 from tests.factories import build_app, stamp_mirror
 from tests.fixtures.database import database_kind
 from tests.test_database import _hold_lock
-
-BERLIN = ZoneInfo("Europe/Berlin")
-NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-TUESDAY = date(2026, 3, 3)
-
-
-def local(hh: int, mm: int = 0, day: date = TUESDAY) -> datetime:
-    return datetime(day.year, day.month, day.day, hh, mm, tzinfo=BERLIN)
-
-
-def request_for(service, location, start, **kw) -> services.BookingRequest:
-    return services.BookingRequest(service.key, location.key, start, contact(**kw))
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import unescape
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from citizen_portal.booking import services as booking
@@ -377,3 +378,13 @@ def test_days_page_opens_on_the_first_month_with_a_free_time(client, setup):
             assert days == []  # the month asked for is still shown as asked
         else:
             assert days and {day[:7] for day in days} == {f"{next_month:%Y-%m}"}
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12", "2026-13", "x"])
+def test_a_month_out_of_range_shows_the_current_one(client, setup, month):
+    """``?monat=0001-01`` or ``9999-12`` had no neighbouring month to link to: a 500 before."""
+    before = datetime.now(UTC).astimezone(site_timezone()).date()
+    response = client.get(f"/termine/ausweis/buergeramt/?monat={month}")
+    after = datetime.now(UTC).astimezone(site_timezone()).date()  # the month may turn meanwhile
+    assert response.status_code == 200
+    assert any(format_date(day, "LLLL yyyy", locale="de") in text(response) for day in (before, after))
