@@ -1,18 +1,26 @@
 """Appointment rules for the ``service_admin`` role: opening hours and closures, services,
 qualifications and staff working hours (HTML, no JavaScript). Thin adapter over
-``citizen_portal.booking.services.admin``; the site file stays the source (see that module)."""
+``citizen_portal.booking.services.admin``; the forms parse through ``booking.schemas``; the site
+file stays the source (see that module)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from typing import Any
 
-from citizen_portal.booking import forms
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+
+from citizen_portal.booking import schemas
+from citizen_portal.booking.models import Service
 from citizen_portal.booking.services import admin
 from citizen_portal.core.access import roles_required
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _
+from citizen_portal.core.schemas import parse_form
 
 bp = Blueprint("booking_admin", __name__, url_prefix="/verwaltung/termine")
+
 
 def _weekday_labels() -> dict[str, str]:
     return {
@@ -23,8 +31,22 @@ def _weekday_labels() -> dict[str, str]:
 
 def _render(template: str, status: int = 200, **context):
     context.setdefault("weekday_labels", _weekday_labels())
-    context.setdefault("weekdays", admin.WEEKDAYS)
+    context.setdefault("weekdays", WEEKDAYS)
     return render_template(f"citizen_portal/booking/admin/{template}", **context), status
+
+
+def _week_texts(week: dict[str, list[str]] | None) -> dict[str, str]:
+    """A stored week as the form's seven texts."""
+    return {day: ", ".join((week or {}).get(day, [])) for day in WEEKDAYS}
+
+
+def _typed_week(form: MultiDict) -> dict[str, str]:
+    return {day: form.get(f"hours.{day}", "") for day in WEEKDAYS}
+
+
+def _ids(form: MultiDict, name: str) -> list[int]:
+    """The ticked boxes as typed, for re-rendering (a forged value is simply not ticked)."""
+    return [int(value) for value in form.getlist(name) if value.isdigit()]
 
 
 @bp.get("/")
@@ -38,43 +60,26 @@ def index():
 @roles_required("service_admin")
 def location(key: str):
     item = admin.get_location(key)
-    values = {"hours": admin.week_as_texts(item.opening_hours), "closures": "\n".join(item.closures or [])}
     if request.method == "POST":
-        values = {"hours": {day: request.form.get(f"hours.{day}", "") for day in admin.WEEKDAYS},
-                  "closures": request.form.get("closures", "")}
-        errors: dict[str, object] = {}
-        hours: dict[str, list[str]] = {}
-        closures: list[str] = []
         try:
-            hours = forms.parse_hours_form(request.form)
+            admin.update_location_hours(key, parse_form(schemas.LocationHours, request.form))
         except Invalid as error:
-            errors.update(error.fields)
-        try:
-            closures = forms.parse_closures_form(request.form)
-        except Invalid as error:
-            errors.update(error.fields)
-        if not errors:
-            try:
-                admin.update_location_hours(key, hours, closures)
-            except Invalid as error:
-                errors.update(error.fields)
-        if not errors:
-            flash(_("Öffnungszeiten und Schließtage gespeichert."), "success")
-            return redirect(url_for(".index"), code=303)
-        return _render("location.html", 400, item=item, values=values, errors=errors)
+            values = {"hours": _typed_week(request.form), "closures": request.form.get("closures", "")}
+            return _render("location.html", 400, item=item, values=values, errors=error.fields)
+        flash(_("Öffnungszeiten und Schließtage gespeichert."), "success")
+        return redirect(url_for(".index"), code=303)
+    values = {"hours": _week_texts(item.opening_hours), "closures": "\n".join(item.closures or [])}
     return _render("location.html", item=item, values=values, errors={})
 
 
-def _service_values(service) -> dict:
+def _service_values(service: Service) -> dict[str, Any]:
     return {
         "name_de": service.name.get("de", ""), "name_en": service.name.get("en", ""),
         "description_de": (service.description or {}).get("de", ""),
         "description_en": (service.description or {}).get("en", ""),
         "documents_de": "\n".join((service.documents or {}).get("de", [])),
         "documents_en": "\n".join((service.documents or {}).get("en", [])),
-        "duration_minutes": service.duration_minutes, "buffer_minutes": service.buffer_minutes,
-        "min_lead_hours": service.min_lead_hours, "horizon_days": service.horizon_days,
-        "max_active_per_email": service.max_active_per_email,
+        **{name: getattr(service, name) for name in schemas.SERVICE_NUMBERS},
         "email_confirmation": service.email_confirmation, "active": service.active,
         "locations": [location.id for location in service.locations],
     }
@@ -85,13 +90,12 @@ def _service_values(service) -> dict:
 def service(key: str):
     item = admin.get_service(key)
     if request.method == "POST":
-        values = request.form.to_dict()
-        values["locations"] = [int(v) for v in request.form.getlist("locations") if v.isdigit()]
-        values["email_confirmation"] = request.form.get("email_confirmation") == "1"
-        values["active"] = request.form.get("active") == "1"
         try:
-            admin.update_service(key, forms.parse_service_form(request.form))
+            admin.update_service(key, parse_form(schemas.ServiceForm, request.form))
         except Invalid as error:
+            values = {**request.form.to_dict(), "locations": _ids(request.form, "locations"),
+                      "email_confirmation": bool(request.form.get("email_confirmation")),
+                      "active": bool(request.form.get("active"))}
             return _render("service.html", 400, item=item, values=values, errors=error.fields,
                            locations=admin.list_locations())
         flash(_("Leistung gespeichert."), "success")
@@ -104,22 +108,17 @@ def service(key: str):
 @roles_required("service_admin")
 def staff(key: str):
     item = admin.get_staff(key)
-    values = {
-        "hours": admin.week_as_texts(item.working_hours),
-        "services": [service.id for service in item.services],
-        "locations": [location.id for location in item.locations],
-    }
     if request.method == "POST":
-        service_ids, location_ids = forms.parse_qualifications_form(request.form)
-        values = {"hours": {day: request.form.get(f"hours.{day}", "") for day in admin.WEEKDAYS},
-                  "services": service_ids, "locations": location_ids}
         try:
-            hours = forms.parse_hours_form(request.form)
-            admin.update_staff(key, service_ids, location_ids, hours or None)
+            admin.update_staff(key, parse_form(schemas.StaffForm, request.form))
         except Invalid as error:
+            values = {"hours": _typed_week(request.form), "services": _ids(request.form, "services"),
+                      "locations": _ids(request.form, "locations")}
             return _render("staff.html", 400, item=item, values=values, errors=error.fields,
                            services=admin.list_services(), locations=admin.list_locations())
         flash(_("Mitarbeiterin/Mitarbeiter gespeichert."), "success")
         return redirect(url_for(".index"), code=303)
+    values = {"hours": _week_texts(item.working_hours), "services": [service.id for service in item.services],
+              "locations": [location.id for location in item.locations]}
     return _render("staff.html", item=item, values=values, errors={},
                    services=admin.list_services(), locations=admin.list_locations())

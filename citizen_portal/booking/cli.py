@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask.cli import AppGroup
@@ -44,6 +44,6 @@ def slots_command(service: str, days: int, location: str | None) -> None:
     """Print the free times of SERVICE for the next DAYS days."""
     from citizen_portal.booking.services import find_slots
 
-    first = date.today()
+    first = datetime.now(UTC).astimezone(site_timezone()).date()
     for slot in find_slots(service, first, first + timedelta(days=days - 1), location_key=location):
         click.echo(f"{slot.start.astimezone(site_timezone()):%a %Y-%m-%d %H:%M}  {slot.location_key}")

@@ -2,9 +2,10 @@
 
 No double booking, in three layers (each alone would be enough for its own case):
 
-1. ``write_transaction`` takes one lock per staff member and local day (``booking-staff:<id>:<date>``)
-   before the service re-checks the database, so two bookings of overlapping times with different
-   durations for one staff member are serialised and the second one sees the first.
+1. ``write_transaction`` takes one lock per staff member and local day (``locks.staff_day``, plus
+   ``locks.person_day`` shared with her own room bookings; ``services/claim.py``) before the service
+   re-checks the database, so two bookings of overlapping times with different durations for one
+   staff member are serialised and the second one sees the first.
 2. ``SlotClaim`` rows exist exactly for *active* appointments (pending with a live hold, confirmed,
    arrived, no-show) and carry ``UNIQUE(staff_id, start_at)``: even a writer that forgot the lock
    cannot insert a second appointment at the very same start for the same staff member.
@@ -200,10 +201,6 @@ class Appointment(db.Model):
     service: Mapped[Service] = relationship(lazy="joined", innerjoin=True)
     location: Mapped[Location] = relationship(lazy="joined", innerjoin=True)
     staff: Mapped[StaffMember] = relationship(lazy="joined", innerjoin=True)
-
-    @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
 
 
 class SlotClaim(db.Model):

@@ -15,23 +15,23 @@ Thin adapter over ``citizen_portal.booking.services``; the rules live there.
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, ngettext
+from flask_babel import format_date
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from citizen_portal.booking import forms
+from citizen_portal.booking import schemas
 from citizen_portal.booking import services as booking
+from citizen_portal.booking.day_lists import day_label, group_by_week, month_end, month_of, month_weeks, weekday_names
 from citizen_portal.booking.models import PENDING, Appointment, Location, Service
-from citizen_portal.booking.services.slot_engine import load_service
 from citizen_portal.core import captcha
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import limiter
 from citizen_portal.core.i18n import _, _l, current_language, site_timezone, utc_now
+from citizen_portal.core.schemas import parse, parse_form
 
 bp = Blueprint("booking", __name__, url_prefix="/termine")
 
@@ -71,13 +71,6 @@ def _captcha_context() -> dict[str, Any]:
     }
 
 
-def _offered_location(service: Service, location_key: str) -> Location:
-    for location in service.locations:
-        if location.key == location_key and location.active:
-            return location
-    raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
-
-
 def _today() -> date:
     return utc_now().astimezone(site_timezone()).date()
 
@@ -86,82 +79,22 @@ def _last_bookable_day(service: Service) -> date:
     return _today() + timedelta(days=service.horizon_days)
 
 
-def _parse_month(value: str | None, today: date) -> date:
-    if value:
-        try:
-            year, month = (int(part) for part in value.split("-", 1))
-            return date(year, month, 1)
-        except ValueError:
-            pass
-    return today.replace(day=1)
-
-
 def _chosen_month(service: Service, location: Location) -> date:
     """The month asked for (``?monat=``); without one, the month of the first day that still has a
     free time (searched up to 62 days ahead), so the page never opens on a month with nothing left
     to book (31 December in the evening, a closure at the end of a month)."""
     today = _today()
     if request.args.get("monat"):
-        return _parse_month(request.args.get("monat"), today)
+        return month_of(request.args.get("monat"), today)
     last = min(today + timedelta(days=booking.MAX_RANGE_DAYS - 1), _last_bookable_day(service))
     counts = booking.days_with_slots(service.key, today, last, location_key=location.key) if last >= today else {}
     return min(counts, default=today).replace(day=1)
 
 
-def _month_end(first: date) -> date:
-    return first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def free_times_text(count: int) -> str:
-    return ngettext("%(num)s freier Termin", "%(num)s freie Termine", count)
-
-
-def day_label(day: date, count: int | None = None) -> str:
-    """``Dienstag, 1. Dezember 2026, 5 freie Termine``: how a day is announced everywhere."""
-    text = format_date(day, "full")
-    return f"{text}, {free_times_text(count)}" if count is not None else text
-
-
-@dataclass
-class WeekGroup:
-    first: date
-    last: date
-    days: list[tuple[date, int]]
-
-    @property
-    def label(self) -> str:
-        return _("Woche vom %(first)s bis %(last)s", first=format_date(self.first, "long"),
-                 last=format_date(self.last, "long"))
-
-
-def group_by_week(counts: dict[date, int]) -> list[WeekGroup]:
-    """Days with free times grouped by calendar week (Monday to Sunday)."""
-    groups: list[WeekGroup] = []
-    for day, count in sorted(counts.items()):
-        monday = day - timedelta(days=day.weekday())
-        if not groups or groups[-1].first != monday:
-            groups.append(WeekGroup(monday, monday + timedelta(days=6), []))
-        groups[-1].days.append((day, count))
-    return groups
-
-
-def month_weeks(first: date) -> list[list[date | None]]:
-    """The month as weeks of seven cells (Monday first), ``None`` outside the month."""
-    return [[day if day.month == first.month else None for day in week]
-            for week in calendar.Calendar(firstweekday=0).monthdatescalendar(first.year, first.month)]
-
-
-def weekday_names() -> list[tuple[str, str]]:
-    """(abbreviation, full name) Monday to Sunday in the request's locale."""
-    monday = date(2024, 1, 1)
-    return [(format_date(monday + timedelta(days=n), "EEE"), format_date(monday + timedelta(days=n), "EEEE"))
-            for n in range(7)]
-
-
 def _day_window(service: Service, month: date) -> tuple[date, date] | None:
     """The bookable days of ``month``: not before today, not after the horizon."""
     first = max(month, _today())
-    last = min(_month_end(month), _last_bookable_day(service))
+    last = min(month_end(month), _last_bookable_day(service))
     return (first, last) if first <= last else None
 
 
@@ -172,7 +105,7 @@ def _days_context(service: Service, location: Location, month: date) -> dict[str
               if window else {})
     this_month = today.replace(day=1)
     previous_month = (month - timedelta(days=1)).replace(day=1)
-    next_month = _month_end(month) + timedelta(days=1)
+    next_month = month_end(month) + timedelta(days=1)
     return {
         "month": month,
         "month_label": format_date(month, "LLLL yyyy"),
@@ -194,12 +127,7 @@ def _slots_of_day(service: Service, location: Location, day: date) -> list[booki
 
 def _alternatives(error: Conflict) -> list[datetime]:
     """Start times (aware) of the alternatives a ``slot_taken`` conflict carries."""
-    result = []
-    for item in error.extra.get("alternatives", []):
-        start = forms.parse_start(item.get("start"))
-        if start is not None:
-            result.append(start)
-    return result
+    return [datetime.fromisoformat(item["start"]) for item in error.extra.get("alternatives", [])]
 
 
 def _token() -> str:
@@ -225,7 +153,7 @@ def privacy() -> str:
 
 @bp.get("/<service_key>/")
 def locations(service_key: str) -> str:
-    service = load_service(service_key)
+    service = booking.load_service(service_key)
     offered = [location for location in service.locations if location.active]
     return render_template("citizen_portal/booking/locations.html", service=service, locations=offered)
 
@@ -233,8 +161,8 @@ def locations(service_key: str) -> str:
 @bp.get("/<service_key>/<location_key>/")
 @limiter.limit("60 per minute")
 def days(service_key: str, location_key: str) -> str:
-    service = load_service(service_key)
-    location = _offered_location(service, location_key)
+    service = booking.load_service(service_key)
+    location = booking.offered_location(service, location_key)
     month = _chosen_month(service, location)
     return render_template("citizen_portal/booking/days.html", service=service, location=location,
                            **_days_context(service, location, month))
@@ -243,8 +171,8 @@ def days(service_key: str, location_key: str) -> str:
 @bp.get("/<service_key>/<location_key>/<day>")
 @limiter.limit("60 per minute")
 def times(service_key: str, location_key: str, day: str) -> str:
-    service = load_service(service_key)
-    location = _offered_location(service, location_key)
+    service = booking.load_service(service_key)
+    location = booking.offered_location(service, location_key)
     try:
         chosen = date.fromisoformat(day)
     except ValueError:
@@ -254,23 +182,40 @@ def times(service_key: str, location_key: str, day: str) -> str:
                            slots=slots, day_title=day_label(chosen))
 
 
-def _render_form(service: Service, location: Location, start: datetime, data: forms.BookingForm,
-                 errors: dict[str, Any], status: int = 200, alternatives: list[datetime] | None = None,
-                 message: Any = None):
+BOOKING_FORM_IGNORES = frozenset({"csrf_token", "start"})  # the time is parsed on its own (``_chosen_start``)
+
+
+def _typed_in(form: MultiDict) -> dict[str, Any]:
+    """What the citizen typed on the booking form, shown again as typed (never judged here)."""
+    return {**{name: (form.get(name) or "").strip() for name in ("name", "email", "phone", "note")},
+            "privacy_consent": bool(form.get("privacy_consent"))}
+
+
+def _render_form(service: Service, location: Location, start: datetime, errors: dict[str, Any], status: int = 200,
+                 alternatives: list[datetime] | None = None, message: Any = None):
     return render_template(
-        "citizen_portal/booking/form.html", service=service, location=location, start=start, data=data,
-        errors={key: str(value) for key, value in errors.items()}, alternatives=alternatives or [],
-        message=message, retention_days=booking.booking_settings().erase_after_days, **_captcha_context(),
+        "citizen_portal/booking/form.html", service=service, location=location, start=start,
+        data=_typed_in(request.form), errors={key: str(value) for key, value in errors.items()},
+        alternatives=alternatives or [], message=message,
+        retention_days=booking.booking_settings().erase_after_days, **_captcha_context(),
     ), status
+
+
+def _chosen_start() -> datetime | None:
+    """The time to book: the form's choice (an alternative after a 409) wins over the URL's
+    ``?start=``; ``None`` when neither is a time (an old or mangled link)."""
+    try:
+        return parse(schemas.ChosenTime, {"start": request.form.get("start") or request.args.get("start")}).start
+    except Invalid:
+        return None
 
 
 @bp.route("/<service_key>/<location_key>/buchen", methods=["GET", "POST"])
 @limiter.limit("10 per minute", methods=["POST"])
 def book(service_key: str, location_key: str):
-    service = load_service(service_key)
-    location = _offered_location(service, location_key)
-    # the form's choice (an alternative after a 409) wins over the time in the URL
-    start = forms.parse_start(request.form.get("start") or request.args.get("start"))
+    service = booking.load_service(service_key)
+    location = booking.offered_location(service, location_key)
+    start = _chosen_start()
     if start is None:
         return redirect(url_for(".days", service_key=service.key, location_key=location.key), code=303)
     if request.method == "GET":
@@ -280,39 +225,38 @@ def book(service_key: str, location_key: str):
             day = start.astimezone(site_timezone()).date()
             return redirect(url_for(".times", service_key=service.key, location_key=location.key,
                                     day=day.isoformat()), code=303)
-        return _render_form(service, location, start, forms.BookingForm(), {})
+        return _render_form(service, location, start, {})
     return _submit_booking(service, location, start)
 
 
 def _submit_booking(service: Service, location: Location, start: datetime):
-    data = forms.booking_form_from(request.form)
     errors: dict[str, Any] = {}
+    form: schemas.BookingForm | None = None
     try:
-        forms.check_booking_form(data)
+        form = parse_form(schemas.BookingForm, request.form, ignore=BOOKING_FORM_IGNORES)
     except Invalid as error:
         errors.update(error.fields)
     captcha_method = None
-    try:
-        captcha_method = captcha.verify_submission(data.altcha, request.form.get(captcha.WAITING_FIELD))
+    try:  # checked even when a field is wrong, so the page names every problem at once
+        captcha_method = captcha.verify_submission(request.form.get("altcha") or None,
+                                                   request.form.get(captcha.WAITING_FIELD))
     except Invalid as error:
         errors.update(error.fields)
-    if errors:
-        return _render_form(service, location, start, data, errors, status=400)
+    if form is None or errors:
+        return _render_form(service, location, start, errors, status=400)
     try:
         result = booking.book(booking.BookingRequest(
-            service_key=service.key, location_key=location.key, start=start, name=data.name, email=data.email,
-            phone=data.phone or None, note=data.note or None, privacy_consent=data.privacy_consent,
-            language=current_language(), confirm_by_email=captcha_method == captcha.WAITING_PERIOD,
+            service.key, location.key, start, form, language=current_language(),
+            confirm_by_email=captcha_method == captcha.WAITING_PERIOD,
         ))
     except Invalid as error:
-        return _render_form(service, location, start, data, error.fields or {"start": error.message}, status=400)
+        return _render_form(service, location, start, error.fields or {"start": error.message}, status=400)
     except Conflict as error:
         if error.code == "slot_taken":
-            return _render_form(service, location, start, data, {}, status=409, alternatives=_alternatives(error),
+            return _render_form(service, location, start, {}, status=409, alternatives=_alternatives(error),
                                 message=error.message)
-        return _render_form(service, location, start, data, {"email": error.message}, status=409)
-    appointment = result.appointment
-    return redirect(url_for(".booked", code=appointment.code, token=result.manage_token), code=303)
+        return _render_form(service, location, start, error.fields or {"start": error.message}, status=409)
+    return redirect(url_for(".booked", code=result.appointment.code, token=result.manage_token), code=303)
 
 
 @bp.get("/gebucht/<code>")
@@ -331,6 +275,7 @@ def confirm_hold(code: str):
     if request.method == "GET":
         return render_template("citizen_portal/booking/confirm_hold.html", code=booking.normalize_code(code),
                                token=token)
+    parse_form(schemas.NoBody, request.form)
     try:
         result = booking.confirm(code, token)
     except Conflict as error:
@@ -343,9 +288,7 @@ def confirm_hold(code: str):
 
 
 def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
-    now = utc_now()
-    changeable = appointment.status in (PENDING, "confirmed") and appointment.start_at > now
-    return {"appointment": appointment, "token": token, "changeable": changeable}
+    return {"appointment": appointment, "token": token, "changeable": booking.changeable(appointment, now=utc_now())}
 
 
 @bp.get("/verwalten/<code>")
@@ -360,6 +303,7 @@ def cancel(code: str):
     token = _token()
     appointment = booking.get_by_token(code, token)
     if request.method == "POST":
+        parse_form(schemas.NoBody, request.form)
         try:
             booking.cancel(code, token)
         except Conflict as error:
@@ -377,10 +321,9 @@ def move(code: str):
     context = _manage_context(appointment, token)
     day_value = request.values.get("tag")
     if request.method == "POST":
-        new_start = forms.parse_start(request.form.get("start"))
+        new_start: datetime | None = None
         try:
-            if new_start is None:
-                raise Invalid(fields={"start": _l("Bitte wählen Sie eine Uhrzeit.")})
+            new_start = parse_form(schemas.ChosenTime, request.form).start
             booking.move(code, token, new_start)
         except Invalid as error:
             day = new_start.astimezone(site_timezone()).date() if new_start else _parse_day(day_value)

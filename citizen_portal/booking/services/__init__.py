@@ -4,35 +4,40 @@ Public API (views, API, CLI, jobs and helper modules import from here):
 
 Slots (``slots.py``; the engine in ``slot_engine.py``, working time in ``working_hours.py``)
     ``list_services() -> list[Service]``
+    ``load_service(service_key) -> Service``; ``offered_location(service, location_key) -> Location``
+    (``NotFound`` unless the active location offers the service: the one check of "offered here")
     ``is_offered(service_key, location_key, start, *, now=None) -> bool`` (a form page's time still free)
     ``find_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> list[Slot]``
     ``slots_json(service_key, first_day, last_day, *, location_key=None, now=None) -> str`` (API body)
     ``days_with_slots(service_key, first_day, last_day, *, location_key=None, now=None) -> dict[date, int]``
     ``booking_settings() -> BookingSettings``; ``Slot`` (``start``, ``end`` aware UTC, ``location_key``, ``to_json()``)
 
-Appointments (``appointments.py``: book, confirm; ``manage.py``: after booking)
+Appointments (``appointments.py``: book, confirm; ``manage.py``: after booking; both claim time
+through ``claim.py``)
     ``book(BookingRequest, *, now=None) -> BookingResult`` (``appointment``, ``manage_token``, ``confirm_token``)
     ``confirm(code, confirm_token, *, now=None) -> BookingResult``
     ``get_by_token(code, manage_token) -> Appointment``
+    ``changeable(appointment, *, now=None) -> bool`` (the citizen may still cancel or move it)
     ``cancel(code, manage_token, *, now=None) -> Appointment``
     ``move(code, manage_token, new_start, *, now=None) -> Appointment``
     ``set_attendance(appointment_id, status, *, now=None) -> Appointment`` (staff: arrived / no_show)
     ``expire_holds(*, now=None) -> int``
 
-Codes and tokens (``codes.py``): ``normalize_code(code) -> str``, ``manage_token_for(appointment) -> str | None``
-Staff calendar event (``calendar_events.py``): ``event_summary(appointment) -> str``
+Codes (``codes.py``): ``normalize_code(code) -> str``
 
 Retention and reminders (``retention.py``)
     ``erase_personal_data(*, now=None) -> int``; ``send_reminders(*, now=None) -> int``
 
+Input arrives parsed by ``citizen_portal.booking.schemas`` (the contact data as ``schemas.Contact``).
 Errors: ``Invalid(fields)``, ``NotFound``, ``Conflict(code="slot_taken", extra={"alternatives": [...]})``,
-``Conflict(code="limit_reached" | "hold_expired" | "not_cancellable" | "not_movable" | "not_pending")``.
+``Conflict(code="limit_reached", fields={"email": ...})``,
+``Conflict(code="hold_expired" | "not_cancellable" | "not_movable" | "not_pending")``.
 """
 
-# Imported in dependency order (engine, slots, notifications, codes, events, appointments, manage),
+# Imported in dependency order (engine, slots, codes, appointments, manage),
 # not alphabetically: submodules import each other, never names from this ``__init__``; should one
 # need to, this order keeps the names it uses defined before it runs (no import cycle).
-from citizen_portal.booking.services.slot_engine import Slot, booking_settings  # noqa: I001
+from citizen_portal.booking.services.slot_engine import Slot, booking_settings, load_service, offered_location  # noqa: I001
 from citizen_portal.booking.services.slots import (
     MAX_RANGE_DAYS,
     days_with_slots,
@@ -41,9 +46,7 @@ from citizen_portal.booking.services.slots import (
     list_services,
     slots_json,
 )
-from citizen_portal.booking.services import notifications
-from citizen_portal.booking.services.codes import manage_token_for, normalize_code
-from citizen_portal.booking.services.calendar_events import event_summary
+from citizen_portal.booking.services.codes import normalize_code
 from citizen_portal.booking.services.appointments import (
     BookingRequest,
     BookingResult,
@@ -52,6 +55,7 @@ from citizen_portal.booking.services.appointments import (
 )
 from citizen_portal.booking.services.manage import (
     cancel,
+    changeable,
     expire_holds,
     get_by_token,
     move,
@@ -67,19 +71,19 @@ __all__ = [
     "book",
     "booking_settings",
     "cancel",
+    "changeable",
     "confirm",
     "days_with_slots",
     "erase_personal_data",
-    "event_summary",
     "expire_holds",
     "find_slots",
     "get_by_token",
     "is_offered",
     "list_services",
-    "manage_token_for",
+    "load_service",
     "move",
     "normalize_code",
-    "notifications",
+    "offered_location",
     "send_reminders",
     "set_attendance",
     "slots_json",

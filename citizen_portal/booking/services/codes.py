@@ -5,8 +5,9 @@ Rules:
 - The code is 6 characters from ``CODE_ALPHABET`` (no 0/O, 1/I/L: read over the phone), shown as
   "K7M-4QX"; it is unique but not a secret. Input is normalised (case, separators ignored).
 - The manage token is ``HMAC(SECRET_KEY, "manage:<nonce>")`` (url-safe), only its SHA-256 is
-  stored, so a database leak reveals no working link, and the reminder job can re-derive the link
-  for its mail. The confirmation token of a hold is random; only its SHA-256 is stored.
+  stored (``core.security.token_hash``), so a database leak reveals no working link, and the
+  reminder job can re-derive the link for its mail. The confirmation token of a hold is random;
+  only its SHA-256 is stored. A wrong token and an unknown code look the same (``NotFound``).
 - The per-address limit compares ``HMAC-SHA256(SECRET_KEY, lower-cased address)``, not the address.
 """
 
@@ -17,25 +18,34 @@ import hashlib
 import hmac
 import re
 import secrets
+from typing import Literal
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from citizen_portal.booking.models import Appointment
+from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.security import same, token_hash
 
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over the phone
-
-
-def sha256_hex(value: str) -> str:
-    """What is stored of a token: its SHA-256 (hex)."""
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def email_hash(email: str) -> str:
     """HMAC-SHA256 of the lower-cased address keyed with ``SECRET_KEY`` (for the per-address limit)."""
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+
+
+def find_appointment(code: str, token: str | None,
+                     stored: Literal["manage_token_hash", "confirm_token_hash"]) -> Appointment:
+    """The appointment with this code if ``token`` matches its ``stored`` hash; ``NotFound``
+    otherwise (erased appointments have no hashes and are not found)."""
+    appointment = db.session.scalars(select(Appointment).where(Appointment.code == normalize_code(code))).first()
+    if appointment is None or not token or not same(getattr(appointment, stored), token_hash(token)):
+        raise NotFound(_l("Diesen Termin gibt es nicht, oder der Link ist nicht mehr gültig."))
+    return appointment
 
 
 def manage_token_for(appointment: Appointment) -> str | None:

@@ -1,5 +1,7 @@
 """Mails to citizens: confirmation (with .ics and manage link), confirmation request for holds,
-cancellation (METHOD:CANCEL), reminder. Always called after the commit.
+cancellation (METHOD:CANCEL), reminder. Always called after the commit; a mail that fails is
+logged (its kind and the error's type, nothing personal) and reported by ``False``, never raised:
+it must not undo what was committed.
 
 Language: the citizen's language at booking time (``Appointment.language``). Dates: the site zone.
 Links (agreed with the HTML views): ``<BASE_URL>/termine/verwalten/<code>?token=<manage token>``
@@ -9,6 +11,7 @@ The log names only the kind of mail (``citizen_portal.core.mail``), never recipi
 
 from __future__ import annotations
 
+import logging
 from email.utils import parseaddr
 from urllib.parse import quote
 
@@ -19,6 +22,8 @@ from citizen_portal.booking.models import Appointment
 from citizen_portal.core.i18n import _
 from citizen_portal.core.mail import Attachment, Mail, send_mail
 from staff_calendar import services as calendar_services
+
+log = logging.getLogger(__name__)
 
 
 def manage_url(code: str, token: str) -> str:
@@ -58,9 +63,20 @@ def ics_for(appointment: Appointment, method: str) -> bytes:
 
 
 def _send(appointment: Appointment, kind: str, subject_text, template: str, *, method: str | None = None,
-          **context) -> None:
+          **context) -> bool:
+    """Render and send one mail; ``False`` when it failed (logged), ``True`` otherwise."""
     if not appointment.email:
-        return
+        return True
+    try:
+        _render_and_send(appointment, kind, subject_text, template, method, context)
+    except Exception as error:
+        log.error("booking mail failed: %s (%s)", kind, type(error).__name__)
+        return False
+    return True
+
+
+def _render_and_send(appointment: Appointment, kind: str, subject_text, template: str, method: str | None,
+                     context: dict) -> None:
     with force_locale(appointment.language or "de"):
         text = render_template(f"email/booking/{template}.txt", appointment=appointment, **context)
         subject = str(subject_text())
@@ -74,32 +90,35 @@ def _send(appointment: Appointment, kind: str, subject_text, template: str, *, m
     send_mail(Mail(to=appointment.email, subject=subject, text=text, kind=kind, attachments=attachments))
 
 
-def send_confirmation(appointment: Appointment, manage_token: str | None, *, moved: bool = False) -> None:
+def send_confirmation(appointment: Appointment, manage_token: str | None, *, moved: bool = False) -> bool:
     """Booking (or move) confirmed: details, documents to bring, manage link, .ics REQUEST."""
     def subject():
         if moved:
             return _("Ihr Termin wurde verschoben: %(code)s", code=appointment.code)
         return _("Terminbestätigung: %(code)s", code=appointment.code)
 
-    _send(appointment, "booking-moved" if moved else "booking-confirmation", subject, "confirmation",
-          method="REQUEST", moved=moved,
-          manage_url=manage_url(appointment.code, manage_token) if manage_token else None)
+    return _send(appointment, "booking-moved" if moved else "booking-confirmation", subject, "confirmation",
+                 method="REQUEST", moved=moved,
+                 manage_url=manage_url(appointment.code, manage_token) if manage_token else None)
 
 
-def send_confirmation_request(appointment: Appointment, confirm_token: str) -> None:
+def send_confirmation_request(appointment: Appointment, confirm_token: str) -> bool:
     """Hold created: please confirm within ``hold_minutes`` via the link (no .ics yet)."""
-    _send(appointment, "booking-hold", lambda: _("Bitte bestätigen Sie Ihren Termin: %(code)s", code=appointment.code),
-          "confirm_request", confirm_url=confirm_url(appointment.code, confirm_token))
+    return _send(appointment, "booking-hold",
+                 lambda: _("Bitte bestätigen Sie Ihren Termin: %(code)s", code=appointment.code),
+                 "confirm_request", confirm_url=confirm_url(appointment.code, confirm_token))
 
 
-def send_cancellation(appointment: Appointment) -> None:
+def send_cancellation(appointment: Appointment) -> bool:
     """Cancelled: .ics CANCEL with the same UID and the raised SEQUENCE."""
-    _send(appointment, "booking-cancellation", lambda: _("Ihr Termin wurde abgesagt: %(code)s", code=appointment.code),
-          "cancellation", method="CANCEL")
+    return _send(appointment, "booking-cancellation",
+                 lambda: _("Ihr Termin wurde abgesagt: %(code)s", code=appointment.code),
+                 "cancellation", method="CANCEL")
 
 
-def send_reminder(appointment: Appointment, manage_token: str | None) -> None:
+def send_reminder(appointment: Appointment, manage_token: str | None) -> bool:
     """Reminder ``reminder_hours`` before: details and the manage link."""
-    _send(appointment, "booking-reminder", lambda: _("Erinnerung an Ihren Termin: %(code)s", code=appointment.code),
-          "reminder", method="REQUEST",
-          manage_url=manage_url(appointment.code, manage_token) if manage_token else None)
+    return _send(appointment, "booking-reminder",
+                 lambda: _("Erinnerung an Ihren Termin: %(code)s", code=appointment.code),
+                 "reminder", method="REQUEST",
+                 manage_url=manage_url(appointment.code, manage_token) if manage_token else None)

@@ -72,11 +72,9 @@ def send_reminders(*, now: datetime | None = None) -> int:
             appointment.reminder_sent_at = now
     sent = 0
     for appointment in due:
-        try:
-            notifications.send_reminder(appointment, manage_token_for(appointment))
+        if notifications.send_reminder(appointment, manage_token_for(appointment)):
             sent += 1
-        except Exception:
-            log.exception("reminder mail failed")
+        else:
             with write_transaction():
                 db.session.execute(
                     update(Appointment).where(Appointment.id == appointment.id).values(reminder_sent_at=None)

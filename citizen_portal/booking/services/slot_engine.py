@@ -78,7 +78,7 @@ class Slot:
 
 
 @dataclass
-class DayPlan:
+class SlotPlan:
     """Engine result for internal callers: the free slots, every grid start that would be bookable
     if nobody occupied it (to tell "not a bookable time" from "taken"), and the number of active
     appointments per (staff id, local day) for the fair choice."""
@@ -108,13 +108,9 @@ def _site_inputs() -> tuple[BookingSettings, str | None]:
     return from_stored((row.settings or {}).get("booking")), row.holidays
 
 
-def holiday_region() -> str | None:
-    return _site_inputs()[1]
-
-
 class _Blocked:
-    """Sorted, merged busy intervals of one staff member (POSIX seconds) with an O(log n) overlap
-    test: ``[start, end)`` is free when it only touches busy time."""
+    """Sorted, merged busy intervals of one staff member (POSIX seconds): ``plan`` tests a candidate
+    ``[start, end)`` with one ``bisect`` (free when it only touches busy time)."""
 
     def __init__(self, intervals: list[tuple[int, int]]) -> None:
         starts: list[int] = []
@@ -127,10 +123,6 @@ class _Blocked:
                 starts.append(start)
                 ends.append(end)
         self.starts, self.ends = starts, ends
-
-    def overlaps(self, start: int, end: int) -> bool:
-        index = bisect_right(self.ends, start)  # first busy interval ending after ``start``
-        return index < len(self.starts) and self.starts[index] < end
 
 
 def longest_horizon_days() -> int:
@@ -146,6 +138,15 @@ def load_service(service_key: str) -> Service:
     if service is None or not service.active:
         raise NotFound(_l("Diese Dienstleistung gibt es nicht."))
     return service
+
+
+def offered_location(service: Service, location_key: str) -> Location:
+    """The active location ``location_key`` if it offers ``service``; ``NotFound`` otherwise (the one
+    check of "offered at this location": pages, slot search and booking ask it)."""
+    for location in service.locations:
+        if location.key == location_key and location.active:
+            return location
+    raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
 
 
 def qualified_staff(service: Service, locations: list[Location]) -> dict[int, list[StaffMember]]:
@@ -175,7 +176,7 @@ def plan(
     ignore_appointment_id: int | None = None,
     with_grid: bool = False,
     with_validity: bool = False,
-) -> DayPlan:
+) -> SlotPlan:
     """Compute free slots of ``service`` on the local days ``first_day``..``last_day`` (inclusive).
 
     ``ignore_appointment_id``: an appointment being moved does not block itself. ``with_grid``:
@@ -204,7 +205,7 @@ def plan(
     last_day = min(last_day, today + timedelta(days=service.horizon_days))
     first_day = max(first_day, today)
     if not staff_ids or last_day < first_day:
-        return DayPlan([], set(), {}, valid_until=next_midnight)
+        return SlotPlan([], set(), {}, valid_until=next_midnight)
 
     range_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
@@ -302,5 +303,5 @@ def plan(
         slots.append(Slot(start, start + duration, location_key_, tuple(members)))
     if slots:  # the first slot drops out once now + lead time passes its start
         valid_until = min(valid_until, slots[0].start.timestamp() - lead_s + 1e-6)
-    return DayPlan(slots, grid, dict(load), valid_until=valid_until, calendar_keys=calendar_keys,
+    return SlotPlan(slots, grid, dict(load), valid_until=valid_until, calendar_keys=calendar_keys,
                    mirror_version=mirror_version)

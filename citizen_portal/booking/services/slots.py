@@ -23,8 +23,8 @@ from sqlalchemy.orm import selectinload
 
 from citizen_portal.booking.models import Service
 from citizen_portal.booking.services import cache as slot_cache_module
-from citizen_portal.booking.services.slot_engine import Slot, load_service, plan
-from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.booking.services.slot_engine import Slot, load_service, offered_location, plan
+from citizen_portal.core.errors import Invalid
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone
 
@@ -53,8 +53,8 @@ def _cached_plan(service_key: str, first_day: date, last_day: date, location_key
         return entry
     cache.misses += 1
     service = load_service(service_key)
-    if location_key is not None and location_key not in {loc.key for loc in service.locations if loc.active}:
-        raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
+    if location_key is not None:
+        offered_location(service, location_key)
     result = plan(service, first_day, last_day, now=now, location_key=location_key, with_validity=True)
     entry = slot_cache_module.Entry(
         token=token, computed_at=now.timestamp(), valid_until=result.valid_until,

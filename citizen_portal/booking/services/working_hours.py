@@ -19,10 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from citizen_portal.booking.models import Location, StaffMember
 from citizen_portal.core.calendar_days import WEEKDAYS
-
-Interval = tuple[datetime, datetime]
 
 
 def _parse_ranges(ranges: list[str] | None) -> list[tuple[time, time]]:
@@ -58,16 +55,11 @@ def _intersect(first: list[tuple[time, time]], second: list[tuple[time, time]]) 
     return sorted(result)
 
 
-def working_intervals(location: Location, staff: StaffMember, day: date, zone: ZoneInfo) -> list[Interval]:
-    """UTC intervals in which ``staff`` works at ``location`` on the local ``day`` (closures and
-    holidays are checked by the caller)."""
-    return [(datetime.fromtimestamp(a, UTC), datetime.fromtimestamp(b, UTC))
-            for a, b in working_seconds(location.opening_hours, staff.working_hours, day, zone)]
-
-
 def working_seconds(opening_hours: dict | None, working_hours: dict | None, day: date,
                     zone: ZoneInfo) -> tuple[tuple[int, int], ...]:
-    """``working_intervals`` in POSIX seconds from the raw week dicts (the slot engine's hot path)."""
+    """The POSIX-second intervals in which a staff member with ``working_hours`` works at a location
+    with ``opening_hours`` (the raw week dicts) on the local ``day``; closures and holidays are checked
+    by the caller (the slot engine's hot path)."""
     weekday = WEEKDAYS[day.weekday()]
     opening = tuple((opening_hours or {}).get(weekday) or ())
     own = tuple(working_hours.get(weekday) or ()) if working_hours else None

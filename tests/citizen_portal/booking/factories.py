@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from citizen_portal.booking.models import CONFIRMED, PENDING, Appointment, Location, Service, SlotClaim, StaffMember
+from citizen_portal.booking.schemas import Contact
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import SiteSettings
 from tests.factories import make_location, make_service, make_staff
@@ -41,6 +42,11 @@ def make_setup(staff_count: int = 1, *, opening_hours: dict | None = None, servi
     service = make_service(locations=[location], **kw)
     staff = [make_staff(locations=[location], services=[service]) for _ in range(staff_count)]
     return location, service, staff
+
+
+def contact(name: str = "Erika Mustermann", email: str = "erika@example.org", **kw: Any) -> Contact:
+    """The citizen's contact data as the booking form and the API parse them (consent given)."""
+    return Contact(name=name, email=email, privacy_consent=True, **kw)
 
 
 def make_appointment(service: Service, location: Location, staff: StaffMember, start: datetime, *,

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from flask import g
 
-from citizen_portal.booking.services import admin
+from citizen_portal.booking.schemas import LocationHours, parse_intervals
+from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.extensions import db
+from citizen_portal.core.schemas import parse
 from tests.factories import log_in_session, make_location, make_service, make_staff, make_user
 
 
@@ -44,7 +46,7 @@ def test_overview_lists_everything(app, client, setup):
 
 def test_edit_opening_hours_and_closures(app, client, setup):
     login_as(client, make_user("boss", roles="service_admin"))
-    form = {f"hours.{day}": "" for day in admin.WEEKDAYS}
+    form = {f"hours.{day}": "" for day in WEEKDAYS}
     form.update({"hours.mon": "13:00-16:00, 08:00-12:00", "hours.sat": "09:00-12:00",
                  "closures": "2026-12-24\n2026-12-31\n2026-12-24"})
     response = client.post("/verwaltung/termine/standorte/buergeramt", data=form)
@@ -117,14 +119,15 @@ def test_edit_staff_qualifications_and_hours(app, client, setup):
     assert member.working_hours is None and member.services == []
 
 
-def test_parse_intervals_rules():
-    assert admin.parse_intervals("8:00-9:00") == ["08:00-09:00"]
-    assert admin.parse_intervals("") == []
+def test_parse_intervals_rules(app):
+    assert parse_intervals("8:00-9:00") == ["08:00-09:00"]
+    assert parse_intervals("") == []
     for bad in ("12:00-08:00", "08:00-12:00, 11:00-13:00", "8-12", "08:00-24:30"):
         with pytest.raises(ValueError):
-            admin.parse_intervals(bad)
-    with pytest.raises(Invalid):
-        admin.parse_dates("2026-02-30")
+            parse_intervals(bad)
+    with app.test_request_context(), pytest.raises(Invalid) as caught:
+        parse(LocationHours, {"closures": "2026-02-30"})
+    assert set(caught.value.fields) == {"closures"}
 
 
 def test_unknown_keys_are_404(app, client, setup):

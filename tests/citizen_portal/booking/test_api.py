@@ -97,7 +97,7 @@ def test_taken_slot_is_409_with_alternatives(client, setup):
 
 @pytest.mark.parametrize("payload", [
     {"unknown": 1},
-    {"privacy_consent": "yes"},
+    {"privacy_consent": "vielleicht"},
     {"name": 42},
     {"start": "2026-03-03T09:00:00"},          # no offset
     {"start": "2026-02-30T09:00:00+01:00"},    # impossible date

@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from citizen_portal.booking import services
 from citizen_portal.booking.models import CANCELLED, CONFIRMED, EXPIRED, PENDING, Appointment, SlotClaim
+from citizen_portal.booking.schemas import Contact
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
+from citizen_portal.core.schemas import parse
 from staff_calendar import services as calendar_services
 from staff_calendar.calendars.models import CalendarLink, OutboxEntry
-from tests.citizen_portal.booking.factories import make_appointment, make_setup
+from tests.citizen_portal.booking.factories import contact, make_appointment, make_setup
 from tests.factories import stamp_mirror
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -27,9 +29,8 @@ def local(hh: int, mm: int = 0, day: date = TUESDAY) -> datetime:
 
 
 def request_for(service, location, start, **kw) -> services.BookingRequest:
-    values = {"name": "Erika Mustermann", "email": "erika@example.org", "privacy_consent": True}
-    values.update(kw)
-    return services.BookingRequest(service_key=service.key, location_key=location.key, start=start, **values)
+    return services.BookingRequest(service_key=service.key, location_key=location.key, start=start,
+                                   contact=contact(**kw))
 
 
 @pytest.fixture
@@ -80,11 +81,12 @@ def test_book_confirmed_creates_appointment_claim_and_outbox_event(app, live_fre
     ("phone", {"phone": "call me maybe"}),
     ("note", {"note": "x" * 1001}),
 ])
-def test_book_validates_input(app, field, values):
-    location, service, _ = make_setup()
-    with pytest.raises(Invalid) as error:
-        services.book(request_for(service, location, local(9), **values), now=NOW)
-    assert field in error.value.fields
+def test_contact_data_are_validated_by_the_schema(app, field, values):
+    """The one validation of a booking's contact data (form and API alike): ``schemas.Contact``."""
+    data = {"name": "Erika Mustermann", "email": "erika@example.org", "privacy_consent": True, **values}
+    with app.test_request_context(), pytest.raises(Invalid) as error:
+        parse(Contact, data)
+    assert set(error.value.fields) == {field}
 
 
 def test_start_off_the_grid_is_invalid(app):
@@ -94,13 +96,16 @@ def test_start_off_the_grid_is_invalid(app):
     assert "start" in error.value.fields
 
 
-def test_service_not_at_location_is_invalid(app):
+def test_service_not_at_location_is_not_found(app):
+    """One rule, one error: a location that does not offer the service is ``NotFound`` for the
+    booking as for the pages and the slot search."""
     from tests.factories import make_location
 
     _, service, _ = make_setup()
     other = make_location()
-    with pytest.raises(Invalid):
+    with pytest.raises(NotFound) as error:
         services.book(request_for(service, other, local(9)), now=NOW)
+    assert str(error.value.message) == "Diese Dienstleistung wird an diesem Standort nicht angeboten."
 
 
 def test_unknown_service_is_not_found(app):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from citizen_portal.booking import services
 from staff_calendar import services as calendar_services
-from tests.citizen_portal.booking.factories import make_setup
+from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.fixtures.mail import body_text
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -20,8 +20,7 @@ TUESDAY = date(2026, 3, 3)
 def book(service, location, hh=9, language="de", **kw):
     request = services.BookingRequest(
         service_key=service.key, location_key=location.key,
-        start=datetime(2026, 3, 3, hh, 0, tzinfo=BERLIN), name="Erika Mustermann", email="erika@example.org",
-        privacy_consent=True, language=language, **kw)
+        start=datetime(2026, 3, 3, hh, 0, tzinfo=BERLIN), contact=contact(), language=language, **kw)
     return services.book(request, now=NOW)
 
 
@@ -104,7 +103,7 @@ def test_reminder_once_with_working_manage_link(app, smtp_sink):
 def test_no_reminder_for_late_bookings(app, smtp_sink):
     location, service, _ = make_setup()
     request = services.BookingRequest(service_key=service.key, location_key=location.key,
-                                      start=datetime(2026, 3, 2, 11, tzinfo=BERLIN), name="E",
-                                      email="e@example.org", privacy_consent=True)
+                                      start=datetime(2026, 3, 2, 11, tzinfo=BERLIN),
+                                      contact=contact("E", "e@example.org"))
     services.book(request, now=NOW)
     assert services.send_reminders(now=NOW + timedelta(minutes=5)) == 0

@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import event, select, text
 
 from citizen_portal.booking.models import Appointment, SlotVersion
+from citizen_portal.booking.schemas import LocationHours
 from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
 from citizen_portal.booking.services.cache import slot_cache
 from citizen_portal.core.extensions import db
+from citizen_portal.core.schemas import parse
 from staff_calendar.calendars.models import BusyInterval, CalendarLink
-from tests.citizen_portal.booking.factories import make_setup
+from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.factories import stamp_mirror
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -39,8 +41,8 @@ ALL = ["08:00", "08:30", "09:00", "09:30", "10:00", "10:30", "11:00", "11:30"]
 
 
 def request_for(service, location, start, email="erika@example.org") -> BookingRequest:
-    return BookingRequest(service_key=service.key, location_key=location.key, start=start, name="Erika",
-                          email=email, privacy_consent=True)
+    return BookingRequest(service_key=service.key, location_key=location.key, start=start,
+                          contact=contact("Erika", email))
 
 
 @pytest.fixture
@@ -163,10 +165,10 @@ def test_a_synced_remote_event_is_visible_on_the_next_request(app, caldav_server
 def test_an_admin_change_of_opening_hours_is_visible_on_the_next_request(app):
     location, service, _ = make_setup()
     assert tuesday(service) == ALL
-    hours = dict(location.opening_hours, tue=["10:00-12:00"])
-    admin.update_location_hours(location.key, hours, [])
+    hours = {f"hours.{day}": times for day, times in dict(location.opening_hours, tue=["10:00-12:00"]).items()}
+    admin.update_location_hours(location.key, parse(LocationHours, hours))
     assert tuesday(service) == ["10:00", "10:30", "11:00", "11:30"]
-    admin.update_location_hours(location.key, hours, [TUESDAY.isoformat()])
+    admin.update_location_hours(location.key, parse(LocationHours, {**hours, "closures": [TUESDAY.isoformat()]}))
     assert tuesday(service) == []
 
 
@@ -212,7 +214,7 @@ def test_a_booking_in_another_process_is_visible_at_once(fresh_database_url, tmp
         db.session.remove()
     with worker_b.app_context():
         request = BookingRequest(service_key=keys[0], location_key=keys[1], start=local(TUESDAY, 9),
-                                 name="Erika", email="erika@example.org", privacy_consent=True)
+                                 contact=contact("Erika"))
         result = book(request, now=NOW)
         assert db.session.get(Appointment, result.appointment.id) is not None
         db.session.remove()

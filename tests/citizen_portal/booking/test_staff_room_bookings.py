@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from citizen_portal.booking import services
 from citizen_portal.booking.models import StaffMember
-from citizen_portal.booking.services import appointments
+from citizen_portal.booking.services import claim
 from citizen_portal.booking.services.cache import slot_cache
 from citizen_portal.core.errors import Conflict
 from citizen_portal.core.extensions import db
@@ -21,7 +21,7 @@ from staff_calendar.calendars.models import BusyInterval, CalendarLink, OutboxEn
 from staff_calendar.spaces.models import RoomBooking
 from staff_calendar.spaces.services import rooms
 from staff_calendar.spaces.services.common import Actor
-from tests.citizen_portal.booking.factories import ALL_WEEK, make_site
+from tests.citizen_portal.booking.factories import ALL_WEEK, contact, make_site
 from tests.factories import login, make_location, make_service, make_staff, make_user, stamp_mirror
 from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_room, open_day
 
@@ -94,13 +94,13 @@ def test_a_citizen_cannot_book_into_her_room_booking(app, office):
     mueller = Actor.of(db.session.scalar(select(User).where(User.username == "mmueller")))
     member_id = db.session.scalar(select(StaffMember.id).where(StaffMember.key == "mmueller"))
     rooms.book_room(mueller, office["room"].key, local(day, 12), local(day, 13), "Mittagsrunde")
-    assert appointments.overlapping(member_id, local(day, 12, 30), local(day, 13), datetime.now(UTC))
-    assert not appointments.overlapping(member_id, local(day, 11, 30), local(day, 12), datetime.now(UTC))
+    assert claim.overlapping(member_id, local(day, 12, 30), local(day, 13), datetime.now(UTC))
+    assert not claim.overlapping(member_id, local(day, 11, 30), local(day, 12), datetime.now(UTC))
 
     def request(hour: int, minute: int = 0) -> services.BookingRequest:
         return services.BookingRequest(service_key=office["service"].key, location_key=office["location"].key,
-                                       start=local(day, hour, minute), name="Erika",
-                                       email=f"erika{hour}@example.org", privacy_consent=True)
+                                       start=local(day, hour, minute),
+                                       contact=contact("Erika", f"erika{hour}@example.org"))
 
     assert services.book(request(11, 30), now=datetime.now(UTC)).appointment.start_at == local(day, 11, 30)
     rooms.book_room(mueller, office["room"].key, local(day, 8), local(day, 8, 30), "Kurz")

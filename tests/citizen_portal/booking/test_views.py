@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from html import unescape
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import select
 
 from citizen_portal.booking import services as booking
@@ -15,6 +16,7 @@ from citizen_portal.booking.models import CANCELLED, CONFIRMED, PENDING, Appoint
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
 from citizen_portal.core.models import SiteSettings
+from tests.citizen_portal.booking.factories import contact
 from tests.factories import make_location, make_service, make_staff, not_a_holiday
 
 EVERY_DAY = {day: ["08:00-16:00"] for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
@@ -153,8 +155,7 @@ def test_booking_redirects_to_confirmation_with_code(client, setup):
 
 def test_slot_taken_shows_next_free_times_and_keeps_input(client, setup):
     start = slot_start(future_day(3), 10)
-    booking.book(booking.BookingRequest("ausweis", "buergeramt", start, "Erster", "first@example.org",
-                                        privacy_consent=True))
+    booking.book(booking.BookingRequest("ausweis", "buergeramt", start, contact("Erster", "first@example.org")))
     response = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
     assert response.status_code == 409
     page = text(response)
@@ -179,7 +180,7 @@ def test_hold_page_and_confirmation(client, setup):
     assert appointment.status == PENDING
     # a hold made through the service gives us the confirm token the mail would carry
     result = booking.book(booking.BookingRequest("ausweis", "buergeramt", slot_start(future_day(4), 13),
-                                                 "Zweite", "second@example.org", privacy_consent=True))
+                                                 contact("Zweite", "second@example.org")))
     url = f"/termine/bestaetigen/{result.appointment.code}?token={result.confirm_token}"
     form = client.get(url)
     assert form.status_code == 200 and "Termin verbindlich bestätigen" in text(form)
@@ -196,8 +197,7 @@ def test_hold_page_and_confirmation(client, setup):
 @pytest.fixture
 def booked(setup):
     start = slot_start(future_day(5), 9)
-    return booking.book(booking.BookingRequest("ausweis", "buergeramt", start, "Erika", "erika@example.org",
-                                               privacy_consent=True))
+    return booking.book(booking.BookingRequest("ausweis", "buergeramt", start, contact("Erika")))
 
 
 def test_manage_page_needs_the_token(client, booked):
@@ -378,3 +378,13 @@ def test_days_page_opens_on_the_first_month_with_a_free_time(client, setup):
             assert days == []  # the month asked for is still shown as asked
         else:
             assert days and {day[:7] for day in days} == {f"{next_month:%Y-%m}"}
+
+
+@pytest.mark.parametrize("month", ["0001-01", "9999-12", "2026-13", "x"])
+def test_a_month_out_of_range_shows_the_current_one(client, setup, month):
+    """``?monat=0001-01`` or ``9999-12`` had no neighbouring month to link to: a 500 before."""
+    before = datetime.now(UTC).astimezone(site_timezone()).date()
+    response = client.get(f"/termine/ausweis/buergeramt/?monat={month}")
+    after = datetime.now(UTC).astimezone(site_timezone()).date()  # the month may turn meanwhile
+    assert response.status_code == 200
+    assert any(format_date(day, "LLLL yyyy", locale="de") in text(response) for day in (before, after))
