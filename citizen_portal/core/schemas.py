@@ -52,7 +52,8 @@ class FieldMessage:
         self.text, self.missing = text, missing
 
     def __call__(self, schema: dict[str, Any]) -> None:
-        schema["x-message"] = str(self.text)
+        if self.text is not None:
+            schema["x-message"] = str(self.text)
 
 
 def message(text: Any, *, missing: Any = None) -> FieldMessage:
@@ -236,7 +237,7 @@ def _message(model: type[BaseModel], error: dict[str, Any]) -> Any:
     declared = _field_message(model, str(error["loc"][0])) if error["loc"] else None
     if declared is not None and error["type"] == "missing" and declared.missing is not None:
         return declared.missing
-    if declared is not None:
+    if declared is not None and declared.text is not None:
         return declared.text
     return _generic(error)
 
