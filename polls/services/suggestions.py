@@ -93,9 +93,9 @@ def _link(endpoint: str, token: str) -> str:
 
 
 def submit(data: SuggestionInput) -> Notification:
-    """A new suggestion, waiting for its confirmation link (nothing to re-check: no lock)."""
+    """A new suggestion, waiting for its confirmation link."""
     token = new_link_token()
-    with write_transaction():
+    with write_transaction(locks.suggestions()):
         suggestion = Suggestion(title=data.title, text=data.text, category=data.category,
                                 email=data.email, language=current_language())
         db.session.add(suggestion)
