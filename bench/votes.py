@@ -69,13 +69,13 @@ def seed(database_url: str, instance: Path, codes_needed: int) -> tuple[int, lis
     with app.app_context():
         def make(slug: str) -> Poll:
             poll = poll_service.create_poll(PollInput(
-                slug, {"de": slug}, {}, "codes", "live", now() - timedelta(days=1), now() + timedelta(days=7)), None)
-            poll_service.add_question(poll.id, QuestionInput("single", {"de": "Farbe?"},
-                                                             [{"de": "Rot"}, {"de": "Grün"}, {"de": "Blau"}]))
-            poll_service.add_question(poll.id, QuestionInput("multiple", {"de": "Tage?"},
-                                                             [{"de": d} for d in ("Mo", "Di", "Mi", "Do")],
-                                                             max_choices=2))
-            poll_service.add_question(poll.id, QuestionInput("rating", {"de": "Wie gut?"}))
+                slug=slug, title_de=slug, mode="codes", results_visibility="live",
+                opens_at=now() - timedelta(days=1), closes_at=now() + timedelta(days=7)), None)
+            poll_service.add_question(poll.id, QuestionInput(kind="single", text_de="Farbe?",
+                                                             options_de=("Rot", "Grün", "Blau")))
+            poll_service.add_question(poll.id, QuestionInput(kind="multiple", text_de="Tage?",
+                                                             options_de=("Mo", "Di", "Mi", "Do"), max_choices=2))
+            poll_service.add_question(poll.id, QuestionInput(kind="rating", text_de="Wie gut?"))
             return db.session.get(Poll, poll.id)
 
         voting = make("bench-abstimmung")

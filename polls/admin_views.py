@@ -11,9 +11,10 @@ from citizen_portal.core.access import roles_required
 from citizen_portal.core.errors import Conflict, Invalid
 from citizen_portal.core.i18n import _, _l, localized, to_local
 from citizen_portal.core.navigation import register_nav_item
+from citizen_portal.core.schemas import parse_form
 
 from . import schemas
-from .models import SUGGESTION_STATUSES
+from .models import SUGGESTION_STATUSES, Mode
 from .services import exports, participation, results, suggestions
 from .services import polls as poll_service
 from .services.common import format_code, now
@@ -38,7 +39,7 @@ def _actor_id() -> int | None:
 
 def _poll_form_values(poll=None) -> dict:
     if poll is None:
-        return {"mode": "codes", "results_visibility": "after_close", "published": "1"}
+        return {"mode": Mode.CODES.value, "results_visibility": "after_close", "published": "1"}
     return {
         "slug": poll.slug, "title_de": poll.title.get("de", ""), "title_en": poll.title.get("en", ""),
         "description_de": (poll.description or {}).get("de", ""),
@@ -46,14 +47,14 @@ def _poll_form_values(poll=None) -> dict:
         "mode": poll.mode, "results_visibility": poll.results_visibility,
         "opens_at": to_local(poll.opens_at).strftime("%Y-%m-%dT%H:%M"),
         "closes_at": to_local(poll.closes_at).strftime("%Y-%m-%dT%H:%M"),
-        "published": "1" if poll.published else "",
+        "published": "1" if poll.published else "0",
     }
 
 
 def _choices() -> dict:
     return {
-        "modes": [("codes", _("Einladungscodes (Brief)")), ("email", _("Bestätigte E-Mail-Adresse")),
-                  ("open", _("Offen für alle (informell, mit Sicherheitsprüfung)"))],
+        "modes": [(Mode.CODES.value, _("Einladungscodes (Brief)")), (Mode.EMAIL.value, _("Bestätigte E-Mail-Adresse")),
+                  (Mode.ANYONE.value, _("Offen für alle (informell, mit Sicherheitsprüfung)"))],
         "visibilities": [("live", _("Sofort (laufendes Ergebnis)")), ("after_close", _("Nach dem Ende")),
                          ("admins", _("Nur für die Verwaltung"))],
         "kinds": [("single", _("Eine Antwort")), ("multiple", _("Mehrere Antworten")),
@@ -74,7 +75,7 @@ def poll_new():
     if request.method == "POST":
         form = schemas.form_values(request.form)
         try:
-            poll = poll_service.create_poll(schemas.parse_poll(request.form), _actor_id())
+            poll = poll_service.create_poll(parse_form(schemas.PollInput, request.form), _actor_id())
         except Invalid as exc:
             errors = exc.fields
         else:
@@ -104,7 +105,7 @@ def poll_detail(poll_id: int):
 @bp.post("/<int:poll_id>")
 def poll_update(poll_id: int):
     try:
-        poll_service.update_poll(poll_id, schemas.parse_poll(request.form))
+        poll_service.update_poll(poll_id, parse_form(schemas.PollInput, request.form))
     except Invalid as exc:
         return _detail(poll_id, form=schemas.form_values(request.form), errors=exc.fields, status=400)
     except Conflict as exc:
@@ -116,7 +117,7 @@ def poll_update(poll_id: int):
 @bp.post("/<int:poll_id>/fragen")
 def question_add(poll_id: int):
     try:
-        poll_service.add_question(poll_id, schemas.parse_question(request.form))
+        poll_service.add_question(poll_id, parse_form(schemas.QuestionInput, request.form))
     except Invalid as exc:
         return _detail(poll_id, question_form=request.form.to_dict(), question_errors=exc.fields, status=400)
     except Conflict as exc:
@@ -137,10 +138,8 @@ def question_delete(poll_id: int, question_id: int):
 
 @bp.post("/<int:poll_id>/codes")
 def codes_generate(poll_id: int):
-    raw = request.form.get("count", "")
     try:
-        count = int(raw) if raw.strip().isdigit() else 0
-        batch = participation.generate_codes(poll_id, count)
+        batch = participation.generate_codes(poll_id, parse_form(schemas.CodesInput, request.form).count)
     except Invalid as exc:
         return _detail(poll_id, question_errors={}, errors={}, message=exc.fields.get("count"), status=400)
     except Conflict as exc:
@@ -209,7 +208,8 @@ def text_answers(poll_id: int) -> str:
 
 @bp.post("/<int:poll_id>/antworten/<answer_id>")
 def text_answer_moderate(poll_id: int, answer_id: str):
-    results.moderate_text_answer(poll_id, answer_id, request.form.get("decision", ""))
+    data = parse_form(schemas.TextModerationInput, request.form)
+    results.moderate_text_answer(poll_id, answer_id, data.decision)
     return redirect(url_for("polls_admin.text_answers", poll_id=poll_id), code=303)
 
 
@@ -249,11 +249,17 @@ def _suggestion_write(suggestion_id: int, write: Callable[[], Notification | Non
 
 @bp.post("/ideen/<int:suggestion_id>/moderation")
 def suggestion_moderate(suggestion_id: int):
-    return _suggestion_write(suggestion_id, lambda: suggestions.moderate(
-        suggestion_id, request.form.get("decision", ""), request.form.get("reason", ""), _actor_id()))
+    def write() -> Notification | None:
+        data = parse_form(schemas.ModerationInput, request.form)
+        return suggestions.moderate(suggestion_id, data.decision, data.reason, _actor_id())
+
+    return _suggestion_write(suggestion_id, write)
 
 
 @bp.post("/ideen/<int:suggestion_id>/status")
 def suggestion_status(suggestion_id: int):
-    return _suggestion_write(suggestion_id, lambda: suggestions.set_status(
-        suggestion_id, request.form.get("status", ""), request.form.get("answer", ""), _actor_id()))
+    def write() -> Notification | None:
+        data = parse_form(schemas.StatusInput, request.form)
+        return suggestions.set_status(suggestion_id, data.status, data.answer, _actor_id())
+
+    return _suggestion_write(suggestion_id, write)

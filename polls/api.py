@@ -1,7 +1,8 @@
 """JSON API of polls and suggestions under /api/v1 (exempt from CSRF: no cookies are needed).
 
-Errors render as ``{"error": code, "message", "fields"}`` (``citizen_portal.core.errors``):
-a used code → 409 ``already_voted``, a closed poll → 409 ``poll_closed``, bad input → 400."""
+Bodies are typed by ``schemas`` (the same models as the pages, so the same field messages). Errors
+render as ``{"error": code, "message", "fields"}`` (``citizen_portal.core.errors``): a used code →
+409 ``already_voted``, a closed poll → 409 ``poll_closed``, bad input → 400."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Any
 
 from flask import Blueprint, request, url_for
 
-from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import csrf, limiter
 from citizen_portal.core.i18n import _l
+from citizen_portal.core.schemas import parse_json
 
 from . import schemas
 from .captcha_adapter import verify_captcha
+from .models import Mode
 from .services import ballots, results, suggestions
 from .services import polls as poll_service
 from .services.common import format_code, now
@@ -24,19 +27,12 @@ bp = Blueprint("polls_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 
 
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid(_l("Bitte senden Sie ein JSON-Objekt."), code="invalid_json")
-    return body
-
-
 def _poll_summary(poll) -> dict[str, Any]:
     return {
         "id": poll.id, "slug": poll.slug, "title": poll.title, "description": poll.description,
         "status": poll.status(now()), "mode": poll.mode, "results_visibility": poll.results_visibility,
         "opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat(),
-        "informal": poll.mode == "open", "url": url_for("polls.poll", slug=poll.slug, _external=True),
+        "informal": poll.anyone_may_vote, "url": url_for("polls.poll", slug=poll.slug, _external=True),
     }
 
 
@@ -68,16 +64,13 @@ def poll_detail(poll_id: int):
 @limiter.limit(vote_limit)
 def ballot_create(poll_id: int):
     poll = _public_poll(poll_id)
-    body = _json_body()
-    answers = schemas.answers_from_json(body)
-    code = body.get("code")
-    if code is not None and not isinstance(code, str):
-        raise Invalid(fields={"code": _l("Bitte geben Sie Ihren Einladungscode ein.")})
-    if poll.mode == "open":
-        verify_captcha(body.get("altcha"))
-    token = code if poll.mode == "email" else None
+    ballot = parse_json(schemas.BallotInput, request.get_json(silent=True))
+    if poll.anyone_may_vote:
+        verify_captcha(ballot.altcha)
+    token = ballot.token or (ballot.code if poll.mode == Mode.EMAIL else None)  # API clients send it as code
     check_url = url_for("polls.receipt_check", slug=poll.slug, _external=True)  # before the commit expires poll
-    receipt = ballots.cast_ballot(poll.id, answers, code=code if poll.mode == "codes" else None, token=token)
+    receipt = ballots.cast_ballot(poll.id, ballot.answers, code=ballot.code if poll.mode == Mode.CODES else None,
+                                  token=token)
     return {"receipt": format_code(receipt), "check_url": check_url}, 201
 
 
@@ -120,9 +113,9 @@ def suggestion_list():
 @bp.post("/suggestions")
 @limiter.limit(mail_limit)
 def suggestion_create():
-    body = _json_body()
-    verify_captcha(body.get("altcha"))
-    notification = suggestions.submit(schemas.parse_suggestion(body))
+    data = parse_json(schemas.SuggestionInput, request.get_json(silent=True))
+    verify_captcha(data.altcha)
+    notification = suggestions.submit(data)
     suggestions.deliver(notification)
     return {"status": "confirmation_sent",
             "message": str(_l("Bitte bestätigen Sie Ihren Vorschlag mit dem Link aus der E-Mail."))}, 202

@@ -9,10 +9,11 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import select
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 
-from .models import Poll
+from .models import Mode, Poll
 from .schemas import PollInput, QuestionInput
 from .services import participation
 from .services import polls as poll_service
@@ -22,21 +23,19 @@ DEMO_SLUG = "spielplatz-am-stadtpark"
 CODES_FILE = "demo_poll_codes.txt"
 
 QUESTIONS = [
-    QuestionInput("single", {"de": "Welcher Standort ist Ihnen für den neuen Spielplatz am liebsten?",
-                             "en": "Which location do you prefer for the new playground?"},
-                  [{"de": "Nordwiese am Stadtpark", "en": "North meadow in the city park"},
-                   {"de": "Hinter der Stadtbibliothek", "en": "Behind the city library"},
-                   {"de": "Am Mühlbach", "en": "By the mill stream"}], required=True),
-    QuestionInput("multiple", {"de": "Welche Spielgeräte wünschen Sie sich? (höchstens zwei)",
-                               "en": "Which play equipment would you like? (at most two)"},
-                  [{"de": "Kletterturm", "en": "Climbing tower"}, {"de": "Wasserspielplatz", "en": "Water play"},
-                   {"de": "Schaukeln", "en": "Swings"},
-                   {"de": "Barrierefreies Karussell", "en": "Accessible roundabout"}],
-                  max_choices=2),
-    QuestionInput("rating", {"de": "Wie zufrieden sind Sie mit den Spielplätzen in Musterhausen?",
-                             "en": "How satisfied are you with the playgrounds in Musterhausen?"}),
-    QuestionInput("text", {"de": "Was sollen wir bei der Planung noch beachten?",
-                           "en": "What else should we consider in the planning?"}),
+    QuestionInput(kind="single", text_de="Welcher Standort ist Ihnen für den neuen Spielplatz am liebsten?",
+                  text_en="Which location do you prefer for the new playground?",
+                  options_de=("Nordwiese am Stadtpark", "Hinter der Stadtbibliothek", "Am Mühlbach"),
+                  options_en=("North meadow in the city park", "Behind the city library", "By the mill stream"),
+                  required=True),
+    QuestionInput(kind="multiple", text_de="Welche Spielgeräte wünschen Sie sich? (höchstens zwei)",
+                  text_en="Which play equipment would you like? (at most two)",
+                  options_de=("Kletterturm", "Wasserspielplatz", "Schaukeln", "Barrierefreies Karussell"),
+                  options_en=("Climbing tower", "Water play", "Swings", "Accessible roundabout"), max_choices=2),
+    QuestionInput(kind="rating", text_de="Wie zufrieden sind Sie mit den Spielplätzen in Musterhausen?",
+                  text_en="How satisfied are you with the playgrounds in Musterhausen?"),
+    QuestionInput(kind="text", text_de="Was sollen wir bei der Planung noch beachten?",
+                  text_en="What else should we consider in the planning?"),
 ]
 
 
@@ -47,21 +46,18 @@ def load_demo_poll() -> Path:
     poll = db.session.scalar(select(Poll).where(Poll.slug == DEMO_SLUG))
     if poll is None:
         poll = poll_service.create_poll(PollInput(
-            slug=DEMO_SLUG,
-            title={"de": "Neuer Spielplatz am Stadtpark", "en": "New playground at the city park"},
-            description={
-                "de": "Die Stadt plant einen neuen Spielplatz. Sagen Sie uns, wo er entstehen soll und was "
-                      "er bieten soll. Sie haben per Brief einen Einladungscode erhalten.",
-                "en": "The city is planning a new playground. Tell us where it should be and what it should "
-                      "offer. You received an invitation code by letter.",
-            },
-            mode="codes", results_visibility="live",
+            slug=DEMO_SLUG, title_de="Neuer Spielplatz am Stadtpark", title_en="New playground at the city park",
+            description_de="Die Stadt plant einen neuen Spielplatz. Sagen Sie uns, wo er entstehen soll und was "
+                           "er bieten soll. Sie haben per Brief einen Einladungscode erhalten.",
+            description_en="The city is planning a new playground. Tell us where it should be and what it should "
+                           "offer. You received an invitation code by letter.",
+            mode=Mode.CODES, results_visibility="live",
             opens_at=moment - timedelta(days=1), closes_at=moment + timedelta(days=60),
         ), None)
         for question in QUESTIONS:
             poll_service.add_question(poll.id, question)
     elif poll.status(moment) != "open":
-        with write_transaction(f"poll:{poll.id}"):
+        with write_transaction(locks.poll(poll.id)):
             poll = db.session.get(Poll, poll.id)
             poll.published = True
             poll.archived_at = None

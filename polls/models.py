@@ -20,7 +20,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,7 +28,18 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from citizen_portal.core.database import UTCDateTime, utcnow
 from citizen_portal.core.extensions import db
 
-MODES = ("codes", "email", "open")
+
+class Mode(StrEnum):
+    """Who may vote in a poll (its participation mode). Not to be confused with the status "open"
+    (``Poll.status``: voting is possible now): the stored value of ``ANYONE`` is ``"open"`` for
+    historical reasons, also in the API's ``mode``."""
+
+    CODES = "codes"  # an invitation code from a letter
+    EMAIL = "email"  # a verified e-mail address (a one-time link)
+    ANYONE = "open"  # anybody, informally (captcha and rate limit): results are a mood, not a vote
+
+
+MODES = tuple(Mode)
 VISIBILITIES = ("live", "after_close", "admins")
 KINDS = ("single", "multiple", "rating", "text")
 MODERATION = ("pending", "published", "rejected")
@@ -53,7 +64,7 @@ class Poll(db.Model):
     slug: Mapped[str] = mapped_column(String(80), unique=True)
     title: Mapped[dict[str, str]] = mapped_column(JSON)
     description: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
-    mode: Mapped[str] = mapped_column(String(10), default="codes")
+    mode: Mapped[str] = mapped_column(String(10), default=Mode.CODES.value)
     results_visibility: Mapped[str] = mapped_column(String(12), default="after_close")
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -70,6 +81,11 @@ class Poll(db.Model):
     questions: Mapped[list[Question]] = relationship(
         back_populates="poll", order_by="Question.position", cascade="all, delete-orphan"
     )
+
+    @property
+    def anyone_may_vote(self) -> bool:
+        """Participation ``Mode.ANYONE``: informal, no code or address needed."""
+        return self.mode == Mode.ANYONE
 
     def status(self, now: datetime) -> str:
         """draft, scheduled, open, closed or archived: computed from the times, never stored."""
@@ -266,7 +282,3 @@ class SuggestionSupport(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     suggestion_id: Mapped[int] = mapped_column(ForeignKey("suggestions.id", ondelete="CASCADE"))
     email_hash: Mapped[str] = mapped_column(String(64))
-
-
-def as_dict(value: Any) -> dict[str, str]:
-    return value if isinstance(value, dict) else {"de": str(value or "")}

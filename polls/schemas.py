@@ -1,180 +1,151 @@
-"""Turn form and JSON input into typed values. No rules here: only shapes, types and lengths;
-each problem becomes a translated message under the field's name (``Invalid(fields=...)``)."""
+"""Typed input of polls and suggestions (``citizen_portal.core.schemas``): the citizen forms and the
+JSON API parse through the same models, so both show the same field messages. Only shapes here
+(a slug, a title, an e-mail address, an answer of the right kind); rules that need the data (a slug
+not taken, a poll open, a code unused, a suggestion published) are in ``services``.
+
+A ballot's answers are typed per poll: ``answers_model`` builds one model from the poll's questions,
+one field ``q<id>`` per question with the type of its kind (``ANSWER_TYPES``: single, multiple,
+rating, text). To add a kind of question, add its answer type there (and its counting in
+``services.ballots`` and ``services.results``)."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
 
+from pydantic import BeforeValidator, Field, create_model, model_validator
+from werkzeug.datastructures import MultiDict
+
+from citizen_portal.core.captcha import WAITING_FIELD
 from citizen_portal.core.errors import Invalid
-from citizen_portal.core.i18n import _l, site_timezone
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.schemas import (
+    Email,
+    Flag,
+    InputProblem,
+    LocalMoment,
+    MultiLine,
+    Schema,
+    SingleLine,
+    WholeNumber,
+    message,
+    parse,
+)
 
-from .models import KINDS, MODES, VISIBILITIES
+from .models import KINDS, SUGGESTION_STATUSES, VISIBILITIES, Mode
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}[a-z0-9]$")
-EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-MAX_TEXT_ANSWER = 2000
 RESERVED_SLUGS = {"ideen", "neu"}
+MAX_TEXT_ANSWER = 2000
+MAX_OPTION_LENGTH = 200
+MAX_CODES_PER_BATCH = 20_000
+# form fields that belong to the page, not to the input (CSRF, the captcha's no-JavaScript token)
+PAGE_FIELDS = frozenset({"csrf_token", WAITING_FIELD})
 
 
-@dataclass
-class PollInput:
-    slug: str
-    title: dict[str, str]
-    description: dict[str, str]
-    mode: str
-    results_visibility: str
-    opens_at: datetime
-    closes_at: datetime
-    published: bool = True
+def _slug(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    slug = value.strip().lower()
+    if not SLUG_RE.match(slug):
+        raise InputProblem(_l("Nur Kleinbuchstaben, Ziffern und Bindestriche (3 bis 80 Zeichen)."))
+    if slug in RESERVED_SLUGS:
+        raise InputProblem(_l("Diese Adresse ist schon vergeben."))
+    return slug
 
 
-@dataclass
-class QuestionInput:
-    kind: str
-    text: dict[str, str]
-    options: list[dict[str, str]] = field(default_factory=list)
-    max_choices: int | None = None
-    required: bool = False
+Slug = Annotated[str, BeforeValidator(_slug), Field(examples=["radweg-hauptstrasse"])]
+WHEN = message(_l("Bitte geben Sie Datum und Uhrzeit an."))
 
 
-@dataclass
-class SuggestionInput:
-    title: str
-    text: str
-    category: str | None
-    email: str
+class PollInput(Schema):
+    """The poll admin form. ``closes_at`` after ``opens_at`` is a rule of ``services.polls``."""
+
+    slug: Slug
+    title_de: SingleLine[200]
+    title_en: SingleLine[200] | None = None
+    description_de: MultiLine[5000] | None = None
+    description_en: MultiLine[5000] | None = None
+    mode: Mode = Field(json_schema_extra=message(_l("Bitte wählen Sie eine Art der Teilnahme.")))
+    results_visibility: Literal[VISIBILITIES] = Field(  # type: ignore[valid-type]
+        json_schema_extra=message(_l("Bitte wählen Sie, wann die Ergebnisse sichtbar sind.")))
+    opens_at: LocalMoment = Field(json_schema_extra=WHEN)
+    closes_at: LocalMoment = Field(json_schema_extra=WHEN)
+    # the form sends a hidden "0" before the checkbox "1": the last value counts
+    published: Flag = True
+
+    @property
+    def title(self) -> dict[str, str]:
+        return {"de": self.title_de, "en": self.title_en or ""}
+
+    @property
+    def description(self) -> dict[str, str]:
+        return {"de": self.description_de or "", "en": self.description_en or ""}
 
 
-def _text(data: Any, name: str, errors: dict, *, required: bool = True, limit: int = 200) -> str:
-    value = data.get(name)
-    value = value.strip() if isinstance(value, str) else ""
-    if required and not value:
-        errors[name] = _l("Bitte füllen Sie dieses Feld aus.")
-    elif len(value) > limit:
-        errors[name] = _l("Der Text ist zu lang (höchstens %(limit)s Zeichen).", limit=limit)
-    return value
+def _lines(value: Any) -> Any:
+    """Answers of a choice question, one per line (empty lines skipped), each a short single line."""
+    if isinstance(value, list | tuple) and all(isinstance(item, str) for item in value):
+        value = "\n".join(value)
+    if not isinstance(value, str):
+        return value
+    lines = [line.strip() for line in value.splitlines() if line.strip()]
+    if any(len(line) > MAX_OPTION_LENGTH for line in lines):
+        raise InputProblem(_l("Eine Antwort ist zu lang (höchstens %(limit)s Zeichen).", limit=MAX_OPTION_LENGTH))
+    return tuple(lines)
 
 
-def _checkbox(data: Any, name: str, default: bool) -> bool:
-    """A checkbox field. HTML forms send a hidden ``name=""`` before the checkbox (so "unchecked" is
-    sent too), so the **last** value counts; without the field (JSON, other callers) ``default``."""
-    values = data.getlist(name) if hasattr(data, "getlist") else ([data[name]] if name in data else [])
-    if not values:
-        return default
-    return str(values[-1]).strip().lower() in {"1", "true", "on", "yes"}
+Lines = Annotated[tuple[SingleLine[MAX_OPTION_LENGTH], ...], BeforeValidator(_lines)]
 
 
-def form_values(data: Any) -> dict[str, str]:
-    """The submitted form as a flat dict for re-rendering it, the last value of each field winning
-    (as in ``_checkbox``)."""
-    return {key: data.getlist(key)[-1] for key in data} if hasattr(data, "getlist") else dict(data)
+class QuestionInput(Schema):
+    """The question form of a poll. How many answers a choice question needs is a rule of
+    ``services.polls.add_question``; a rating question always gets the values 1–5."""
+
+    kind: Literal[KINDS] = Field(  # type: ignore[valid-type]
+        json_schema_extra=message(_l("Bitte wählen Sie eine Art der Frage.")))
+    text_de: SingleLine[500]
+    text_en: SingleLine[500] | None = None
+    options_de: Lines = ()
+    options_en: Lines = ()
+    max_choices: Annotated[WholeNumber, Field(ge=1, le=1000)] | None = Field(
+        None, json_schema_extra=message(_l("Bitte geben Sie eine ganze Zahl ab 1 an.")))
+    required: Flag = False
+
+    @property
+    def text(self) -> dict[str, str]:
+        return {"de": self.text_de, "en": self.text_en or ""}
+
+    @property
+    def options(self) -> list[dict[str, str]]:
+        english = list(self.options_en) + [""] * len(self.options_de)
+        return [{"de": de, "en": en} for de, en in zip(self.options_de, english, strict=False)]
 
 
-def parse_local_datetime(raw: Any) -> datetime | None:
-    """``YYYY-MM-DDTHH:MM`` (datetime-local) or ISO 8601 with offset; local values are site time."""
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    try:
-        value = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=site_timezone())
-    return value
+class CodesInput(Schema):
+    """How many invitation codes to generate in one batch."""
+
+    count: Annotated[WholeNumber, Field(ge=1, le=MAX_CODES_PER_BATCH)] = Field(json_schema_extra=message(
+        _l("Bitte geben Sie eine Zahl von 1 bis %(max)s an.", max=MAX_CODES_PER_BATCH)))
 
 
-def parse_poll(data: Any) -> PollInput:
-    errors: dict[str, Any] = {}
-    slug = _text(data, "slug", errors, limit=80).lower()
-    if slug and not SLUG_RE.match(slug):
-        errors["slug"] = _l("Nur Kleinbuchstaben, Ziffern und Bindestriche (3 bis 80 Zeichen).")
-    elif slug in RESERVED_SLUGS:
-        errors["slug"] = _l("Diese Adresse ist schon vergeben.")
-    title = {"de": _text(data, "title_de", errors), "en": _text(data, "title_en", errors, required=False)}
-    description = {
-        "de": _text(data, "description_de", errors, required=False, limit=5000),
-        "en": _text(data, "description_en", errors, required=False, limit=5000),
-    }
-    mode = data.get("mode") or ""
-    if mode not in MODES:
-        errors["mode"] = _l("Bitte wählen Sie eine Art der Teilnahme.")
-    visibility = data.get("results_visibility") or ""
-    if visibility not in VISIBILITIES:
-        errors["results_visibility"] = _l("Bitte wählen Sie, wann die Ergebnisse sichtbar sind.")
-    opens_at = parse_local_datetime(data.get("opens_at"))
-    closes_at = parse_local_datetime(data.get("closes_at"))
-    if opens_at is None:
-        errors["opens_at"] = _l("Bitte geben Sie Datum und Uhrzeit an.")
-    if closes_at is None:
-        errors["closes_at"] = _l("Bitte geben Sie Datum und Uhrzeit an.")
-    elif opens_at is not None and closes_at <= opens_at:
-        errors["closes_at"] = _l("Das Ende muss nach dem Beginn liegen.")
-    published = _checkbox(data, "published", default=True)
-    if errors:
-        raise Invalid(fields=errors)
-    return PollInput(slug, title, description, mode, visibility, opens_at, closes_at, published)  # type: ignore[arg-type]
+# --- ballots -----------------------------------------------------------------------------------------
+
+class BallotInput(Schema):
+    """``POST /api/v1/polls/<id>/ballots`` and the poll page's form (``ballot_from_form``):
+    the answers by question id, the invitation code (codes mode) or the one-time link's token
+    (e-mail mode: the page sends it as ``t``, API clients as ``code``), and the captcha payload."""
+
+    answers: dict[SingleLine[20], Any] = Field(json_schema_extra=message(_l("Die Antworten fehlen.")),
+                                               examples=[{"12": 40, "13": [41, 43], "14": 4, "15": "Mehr Bänke"}])
+    code: SingleLine[100] | None = None
+    token: SingleLine[100] | None = None
+    altcha: SingleLine[20000] | None = None
 
 
-def parse_question(data: Any) -> QuestionInput:
-    errors: dict[str, Any] = {}
-    kind = data.get("kind") or ""
-    if kind not in KINDS:
-        errors["kind"] = _l("Bitte wählen Sie eine Art der Frage.")
-    text = {"de": _text(data, "text_de", errors, limit=500), "en": _text(data, "text_en", errors,
-                                                                         required=False, limit=500)}
-    options: list[dict[str, str]] = []
-    if kind in ("single", "multiple"):
-        de_lines = [line.strip() for line in str(data.get("options_de") or "").splitlines() if line.strip()]
-        en_lines = [line.strip() for line in str(data.get("options_en") or "").splitlines() if line.strip()]
-        if len(de_lines) < 2:
-            errors["options_de"] = _l("Bitte geben Sie mindestens zwei Antworten an, eine pro Zeile.")
-        elif en_lines and len(en_lines) != len(de_lines):
-            errors["options_en"] = _l("Bitte geben Sie gleich viele englische wie deutsche Antworten an.")
-        elif any(len(line) > 200 for line in de_lines + en_lines):
-            errors["options_de"] = _l("Eine Antwort ist zu lang (höchstens 200 Zeichen).")
-        for index, line in enumerate(de_lines):
-            options.append({"de": line, "en": en_lines[index] if index < len(en_lines) else ""})
-    max_choices = None
-    if kind == "multiple":
-        raw = str(data.get("max_choices") or "").strip()
-        if raw:
-            if not raw.isdigit() or int(raw) < 1:
-                errors["max_choices"] = _l("Bitte geben Sie eine ganze Zahl ab 1 an.")
-            else:
-                max_choices = int(raw)
-    required = str(data.get("required", "")).lower() in {"1", "true", "on", "yes"}
-    if errors:
-        raise Invalid(fields=errors)
-    return QuestionInput(kind, text, options, max_choices, required)
-
-
-def parse_email(data: Any, name: str = "email") -> str:
-    value = data.get(name)
-    value = value.strip() if isinstance(value, str) else ""
-    if not EMAIL_RE.match(value) or len(value) > 254:
-        raise Invalid(fields={name: _l("Bitte geben Sie eine gültige E-Mail-Adresse an, z. B. name@example.org.")})
-    return value
-
-
-def parse_suggestion(data: Any) -> SuggestionInput:
-    errors: dict[str, Any] = {}
-    title = _text(data, "title", errors, limit=200)
-    text = _text(data, "text", errors, limit=5000)
-    category = _text(data, "category", errors, required=False, limit=80) or None
-    try:
-        email = parse_email(data)
-    except Invalid as exc:
-        errors.update(exc.fields)
-        email = ""
-    if errors:
-        raise Invalid(fields=errors)
-    return SuggestionInput(title, text, category, email)
-
-
-def answers_from_form(form: Any) -> dict[str, Any]:
+def answers_from_form(form: MultiDict) -> dict[str, Any]:
     """Form fields ``q<id>`` (checkboxes give lists) → ``{"<id>": value}`` as the API sends them."""
     answers: dict[str, Any] = {}
     for key in form:
@@ -184,8 +155,181 @@ def answers_from_form(form: Any) -> dict[str, Any]:
     return answers
 
 
-def answers_from_json(body: Any) -> dict[str, Any]:
-    answers = body.get("answers") if isinstance(body, dict) else None
-    if not isinstance(answers, dict):
-        raise Invalid(fields={"answers": _l("Die Antworten fehlen.")})
-    return {str(key): value for key, value in answers.items()}
+def ballot_from_form(form: MultiDict) -> BallotInput:
+    """The poll page's form as a ``BallotInput`` (the captcha of the page is checked on its own)."""
+    data: dict[str, Any] = {"answers": answers_from_form(form)}
+    for name, field in (("code", "code"), ("token", "t")):
+        if (form.get(field) or "").strip():
+            data[name] = form[field]
+    return parse(BallotInput, data)
+
+
+@dataclass(frozen=True)
+class FormQuestion:
+    """What typing an answer needs of a question: plain values, cacheable across requests."""
+
+    id: int
+    kind: str
+    required: bool
+    max_choices: int | None
+    option_ids: tuple[int, ...]
+    rating: dict[int, int]  # rating value → option id
+
+
+@dataclass
+class ParsedBallot:
+    option_ids: list[int]
+    texts: list[tuple[int, str]]
+    answered: list[int]
+
+
+def _number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) < 12:
+        return int(value.strip())
+    return None
+
+
+def _single(question: FormQuestion) -> Any:
+    def check(value: Any) -> int:
+        choice = _number(value)
+        if choice not in question.option_ids:
+            raise InputProblem(_l("Bitte wählen Sie eine der Antworten."))
+        return choice
+
+    return Annotated[int, BeforeValidator(check)]
+
+
+def _multiple(question: FormQuestion) -> Any:
+    def check(value: Any) -> tuple[int, ...]:
+        choices = [_number(item) for item in (value if isinstance(value, list | tuple) else [value])]
+        if any(c not in question.option_ids for c in choices) or len(set(choices)) != len(choices):
+            raise InputProblem(_l("Bitte wählen Sie nur Antworten aus der Liste."))
+        if question.max_choices and len(choices) > question.max_choices:
+            raise InputProblem(_l("Bitte wählen Sie höchstens %(max)s Antworten.", max=question.max_choices))
+        return tuple(choices)  # type: ignore[arg-type]
+
+    return Annotated[tuple[int, ...], BeforeValidator(check)]
+
+
+def _rating(question: FormQuestion) -> Any:
+    def check(value: Any) -> int:  # the value 1–5 as the id of its option
+        rating = _number(value)
+        if rating not in question.rating:
+            raise InputProblem(_l("Bitte wählen Sie eine Bewertung von 1 bis 5."))
+        return question.rating[rating]
+
+    return Annotated[int, BeforeValidator(check)]
+
+
+def _text(_question: FormQuestion) -> Any:
+    return MultiLine[MAX_TEXT_ANSWER]
+
+
+ANSWER_TYPES: dict[str, Callable[[FormQuestion], Any]] = {
+    "single": _single, "multiple": _multiple, "rating": _rating, "text": _text}
+ANSWERED = message(None, missing=_l("Bitte beantworten Sie diese Frage."))
+
+
+class _Answers(Schema):
+    @model_validator(mode="before")
+    @classmethod
+    def _skip_unanswered(cls, data: Any) -> Any:
+        """An empty answer (nothing, "", only spaces, an empty list) is no answer."""
+        if not isinstance(data, dict):
+            return data
+        return {key: value for key, value in data.items()
+                if value is not None and value != [] and not (isinstance(value, str) and not value.strip())}
+
+
+def answers_model(questions: tuple[FormQuestion, ...]) -> type[Schema]:
+    """A model of one poll's answers: field ``q<id>`` per question, typed by its kind, required when
+    the question is."""
+    fields: dict[str, Any] = {}
+    for question in questions:
+        kind = ANSWER_TYPES[question.kind](question)
+        if question.required:
+            fields[f"q{question.id}"] = (kind, Field(json_schema_extra=ANSWERED))
+        else:
+            fields[f"q{question.id}"] = (kind | None, None)
+    return create_model("Answers", __base__=_Answers, **fields)
+
+
+def parse_answers(questions: tuple[FormQuestion, ...], model: type[Schema], answers: dict[str, Any]) -> ParsedBallot:
+    """``{"<question id>": answer}`` typed by the poll's ``answers_model``; at least one answer."""
+    known = {str(question.id) for question in questions}
+    if any(str(key) not in known for key in answers):
+        raise Invalid(fields={"answers": _l("Die Antworten passen nicht zu den Fragen dieser Umfrage.")})
+    typed = parse(model, {f"q{key}": value for key, value in answers.items()})
+    option_ids: list[int] = []
+    texts: list[tuple[int, str]] = []
+    answered: list[int] = []
+    for question in questions:
+        value = getattr(typed, f"q{question.id}")
+        if value is None:
+            continue
+        if question.kind == "text":
+            texts.append((question.id, value))
+        else:
+            option_ids.extend(value if isinstance(value, tuple) else [value])
+        answered.append(question.id)
+    if not answered:
+        raise Invalid(fields={"answers": _l("Bitte beantworten Sie mindestens eine Frage.")})
+    return ParsedBallot(sorted(option_ids), texts, sorted(answered))
+
+
+# --- e-mail links, suggestions, support, moderation ----------------------------------------------------
+
+class VoteLinkInput(Schema):
+    """Asking for a one-time link to vote (e-mail mode)."""
+
+    email: Email
+
+
+class SuggestionInput(Schema):
+    """``POST /beteiligung/ideen/neu`` and ``POST /api/v1/suggestions``."""
+
+    title: SingleLine[200]
+    text: MultiLine[5000]
+    category: SingleLine[80] | None = None
+    email: Email
+    altcha: SingleLine[20000] | None = None
+
+
+class SupportInput(Schema):
+    """Supporting a published suggestion (confirmed by a one-time link)."""
+
+    email: Email
+    altcha: SingleLine[20000] | None = None
+
+
+class ModerationInput(Schema):
+    """Publishing or rejecting a suggestion; a rejection needs a reason (``services.suggestions``)."""
+
+    decision: Literal["publish", "reject"] = Field(
+        json_schema_extra=message(_l("Bitte wählen Sie: veröffentlichen oder ablehnen.")))
+    reason: MultiLine[2000] | None = None
+
+
+class StatusInput(Schema):
+    """The status of a published suggestion and the administration's public answer."""
+
+    status: Literal[SUGGESTION_STATUSES] = Field(  # type: ignore[valid-type]
+        json_schema_extra=message(_l("Bitte wählen Sie einen Status.")))
+    answer: MultiLine[5000] | None = None
+
+
+class TextModerationInput(Schema):
+    """The moderation of a free-text answer of a ballot."""
+
+    decision: Literal["published", "rejected", "pending"] = Field(
+        json_schema_extra=message(_l("Unbekannte Entscheidung.")))
+
+
+def form_values(form: MultiDict) -> dict[str, str]:
+    """The submitted form as a flat dict for re-rendering it, the last value of each field winning
+    (as the parser reads checkboxes after their hidden field)."""
+    return {key: form.getlist(key)[-1] for key in form}

@@ -1,7 +1,7 @@
 """Citizen pages under /beteiligung: polls (vote, receipt, results) and suggestions.
 
-Thin adapters: parse with ``schemas``, call ``services``, render. Every page works without
-JavaScript; forms re-render with an error summary on ``Invalid`` (status 400), a ``Conflict``
+Thin adapters: parse with ``schemas`` (the same models as the JSON API), call ``services``, render.
+Every page works without JavaScript; forms re-render with an error summary on ``Invalid`` (status 400), a ``Conflict``
 (used code, closed poll) renders the poll page with the message (status 409). A cast ballot
 redirects (303) to the receipt page, which a reload shows again (see "the receipt after voting")."""
 
@@ -29,10 +29,11 @@ from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import limiter
 from citizen_portal.core.i18n import _l, localized
 from citizen_portal.core.navigation import register_nav_item
+from citizen_portal.core.schemas import parse_form
 
 from . import schemas
 from .captcha_adapter import captcha_challenge, verify_captcha_form
-from .models import SUGGESTION_STATUSES
+from .models import SUGGESTION_STATUSES, Mode
 from .services import ballots, exports, participation, results, suggestions
 from .services import polls as poll_service
 from .services.common import format_code, now
@@ -67,13 +68,13 @@ def index() -> str:
 def _render_poll(poll, *, status: int = 200, errors: dict | None = None, answers: dict | None = None,
                  message: Any = None, code: str = "", token: str | None = None, email: str = "") -> tuple[str, int]:
     moment = now()
-    token_valid = poll.mode == "email" and participation.vote_token(poll, token) is not None
+    token_valid = poll.mode == Mode.EMAIL and participation.vote_token(poll, token) is not None
     return render_template(
         "polls/poll.html", poll=poll, poll_status=poll.status(moment), errors=errors or {},
         answers=answers or {}, message=message, code=code, token=token if token_valid else None,
         token_given=bool(token), email=email, results_visible=poll_service.results_visible(
             poll, is_admin=is_poll_admin(), now=moment),
-        captcha=captcha_challenge() if poll.mode == "open" else None,
+        captcha=captcha_challenge() if poll.anyone_may_vote else None,
     ), status
 
 
@@ -91,9 +92,10 @@ def vote(slug: str):
     code = request.form.get("code", "")
     token = request.form.get("t") or None
     try:
-        if poll.mode == "open":
+        ballot = schemas.ballot_from_form(request.form)
+        if poll.anyone_may_vote:
             verify_captcha_form(request.form)
-        receipt = ballots.cast_ballot(poll.id, answers, code=code, token=token)
+        receipt = ballots.cast_ballot(poll.id, ballot.answers, code=ballot.code, token=ballot.token)
     except Invalid as exc:
         return _render_poll(poll, status=400, errors=exc.fields or {"answers": exc.message}, answers=answers,
                             code=code, token=token)
@@ -165,8 +167,8 @@ def receipt_forget(slug: str):
 def request_link(slug: str):
     poll = poll_service.get_public_poll(slug)
     try:
-        email = schemas.parse_email(request.form)
-        link = participation.request_vote_link(poll, email)
+        data = parse_form(schemas.VoteLinkInput, request.form)
+        link = participation.request_vote_link(poll, data.email)
     except Invalid as exc:
         return _render_poll(poll, status=400, errors=exc.fields, email=request.form.get("email", ""))
     except Conflict as exc:
@@ -252,8 +254,9 @@ def suggestion_new():
     if request.method == "POST":
         form = request.form.to_dict()
         try:
+            data = parse_form(schemas.SuggestionInput, request.form, ignore=schemas.PAGE_FIELDS)
             verify_captcha_form(request.form)
-            notification = suggestions.submit(schemas.parse_suggestion(request.form))
+            notification = suggestions.submit(data)
         except Invalid as exc:
             errors = exc.fields
         else:
@@ -275,9 +278,9 @@ def suggestion(suggestion_id: int) -> str:
 def suggestion_support(suggestion_id: int):
     item = suggestions.get_public_suggestion(suggestion_id)
     try:
+        data = parse_form(schemas.SupportInput, request.form, ignore=schemas.PAGE_FIELDS)
         verify_captcha_form(request.form)
-        email = schemas.parse_email(request.form)
-        notification = suggestions.request_support(suggestion_id, email)
+        notification = suggestions.request_support(suggestion_id, data.email)
     except Invalid as exc:
         return render_template("polls/suggestions/detail.html", item=item, labels=suggestions.STATUS_LABELS,
                                errors=exc.fields, email=request.form.get("email", ""),

@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from werkzeug.datastructures import MultiDict
 
 from citizen_portal.core.errors import Invalid
-from citizen_portal.core.i18n import _l
+from citizen_portal.core.i18n import _l, site_timezone
 
 MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_ID = 2**63 - 1
@@ -159,6 +159,22 @@ def _moment(value: Any) -> Any:
 
 
 Moment = Annotated[datetime, BeforeValidator(_moment), WithJsonSchema({"type": "string", "format": "date-time"})]
+
+
+def _in_site_zone(value: Any) -> Any:
+    if isinstance(value, str) and "T" in value.upper():
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=site_timezone())
+    return value
+
+
+# a ``Moment``, where a date-time without an offset (an HTML ``datetime-local`` field) is site time
+LocalMoment = Annotated[datetime, BeforeValidator(_moment), BeforeValidator(_in_site_zone),
+                        WithJsonSchema({"type": "string", "format": "date-time"})]
 
 
 def _strict_bool(value: Any) -> Any:

@@ -1,17 +1,19 @@
 """Casting a ballot.
 
 Rules:
-* only while the poll is open (computed from its times), otherwise 409 ``poll_closed``;
-* codes mode: a valid, unused invitation code; email mode: a valid, unused one-time link;
-  open mode: nothing (the caller checked the captcha and the rate limit);
-* answers are checked against the questions: single = one option, multiple = at most
-  ``max_choices`` distinct options, rating = 1–5, text = at most 2000 characters; required
-  questions must be answered; at least one answer;
+* only while the poll's status is open (computed from its times), otherwise 409 ``poll_closed``;
+* mode ``codes``: a valid, unused invitation code; ``email``: a valid, unused one-time link;
+  ``Mode.ANYONE``: nothing (the caller checked the captcha and the rate limit);
+* the answers are typed by the poll's ``schemas.answers_model`` (single = one option, multiple = at
+  most ``max_choices`` distinct options, rating = 1–5, text = at most 2000 characters; required
+  questions answered; at least one answer);
 * everything that can be checked without a lock is checked first (status, code, answers), so the
   write transaction is short: lock-free reads, then a few inserts and one counter statement;
 * one ballot per code / address: the participation marker is unique per (poll, marker). Two
   concurrent requests with the same code both pass the checks; the second INSERT of the marker
   waits for the first transaction and then fails on the unique constraint → 409 ``already_voted``;
+  an e-mail ballot also holds ``locks.poll_email`` of its address, as asking for a link does;
+  other ballots take no advisory lock, so ballots of one poll never wait for each other;
 * frozen questions: the ballot transaction reads the poll row ``FOR SHARE`` (ballots don't block
   each other; a question edit, which updates that row, waits for them and then sees the ballots)
   and compares the poll's ``revision`` with the one the answers were checked against; if the poll
@@ -37,10 +39,13 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
+from citizen_portal.core.schemas import Schema
+from citizen_portal.core.security import token_hash
 
 from ..models import (
     TALLY_ANSWERED,
@@ -51,6 +56,7 @@ from ..models import (
     BallotChoice,
     EmailToken,
     InvitationCode,
+    Mode,
     Option,
     Participation,
     Poll,
@@ -60,8 +66,8 @@ from ..models import (
     TextAnswer,
     random_id,
 )
-from ..schemas import MAX_TEXT_ANSWER
-from .common import code_hash, normalize_code, now, random_code, sha256
+from ..schemas import FormQuestion, ParsedBallot, answers_model, parse_answers
+from .common import code_hash, normalize_code, now, random_code
 
 RECEIPT_LENGTH = 16
 
@@ -71,29 +77,11 @@ FORM_CACHE_SIZE = 512
 
 
 @dataclass(frozen=True)
-class FormQuestion:
-    """What validation needs of a question: plain values, cacheable across requests."""
-
-    id: int
-    kind: str
-    required: bool
-    max_choices: int | None
-    option_ids: tuple[int, ...]
-    rating: dict[int, int]  # rating value → option id
-
-
-@dataclass(frozen=True)
 class BallotForm:
     poll_id: int
     revision: str
     questions: tuple[FormQuestion, ...]
-
-
-@dataclass
-class ParsedBallot:
-    option_ids: list[int]
-    texts: list[tuple[int, str]]
-    answered: list[int]
+    answers: type[Schema]  # ``schemas.answers_model`` of the questions
 
 
 @dataclass(frozen=True)
@@ -105,16 +93,6 @@ class _Prepared:
 
 class _PollChanged(Exception):
     """The poll's revision moved between the checks and the write: check again."""
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) < 12:
-        return int(value.strip())
-    return None
 
 
 def ballot_form(poll: Poll) -> BallotForm:
@@ -144,80 +122,23 @@ def ballot_form(poll: Poll) -> BallotForm:
             entry["options"].append(option_id)
             if value is not None:
                 entry["rating"][value] = option_id
-    form = BallotForm(poll.id, rows[0][0], tuple(
-        FormQuestion(qid, e["kind"], bool(e["required"]), e["max"], tuple(e["options"]), e["rating"])
-        for qid, e in questions.items()))
+    typed = tuple(FormQuestion(qid, e["kind"], bool(e["required"]), e["max"], tuple(e["options"]), e["rating"])
+                  for qid, e in questions.items())
+    form = BallotForm(poll.id, rows[0][0], typed, answers_model(typed))
     if len(cache) >= FORM_CACHE_SIZE:
         cache.clear()
     cache[(poll.id, form.revision)] = form
     return form
 
 
-def validate_answers(questions: tuple[FormQuestion, ...], answers: dict[str, Any]) -> ParsedBallot:
-    errors: dict[str, Any] = {}
-    by_id = {str(q.id) for q in questions}
-    if any(key not in by_id for key in answers):
-        raise Invalid(fields={"answers": _l("Die Antworten passen nicht zu den Fragen dieser Umfrage.")})
-    option_ids: list[int] = []
-    texts: list[tuple[int, str]] = []
-    answered: list[int] = []
-    for question in questions:
-        field = f"q{question.id}"
-        raw = answers.get(str(question.id))
-        if raw in (None, "", []):
-            if question.required:
-                errors[field] = _l("Bitte beantworten Sie diese Frage.")
-            continue
-        if question.kind == "single":
-            choice = _as_int(raw)
-            if choice not in question.option_ids:
-                errors[field] = _l("Bitte wählen Sie eine der Antworten.")
-                continue
-            option_ids.append(choice)
-        elif question.kind == "multiple":
-            values = raw if isinstance(raw, list) else [raw]
-            choices = [_as_int(v) for v in values]
-            if any(c not in question.option_ids for c in choices) or len(set(choices)) != len(choices):
-                errors[field] = _l("Bitte wählen Sie nur Antworten aus der Liste.")
-                continue
-            if question.max_choices and len(choices) > question.max_choices:
-                errors[field] = _l("Bitte wählen Sie höchstens %(max)s Antworten.", max=question.max_choices)
-                continue
-            option_ids.extend(c for c in choices if c is not None)
-        elif question.kind == "rating":
-            value = _as_int(raw)
-            if value not in question.rating:
-                errors[field] = _l("Bitte wählen Sie eine Bewertung von 1 bis 5.")
-                continue
-            option_ids.append(question.rating[value])
-        else:
-            if not isinstance(raw, str):
-                errors[field] = _l("Bitte geben Sie Text ein.")
-                continue
-            text = raw.strip()
-            if len(text) > MAX_TEXT_ANSWER:
-                errors[field] = _l("Der Text ist zu lang (höchstens %(limit)s Zeichen).", limit=MAX_TEXT_ANSWER)
-                continue
-            if not text:
-                if question.required:
-                    errors[field] = _l("Bitte beantworten Sie diese Frage.")
-                continue
-            texts.append((question.id, text))
-        answered.append(question.id)
-    if errors:
-        raise Invalid(fields=errors)
-    if not answered:
-        raise Invalid(fields={"answers": _l("Bitte beantworten Sie mindestens eine Frage.")})
-    return ParsedBallot(sorted(option_ids), texts, sorted(answered))
-
-
 def receipt_hash(poll_id: int, receipt: str) -> str:
-    return sha256(f"receipt:{poll_id}:{normalize_code(receipt)}")
+    return token_hash(f"receipt:{poll_id}:{normalize_code(receipt)}")
 
 
 def cast_ballot(poll_id: int, answers: dict[str, Any], *, code: str | None = None,
                 token: str | None = None) -> str:
-    """Count one ballot and return the receipt code (shown once to the voter)."""
+    """Count one ballot and return the receipt code (shown once to the voter). ``answers`` by
+    question id as the API sends them (``schemas.BallotInput.answers``)."""
     for _attempt in range(MAX_ATTEMPTS):
         poll = db.session.get(Poll, poll_id)
         if poll is None:
@@ -246,7 +167,7 @@ def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str |
     except Invalid as exc:
         errors.update(exc.fields)
     try:
-        parsed = validate_answers(form.questions, answers)
+        parsed = parse_answers(form.questions, form.answers, answers)
     except Invalid as exc:
         errors.update(exc.fields)
     if errors or parsed is None:
@@ -294,7 +215,8 @@ def _write(poll_id: int, prepared: _Prepared) -> str:
     parsed = prepared.parsed
     receipt = random_code(RECEIPT_LENGTH)
     ballot_id = random_id()
-    with write_transaction():
+    email = prepared.marker is not None and prepared.marker[0] == "email"
+    with write_transaction(*([locks.poll_email(poll_id, prepared.marker[1])] if email else [])):
         row = db.session.execute(
             select(Poll.revision, Poll.published, Poll.archived_at, Poll.opens_at, Poll.closes_at)
             .where(Poll.id == poll_id).with_for_update(read=True)
@@ -346,9 +268,9 @@ def _already_voted() -> Conflict:
 
 def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tuple[str, str] | None:
     """The used-marker this ballot will insert (read-only; the unique constraint decides races)."""
-    if poll.mode == "open":
+    if poll.mode == Mode.ANYONE:
         return None
-    if poll.mode == "codes":
+    if poll.mode == Mode.CODES:
         if not code or not normalize_code(code) or len(code) > 40:
             raise Invalid(fields={"code": _l("Bitte geben Sie Ihren Einladungscode ein.")})
         digest = code_hash(code)
@@ -365,7 +287,7 @@ def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tu
             raise _already_voted()
         return ("code", digest)
     # email: a one-time link
-    row = db.session.get(EmailToken, sha256(token)) if token and len(token) <= 100 else None
+    row = db.session.get(EmailToken, token_hash(token)) if token and len(token) <= 100 else None
     if row is None or row.purpose != "vote" or row.target_id != poll.id or row.expires_at <= now():
         raise Conflict(_l("Der Link ist ungültig, abgelaufen oder wurde schon benutzt. "
                           "Bitte fordern Sie einen neuen Link an."), code="link_invalid")

@@ -1,4 +1,5 @@
-"""Small helpers shared by the poll services: hashing, codes, time."""
+"""Small helpers shared by the poll services: keyed hashes, codes, time. (Plain SHA-256 of a token
+or code: ``citizen_portal.core.security.token_hash``.)"""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from datetime import datetime
 from flask import current_app
 
 from citizen_portal.core.i18n import utc_now
+from citizen_portal.core.security import new_token, token_hash
 
 # no 0/O, 1/I/L: codes are typed from paper
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -20,11 +22,8 @@ def now() -> datetime:
     return utc_now()
 
 
-def sha256(value: str) -> str:
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
 def keyed_hash(key: str, value: str) -> str:
+    """HMAC-SHA256 of ``value`` under ``key`` (stored values depend on this layout: keep it)."""
     return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
 
 
@@ -43,7 +42,7 @@ def format_code(code: str) -> str:
 
 
 def code_hash(code: str) -> str:
-    return sha256("code:" + normalize_code(code))
+    return token_hash("code:" + normalize_code(code))
 
 
 def random_code(length: int = CODE_LENGTH) -> str:
@@ -64,5 +63,6 @@ def normalize_email(raw: str) -> str:
     return raw.strip().lower()
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(24)
+def new_link_token() -> str:
+    """The secret of a one-time link sent by mail (only its ``token_hash`` is stored)."""
+    return new_token(24)

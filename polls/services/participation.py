@@ -20,16 +20,17 @@ from datetime import timedelta
 from flask import current_app, render_template, url_for
 from sqlalchemy import select
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
-from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.errors import Conflict, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, current_language, localized
 from citizen_portal.core.mail import Mail, send_mail
+from citizen_portal.core.security import token_hash
 
-from ..models import CodeBatch, EmailToken, InvitationCode, Participation, Poll
-from .common import app_key, code_hash, derived_code, keyed_hash, new_token, normalize_email, now, sha256
+from ..models import CodeBatch, EmailToken, InvitationCode, Mode, Participation, Poll
+from .common import app_key, code_hash, derived_code, keyed_hash, new_link_token, normalize_email, now
 
-MAX_CODES_PER_BATCH = 20_000
 LINK_VALID = timedelta(hours=48)
 
 
@@ -40,13 +41,12 @@ def _batch_key(batch: CodeBatch) -> str:
 
 
 def generate_codes(poll_id: int, count: int) -> CodeBatch:
-    if count < 1 or count > MAX_CODES_PER_BATCH:
-        raise Invalid(fields={"count": _l("Bitte geben Sie eine Zahl von 1 bis %(max)s an.", max=MAX_CODES_PER_BATCH)})
-    with write_transaction(f"poll:{poll_id}"):
+    """A batch of ``count`` codes (1..``schemas.MAX_CODES_PER_BATCH``) for a poll of mode ``codes``."""
+    with write_transaction(locks.poll(poll_id)):
         poll = db.session.get(Poll, poll_id)
         if poll is None:
             raise NotFound()
-        if poll.mode != "codes":
+        if poll.mode != Mode.CODES:
             raise Conflict(_l("Diese Umfrage verwendet keine Einladungscodes."), code="wrong_mode")
         batch = CodeBatch(poll_id=poll_id, size=count, nonce=secrets.token_hex(16))
         db.session.add(batch)
@@ -75,7 +75,7 @@ def get_batch(poll_id: int, batch_id: int) -> CodeBatch:
 
 
 def seal_batch(poll_id: int, batch_id: int) -> CodeBatch:
-    with write_transaction(f"poll:{poll_id}"):
+    with write_transaction(locks.poll(poll_id)):
         batch = get_batch(poll_id, batch_id)
         batch.nonce = None
         batch.sealed_at = batch.sealed_at or now()
@@ -84,10 +84,6 @@ def seal_batch(poll_id: int, batch_id: int) -> CodeBatch:
 
 def batches(poll_id: int) -> list[CodeBatch]:
     return list(db.session.scalars(select(CodeBatch).where(CodeBatch.poll_id == poll_id).order_by(CodeBatch.id)))
-
-
-def code_is_valid(poll: Poll, code: str) -> bool:
-    return db.session.get(InvitationCode, code_hash(code)) is not None
 
 
 def email_hash(poll: Poll, email: str) -> str:
@@ -104,18 +100,18 @@ class LinkRequest:
 
 def request_vote_link(poll: Poll, email: str) -> LinkRequest:
     """Store a one-time link for ``email`` (hash only). The caller sends the mail after commit."""
-    if poll.mode != "email":
+    if poll.mode != Mode.EMAIL:
         raise Conflict(_l("Diese Umfrage verwendet keine E-Mail-Bestätigung."), code="wrong_mode")
     if poll.status(now()) != "open":
         raise Conflict(_l("Die Umfrage ist nicht geöffnet."), code="poll_closed")
     marker = email_hash(poll, email)
-    token = new_token()
-    with write_transaction(f"poll-email:{poll.id}:{marker}"):
+    token = new_link_token()
+    with write_transaction(locks.poll_email(poll.id, marker)):
         used = db.session.scalar(select(Participation.id).where(Participation.poll_id == poll.id,
                                                                 Participation.marker == marker))
         if used:
             return LinkRequest(email, None)
-        db.session.add(EmailToken(token_hash=sha256(token), purpose="vote", target_id=poll.id,
+        db.session.add(EmailToken(token_hash=token_hash(token), purpose="vote", target_id=poll.id,
                                   email_hash=marker, expires_at=now() + LINK_VALID))
     return LinkRequest(email, token)
 
@@ -138,7 +134,7 @@ def vote_token(poll: Poll, token: str | None) -> EmailToken | None:
     """The valid email token for this poll, or None."""
     if not token or len(token) > 100:
         return None
-    row = db.session.get(EmailToken, sha256(token))
+    row = db.session.get(EmailToken, token_hash(token))
     if row is None or row.purpose != "vote" or row.target_id != poll.id or row.expires_at <= now():
         return None
     return row

@@ -2,7 +2,9 @@
 
 Rules:
 * only ``poll_admin`` users reach these functions (views check the role; the actor is passed);
-* the slug is unique; the poll closes after it opens;
+* the slug is unique (``locks.poll_slugs``); the poll closes after it opens;
+* a single or multiple choice question has at least two answers, and as many English answers as
+  German ones if any; ``max_choices`` is at most the number of answers;
 * opening and closing are computed from the times (``Poll.status(now)``), nothing flips a flag;
 * questions (and the participation mode) are frozen once a ballot exists; an edit updates the
   poll's row (a new random ``revision``) before it checks for ballots: the update waits for the
@@ -18,6 +20,7 @@ from datetime import datetime
 
 from sqlalchemy import delete, select, update
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
@@ -69,8 +72,14 @@ def _slug_taken(slug: str, except_id: int | None = None) -> bool:
     return db.session.scalar(query) is not None
 
 
+def _check_times(data: PollInput) -> None:
+    if data.closes_at <= data.opens_at:
+        raise Invalid(fields={"closes_at": _l("Das Ende muss nach dem Beginn liegen.")})
+
+
 def create_poll(data: PollInput, actor_id: int | None) -> Poll:
-    with write_transaction("polls:slug"):
+    _check_times(data)
+    with write_transaction(locks.poll_slugs()):
         if _slug_taken(data.slug):
             raise Invalid(fields={"slug": _l("Diese Adresse ist schon vergeben.")})
         poll = Poll(
@@ -103,7 +112,8 @@ def _require_no_ballots(poll: Poll) -> None:
 
 
 def update_poll(poll_id: int, data: PollInput) -> Poll:
-    with write_transaction("polls:slug", f"poll:{poll_id}"):
+    _check_times(data)
+    with write_transaction(locks.poll_slugs(), locks.poll(poll_id)):
         poll = _lock_poll(poll_id)
         if poll.archived_at is not None:
             raise Conflict(_l("Die Umfrage ist archiviert."), code="poll_archived")
@@ -123,12 +133,22 @@ def update_poll(poll_id: int, data: PollInput) -> Poll:
     return poll
 
 
+def _check_options(data: QuestionInput) -> None:
+    if data.kind not in ("single", "multiple"):
+        return
+    if len(data.options_de) < 2:
+        raise Invalid(fields={"options_de": _l("Bitte geben Sie mindestens zwei Antworten an, eine pro Zeile.")})
+    if data.options_en and len(data.options_en) != len(data.options_de):
+        raise Invalid(fields={"options_en": _l("Bitte geben Sie gleich viele englische wie deutsche Antworten an.")})
+    if data.kind == "multiple" and data.max_choices and data.max_choices > len(data.options):
+        raise Invalid(fields={"max_choices": _l("Das Höchstmaß ist größer als die Zahl der Antworten.")})
+
+
 def add_question(poll_id: int, data: QuestionInput) -> Question:
-    with write_transaction(f"poll:{poll_id}"):
+    _check_options(data)
+    with write_transaction(locks.poll(poll_id)):
         poll = _lock_poll(poll_id)
         _require_no_ballots(poll)
-        if data.kind == "multiple" and data.max_choices and data.max_choices > len(data.options):
-            raise Invalid(fields={"max_choices": _l("Das Höchstmaß ist größer als die Zahl der Antworten.")})
         position = max((q.position for q in poll.questions), default=0) + 1
         question = Question(
             poll=poll, position=position, kind=data.kind, text=data.text,
@@ -136,14 +156,14 @@ def add_question(poll_id: int, data: QuestionInput) -> Question:
         )
         if data.kind == "rating":
             question.options = [Option(position=v, value=v, label={"de": str(v)}) for v in RATING_VALUES]
-        else:
+        elif data.kind in ("single", "multiple"):
             question.options = [Option(position=i, label=label) for i, label in enumerate(data.options, 1)]
         db.session.add(question)
     return question
 
 
 def delete_question(poll_id: int, question_id: int) -> None:
-    with write_transaction(f"poll:{poll_id}"):
+    with write_transaction(locks.poll(poll_id)):
         poll = _lock_poll(poll_id)
         _require_no_ballots(poll)
         question = db.session.get(Question, question_id)
@@ -154,7 +174,7 @@ def delete_question(poll_id: int, question_id: int) -> None:
 
 def archive_poll(poll_id: int) -> Poll:
     """Archive a closed poll: delete email hashes and links; results stay for the admins."""
-    with write_transaction(f"poll:{poll_id}"):
+    with write_transaction(locks.poll(poll_id)):
         poll = _lock_poll(poll_id)
         if poll.status(utc_now()) in ("open", "scheduled") and poll.published:
             raise Conflict(_l("Eine laufende Umfrage kann nicht archiviert werden."), code="poll_not_closed")

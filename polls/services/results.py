@@ -25,10 +25,11 @@ from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
-from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import _l, current_language, localized
+from citizen_portal.core.i18n import current_language, localized
 
 from ..models import (
     TALLY_ANSWERED,
@@ -144,7 +145,7 @@ def poll_results(poll_id: int, *, include_texts: bool = True) -> PollResults:
             result.average = round(weighted / base, 2)
         result.texts = published.get(question.id, [])
         results.append(result)
-    return PollResults(poll.id, counts.get((TALLY_BALLOTS, 0), 0), poll.mode == "open", results)
+    return PollResults(poll.id, counts.get((TALLY_BALLOTS, 0), 0), poll.anyone_may_vote, results)
 
 
 class ResultsCache:
@@ -224,9 +225,9 @@ def text_answers(poll_id: int, moderation: str | None = None) -> list[TextAnswer
 
 
 def moderate_text_answer(poll_id: int, answer_id: str, decision: str) -> None:
-    if decision not in ("published", "rejected", "pending"):
-        raise Invalid(fields={"decision": _l("Unbekannte Entscheidung.")})
-    with write_transaction(f"poll-moderation:{poll_id}"):
+    """Publish, reject or reset a free-text answer (``schemas.TextModerationInput``); published
+    texts are part of the results."""
+    with write_transaction(locks.poll_moderation(poll_id)):
         answer = db.session.get(TextAnswer, answer_id)
         question = db.session.get(Question, answer.question_id) if answer else None
         if answer is None or question is None or question.poll_id != poll_id:

@@ -22,15 +22,17 @@ from flask_babel import force_locale
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, current_language
 from citizen_portal.core.mail import Mail, send_mail
+from citizen_portal.core.security import token_hash
 
 from ..models import SUGGESTION_STATUSES, EmailToken, Suggestion, SuggestionSupport
 from ..schemas import SuggestionInput
-from .common import app_key, keyed_hash, new_token, normalize_email, now, sha256
+from .common import app_key, keyed_hash, new_link_token, normalize_email, now
 
 LINK_VALID = timedelta(hours=48)
 FINAL_STATUSES = ("done", "declined")
@@ -91,14 +93,16 @@ def _link(endpoint: str, token: str) -> str:
 
 
 def submit(data: SuggestionInput) -> Notification:
-    token = new_token()
-    with write_transaction():
+    """A new suggestion, waiting for its confirmation link."""
+    token = new_link_token()
+    with write_transaction(locks.suggestions()):
         suggestion = Suggestion(title=data.title, text=data.text, category=data.category,
                                 email=data.email, language=current_language())
         db.session.add(suggestion)
         db.session.flush()
-        db.session.add(EmailToken(token_hash=sha256(token), purpose="suggest", target_id=suggestion.id,
-                                  email_hash=sha256(normalize_email(data.email)), expires_at=now() + LINK_VALID))
+        db.session.add(EmailToken(token_hash=token_hash(token), purpose="suggest", target_id=suggestion.id,
+                                  email_hash=keyed_hash(app_key("suggest"), normalize_email(data.email)),
+                                  expires_at=now() + LINK_VALID))
     return Notification(data.email, "polls.suggestion_confirm", "email/polls/suggestion_confirm.txt",
                         _l("Bitte bestätigen Sie Ihren Vorschlag"),
                         {"title": data.title, "link": _link("polls.suggestion_confirm", token),
@@ -106,7 +110,7 @@ def submit(data: SuggestionInput) -> Notification:
 
 
 def _take_token(token: str, purpose: str) -> EmailToken:
-    row = db.session.get(EmailToken, sha256(token)) if token and len(token) <= 100 else None
+    row = db.session.get(EmailToken, token_hash(token)) if token and len(token) <= 100 else None
     if row is None or row.purpose != purpose or row.expires_at <= now():
         raise Conflict(_l("Der Link ist ungültig, abgelaufen oder wurde schon benutzt."), code="link_invalid")
     db.session.delete(row)
@@ -115,7 +119,7 @@ def _take_token(token: str, purpose: str) -> EmailToken:
 
 def peek_token(token: str) -> str | None:
     """The purpose of a valid token (to show the right confirmation page), or None."""
-    row = db.session.get(EmailToken, sha256(token)) if token and len(token) <= 100 else None
+    row = db.session.get(EmailToken, token_hash(token)) if token and len(token) <= 100 else None
     if row is None or row.expires_at <= now() or row.purpose not in ("suggest", "support"):
         return None
     return row.purpose
@@ -123,7 +127,7 @@ def peek_token(token: str) -> str | None:
 
 def confirm(token: str) -> Suggestion:
     """Confirm a submission or a support with the one-time link."""
-    with write_transaction("suggestions"):
+    with write_transaction(locks.suggestions()):
         row = _take_token(token, peek_token(token) or "suggest")
         suggestion = get_suggestion(row.target_id)
         if row.purpose == "suggest":
@@ -144,9 +148,9 @@ def confirm(token: str) -> Suggestion:
 
 def request_support(suggestion_id: int, email: str) -> Notification | None:
     """A one-time link to confirm the support; None (nothing sent) if the address supports it already."""
-    token = new_token()
+    token = new_link_token()
     marker = support_hash(suggestion_id, email)
-    with write_transaction("suggestions"):
+    with write_transaction(locks.suggestions()):
         suggestion = get_public_suggestion(suggestion_id)
         if suggestion.status in FINAL_STATUSES:
             raise Conflict(_l("Dieser Vorschlag ist abgeschlossen und kann nicht mehr unterstützt werden."),
@@ -154,7 +158,7 @@ def request_support(suggestion_id: int, email: str) -> Notification | None:
         if db.session.scalar(select(SuggestionSupport.id).where(SuggestionSupport.suggestion_id == suggestion_id,
                                                                 SuggestionSupport.email_hash == marker)):
             return None
-        db.session.add(EmailToken(token_hash=sha256(token), purpose="support", target_id=suggestion_id,
+        db.session.add(EmailToken(token_hash=token_hash(token), purpose="support", target_id=suggestion_id,
                                   email_hash=marker, expires_at=now() + LINK_VALID))
         title = suggestion.title
     return Notification(email, "polls.support_confirm", "email/polls/support_confirm.txt",
@@ -163,15 +167,13 @@ def request_support(suggestion_id: int, email: str) -> Notification | None:
                          "hours": int(LINK_VALID.total_seconds() // 3600)}, current_language())
 
 
-def moderate(suggestion_id: int, decision: str, reason: str, actor_id: int | None) -> Notification | None:
-    if decision not in ("publish", "reject"):
-        raise Invalid(fields={"decision": _l("Bitte wählen Sie: veröffentlichen oder ablehnen.")})
+def moderate(suggestion_id: int, decision: str, reason: str | None, actor_id: int | None) -> Notification | None:
+    """Publish or reject (``schemas.ModerationInput``) a suggestion whose address was confirmed; a
+    rejection needs a reason, which goes to the submitter."""
     reason = (reason or "").strip()
     if decision == "reject" and not reason:
         raise Invalid(fields={"reason": _l("Bitte nennen Sie einen Grund für die Ablehnung.")})
-    if len(reason) > 2000:
-        raise Invalid(fields={"reason": _l("Der Text ist zu lang (höchstens %(limit)s Zeichen).", limit=2000)})
-    with write_transaction("suggestions"):
+    with write_transaction(locks.suggestions()):
         suggestion = get_suggestion(suggestion_id)
         if not suggestion.email_verified:
             raise Conflict(_l("Die E-Mail-Adresse ist noch nicht bestätigt."), code="not_verified")
@@ -185,13 +187,10 @@ def moderate(suggestion_id: int, decision: str, reason: str, actor_id: int | Non
     return notification
 
 
-def set_status(suggestion_id: int, status: str, answer: str, actor_id: int | None) -> Notification | None:
-    if status not in SUGGESTION_STATUSES:
-        raise Invalid(fields={"status": _l("Bitte wählen Sie einen Status.")})
+def set_status(suggestion_id: int, status: str, answer: str | None, actor_id: int | None) -> Notification | None:
+    """Set the status (``schemas.StatusInput``) and public answer of a published suggestion."""
     answer = (answer or "").strip()
-    if len(answer) > 5000:
-        raise Invalid(fields={"answer": _l("Der Text ist zu lang (höchstens %(limit)s Zeichen).", limit=5000)})
-    with write_transaction("suggestions"):
+    with write_transaction(locks.suggestions()):
         suggestion = get_suggestion(suggestion_id)
         if suggestion.moderation != "published":
             raise Conflict(_l("Nur veröffentlichte Vorschläge erhalten einen Status."), code="not_published")
@@ -228,6 +227,6 @@ def deliver(notification: Notification | None) -> None:
 
 
 def purge_expired_tokens() -> int:
-    with write_transaction("polls:tokens"):
+    with write_transaction(locks.poll_tokens()):
         result = db.session.execute(delete(EmailToken).where(EmailToken.expires_at <= now()))
     return result.rowcount or 0

@@ -1,6 +1,7 @@
 """Admin pages "Räume und Plätze" (``/arbeitsplaetze/verwaltung/raeume-und-plaetze``): edit floors,
 desks and rooms, create desks and rooms on a floor. Role ``admin``, no JavaScript, German and English.
-Thin adapters over ``staff_calendar.spaces.services.admin`` (the rules); views never commit."""
+Thin adapters: the form is typed by ``admin_schemas``, the rules are ``services.admin``; views never commit.
+On a problem the form is shown again with what was entered and a message per field (400)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from citizen_portal.core.access import roles_required
 from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _
+from citizen_portal.core.schemas import Schema, parse_form
+from staff_calendar.spaces import admin_schemas as forms
+from staff_calendar.spaces.models import Desk, Floor, Room
 from staff_calendar.spaces.services import admin
 from staff_calendar.spaces.services.common import Actor
 
@@ -32,7 +36,7 @@ def _weekday_labels() -> dict[str, str]:
 def _helpers() -> dict:
     # the spaces layout shows the admin link in its menu (only admins reach these pages)
     return {"is_admin": True, "weekdays": WEEKDAYS, "weekday_labels": _weekday_labels(),
-            "desk_attributes": admin.DESK_ATTRIBUTES, "room_attributes": admin.ROOM_ATTRIBUTES}
+            "desk_attributes": forms.DESK_ATTRIBUTES, "room_attributes": forms.ROOM_ATTRIBUTES}
 
 
 def _actor() -> Actor:
@@ -42,6 +46,49 @@ def _actor() -> Actor:
 def _render(template: str, status: int = 200, **context):
     context.setdefault("errors", {})
     return render_template(f"{TEMPLATES}/{template}", **context), status
+
+
+# --- the texts a form shows: as stored, or as entered ----------------------------------------------
+
+def _entered() -> dict[str, Any]:
+    """The submitted form as the templates read it (``values.name_de``, ``values.attributes``)."""
+    values: dict[str, Any] = {key: request.form.get(key, "").strip() for key in request.form}
+    values["attributes"] = request.form.getlist("attributes")
+    values["active"] = bool(request.form.get("active"))
+    return values
+
+
+def _number_text(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _placed(item: Desk | Room, fixed: tuple[str, ...]) -> dict[str, Any]:
+    attributes = item.attributes or []
+    return {"key": item.key, "attributes": [a for a in attributes if a in fixed],
+            "more_attributes": ", ".join(a for a in attributes if a not in fixed),
+            "x": _number_text(item.x), "y": _number_text(item.y), "active": item.active}
+
+
+def _floor_texts(floor: Floor) -> dict[str, Any]:
+    return {"name_de": floor.name.get("de", ""), "name_en": floor.name.get("en", ""), "active": floor.active,
+            "desk_days_per_week": "" if floor.desk_days_per_week is None else str(floor.desk_days_per_week)}
+
+
+def _desk_texts(desk: Desk | None) -> dict[str, Any]:
+    if desk is None:
+        return {"active": True, "attributes": []}
+    return {**_placed(desk, forms.DESK_ATTRIBUTES), "label": desk.label or ""}
+
+
+def _room_texts(room: Room | None) -> dict[str, Any]:
+    if room is None:
+        return {"active": True, "attributes": []}
+    name = room.name or {}
+    hours = {f"hours.{day}": ", ".join((room.opening_hours or {}).get(day) or []) for day in WEEKDAYS}
+    return {**_placed(room, forms.ROOM_ATTRIBUTES), **hours, "name_de": name.get("de", ""),
+            "name_en": name.get("en", ""), "capacity": str(room.capacity)}
 
 
 def _saved(result: admin.Saved, message: str):
@@ -64,15 +111,13 @@ def index():
 def floor(key: str):
     item = admin.get_floor(key)
     if request.method == "POST":
-        data = admin.FloorInput.from_mapping(request.form)
         try:
-            result = admin.update_floor(_actor(), key, data)
+            result = admin.update_floor(_actor(), key, parse_form(forms.FloorInput, request.form))
         except Invalid as error:
-            return _render("floor.html", 400, item=item, values=data, errors=error.fields,
+            return _render("floor.html", 400, item=item, values=_entered(), errors=error.fields,
                            future=admin.future_floor_bookings(item))
         return _saved(result, _("Die Etage wurde gespeichert."))
-    return _render("floor.html", item=item, values=admin.FloorInput.of(item),
-                   future=admin.future_floor_bookings(item))
+    return _render("floor.html", item=item, values=_floor_texts(item), future=admin.future_floor_bookings(item))
 
 
 @dataclass(frozen=True)
@@ -80,7 +125,9 @@ class SpaceKind:
     """What differs between the desk and the room pages; the handlers below are shared."""
 
     template: str
-    form: type[admin.DeskInput] | type[admin.RoomInput]
+    edit_form: type[Schema]
+    new_form: type[Schema]
+    texts: Callable[[Any], dict[str, Any]]
     get: Callable[[str], Any]
     future_bookings: Callable[[list[int]], int]
     update: Callable[..., admin.Saved]
@@ -89,38 +136,36 @@ class SpaceKind:
     created: Callable[[], str]
 
 
-DESK = SpaceKind("desk.html", admin.DeskInput, admin.get_desk, admin.future_desk_bookings, admin.update_desk,
-                 admin.create_desk, lambda: _("Der Arbeitsplatz wurde gespeichert."),
-                 lambda: _("Der Arbeitsplatz wurde angelegt."))
-ROOM = SpaceKind("room.html", admin.RoomInput, admin.get_room, admin.future_room_bookings, admin.update_room,
-                 admin.create_room, lambda: _("Der Raum wurde gespeichert."), lambda: _("Der Raum wurde angelegt."))
+DESK = SpaceKind("desk.html", forms.DeskInput, forms.NewDeskInput, _desk_texts, admin.any_desk,
+                 admin.future_desk_bookings, admin.update_desk, admin.create_desk,
+                 lambda: _("Der Arbeitsplatz wurde gespeichert."), lambda: _("Der Arbeitsplatz wurde angelegt."))
+ROOM = SpaceKind("room.html", forms.RoomInput, forms.NewRoomInput, _room_texts, admin.any_room,
+                 admin.future_room_bookings, admin.update_room, admin.create_room,
+                 lambda: _("Der Raum wurde gespeichert."), lambda: _("Der Raum wurde angelegt."))
 
 
 def _edit(kind: SpaceKind, key: str):
     item = kind.get(key)
     future = kind.future_bookings([item.id])
     if request.method == "POST":
-        data = kind.form.from_mapping(request.form)
-        data.key = key
         try:
-            result = kind.update(_actor(), key, data)
+            result = kind.update(_actor(), key, parse_form(kind.edit_form, request.form))
         except Invalid as error:
-            return _render(kind.template, 400, item=item, floor=item.floor, values=data, errors=error.fields,
-                           future=future)
+            return _render(kind.template, 400, item=item, floor=item.floor, values={**_entered(), "key": key},
+                           errors=error.fields, future=future)
         return _saved(result, kind.updated())
-    return _render(kind.template, item=item, floor=item.floor, values=kind.form.of(item), future=future)
+    return _render(kind.template, item=item, floor=item.floor, values=kind.texts(item), future=future)
 
 
 def _create(kind: SpaceKind, floor_key: str):
     floor = admin.get_floor(floor_key)
     if request.method == "POST":
-        data = kind.form.from_mapping(request.form)
         try:
-            result = kind.create(_actor(), floor_key, data)
+            result = kind.create(_actor(), floor_key, parse_form(kind.new_form, request.form))
         except Invalid as error:
-            return _render(kind.template, 400, item=None, floor=floor, values=data, errors=error.fields, future=0)
+            return _render(kind.template, 400, item=None, floor=floor, values=_entered(), errors=error.fields, future=0)
         return _saved(result, kind.created())
-    return _render(kind.template, item=None, floor=floor, values=kind.form(), future=0)
+    return _render(kind.template, item=None, floor=floor, values=kind.texts(None), future=0)
 
 
 @bp.route("/plaetze/<key>", methods=["GET", "POST"])

@@ -5,7 +5,9 @@ Authentication: a staff session (browser; unsafe methods then need the CSRF toke
 stored, in ``api_tokens``). The blueprint is exempt from the global CSRF check because bearer
 clients have no session; session requests are checked here instead.
 
-Errors are ``{"error": code, "message", "fields"}`` with a 4xx status (``citizen_portal.core.errors``).
+Bodies and query strings are typed by ``schemas`` (the same models as the pages, so the same field
+messages). Errors are ``{"error": code, "message", "fields"}`` with a 4xx status
+(``citizen_portal.core.errors``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
 from citizen_portal.core.access import authenticate_api_request
-from citizen_portal.core.errors import Invalid
 from citizen_portal.core.extensions import csrf
-from citizen_portal.core.i18n import _l, localized
+from citizen_portal.core.i18n import localized
+from citizen_portal.core.schemas import parse_form, parse_json
 from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import desks, rooms
 from staff_calendar.spaces.services.common import Actor, local_moment
@@ -36,13 +38,6 @@ def _actor() -> Actor:
     return Actor.of(current_user)
 
 
-def _json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid(_l("Bitte senden Sie ein JSON-Objekt."), code="invalid_json")
-    return body
-
-
 def _desk_booking_json(rows) -> dict:
     first = rows[0]
     halves = [row.half for row in rows]
@@ -53,27 +48,23 @@ def _desk_booking_json(rows) -> dict:
 
 @bp.get("/desks")
 def list_desks():
-    day = schemas.parse_date(request.args.get("date"))
-    floor = request.args.get("floor") or None
-    attributes = tuple(a for a in request.args.getlist("attribute") if a)
-    body = desks.desk_availability_json(day, floor_key=floor, attributes=attributes)
+    query = parse_form(schemas.DesksQuery, request.args)
+    body = desks.desk_availability_json(query.date, floor_key=query.floor, attributes=tuple(query.attribute))
     return current_app.response_class(body, mimetype="application/json")
 
 
 @bp.post("/desk-bookings")
 def create_desk_booking():
-    body = _json_body()
-    desk_key = schemas.parse_str(body.get("desk"), "desk", max_length=64)
-    day = schemas.parse_date(body.get("date"))
-    part = schemas.parse_part(body.get("part", "day"))
-    rows = desks.book_desk(_actor(), desk_key, day, part)
+    data = parse_json(schemas.DeskBookingInput, request.get_json(silent=True))
+    rows = desks.book_desk(_actor(), data.desk, data.date, data.part)
     return jsonify(_desk_booking_json(rows)), 201
 
 
 @bp.get("/desk-bookings")
 def my_desk_bookings():
-    first = schemas.parse_optional_date(request.args.get("from"), desks.today_local(), "from")
-    last = schemas.parse_optional_date(request.args.get("to"), first + timedelta(days=31), "to")
+    query = parse_form(schemas.PeriodQuery, request.args)
+    first = query.first or desks.today_local()
+    last = query.last or first + timedelta(days=31)
     groups: dict[str, list] = {}
     for row in desks.my_desk_bookings(_actor(), first, last):
         groups.setdefault(row.group_uid, []).append(row)
@@ -82,13 +73,15 @@ def my_desk_bookings():
 
 @bp.delete("/desk-bookings/<int:booking_id>")
 def delete_desk_booking(booking_id: int):
-    part = request.args.get("part", "day")
-    desks.cancel_desk_booking(_actor(), booking_id, part)
+    data = parse_form(schemas.CancelDeskInput, request.args)
+    desks.cancel_desk_booking(_actor(), booking_id, data.part)
     return "", 204
 
 
 @bp.post("/desk-bookings/<int:booking_id>/check-in")
 def check_in(booking_id: int):
+    if request.get_data():
+        parse_json(schemas.CheckInInput, request.get_json(silent=True))
     desks.check_in(_actor(), booking_id)
     return "", 204
 
@@ -107,8 +100,8 @@ def list_rooms():
 
 @bp.get("/rooms/<key>/availability")
 def room_availability(key: str):
-    day = schemas.parse_date(request.args.get("date"))
-    room = rooms.get_room(key)
+    day = parse_form(schemas.DayQuery, request.args).date
+    room = rooms.active_room(key)
     [entry] = rooms.room_schedule([room], day)
     return jsonify({
         "room": room.key, "date": day.isoformat(), "capacity": room.capacity,
@@ -121,13 +114,8 @@ def room_availability(key: str):
 
 @bp.post("/room-bookings")
 def create_room_booking():
-    body = _json_body()
-    room_key = schemas.parse_str(body.get("room"), "room", max_length=64)
-    start = schemas.parse_datetime(body.get("start"), "start")
-    end = schemas.parse_datetime(body.get("end"), "end")
-    title = schemas.parse_str(body.get("title"), "title")
-    attendees = schemas.parse_int(body.get("attendees"), "attendees", default=1, minimum=1, maximum=1000)
-    booking = rooms.book_room(_actor(), room_key, start, end, title, attendees)
+    data = parse_json(schemas.RoomBookingInput, request.get_json(silent=True))
+    booking = rooms.book_room(_actor(), data.room, data.start_at, data.end_at, data.title, data.attendees)
     return jsonify(_room_booking_json(booking)), 201
 
 
@@ -138,10 +126,11 @@ def _room_booking_json(booking) -> dict:
 
 @bp.get("/room-bookings")
 def my_room_bookings():
-    first = schemas.parse_optional_date(request.args.get("from"), desks.today_local(), "from")
-    start = local_moment(first, datetime.min.time())
-    return jsonify({"bookings": [_room_booking_json(b) for b in
-                                 rooms.my_room_bookings(_actor(), start, start + timedelta(days=62))]})
+    query = parse_form(schemas.PeriodQuery, request.args)
+    first = query.first or desks.today_local()
+    last = query.last or first + timedelta(days=61)
+    start, end = (local_moment(day, datetime.min.time()) for day in (first, last + timedelta(days=1)))
+    return jsonify({"bookings": [_room_booking_json(b) for b in rooms.my_room_bookings(_actor(), start, end)]})
 
 
 @bp.delete("/room-bookings/<int:booking_id>")

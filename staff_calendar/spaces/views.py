@@ -1,5 +1,6 @@
 """Pages of desk and room booking (``/arbeitsplaetze``): login required, German and English,
-no JavaScript. Thin adapters over ``staff_calendar.spaces.services``; views never commit."""
+no JavaScript. Thin adapters: forms and query strings are typed by ``schemas`` (the same models as
+the JSON API), the rules are ``staff_calendar.spaces.services``; views never commit."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import segno
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.datastructures import MultiDict
 
 from citizen_portal.core.access import roles_required
 from citizen_portal.core.errors import Conflict, DomainError, Invalid
 from citizen_portal.core.i18n import _, _l
+from citizen_portal.core.schemas import S, parse_form
 from staff_calendar.spaces import schemas
 from staff_calendar.spaces.services import blocks, bookable, desks, feeds, occupancy, presence, rooms
 from staff_calendar.spaces.services.common import (
@@ -73,13 +76,20 @@ def _done(message: str, endpoint: str = "spaces.my_week") -> Response:
     return redirect(url_for(endpoint), code=303)
 
 
-def _chosen_day(days: list[date], default_day: date) -> date:
-    """The day asked for (``?date=``) when it is one of ``days``, else ``default_day`` (the page opens
-    on the first day that still offers something)."""
+def _page_query(model: type[S]) -> S:
+    """The page's state (``?date=&floor=``, or the same fields of a form posted on it) typed by
+    ``model``; what cannot be read falls back to the page's defaults."""
+    fields = {field.alias or name for name, field in model.model_fields.items()}
+    values = MultiDict([(key, value) for key, value in request.values.items(multi=True) if key in fields])
     try:
-        day = schemas.parse_optional_date(request.values.get("date"), default_day)
+        return parse_form(model, values)
     except Invalid:
-        return default_day
+        return model()
+
+
+def _chosen_day(day: date | None, days: list[date], default_day: date) -> date:
+    """The day asked for when it is one of ``days``, else ``default_day`` (the page opens on the
+    first day that still offers something)."""
     return day if day in days else default_day
 
 
@@ -111,14 +121,15 @@ def my_week():
 @bp.post("/buchungen/<int:booking_id>/stornieren")
 @roles_required("staff")
 def cancel_desk(booking_id: int):
-    part = request.form.get("part", "day")
-    desks.cancel_desk_booking(_actor(), booking_id, part)
+    data = parse_form(schemas.CancelDeskInput, request.form)
+    desks.cancel_desk_booking(_actor(), booking_id, data.part)
     return _done(_("Die Buchung wurde storniert."))
 
 
 @bp.post("/buchungen/<int:booking_id>/einchecken")
 @roles_required("staff")
 def check_in(booking_id: int):
+    parse_form(schemas.CheckInInput, request.form)
     desks.check_in(_actor(), booking_id)
     return _done(_("Sie sind eingecheckt."))
 
@@ -127,8 +138,9 @@ def check_in(booking_id: int):
 @roles_required("staff")
 def desk_check_in(desk_key: str):
     """Target of the QR code on the desk: a confirmation page (GET), check-in (POST)."""
-    desk = desks.get_desk(desk_key)
+    desk = desks.active_desk(desk_key)
     if request.method == "POST":
+        parse_form(schemas.CheckInInput, request.form)
         desks.check_in_at_desk(_actor(), desk_key)
         return _done(_("Sie sind eingecheckt."))
     return render_template("staff_calendar/spaces/check_in.html", desk=desk)
@@ -139,15 +151,14 @@ def desk_check_in(desk_key: str):
 def _render_desks(status: int = 200, **extra):
     actor = _actor()
     settings = load_settings()
-    floor = request.values.get("floor") or None
+    query = _page_query(schemas.DeskPageQuery)
     floors = desks.active_floors()
-    if floor not in {f.key for f in floors}:
-        floor = None
+    floor = query.floor if query.floor in {f.key for f in floors} else None
     days = desks.desk_days(floor_key=floor)
     default_day = next((d.day for d in days if d.offers), None) or next(
         (d.day for d in days if d.halves), days[0].day if days else today_local())
-    day = _chosen_day([d.day for d in days], default_day)
-    chosen_attributes = tuple(a for a in request.values.getlist("attribute") if a)
+    day = _chosen_day(query.date, [d.day for d in days], default_day)
+    chosen_attributes = tuple(query.attribute)
     items = desks.desk_availability(day, floor_key=floor, attributes=chosen_attributes, actor=actor)
     plan_floor = next((f for f in floors if f.key == floor), floors[0] if len(floors) == 1 else None)
     plan = [item for item in items if plan_floor and item.desk.floor_id == plan_floor.id
@@ -168,34 +179,32 @@ def book_desk_form():
     return _render_desks()
 
 
+# fields of the page, not of the booking: the floor filter the booking buttons carry along
+PAGE_FIELDS = frozenset({"csrf_token", "floor"})
+
+
 @bp.post("/buchen")
 @roles_required("staff")
 def book_desk():
     try:
-        day = schemas.parse_date(request.form.get("date"))
-        part = schemas.parse_part(request.form.get("part"))
-        desk_key = schemas.parse_str(request.form.get("desk"), "desk", max_length=64)
-        rows = desks.book_desk(_actor(), desk_key, day, part)
+        data = parse_form(schemas.DeskBookingInput, request.form, ignore=PAGE_FIELDS)
+        rows = desks.book_desk(_actor(), data.desk, data.date, data.part)
     except (Invalid, Conflict) as error:
         return _render_desks(**_error_context(error), status=error.status)
     return _done(_("Gebucht: %(desk)s am %(day)s, %(part)s.", desk=desks.desk_title(rows[0].desk),
-                   day=day.strftime("%d.%m.%Y"), part=PART_LABELS[part]))
+                   day=data.date.strftime("%d.%m.%Y"), part=PART_LABELS[data.part]))
 
 
 @bp.post("/serie")
 @roles_required("staff")
 def book_series():
     try:
-        desk_key = schemas.parse_str(request.form.get("desk"), "series_desk", max_length=64)
-        part = schemas.parse_part(request.form.get("part"))
-        first = schemas.parse_date(request.form.get("first_day"), "first_day")
-        weeks = schemas.parse_int(request.form.get("weeks"), "weeks", minimum=1, maximum=26)
-        weekdays = schemas.parse_weekdays(request.form.getlist("weekdays"))
-        results = desks.book_desk_series(_actor(), desk_key, part, weekdays, first, weeks)
+        data = parse_form(schemas.DeskSeriesInput, request.form, ignore=PAGE_FIELDS)
+        results = desks.book_desk_series(_actor(), data.desk, data.part, data.weekdays, data.first_day, data.weeks)
     except (Invalid, Conflict) as error:
         return _render_desks(**_error_context(error), status=error.status)
     return render_template("staff_calendar/spaces/series_result.html", results=results,
-                           desk=desks.get_desk(desk_key), part=part)
+                           desk=desks.active_desk(data.desk), part=data.part)
 
 
 # --- rooms ---------------------------------------------------------------------------------------
@@ -203,7 +212,7 @@ def book_series():
 def _render_rooms(status: int = 200, **extra):
     all_rooms = rooms.active_rooms()
     days, default_day = rooms.room_days(all_rooms)
-    day = _chosen_day([option for option, _reason in days], default_day)
+    day = _chosen_day(_page_query(schemas.DayPageQuery).date, [option for option, _reason in days], default_day)
     schedule = rooms.room_schedule(all_rooms, day)
     starts, ends, start, end = bookable.time_choices([entry.free for entry in schedule])
     return render_template("staff_calendar/spaces/rooms.html", day=day, days=days, schedule=schedule,
@@ -222,13 +231,8 @@ def rooms_page():
 @roles_required("staff")
 def book_room():
     try:
-        day = schemas.parse_date(request.form.get("date"))
-        room_key = schemas.parse_str(request.form.get("room"), "room", max_length=64)
-        start = schemas.parse_local_time(day, request.form.get("start"), "start")
-        end = schemas.parse_local_time(day, request.form.get("end"), "end")
-        title = schemas.parse_str(request.form.get("title"), "title")
-        attendees = schemas.parse_int(request.form.get("attendees"), "attendees", default=1, minimum=1, maximum=1000)
-        booking = rooms.book_room(_actor(), room_key, start, end, title, attendees)
+        data = parse_form(schemas.RoomBookingInput, request.form)
+        booking = rooms.book_room(_actor(), data.room, data.start_at, data.end_at, data.title, data.attendees)
     except (Invalid, Conflict) as error:
         return _render_rooms(**_error_context(error), status=error.status)
     return _done(_("Raum gebucht: %(title)s.", title=booking.title))
@@ -249,10 +253,7 @@ def whos_in():
     actor = _actor()
     today = today_local()
     monday, _sunday = week_bounds(today)
-    try:
-        start = schemas.parse_optional_date(request.args.get("week"), monday, "week")
-    except Invalid:
-        start = monday
+    start = _page_query(schemas.WeekQuery).week or monday
     start = start - timedelta(days=start.weekday())
     days = [start + timedelta(days=n) for n in range(5)]
     team, visible = presence.my_team_and_visibility(actor)
@@ -264,7 +265,7 @@ def whos_in():
 @bp.post("/sichtbarkeit")
 @roles_required("staff")
 def set_visibility():
-    visible = request.form.get("visible") == "1"
+    visible = parse_form(schemas.VisibilityInput, request.form).visible
     presence.set_visibility(_actor(), visible)
     message = _("Sie sind jetzt für Ihr Team sichtbar.") if visible else _("Sie sind jetzt für Ihr Team unsichtbar.")
     return _done(message, "spaces.whos_in")
@@ -305,8 +306,9 @@ def feed(token: str):
 def _occupancy_range() -> tuple[date, date]:
     today = today_local()
     monday, _sunday = week_bounds(today)
-    first = schemas.parse_optional_date(request.args.get("from"), monday - timedelta(days=7), "from")
-    last = schemas.parse_optional_date(request.args.get("to"), monday + timedelta(days=13), "to")
+    query = parse_form(schemas.PeriodQuery, request.args)
+    first = query.first or monday - timedelta(days=7)
+    last = query.last or monday + timedelta(days=13)
     if last < first or (last - first).days > 366:
         raise Invalid(fields={"to": _l("Bitte wählen Sie einen Zeitraum von höchstens einem Jahr.")})
     return first, last
@@ -345,15 +347,9 @@ def occupancy_csv():
 @roles_required("admin")
 def create_block():
     try:
-        target = request.form.get("target", "")
-        kind, _sep, key = target.partition(":")
-        first = schemas.parse_date(request.form.get("first_day"), "first_day")
-        last = schemas.parse_optional_date(request.form.get("last_day"), first, "last_day")
-        reason = schemas.parse_str(request.form.get("reason"), "reason", max_length=300)
-        if kind not in ("desk", "room") or not key:
-            raise Invalid(fields={"target": _l("Bitte wählen Sie genau einen Arbeitsplatz oder einen Raum.")})
-        blocks.create_block(_actor(), desk_key=key if kind == "desk" else None,
-                            room_key=key if kind == "room" else None, first_day=first, last_day=last, reason=reason)
+        data = parse_form(schemas.BlockInput, request.form)
+        blocks.create_block(_actor(), desk_key=data.desk_key, room_key=data.room_key, first_day=data.first_day,
+                            last_day=data.until, reason=data.reason)
     except (Invalid, Conflict) as error:
         return _render_admin(**_error_context(error), status=error.status)
     return _done(_("Die Sperrung wurde gespeichert."), "spaces.admin")
@@ -370,7 +366,7 @@ def delete_block(block_id: int):
 @roles_required("admin")
 def desk_qr(desk_key: str):
     """A printable page per desk with a QR code leading to its check-in page (SVG, made here)."""
-    desk = desks.get_desk(desk_key)
+    desk = desks.active_desk(desk_key)
     target = current_app.config["BASE_URL"].rstrip("/") + url_for("spaces.desk_check_in", desk_key=desk.key)
     qr = segno.make(target, error="m")
     svg = qr.svg_inline(scale=8, dark="#000", light="#fff", title=_("QR-Code zum Einchecken"))

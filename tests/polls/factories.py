@@ -21,19 +21,19 @@ def make_poll(mode: str = "codes", visibility: str = "live", *, questions: bool 
               opens_in: timedelta = timedelta(days=-1), closes_in: timedelta = timedelta(days=7)) -> Poll:
     moment = now()
     poll = poll_service.create_poll(PollInput(
-        slug=f"umfrage-{next(_counter)}", title={"de": "Testumfrage", "en": "Test poll"},
-        description={"de": "Beschreibung", "en": "Description"}, mode=mode, results_visibility=visibility,
+        slug=f"umfrage-{next(_counter)}", title_de="Testumfrage", title_en="Test poll",
+        description_de="Beschreibung", description_en="Description", mode=mode, results_visibility=visibility,
         opens_at=moment + opens_in, closes_at=moment + closes_in, published=published,
     ), None)
     if questions:
         poll_service.add_question(poll.id, QuestionInput(
-            "single", {"de": "Welche Farbe?", "en": "Which colour?"},
-            [{"de": "Rot", "en": "Red"}, {"de": "Grün", "en": "Green"}, {"de": "Blau", "en": "Blue"}], required=True))
+            kind="single", text_de="Welche Farbe?", text_en="Which colour?",
+            options_de=("Rot", "Grün", "Blau"), options_en=("Red", "Green", "Blue"), required=True))
         poll_service.add_question(poll.id, QuestionInput(
-            "multiple", {"de": "Welche Tage?", "en": "Which days?"},
-            [{"de": "Mo", "en": "Mon"}, {"de": "Di", "en": "Tue"}, {"de": "Mi", "en": "Wed"}], max_choices=2))
-        poll_service.add_question(poll.id, QuestionInput("rating", {"de": "Wie gut?", "en": "How good?"}))
-        poll_service.add_question(poll.id, QuestionInput("text", {"de": "Anmerkungen?", "en": "Comments?"}))
+            kind="multiple", text_de="Welche Tage?", text_en="Which days?",
+            options_de=("Mo", "Di", "Mi"), options_en=("Mon", "Tue", "Wed"), max_choices=2))
+        poll_service.add_question(poll.id, QuestionInput(kind="rating", text_de="Wie gut?", text_en="How good?"))
+        poll_service.add_question(poll.id, QuestionInput(kind="text", text_de="Anmerkungen?", text_en="Comments?"))
     return db.session.get(Poll, poll.id)
 
 

@@ -80,10 +80,10 @@ def test_closed_and_scheduled_polls_refuse_ballots(app):
 
 def test_questions_are_frozen_once_a_ballot_exists(app):
     poll = make_poll(mode="open")
-    poll_service.add_question(poll.id, QuestionInput("rating", {"de": "Noch eine"}))
+    poll_service.add_question(poll.id, QuestionInput(kind="rating", text_de="Noch eine"))
     ballots.cast_ballot(poll.id, answers(poll))
     with pytest.raises(Conflict) as error:
-        poll_service.add_question(poll.id, QuestionInput("rating", {"de": "Zu spät"}))
+        poll_service.add_question(poll.id, QuestionInput(kind="rating", text_de="Zu spät"))
     assert error.value.code == "poll_frozen"
     with pytest.raises(Conflict):
         poll_service.delete_question(poll.id, poll.questions[0].id)

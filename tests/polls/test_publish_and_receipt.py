@@ -97,7 +97,7 @@ def test_the_admin_form_publishes_and_unpublishes(client, poll_admin):
     action = f"/verwaltung/beteiligung/{poll.id}"
     page = client.get(action).get_data(as_text=True)
     fields = form_fields(page, action)
-    assert ("published", "") in fields and ("published", "1") not in fields  # a draft: the box is unticked
+    assert ("published", "0") in fields and ("published", "1") not in fields  # a draft: the box is unticked
     response = submit(client, action, with_checkbox(fields, "published", True))
     assert response.status_code == 303
     db.session.expire_all()

@@ -76,7 +76,7 @@ def test_question_edit_racing_ballots_never_interleaves(race_app):
     def edit() -> str:
         with race_app.app_context():
             try:
-                poll_service.add_question(poll_id, QuestionInput("rating", {"de": "Nachzügler"}, required=True))
+                poll_service.add_question(poll_id, QuestionInput(kind="rating", text_de="Nachzügler", required=True))
             except Exception as exc:
                 return getattr(exc, "code", repr(exc))
             return "added"

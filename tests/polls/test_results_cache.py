@@ -89,7 +89,7 @@ def test_a_ballot_checked_against_changed_questions_is_checked_again(app, monkey
         calls.append(1)
         prepared = prepare(*args, **kwargs)
         if len(calls) == 1:  # a required question appears after the first check
-            poll_service.add_question(poll_id, QuestionInput("rating", {"de": "Neu"}, required=True))
+            poll_service.add_question(poll_id, QuestionInput(kind="rating", text_de="Neu", required=True))
         return prepared
 
     monkeypatch.setattr(ballots, "_prepare", prepare_then_edit)

@@ -4,27 +4,19 @@ The site file stays the source of truth: ``flask site load`` overwrites every en
 deactivates desks and rooms it does not name (never deletes them). Edits made here are meant for
 quick changes between two loads; the page says so.
 
-Inputs are the texts as entered (``FloorInput``, ``DeskInput``, ``RoomInput``), so one call reports
-every problem at once as ``Invalid(fields=...)``. The rules:
+The input is typed by ``staff_calendar.spaces.admin_schemas`` (``FloorInput``, ``DeskInput``,
+``RoomInput``, ``NewDeskInput``, ``NewRoomInput``: names, keys, numbers, attributes, positions,
+opening hours; every problem of the form reported at once). The rules here:
 
-- **Key** (new desks and rooms only; keys never change): ``a-z0-9._-``, starts with a letter or digit,
-  at most 64 characters (the site file's key format), unique among desks resp. rooms.
-- **Names**: the German name of a floor or room is required (at most 200 characters); the English one
-  is optional (pages fall back to German). A desk's label is optional (at most 100 characters).
-- **Desk days per week** of a floor: empty (the site's default) or a whole number 1..7.
-- **Attributes**: any of the fixed ones (``DESK_ATTRIBUTES`` / ``ROOM_ATTRIBUTES``) plus free
-  additions separated by commas or spaces, each in the key format; stored sorted, without duplicates.
-- **Position** ``x``/``y`` on the floor plan: both empty or both numbers within 0..100 (percent).
-- **Capacity** of a room: a whole number 1..500.
-- **Opening hours** of a room, per weekday: ``"HH:MM-HH:MM"`` ranges separated by commas, start
-  before end, not overlapping (touching is fine); all weekdays empty means the default hours
-  (07:00-19:00 Monday to Friday).
+- A new desk's or room's **key** is not taken yet (re-checked under the lock, so two admins cannot
+  create the same one). Keys never change.
 - **Deactivating** a desk, room or floor keeps every booking; the result names how many future
   bookings (today or later) there are, so the admin can tell the people concerned. Nothing here
   deletes bookings.
 - A room's CalDAV calendar is not edited here: its URL and secret come from the site file.
 
-Writes take the ``site-load`` lock (so they never interleave with ``flask site load``) and commit;
+Writes hold ``locks.site_load`` (so they never interleave with ``flask site load``) and
+``locks.spaces_admin``, and commit;
 afterwards this worker's cached desk layout is dropped (other workers follow within
 ``SPACES_CACHE_SECONDS``).
 """
@@ -40,34 +32,17 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
+from staff_calendar.spaces.admin_schemas import DeskInput, FloorInput, NewDeskInput, NewRoomInput, RoomInput
 from staff_calendar.spaces.models import Desk, DeskBooking, Floor, Room, RoomBooking
-from staff_calendar.spaces.services.admin_inputs import (
-    DESK_ATTRIBUTES,
-    LABEL_LENGTH,
-    MAX_CAPACITY,
-    MAX_DESK_DAYS,
-    ROOM_ATTRIBUTES,
-    DeskInput,
-    Errors,
-    FloorInput,
-    RoomInput,
-    check_key,
-    check_names,
-    checked_attributes,
-    opening_hours,
-    parse_day_ranges,
-    position,
-    whole_number,
-)
 from staff_calendar.spaces.services.common import Actor, local_moment, today_local
 
-__all__ = ["DESK_ATTRIBUTES", "ROOM_ATTRIBUTES", "DeskInput", "FloorInput", "RoomInput", "parse_day_ranges"]
+LOCKS = (locks.site_load(), locks.spaces_admin())
 
-LOCK = "site-load"
 # --- results ---------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -103,16 +78,16 @@ def get_floor(key: str) -> Floor:
     return floor
 
 
-def get_desk(key: str) -> Desk:
-    """A desk by key, active or not (the booking pages only know active ones)."""
+def any_desk(key: str) -> Desk:
+    """A desk by key, active or not (booking knows only active ones: ``desks.active_desk``)."""
     desk = db.session.execute(select(Desk).where(Desk.key == key)).scalar_one_or_none()
     if desk is None:
         raise NotFound(_l("Diesen Arbeitsplatz gibt es nicht."))
     return desk
 
 
-def get_room(key: str) -> Room:
-    """A room by key, active or not."""
+def any_room(key: str) -> Room:
+    """A room by key, active or not (booking knows only active ones: ``rooms.active_room``)."""
     room = db.session.execute(select(Room).where(Room.key == key)).scalar_one_or_none()
     if room is None:
         raise NotFound(_l("Diesen Raum gibt es nicht."))
@@ -153,103 +128,80 @@ def _forget_cached_layout() -> None:
 
 
 def update_floor(actor: Actor, key: str, data: FloorInput) -> Saved:
-    """Name (de required), desk days per week (empty or 1..7), active. Deactivating keeps bookings."""
+    """Name, desk days per week (None: the site's), active. Deactivating keeps bookings."""
     _require_admin(actor)
     floor = get_floor(key)
-    errors: Errors = {}
-    name = check_names(data.name_de, data.name_en, errors)
-    days = (whole_number(data.desk_days_per_week, "desk_days_per_week", 1, MAX_DESK_DAYS, errors)
-            if data.desk_days_per_week else None)
-    if errors:
-        raise Invalid(fields=errors)
     deactivated = floor.active and not data.active
     kept = future_floor_bookings(floor) if deactivated else 0
-    with write_transaction(LOCK):
+    with write_transaction(*LOCKS):
         floor = get_floor(key)
-        floor.name, floor.desk_days_per_week, floor.active = name, days, data.active
+        floor.name, floor.desk_days_per_week, floor.active = data.name, data.desk_days_per_week, data.active
     _forget_cached_layout()
     return Saved(floor, deactivated, kept)
 
 
-def _desk_values(data: DeskInput, errors: Errors) -> dict[str, Any]:
-    if len(data.label) > LABEL_LENGTH:
-        errors["label"] = _l("Höchstens %(n)s Zeichen.", n=LABEL_LENGTH)
-    attributes = checked_attributes(data.attributes, data.more_attributes, DESK_ATTRIBUTES, errors)
-    x, y = position(data.x, data.y, errors)
-    return {"label": data.label or None, "attributes": attributes, "x": x, "y": y, "active": data.active}
+def _desk_values(data: DeskInput) -> dict[str, Any]:
+    return {"label": data.label, "attributes": data.all_attributes, "x": data.x, "y": data.y, "active": data.active}
 
 
-def _create(actor: Actor, floor_key: str, data: DeskInput | RoomInput, model: type[Desk] | type[Room],
-            values_of: Callable[[Any, Errors], dict[str, Any]]) -> Saved:
-    """Rules shared by new desks and rooms: admin only; every input problem reported at once;
-    the key (format, unique) re-checked under the lock, so two admins cannot create the same one."""
+def _room_values(data: RoomInput) -> dict[str, Any]:
+    return {"name": data.name, "capacity": data.capacity, "attributes": data.all_attributes,
+            "opening_hours": data.opening_hours, "x": data.x, "y": data.y, "active": data.active}
+
+
+def _key_taken(key: str, model: type[Desk] | type[Room]) -> None:
+    if db.session.execute(select(model.id).where(model.key == key)).first() is not None:
+        raise Invalid(fields={"key": _l("Diesen Schlüssel gibt es schon.")})
+
+
+def _create(actor: Actor, floor_key: str, data: NewDeskInput | NewRoomInput, model: type[Desk] | type[Room],
+            values: dict[str, Any]) -> Saved:
+    """Rules shared by new desks and rooms: admin only; the key not taken, re-checked under the lock."""
     _require_admin(actor)
     floor = get_floor(floor_key)
-    errors: Errors = {}
-    check_key(data.key, model, errors)
-    values = values_of(data, errors)
-    if errors:
-        raise Invalid(fields=errors)
-    with write_transaction(LOCK):
-        errors = {}
-        check_key(data.key, model, errors)
-        if errors:
-            raise Invalid(fields=errors)
+    _key_taken(data.key, model)
+    with write_transaction(*LOCKS):
+        _key_taken(data.key, model)
         item = model(key=data.key, floor_id=floor.id, **values)
         db.session.add(item)
     return Saved(item)
 
 
 def _update(actor: Actor, key: str, data: DeskInput | RoomInput, get: Callable[[str], Any],
-            values_of: Callable[[Any, Errors], dict[str, Any]], future_bookings: Callable[[list[int]], int]) -> Saved:
-    """Rules shared by desk and room edits: admin only; every input problem reported at once;
-    deactivating keeps every booking and reports how many lie ahead."""
+            values: dict[str, Any], future_bookings: Callable[[list[int]], int]) -> Saved:
+    """Rules shared by desk and room edits: admin only; deactivating keeps every booking and reports
+    how many lie ahead."""
     _require_admin(actor)
     item = get(key)
-    errors: Errors = {}
-    values = values_of(data, errors)
-    if errors:
-        raise Invalid(fields=errors)
     deactivated = item.active and not data.active
     kept = future_bookings([item.id]) if deactivated else 0
-    with write_transaction(LOCK):
+    with write_transaction(*LOCKS):
         item = get(key)
         for name, value in values.items():
             setattr(item, name, value)
     return Saved(item, deactivated, kept)
 
 
-def create_desk(actor: Actor, floor_key: str, data: DeskInput) -> Saved:
-    """A new desk on the floor: key (format, unique), label, attributes, position (0..100), active."""
-    saved = _create(actor, floor_key, data, Desk, _desk_values)
+def create_desk(actor: Actor, floor_key: str, data: NewDeskInput) -> Saved:
+    """A new desk on the floor (its key not taken yet)."""
+    saved = _create(actor, floor_key, data, Desk, _desk_values(data))
     _forget_cached_layout()
     return saved
 
 
 def update_desk(actor: Actor, key: str, data: DeskInput) -> Saved:
-    """Label, attributes, position (both or none, 0..100), active; deactivating keeps bookings."""
-    saved = _update(actor, key, data, get_desk, _desk_values, future_desk_bookings)
+    """Label, attributes, position, active; deactivating keeps bookings."""
+    saved = _update(actor, key, data, any_desk, _desk_values(data), future_desk_bookings)
     _forget_cached_layout()
     return saved
 
 
-def _room_values(data: RoomInput, errors: Errors) -> dict[str, Any]:
-    name = check_names(data.name_de, data.name_en, errors)
-    capacity = whole_number(data.capacity, "capacity", 1, MAX_CAPACITY, errors)
-    attributes = checked_attributes(data.attributes, data.more_attributes, ROOM_ATTRIBUTES, errors)
-    hours = opening_hours(data.hours, errors)
-    x, y = position(data.x, data.y, errors)
-    return {"name": name, "capacity": capacity, "attributes": attributes, "opening_hours": hours,
-            "x": x, "y": y, "active": data.active}
-
-
-def create_room(actor: Actor, floor_key: str, data: RoomInput) -> Saved:
-    """A new room on the floor: key (format, unique), name (de required), capacity 1..500,
-    attributes, opening hours (valid, non-overlapping ranges), position, active. No calendar."""
-    return _create(actor, floor_key, data, Room, _room_values)
+def create_room(actor: Actor, floor_key: str, data: NewRoomInput) -> Saved:
+    """A new room on the floor (its key not taken yet); no calendar (that comes from the site file)."""
+    return _create(actor, floor_key, data, Room, _room_values(data))
 
 
 def update_room(actor: Actor, key: str, data: RoomInput) -> Saved:
-    """Name, capacity 1..500, attributes, opening hours, position, active; the calendar link stays
-    as the site file set it. Deactivating keeps bookings (and reports how many are ahead)."""
-    return _update(actor, key, data, get_room, _room_values, future_room_bookings)
+    """Name, capacity, attributes, opening hours, position, active; the calendar link stays as the
+    site file set it. Deactivating keeps bookings (and reports how many are ahead)."""
+    return _update(actor, key, data, any_room, _room_values(data), future_room_bookings)

@@ -1,5 +1,8 @@
 """Blocks (admin): a desk or a room unbookable for the days ``first_day..last_day`` with a reason.
-Existing bookings in the period are kept; the admin sees how many there are."""
+
+Rules: admins only; exactly one active desk or room; the period does not end before it begins.
+Existing bookings in the period are kept; the admin sees how many there are. Writes hold
+``locks.spaces_admin``. (The form's shapes: ``schemas.BlockInput``.)"""
 
 from __future__ import annotations
 
@@ -9,14 +12,15 @@ from datetime import date, time, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
 from staff_calendar.spaces.models import Desk, DeskBooking, RoomBooking, SpaceBlock
 from staff_calendar.spaces.services.common import Actor, local_moment, today_local
-from staff_calendar.spaces.services.desks import get_desk
-from staff_calendar.spaces.services.rooms import get_room
+from staff_calendar.spaces.services.desks import active_desk
+from staff_calendar.spaces.services.rooms import active_room
 
 
 @dataclass
@@ -34,16 +38,13 @@ def create_block(actor: Actor, *, desk_key: str | None, room_key: str | None, fi
         fields["target"] = _l("Bitte wählen Sie genau einen Arbeitsplatz oder einen Raum.")
     if last_day < first_day:
         fields["last_day"] = _l("Das Ende muss nach dem Beginn liegen.")
-    if not reason.strip():
-        fields["reason"] = _l("Bitte geben Sie einen Grund an.")
     if fields:
         raise Invalid(fields=fields)
-    desk = get_desk(desk_key) if desk_key else None
-    room = get_room(room_key) if room_key else None
-    with write_transaction("space-blocks"):
+    desk = active_desk(desk_key) if desk_key else None
+    room = active_room(room_key) if room_key else None
+    with write_transaction(locks.spaces_admin()):
         block = SpaceBlock(desk_id=desk.id if desk else None, room_id=room.id if room else None,
-                           first_day=first_day, last_day=last_day, reason=reason.strip()[:300],
-                           created_by=actor.id)
+                           first_day=first_day, last_day=last_day, reason=reason, created_by=actor.id)
         db.session.add(block)
     return block
 
@@ -51,7 +52,7 @@ def create_block(actor: Actor, *, desk_key: str | None, room_key: str | None, fi
 def delete_block(actor: Actor, block_id: int) -> None:
     if not actor.is_admin:
         raise Forbidden()
-    with write_transaction("space-blocks"):
+    with write_transaction(locks.spaces_admin()):
         block = db.session.get(SpaceBlock, block_id)
         if block is None:
             raise NotFound()

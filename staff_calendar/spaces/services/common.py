@@ -6,7 +6,6 @@ small query. Defaults below apply to missing keys.
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -15,7 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import select
 
 from citizen_portal.core import calendar_days
-from citizen_portal.core.errors import Forbidden, Invalid, NotFound
+from citizen_portal.core.errors import Forbidden, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone, utc_now
 from citizen_portal.core.models import SiteSettings, User
@@ -133,10 +132,6 @@ def _expand_closures(entries: list[Any]) -> set[date]:
     return days
 
 
-def holiday_name(settings: SpacesSettings, day: date) -> str | None:
-    return calendar_days.holiday_name(day, settings.bundesland)
-
-
 def closed_reason(settings: SpacesSettings, day: date, *, closed: set[date] | None = None):
     """Why nobody can book on ``day`` (weekend, public holiday, closure), or None."""
     if day.weekday() >= 5:
@@ -169,12 +164,12 @@ def today_local(moment: datetime | None = None) -> date:
     return (moment or now()).astimezone(site_timezone()).date()
 
 
+HALVES_OF_PART = {"day": ("morning", "afternoon"), "morning": ("morning",), "afternoon": ("afternoon",)}
+
+
 def parts_to_halves(part: str) -> tuple[str, ...]:
-    if part == "day":
-        return ("morning", "afternoon")
-    if part in ("morning", "afternoon"):
-        return (part,)
-    raise Invalid(fields={"part": _l("Bitte wählen Sie ganzer Tag, Vormittag oder Nachmittag.")})
+    """The half days of a part (``schemas.Part``): the whole day is both halves."""
+    return HALVES_OF_PART[part]
 
 
 def week_bounds(day: date) -> tuple[date, date]:
@@ -184,10 +179,6 @@ def week_bounds(day: date) -> tuple[date, date]:
 
 def new_uid() -> str:
     return secrets.token_hex(16)
-
-
-def token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def user_calendar_key(username: str) -> str | None:

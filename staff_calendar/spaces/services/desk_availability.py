@@ -82,7 +82,9 @@ class DeskDay:
         return any(self.free[half] for half in self.halves)
 
 
-def get_desk(key: str) -> Desk:
+def active_desk(key: str) -> Desk:
+    """A desk people can book or check in at: active, on an active floor; else NotFound.
+    (The admin pages edit any desk: ``admin.any_desk``.)"""
     desk = db.session.execute(
         select(Desk).options(joinedload(Desk.floor)).where(Desk.key == key)
     ).scalar_one_or_none()

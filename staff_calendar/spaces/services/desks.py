@@ -13,6 +13,12 @@
   counts the person's bookings on every floor.
 - Every booking is written to the booker's calendar ``staff:<username>`` as a TRANSPARENT event
   (it never blocks citizen appointments); cancelling removes or shrinks it.
+- Locks: a booking holds ``locks.desk_day`` of its desk and day and ``locks.desk_user`` of the booker
+  (the weekly limit); a series holds the same ``desk_day`` lock of every day it books, so a series
+  and a single booking of one desk and day never run side by side.
+
+The input shapes (a date, a part, 1..26 weeks, at least one weekday) are ``schemas.DeskBookingInput``
+and ``schemas.DeskSeriesInput``; the functions here take the typed values.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
@@ -46,6 +53,7 @@ from staff_calendar.spaces.services.desk_availability import (
     HALF_DAY_WEIGHT,
     DeskAvailability,
     DeskDay,
+    active_desk,
     active_floors,
     all_attributes,
     desk_availability,
@@ -53,7 +61,6 @@ from staff_calendar.spaces.services.desk_availability import (
     desk_blocks_on,
     desk_days,
     free_counts,
-    get_desk,
     my_desk_bookings,
     week_usage,
     weekly_limit,
@@ -67,9 +74,9 @@ from staff_calendar.spaces.services.desk_calendar import (
 )
 
 __all__ = [
-    "HALF_DAY_WEIGHT", "DeskAvailability", "DeskDay", "SeriesResult", "active_floors", "all_attributes", "book_desk",
-    "book_desk_series", "cancel_desk_booking", "check_in", "check_in_at_desk", "desk_availability",
-    "desk_availability_json", "desk_days", "desk_event_uid", "desk_title", "feed_events", "free_counts", "get_desk",
+    "HALF_DAY_WEIGHT", "DeskAvailability", "DeskDay", "SeriesResult", "active_desk", "active_floors", "all_attributes",
+    "book_desk", "book_desk_series", "cancel_desk_booking", "check_in", "check_in_at_desk", "desk_availability",
+    "desk_availability_json", "desk_days", "desk_event_uid", "desk_title", "feed_events", "free_counts",
     "my_desk_bookings", "today_local", "week_usage", "weekly_limit",
 ]
 
@@ -116,10 +123,9 @@ def _insert_halves(
     group_uid = new_uid()
     rows = [DeskBooking(desk_id=desk.id, user_id=actor.id, day=day, half=half, group_uid=group_uid,
                         series_uid=series_uid) for half in halves]
-    db.session.add_all(rows)
     try:
-        with db.session.begin_nested():
-            db.session.flush()
+        with db.session.begin_nested():  # the rows are flushed inside the savepoint: a refusal undoes only them
+            db.session.add_all(rows)
     except IntegrityError:
         raise Conflict(_l("Dieser Arbeitsplatz ist zu dieser Zeit schon gebucht."), code="desk_taken") from None
     queue_event(settings, actor.username, desk, rows)
@@ -134,10 +140,10 @@ def book_desk(actor: Actor, desk_key: str, day: date, part: str) -> list[DeskBoo
     """Book ``desk_key`` on ``day`` for ``part`` ("day", "morning", "afternoon")."""
     halves = parts_to_halves(part)
     settings = load_settings()
-    desk = get_desk(desk_key)
+    desk = active_desk(desk_key)
     _validate_day(settings, desk, day, halves, series=False)
-    with write_transaction(f"desk:{desk.id}:{day.isoformat()}", f"desk-user:{actor.id}"):
-        desk = get_desk(desk_key)
+    with write_transaction(locks.desk_day(desk.id, day), locks.desk_user(actor.id)):
+        desk = active_desk(desk_key)
         rows = _insert_halves(settings, actor, desk, day, halves, None)
     calendar.request_drain()
     return rows
@@ -147,21 +153,18 @@ def book_desk_series(
     actor: Actor, desk_key: str, part: str, weekdays: tuple[int, ...], first_day: date, weeks: int
 ) -> list[SeriesResult]:
     """Book the desk on each of ``weekdays`` (0 = Monday) for ``weeks`` weeks from ``first_day``;
-    each date is booked or reported with the reason it could not be."""
+    each date is booked or reported with the reason it could not be. Holds the ``desk_day`` lock of
+    every one of those days, as single bookings of them do."""
     halves = parts_to_halves(part)
-    if not weekdays:
-        raise Invalid(fields={"weekdays": _l("Bitte wählen Sie mindestens einen Wochentag.")})
-    if not 1 <= weeks <= 26:
-        raise Invalid(fields={"weeks": _l("Bitte geben Sie 1 bis 26 Wochen an.")})
     settings = load_settings()
-    desk = get_desk(desk_key)
+    desk = active_desk(desk_key)
     days = [first_day + timedelta(days=n) for n in range(weeks * 7)
             if (first_day + timedelta(days=n)).weekday() in weekdays]
     series_uid = new_uid()
     results: list[SeriesResult] = []
     booked_any = False
-    with write_transaction(f"desk:{desk.id}:series", f"desk-user:{actor.id}"):
-        desk = get_desk(desk_key)
+    with write_transaction(*(locks.desk_day(desk.id, day) for day in days), locks.desk_user(actor.id)):
+        desk = active_desk(desk_key)
         for day in days:
             try:
                 _validate_day(settings, desk, day, halves, series=True)
@@ -179,11 +182,9 @@ def book_desk_series(
 def cancel_desk_booking(actor: Actor, booking_id: int, part: str = "day") -> int:
     """Cancel a booking: ``part`` "day" cancels every half of its group, a half only that half.
     Returns the number of half days cancelled. The calendar event shrinks or goes."""
-    if part not in ("day", "morning", "afternoon"):
-        raise Invalid(fields={"part": _l("Bitte wählen Sie ganzer Tag, Vormittag oder Nachmittag.")})
     booking = own_booking(actor, DeskBooking, booking_id)
     group_uid = booking.group_uid
-    with write_transaction(f"desk-user:{booking.user_id}"):
+    with write_transaction(locks.desk_day(booking.desk_id, booking.day), locks.desk_user(booking.user_id)):
         rows = list(db.session.execute(
             select(DeskBooking).options(joinedload(DeskBooking.desk).joinedload(Desk.floor))
             .where(DeskBooking.group_uid == group_uid)).scalars())
@@ -214,7 +215,7 @@ def check_in(actor: Actor, booking_id: int) -> None:
 
 def check_in_at_desk(actor: Actor, desk_key: str) -> DeskBooking:
     """Check in at the desk whose QR code was scanned: the actor's booking there today."""
-    desk = get_desk(desk_key)
+    desk = active_desk(desk_key)
     booking = db.session.execute(
         select(DeskBooking).where(DeskBooking.desk_id == desk.id, DeskBooking.user_id == actor.id,
                                   DeskBooking.day == today_local()).order_by(DeskBooking.half.desc())
@@ -229,7 +230,7 @@ def _check_in_group(booking: DeskBooking) -> None:
     if booking.day != today_local():
         raise Invalid(_l("Einchecken ist nur am Tag der Buchung möglich."), code="not_today")
     group_uid = booking.group_uid
-    with write_transaction(f"desk-user:{booking.user_id}"):
+    with write_transaction(locks.desk_user(booking.user_id)):
         checked_in_at = now()
         for row in db.session.execute(select(DeskBooking).where(DeskBooking.group_uid == group_uid)).scalars():
             if row.checked_in_at is None:

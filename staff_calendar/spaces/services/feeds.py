@@ -6,34 +6,35 @@ replaces (revokes) the old one; revoking deletes it. The feed is a VCALENDAR wit
 
 from __future__ import annotations
 
-import secrets
 from datetime import timedelta
 
 from sqlalchemy import delete, select
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import utc_now
+from citizen_portal.core.security import new_token, token_hash
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import FeedToken
 from staff_calendar.spaces.services import desks, rooms
-from staff_calendar.spaces.services.common import Actor, today_local, token_digest
+from staff_calendar.spaces.services.common import Actor, today_local
 
 FEED_PAST_DAYS = 30
 
 
 def create_feed_token(actor: Actor) -> str:
     """A new secret for the actor's feed (the old one stops working). Returns the token."""
-    token = secrets.token_urlsafe(32)
-    with write_transaction(f"feed:{actor.id}"):
+    token = new_token(32)
+    with write_transaction(locks.feed(actor.id)):
         db.session.execute(delete(FeedToken).where(FeedToken.user_id == actor.id))
-        db.session.add(FeedToken(user_id=actor.id, token_hash=token_digest(token)))
+        db.session.add(FeedToken(user_id=actor.id, token_hash=token_hash(token)))
     return token
 
 
 def revoke_feed_token(actor: Actor) -> None:
-    with write_transaction(f"feed:{actor.id}"):
+    with write_transaction(locks.feed(actor.id)):
         db.session.execute(delete(FeedToken).where(FeedToken.user_id == actor.id))
 
 
@@ -46,7 +47,7 @@ def feed_for_token(token: str) -> bytes:
     if not token or len(token) > 200:
         raise NotFound()
     user_id = db.session.execute(
-        select(FeedToken.user_id).where(FeedToken.token_hash == token_digest(token))).scalar_one_or_none()
+        select(FeedToken.user_id).where(FeedToken.token_hash == token_hash(token))).scalar_one_or_none()
     if user_id is None:
         raise NotFound()
     events = desks.feed_events(user_id, today_local() - timedelta(days=FEED_PAST_DAYS))

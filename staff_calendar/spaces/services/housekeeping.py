@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import joinedload
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone, utc_now
@@ -36,7 +37,7 @@ def release_unchecked(now: datetime | None = None) -> int:
     if not (morning_due or afternoon_due):
         return 0
     released = 0
-    with write_transaction("desk-release"):
+    with write_transaction(locks.desk_release()):
         rows = db.session.execute(
             select(DeskBooking).options(joinedload(DeskBooking.desk).joinedload(Desk.floor))
             .where(DeskBooking.day == today, DeskBooking.checked_in_at.is_(None))
@@ -63,7 +64,7 @@ def purge_expired(now: datetime | None = None) -> dict[str, int]:
     now = now or utc_now()
     cutoff_day = now.astimezone(site_timezone()).date() - timedelta(days=settings.retention_days)
     cutoff = now - timedelta(days=settings.retention_days)
-    with write_transaction("spaces-retention"):
+    with write_transaction(locks.spaces_retention()):
         desks = db.session.execute(delete(DeskBooking).where(DeskBooking.day < cutoff_day)).rowcount
         rooms = db.session.execute(delete(RoomBooking).where(RoomBooking.end_at < cutoff)).rowcount
         blocks = db.session.execute(delete(SpaceBlock).where(SpaceBlock.last_day < cutoff_day)).rowcount

@@ -12,6 +12,7 @@ from datetime import date
 
 from sqlalchemy import select, update
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import User
@@ -33,7 +34,7 @@ def my_team_and_visibility(actor: Actor) -> tuple[str | None, bool]:
 
 
 def set_visibility(actor: Actor, visible: bool) -> None:
-    with write_transaction(f"presence:{actor.id}"):
+    with write_transaction(locks.presence(actor.id)):
         db.session.execute(update(User).where(User.id == actor.id).values(show_presence=visible))
 
 

@@ -1,13 +1,16 @@
 """Meeting room booking rules.
 
-- A range ``[start, end)`` on the 15-minute grid (site time); what can be booked now is
-  ``bookable.room_refusal`` (within the room's hours on one working day that is no public holiday
-  or closure, not in the past, within ``horizon_days``); the page offers exactly those times.
-- ``attendees`` at least 1 and at most the room's capacity; the room not blocked that day.
+- A range ``[start, end)`` on the 15-minute grid (site time), the end after the start; what can be
+  booked now is ``bookable.room_refusal`` (within the room's hours on one working day that is no
+  public holiday or closure, not in the past, within ``horizon_days``); the page offers exactly those times.
+- ``attendees`` at most the room's capacity; the room not blocked that day. (Shapes: a title of
+  1..200 characters, 1..1000 attendees, aware times: ``schemas.RoomBookingInput``.)
 - Busy time = other bookings in the database + the room's CalDAV calendar through the mirror
   (``busy_intervals``), so a booking made from a calendar client counts too. Before the lock the
   room's calendar is asked live (``is_free``), the mirror decides on failure.
-- No overlap per room: PostgreSQL exclusion constraint + write lock per room (SQLite: BEGIN IMMEDIATE).
+- No overlap per room: PostgreSQL exclusion constraint + ``locks.room`` (SQLite: BEGIN IMMEDIATE).
+  The booking also holds ``locks.person_day`` of the booker for each local day it touches, the lock
+  a citizen appointment with that staff member takes (staff key == username), so the two never overlap.
 - The booking is written as an opaque event to the booker's calendar and to the room's calendar;
   cancelling removes both. It blocks the booker for citizen appointments from the commit on
   (``staff_calendar.services.booked_seconds``; announced with ``announce_bookings_changed``).
@@ -22,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
@@ -54,7 +58,8 @@ class BusyRange:
     title: str | None = None
 
 
-def get_room(key: str) -> Room:
+def active_room(key: str) -> Room:
+    """A room people can book: active; else NotFound. (The admin pages edit any room: ``admin.any_room``.)"""
     room = db.session.execute(
         select(Room).options(joinedload(Room.floor)).where(Room.key == key)
     ).scalar_one_or_none()
@@ -67,11 +72,6 @@ def active_rooms() -> list[Room]:
     return list(db.session.execute(
         select(Room).options(joinedload(Room.floor)).where(Room.active.is_(True)).order_by(Room.key)
     ).scalars())
-
-
-def room_hours(room: Room, day: date) -> list[tuple[datetime, datetime]]:
-    """The room's bookable ranges on ``day`` (aware UTC); none on closed days."""
-    return bookable.room_hours(load_settings(), room, day)
 
 
 def busy_ranges(room: Room, day: date, *, include_calendar: bool = True) -> list[BusyRange]:
@@ -98,24 +98,16 @@ def busy_ranges(room: Room, day: date, *, include_calendar: bool = True) -> list
     return sorted(ranges, key=lambda r: (r.start, r.end))
 
 
-def _validate(room: Room, start: datetime, end: datetime, attendees: int, title: str) -> None:
+def _validate(room: Room, start: datetime, end: datetime, attendees: int) -> None:
     settings = load_settings()
     fields = {}
-    if start.tzinfo is None or end.tzinfo is None:
-        raise Invalid(fields={"start": _l("Bitte geben Sie Zeiten mit Zeitzone an.")})
     local_start, local_end = start.astimezone(site_timezone()), end.astimezone(site_timezone())
     for name, moment in (("start", local_start), ("end", local_end)):
         if moment.minute % GRID_MINUTES or moment.second or moment.microsecond:
             fields[name] = _l("Bitte wählen Sie eine Zeit im Viertelstundentakt.")
     if end <= start:
         fields["end"] = _l("Das Ende muss nach dem Beginn liegen.")
-    if not title.strip():
-        fields["title"] = _l("Bitte geben Sie einen Titel an.")
-    elif len(title) > 200:
-        fields["title"] = _l("Der Titel darf höchstens 200 Zeichen lang sein.")
-    if attendees < 1:
-        fields["attendees"] = _l("Bitte geben Sie mindestens eine Person an.")
-    elif attendees > room.capacity:
+    if attendees > room.capacity:
         fields["attendees"] = _l("Der Raum bietet Platz für höchstens %(capacity)s Personen.",
                                  capacity=room.capacity)
     if fields:
@@ -174,17 +166,17 @@ def room_days(rooms: list[Room], moment: datetime | None = None) -> tuple[list[t
 
 def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title: str,
               attendees: int = 1) -> RoomBooking:
-    """Book ``room_key`` for ``[start, end)``."""
-    room = get_room(room_key)
-    _validate(room, start, end, attendees, title)
+    """Book ``room_key`` for ``[start, end)`` (aware times) titled ``title`` for ``attendees`` people."""
+    room = active_room(room_key)
+    _validate(room, start, end, attendees)
     # remote data first: the room's own calendar, live for this one range (mirror on failure)
     if room.calendar_key:
         check = calendar.is_free(room.calendar_key, start, end)
         if not check.free:
             raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken")
     day = start.astimezone(site_timezone()).date()
-    with write_transaction(f"room:{room.id}"):
-        room = get_room(room_key)
+    with write_transaction(locks.room(room.id), *_person_days(actor.username, start, end)):
+        room = active_room(room_key)
         for busy in busy_ranges(room, day):
             if busy.start < end and start < busy.end:
                 if busy.source == "block":
@@ -192,10 +184,9 @@ def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title
                 raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken")
         booking = RoomBooking(room_id=room.id, user_id=actor.id, start_at=start, end_at=end,
                               title=title.strip(), attendees=attendees, uid=new_uid())
-        db.session.add(booking)
         try:
-            with db.session.begin_nested():
-                db.session.flush()
+            with db.session.begin_nested():  # flushed inside the savepoint
+                db.session.add(booking)
         except IntegrityError:
             raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken") from None
         for key in _calendar_keys(actor.username, room):
@@ -206,16 +197,25 @@ def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title
     return booking
 
 
+def _person_days(username: str, start: datetime, end: datetime) -> list[locks.Lock]:
+    """``locks.person_day`` of the booker for each local day ``[start, end)`` touches."""
+    zone = site_timezone()
+    first = start.astimezone(zone).date()
+    last = max(first, (end - timedelta(microseconds=1)).astimezone(zone).date())
+    return [locks.person_day(username, first + timedelta(days=n)) for n in range((last - first).days + 1)]
+
+
 def cancel_room_booking(actor: Actor, booking_id: int) -> None:
+    """Cancel a room booking (own, or any as admin) until it ends; both calendar events go."""
     booking = own_booking(actor, RoomBooking, booking_id)
-    with write_transaction(f"room:{booking.room_id}"):
+    booker = username_of(booking.user_id)
+    with write_transaction(locks.room(booking.room_id), *_person_days(booker, booking.start_at, booking.end_at)):
         booking = db.session.get(RoomBooking, booking_id)
         if booking is None:
             raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
         if not cancellable(booking):
             raise Invalid(_l("Vergangene Buchungen können nicht storniert werden."), code="past")
         uid = room_event_uid(booking)
-        booker = username_of(booking.user_id)
         for key in _calendar_keys(booker, booking.room):
             calendar.schedule_event_removal(calendar_key=key, uid=uid)
         db.session.delete(booking)

@@ -11,8 +11,8 @@ import pytest
 
 from citizen_portal.core.extensions import db
 from staff_calendar.calendars.models import CalendarLink
+from staff_calendar.spaces.admin_schemas import parse_day_ranges
 from staff_calendar.spaces.models import Desk, DeskBooking, Floor, Room, RoomBooking
-from staff_calendar.spaces.services.admin import parse_day_ranges
 from staff_calendar.spaces.services.common import local_moment
 from tests.factories import build_app, login, make_user
 from tests.staff_calendar.spaces.factories import login_as, make_desk, make_floor, make_room, make_site, open_day

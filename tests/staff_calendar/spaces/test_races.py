@@ -127,3 +127,73 @@ def test_database_constraints_stand_without_the_services(app):
         db.session.add(RoomBooking(room_id=room.id, user_id=users[1].id, start_at=start.replace(minute=30),
                                    end_at=start.replace(hour=11), title="b", uid="u2"))
         db.session.commit()
+
+
+def test_series_and_single_booking_of_one_desk_day_take_the_same_lock(fresh_database_url, tmp_path, calendar_calls,
+                                                                       monkeypatch):
+    """A single booking holds the day (inserted, not yet committed) while a series of another person
+    reaches the same desk and day: the series must wait for it and report that day as taken, book its
+    other days, and never fail. Before the series took the per-desk-day locks it went ahead on
+    PostgreSQL, ran into the unique constraint and broke its whole transaction."""
+    from staff_calendar.spaces.services import desks
+    from staff_calendar.spaces.services.common import Actor
+
+    seed(fresh_database_url, tmp_path)
+    day = open_day(1)
+    single_app, series_app = (create_app(make_test_config(fresh_database_url, tmp_path)) for _ in range(2))
+    inserted, release = threading.Event(), threading.Event()
+    real_queue_event = desks.queue_event
+
+    def queue_event_then_hold(*args, **kwargs):
+        real_queue_event(*args, **kwargs)
+        if threading.current_thread().name == "single":
+            inserted.set()  # the single booking's row is written, its transaction still open
+            release.wait(timeout=30)
+
+    monkeypatch.setattr(desks, "queue_event", queue_event_then_hold)
+    outcome: dict[str, object] = {}
+
+    def actor(username: str) -> Actor:
+        return Actor.of(db.session.query(User).filter_by(username=username).one())
+
+    def single() -> None:
+        with single_app.app_context():
+            try:
+                outcome["single"] = len(desks.book_desk(actor("racer0"), "d1", day, "morning"))
+            except Exception as error:
+                outcome["single"] = error
+
+    def series() -> None:
+        with series_app.app_context():
+            try:
+                outcome["series"] = desks.book_desk_series(actor("racer1"), "d1", "day",
+                                                           (day.weekday(),), day, 2)
+            except Exception as error:
+                outcome["series"] = error
+
+    single_thread = threading.Thread(target=single, name="single")
+    single_thread.start()
+    assert inserted.wait(timeout=30)
+    series_thread = threading.Thread(target=series, name="series")
+    series_thread.start()
+    series_thread.join(timeout=1.5)  # the series now waits for the single booking (or, before, ran into it)
+    release.set()
+    single_thread.join(timeout=60)
+    series_thread.join(timeout=60)
+    for app in (single_app, series_app):
+        with app.app_context():
+            db.engine.dispose()
+
+    assert outcome["single"] == 1, outcome
+    results = outcome["series"]
+    assert isinstance(results, list), results
+    first = next(result for result in results if result.day == day)
+    assert not first.booked and first.reason
+    engine = create_engine(fresh_database_url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT day, half FROM desk_bookings ORDER BY day, half")).all()
+    engine.dispose()
+    taken = [(str(row_day)[:10], half) for row_day, half in rows if str(row_day)[:10] == day.isoformat()]
+    assert taken == [(day.isoformat(), "morning")]
+    booked_later = [result.day for result in results if result.booked]
+    assert len(rows) == 1 + 2 * len(booked_later)
