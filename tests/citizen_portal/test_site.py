@@ -350,7 +350,8 @@ def test_spaces_extras_and_site_closures_reach_the_desk_rules(app) -> None:
     text = replace('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nclosures = ["2026-12-24"]\n'
                    'spaces = { morning = "07:30-12:00", occupancy_min_count = 5, series_horizon_days = 56 }')
     apply_site(parse_site_text(text, TZ))
-    settings = load_settings()
-    assert settings.values["morning"] == "07:30-12:00"
-    assert settings.values["occupancy_min_count"] == 5
-    assert date(2026, 12, 24) in settings.closed_days()
+    context = load_settings()
+    assert context.settings.morning == "07:30-12:00"
+    assert context.settings.occupancy_min_count == 5
+    assert context.series_horizon_days == 56
+    assert date(2026, 12, 24) in context.closed_days()
