@@ -5,13 +5,12 @@ position (``services[2].key``); plus the one rule no single entry can check, a k
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import UnionType
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from .fields import KEY_PATTERN, Context, type_name
+from .fields import KEY_PATTERN, Context, bare, type_name
 from .models import ENTRY_KINDS, SECRET_HINT, SiteFile
 
 TYPE_WORDS = {"int_type": "a whole number", "float_type": "a number", "string_type": "a string",
@@ -85,30 +84,19 @@ def _path(loc: tuple[str | int, ...], names: dict[tuple[str, int], str]) -> str:
     return path
 
 
-def _bare(annotation: Any) -> Any:
-    """``Annotated[X, ...]`` and ``X | None`` as ``X``."""
-    while True:
-        if get_origin(annotation) is Annotated:
-            annotation = get_args(annotation)[0]
-        elif get_origin(annotation) in (Union, UnionType):
-            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
-        else:
-            return annotation
-
-
 def _walk(loc: tuple[str | int, ...]) -> tuple[Any, FieldInfo | None]:
     """The declared type at ``loc`` in ``SiteFile`` and the model field of its last step (or None)."""
     node: Any = SiteFile
     field = None
     for part in loc:
-        node = _bare(node)
+        node = bare(node)
         if isinstance(node, type) and issubclass(node, BaseModel):
             field = node.model_fields.get(str(part))
             node = field.annotation if field else None
         else:
             field, args = None, get_args(node)
             node = args[-1] if args else None
-    return _bare(node), field
+    return bare(node), field
 
 
 def _bound(field: FieldInfo | None, name: str) -> float:

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypedDict
+from types import UnionType
+from typing import Annotated, Any, NoReturn, TypedDict, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
 from pydantic_core import InitErrorDetails
@@ -53,6 +54,17 @@ def rule(ok: Callable[[Any], Any], problem: str) -> AfterValidator:
             raise ValueError(problem.format(value=value))
         return value
     return AfterValidator(check)
+
+
+def bare(annotation: Any) -> Any:
+    """``Annotated[X, ...]`` and ``X | None`` as ``X``."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation = get_args(annotation)[0]
+        elif get_origin(annotation) in (Union, UnionType):
+            annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
+        else:
+            return annotation
 
 
 def type_name(value: Any) -> str:

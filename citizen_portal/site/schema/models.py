@@ -13,7 +13,7 @@ from pydantic import AfterValidator, Field, ValidationInfo, field_validator, mod
 from citizen_portal.booking.settings import BookingSettings, ServiceSettings
 from citizen_portal.core.calendar_days import german_regions
 from citizen_portal.core.schemas import EMAIL_PATTERN, MAX_EMAIL
-from staff_calendar.spaces.settings import SpacesSettings
+from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS, SpacesSettings
 
 from .fields import (
     Context,
@@ -61,6 +61,9 @@ class Legal(SiteModel):
     barrierefreiheit: localized(50_000) | None = None
 
 
+BELOW = {"x-default": "see below"}
+
+
 class SiteSection(SiteModel):
     name: text() = Field(description="name of the city or administration")
     timezone: Annotated[text(64, "IANA zone"), AfterValidator(_timezone)] = Field(
@@ -73,8 +76,10 @@ class SiteSection(SiteModel):
     legal: Legal = Field(Legal(), title="table", description=(
         "city texts for `impressum`, `datenschutz`, `barrierefreiheit`, each `{de, en}`; plain text, blank lines "
         "separate paragraphs; missing pages use the built-in text"))
-    booking: BookingSettings = Field(BookingSettings(), title="table", description="appointment settings, see below")
-    spaces: SpacesSettings = Field(SpacesSettings(), title="table", description="desk and room settings, see below")
+    booking: BookingSettings = Field(BookingSettings(), title="table", json_schema_extra=BELOW,
+                                     description="appointment settings")
+    spaces: SpacesSettings = Field(SpacesSettings(), title="table", json_schema_extra=BELOW,
+                                   description="desk and room settings")
 
 
 class Entry(SiteModel):
@@ -117,10 +122,13 @@ CALENDAR = ("`{ url, username, password_env | password_file }`: the CalDAV calen
             "slots and into which appointments are written (link key `staff:<key>`)")
 
 
+Email = Annotated[text(MAX_EMAIL, "email address"), rule(EMAIL_PATTERN.match, "is not an email address")]
+
+
 class StaffSpec(Entry):
     key: Key = Field(description="equals the username of the member's staff login, if any")
     name: text()
-    email: Annotated[text(MAX_EMAIL), rule(EMAIL_PATTERN.match, "is not an email address")] | None = None
+    email: Email | None = None
     locations: keys("location key", "locations")
     services: keys("service key", "services") = Field(description="each offered at one of the member's locations")
     working_hours: Hours | None = Field(None, json_schema_extra={"x-default": "the location's opening hours"})
@@ -164,7 +172,8 @@ class RoomSpec(Entry):
     name: localized()
     capacity: int = Field(1, ge=1, le=1000, description="seats")
     attributes: keys("attribute") = Field([], description="e.g. `projector`, `video-conference`")
-    opening_hours: Hours | None = Field(None, json_schema_extra={"x-default": "07:00–19:00 on working days"},
+    opening_hours: Hours | None = Field(None, json_schema_extra={
+        "x-default": f"{', '.join(DEFAULT_ROOM_HOURS)} Monday to Friday"},
                                         description="bookable hours, like a location's")
     calendar: CalendarSpec | None = Field(None, title="table",
                                           description="like a staff member's: busy time of the room (`room:<key>`)")
