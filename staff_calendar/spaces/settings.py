@@ -67,11 +67,9 @@ class SpacesSettings(BaseModel):
         "with `checkin`: morning and whole-day desk bookings not checked in are released at this time"))
     afternoon_release_time: TimeOfDay = Field("14:00", description=(
         "with `checkin`: afternoon desk bookings not checked in are released at this time"))
-    retention_days: int = Field(90, ge=1, le=3650, description=(
-        "desk and room bookings are erased this many days after"))
+    retention_days: int = Field(90, ge=1, le=3650, description="desk and room bookings are erased this many days after")
     morning: HalfDay = Field("08:00-12:30", description=(
         "local times of a morning desk booking: its calendar event, and from its end on it can no longer be booked"))
-    afternoon: HalfDay = Field("12:30-17:00", description=(
-        "local times of an afternoon desk booking, likewise"))
+    afternoon: HalfDay = Field("12:30-17:00", description="local times of an afternoon desk booking, likewise")
     occupancy_min_count: int = Field(3, ge=1, le=100, description=(
         "occupancy figures below this count are shown as \"fewer than\" it (aggregate, k-anonymous)"))

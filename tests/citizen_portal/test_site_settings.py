@@ -18,41 +18,11 @@ from staff_calendar.spaces.models import Desk, Floor, Room
 from staff_calendar.spaces.services import bookable
 from staff_calendar.spaces.services.common import load_settings, local_moment
 from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS, SpacesSettings, parse_range
-from tests.citizen_portal.test_site import DEMO, TZ, errors_of, replace
+from tests.citizen_portal.test_site import DEMO, MINIMAL, TZ, errors_of, replace
 
-BARE = """
-[site]
-name = "Stadt Testhausen"
-
-[[locations]]
-key = "amt"
-name = "Amt"
-
-[[services]]
-key = "ausweis"
-name = "Ausweis"
-duration_minutes = 15
-locations = ["amt"]
-
-[[staff]]
-key = "anna"
-name = "Anna A."
-locations = ["amt"]
-services = ["ausweis"]
-
-[[floors]]
-key = "eg"
-name = "EG"
-
-[[desks]]
-key = "eg-01"
-floor = "eg"
-
-[[rooms]]
-key = "raum"
-floor = "eg"
-name = "Raum"
-"""
+# MINIMAL without any key that may be left out
+BARE = "\n".join(line for line in MINIMAL.splitlines()
+                 if not line.startswith(("timezone", "holidays", "opening_hours", "calendar")))
 
 
 def _optional_values(row: object) -> dict[str, object]:

@@ -10,7 +10,7 @@ from typing import Any, get_args
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from .fields import KEY_PATTERN, Context, bare, type_name
+from .fields import KEY_PATTERN, Context, bare, declared, type_name
 from .models import ENTRY_KINDS, SECRET_HINT, SiteFile
 
 TYPE_WORDS = {"int_type": "a whole number", "float_type": "a number", "string_type": "a string",
@@ -99,26 +99,22 @@ def _walk(loc: tuple[str | int, ...]) -> tuple[Any, FieldInfo | None]:
     return bare(node), field
 
 
-def _bound(field: FieldInfo | None, name: str) -> float:
-    return next(getattr(item, name) for item in (field.metadata if field else ()) if hasattr(item, name))
-
-
 def problem(error: dict[str, Any]) -> str:
     """One pydantic error in the words of ``flask site check``."""
     kind, loc, value, ctx = error["type"], error["loc"], error.get("input"), error.get("ctx") or {}
     if kind == "value_error":
         return str(ctx["error"])
+    field = _walk(loc)[1]
     if kind == "missing":
-        extra = _walk(loc)[1].json_schema_extra
+        extra = field.json_schema_extra if field else None
         return extra["x-missing"] if isinstance(extra, dict) and "x-missing" in extra else "missing (required)"
     if kind == "extra_forbidden":
         if loc[-1] == "password":
             return SECRET_HINT
         model = _walk(loc[:-1])[0]
         return f"unknown key (allowed: {', '.join(model.model_fields)})"
-    if kind in ("greater_than_equal", "less_than_equal"):
-        field = _walk(loc)[1]
-        return f"must be between {_bound(field, 'ge'):g} and {_bound(field, 'le'):g}, not {value}"
+    if kind in ("greater_than_equal", "less_than_equal") and None not in (declared(field, "ge"), declared(field, "le")):
+        return f"must be between {declared(field, 'ge'):g} and {declared(field, 'le'):g}, not {value}"
     if kind == "string_too_long":
         return f"is longer than {ctx['max_length']} characters"
     if kind == "literal_error":
@@ -132,7 +128,7 @@ def site_errors(invalid: ValidationError | None, document: dict[str, Any]) -> li
     """Every error, in file order: ``[site]`` first, then each array of tables entry by entry."""
     names, twice = entry_names(document)
     found: list[Located] = [(error["loc"], SiteError(_path(error["loc"], names), problem(error)))
-             for error in (invalid.errors(include_url=False) if invalid else ())]
+                            for error in (invalid.errors(include_url=False) if invalid else ())]
     found += twice
 
     def order(item: Located) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from types import UnionType
 from typing import Annotated, Any, NoReturn, TypedDict, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo
+from pydantic.fields import FieldInfo
 from pydantic_core import InitErrorDetails
 
 from citizen_portal.core.calendar_days import WEEKDAYS
@@ -65,6 +66,20 @@ def bare(annotation: Any) -> Any:
             annotation = next(arg for arg in get_args(annotation) if arg is not type(None))
         else:
             return annotation
+
+
+def declared(field: FieldInfo | None, name: str) -> Any:
+    """What a field declares as ``name`` (``ge``, ``le``, ``title``), also on an ``Annotated`` type inside
+    ``X | None``; None if nothing."""
+    found, pending = list(field.metadata) if field else [], [field.annotation] if field else []
+    while pending:
+        annotation = pending.pop()
+        if get_origin(annotation) is Annotated:
+            found += annotation.__metadata__
+            pending.append(get_args(annotation)[0])
+        elif get_origin(annotation) in (Union, UnionType):
+            pending += get_args(annotation)
+    return next((getattr(item, name) for item in found if getattr(item, name, None) is not None), None)
 
 
 def type_name(value: Any) -> str:

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Literal, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
@@ -15,7 +14,7 @@ from pydantic.fields import FieldInfo
 from citizen_portal.booking.settings import BookingSettings
 from staff_calendar.spaces.settings import SpacesSettings
 
-from .fields import bare
+from .fields import bare, declared
 from .models import DeskSpec, FloorSpec, LocationSpec, RoomSpec, ServiceSpec, SiteSection, StaffSpec
 
 BEGIN = "<!-- generated from the site-file models: python -m citizen_portal.site.schema.reference --write README.md -->"
@@ -29,24 +28,9 @@ TABLES: list[tuple[str, type[BaseModel]]] = [
 ]
 
 
-def _metadata(field: FieldInfo) -> list[Any]:
-    """The field's constraints and ``Field()`` values, also those of an ``Annotated`` type inside ``X | None``."""
-    found, pending = list(field.metadata), [field.annotation]
-    while pending:
-        annotation = pending.pop()
-        if get_origin(annotation) is Annotated:
-            found += annotation.__metadata__
-            pending.append(get_args(annotation)[0])
-        elif get_origin(annotation) in (Union, UnionType):
-            pending += get_args(annotation)
-    return found
-
-
 def _type(field: FieldInfo) -> str:
-    metadata = _metadata(field)
-    low = next((item.ge for item in metadata if hasattr(item, "ge")), None)
-    high = next((item.le for item in metadata if hasattr(item, "le")), None)
-    title = field.title or next((item.title for item in metadata if isinstance(item, FieldInfo) and item.title), None)
+    low, high = declared(field, "ge"), declared(field, "le")
+    title = field.title or declared(field, "title")
     annotation = bare(field.annotation)
     if low is not None and high is not None:
         return f"{low:g}–{high:g}"
