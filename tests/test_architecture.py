@@ -22,8 +22,10 @@ CORE = "citizen_portal.core"
 CALENDAR_LIBRARIES = ("caldav", "icalendar", "recurring_ical_events")
 # modules only create_app may import: blueprints, CLI groups, job registrations
 ENTRY_SUFFIXES = ("views", "staff_views", "admin_views", "api", "cli", "jobs")
-# citizen_portal.site (the site-file loader) writes the calendar links, floors, desks and rooms
-SITE_LOADER_MAY_IMPORT = frozenset({"staff_calendar.calendars.models", "staff_calendar.spaces.models"})
+# citizen_portal.site (the site-file loader) writes the calendar links, floors, desks and rooms, and
+# validates [site] spaces with its one declaration
+SITE_LOADER_MAY_IMPORT = frozenset({"staff_calendar.calendars.models", "staff_calendar.spaces.models",
+                                    "staff_calendar.spaces.settings"})
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,8 @@ def test_rest_of_citizen_portal_stays_out_of_staff_calendar_and_polls():
                 _within(i.module, "citizen_portal.site") and t in SITE_LOADER_MAY_IMPORT | {"staff_calendar"})):
             violations.append(f"{i.path}:{i.line}: {i.module} imports {t}")
     _report(violations, "outside booking, citizen_portal imports no staff_calendar/polls code "
-                        "(exception: citizen_portal.site may import staff_calendar.{calendars,spaces}.models):")
+                        "(exception: citizen_portal.site may import staff_calendar.{calendars,spaces}.models and "
+                        "staff_calendar.spaces.settings):")
 
 
 def test_pages_and_auth_import_no_domain_code():

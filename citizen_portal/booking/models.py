@@ -42,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from citizen_portal.booking.settings import SERVICE_DEFAULTS
 from citizen_portal.core.database import UTCDateTime, utcnow
 from citizen_portal.core.extensions import db
 
@@ -89,7 +90,8 @@ class Location(db.Model):
 
 
 class Service(db.Model):
-    """Something a citizen books: a duration, a buffer after it, lead time and horizon."""
+    """Something a citizen books: a duration, a buffer after it, lead time and horizon (declared with
+    their defaults and ranges in ``citizen_portal.booking.settings.ServiceSettings``)."""
 
     __tablename__ = "services"
 
@@ -100,11 +102,11 @@ class Service(db.Model):
     # documents to bring: {"de": ["Personalausweis", ...], "en": [...]}
     documents: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     duration_minutes: Mapped[int] = mapped_column(Integer)
-    buffer_minutes: Mapped[int] = mapped_column(Integer, default=0)
-    min_lead_hours: Mapped[int] = mapped_column(Integer, default=2)
-    horizon_days: Mapped[int] = mapped_column(Integer, default=60)
-    email_confirmation: Mapped[bool] = mapped_column(Boolean, default=False)
-    max_active_per_email: Mapped[int] = mapped_column(Integer, default=1)
+    buffer_minutes: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["buffer_minutes"])
+    min_lead_hours: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["min_lead_hours"])
+    horizon_days: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["horizon_days"])
+    email_confirmation: Mapped[bool] = mapped_column(Boolean, default=SERVICE_DEFAULTS["email_confirmation"])
+    max_active_per_email: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["max_active_per_email"])
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     locations: Mapped[list[Location]] = relationship(

@@ -13,12 +13,12 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
-from citizen_portal.site.schema import ParsedSite, SiteFileInvalid, parse_site_file
+from citizen_portal.site.schema import SiteFile, SiteFileInvalid, parse_site_file
 
 site_cli = AppGroup("site", help="Check and load the site file.")
 
 
-def _parse_or_exit(path: str) -> ParsedSite:
+def _parse_or_exit(path: str) -> SiteFile:
     try:
         return parse_site_file(path, current_app.config["TIMEZONE"])
     except SiteFileInvalid as invalid:
@@ -29,7 +29,7 @@ def _parse_or_exit(path: str) -> ParsedSite:
         raise SystemExit(1) from None
 
 
-def secret_warnings(parsed: ParsedSite, environ: dict[str, str] | None = None) -> list[str]:
+def secret_warnings(parsed: SiteFile, environ: dict[str, str] | None = None) -> list[str]:
     """Calendar secrets that this environment cannot resolve (a warning: the server's
     environment may differ from the one running the command)."""
     environ = dict(os.environ if environ is None else environ)

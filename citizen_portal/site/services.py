@@ -19,16 +19,17 @@ Note on import direction: this loader is the one place in ``citizen_portal`` tha
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
 
 from citizen_portal.booking.models import Location, Service, StaffMember
+from citizen_portal.booking.settings import ServiceSettings
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import SiteSettings
-from citizen_portal.site.schema import CalendarSpec, ParsedSite, SiteSection
+from citizen_portal.site.schema import CalendarSpec, SiteFile, SiteSection
 from staff_calendar.calendars.models import CalendarLink
 from staff_calendar.spaces.models import Desk, Floor, Room
 
@@ -160,8 +161,8 @@ class _Applier:
 
 def site_settings_json(site: SiteSection) -> dict[str, Any]:
     """What goes into ``SiteSettings.settings``: legal texts, booking and spaces settings."""
-    return {"legal": site.legal, "booking": asdict(site.booking), "spaces": asdict(site.spaces),
-            "closures": site.closures}
+    return {"legal": site.legal.model_dump(exclude_none=True), "booking": site.booking.model_dump(),
+            "spaces": site.spaces.model_dump(), "closures": site.closures}
 
 
 def _apply_site_section(applier: _Applier, site: SiteSection) -> None:
@@ -177,7 +178,7 @@ def _apply_site_section(applier: _Applier, site: SiteSection) -> None:
         applier.report.changes.append(Change("~", "site", "settings", details))
 
 
-def _apply_locations(applier: _Applier, parsed: ParsedSite) -> dict[str, Location]:
+def _apply_locations(applier: _Applier, parsed: SiteFile) -> dict[str, Location]:
     rows = {}
     for spec in parsed.locations:
         rows[spec.key], _ = applier.upsert(Location, "location", spec.key, {
@@ -187,14 +188,12 @@ def _apply_locations(applier: _Applier, parsed: ParsedSite) -> dict[str, Locatio
     return rows
 
 
-def _apply_services(applier: _Applier, parsed: ParsedSite, locations: dict[str, Location]) -> dict[str, Service]:
+def _apply_services(applier: _Applier, parsed: SiteFile, locations: dict[str, Location]) -> dict[str, Service]:
     rows = {}
     for spec in parsed.services:
         row, change = applier.upsert(Service, "service", spec.key, {
             "name": spec.name, "description": spec.description, "documents": spec.documents,
-            "duration_minutes": spec.duration_minutes, "buffer_minutes": spec.buffer_minutes,
-            "min_lead_hours": spec.min_lead_hours, "horizon_days": spec.horizon_days,
-            "email_confirmation": spec.email_confirmation, "max_active_per_email": spec.max_active_per_email})
+            **spec.model_dump(include=set(ServiceSettings.model_fields))})
         applier.add_details(change, _assign_keys(row, "locations", [locations[key] for key in spec.locations]))
         rows[spec.key] = row
     applier.deactivate_missing(Service, "service", set(rows))
@@ -225,7 +224,7 @@ def _deactivate_links_of_removed(applier: _Applier, model: type, owner_kind: str
         applier.deactivate_missing(CalendarLink, "calendar", set(), key=f"{owner_kind}:{key}")
 
 
-def _apply_staff(applier: _Applier, parsed: ParsedSite, locations: dict[str, Location],
+def _apply_staff(applier: _Applier, parsed: SiteFile, locations: dict[str, Location],
                  services: dict[str, Service]) -> None:
     keys = set()
     for spec in parsed.staff:
@@ -241,7 +240,7 @@ def _apply_staff(applier: _Applier, parsed: ParsedSite, locations: dict[str, Loc
     _deactivate_links_of_removed(applier, StaffMember, "staff", keys)
 
 
-def _apply_spaces(applier: _Applier, parsed: ParsedSite) -> None:
+def _apply_spaces(applier: _Applier, parsed: SiteFile) -> None:
     floors: dict[str, Floor] = {}
     for spec in parsed.floors:
         floors[spec.key], _ = applier.upsert(Floor, "floor", spec.key, {
@@ -266,7 +265,7 @@ def _apply_spaces(applier: _Applier, parsed: ParsedSite) -> None:
     _deactivate_links_of_removed(applier, Room, "room", rooms)
 
 
-def apply_site(parsed: ParsedSite) -> ChangeReport:
+def apply_site(parsed: SiteFile) -> ChangeReport:
     """Create or update everything in the validated file, deactivate what it no longer names,
     all in one transaction; return the changes in file order (site, locations, services, staff,
     floors, desks, rooms; calendar links next to their owner)."""

@@ -4,15 +4,12 @@ reports updates, deactivates instead of deleting, and a broken file changes noth
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from citizen_portal.booking.models import Location, Service, StaffMember
-from citizen_portal.booking.services import booking_settings
-from citizen_portal.booking.settings import BookingSettings
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import SiteSettings
 from citizen_portal.site.schema import SiteFileInvalid, parse_site_file, parse_site_text
@@ -139,6 +136,9 @@ def test_demo_site_passes_check() -> None:
          r"site\.spaces\.release_time: '25:00' is not a time of day"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { morning = "12:00-08:00" }',
          r"site\.spaces\.morning: '12:00-08:00' is not a time range"),
+        # a half day ends at 23:59 at the latest: the desk rules read it as a time of day
+        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { afternoon = "12:30-24:00" }',
+         r"site\.spaces\.afternoon: '12:30-24:00' is not a time range"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nclosures = ["2026-02-30"]',
          r"site\.closures"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { checkin = "yes" }',
@@ -218,22 +218,6 @@ def test_load_demo_is_idempotent(app) -> None:
     assert settings.settings["booking"]["event_details"] == "service_and_code"
     assert settings.settings["spaces"]["desk_days_per_week"] == 3
     assert settings.settings["legal"]["impressum"]["de"].startswith("Stadt Musterhausen")
-
-
-def test_a_fresh_and_a_loaded_database_read_the_same_booking_settings(app) -> None:
-    assert booking_settings() == BookingSettings()
-    apply_site(parse_site_text(MINIMAL, TZ))
-    assert booking_settings() == BookingSettings()
-    stored = db.session.execute(select(SiteSettings)).scalar_one().settings["booking"]
-    assert stored == {key: getattr(BookingSettings(), key) for key in stored}
-
-
-def test_slot_step_minutes_can_be_set_in_the_site_file(app) -> None:
-    text = replace('holidays = "BW"', 'holidays = "BW"\nbooking = { slot_step_minutes = 10 }')
-    apply_site(parse_site_text(text, TZ))
-    assert booking_settings().slot_step_minutes == 10
-    assert errors_of(replace('holidays = "BW"', 'holidays = "BW"\nbooking = { slot_step_minutes = 3 }')) == [
-        "site.booking.slot_step_minutes: must be between 5 and 240, not 3"]
 
 
 def test_update_is_reported(app) -> None:
@@ -341,16 +325,3 @@ def test_links_of_other_owners_stay_active(app) -> None:
     assert not any("desk-user" in line for line in report.lines())
     link = db.session.execute(select(CalendarLink).where(CalendarLink.key == "staff:desk-user")).scalar_one()
     assert link.active is True
-
-
-def test_spaces_extras_and_site_closures_reach_the_desk_rules(app) -> None:
-    """Keys read by staff_calendar.spaces are accepted by the site file and stored for it."""
-    from staff_calendar.spaces.services.common import load_settings
-
-    text = replace('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nclosures = ["2026-12-24"]\n'
-                   'spaces = { morning = "07:30-12:00", occupancy_min_count = 5, series_horizon_days = 56 }')
-    apply_site(parse_site_text(text, TZ))
-    settings = load_settings()
-    assert settings.values["morning"] == "07:30-12:00"
-    assert settings.values["occupancy_min_count"] == 5
-    assert date(2026, 12, 24) in settings.closed_days()

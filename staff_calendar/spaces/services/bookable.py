@@ -25,7 +25,7 @@ from citizen_portal.core.i18n import _l, site_timezone
 from staff_calendar.spaces.models import HALVES, Room
 from staff_calendar.spaces.services.common import (
     DEFAULT_ROOM_HOURS,
-    SpacesSettings,
+    SpacesContext,
     closed_reason,
     local_moment,
     parse_range,
@@ -38,7 +38,7 @@ GRID = timedelta(minutes=GRID_MINUTES)
 Ranges = list[tuple[datetime, datetime]]
 
 
-def horizon(settings: SpacesSettings, moment: datetime) -> list[date]:
+def horizon(settings: SpacesContext, moment: datetime) -> list[date]:
     """The days that may be booked at all (single bookings): today and the next ``horizon_days - 1``."""
     today = today_local(moment)
     return [today + timedelta(days=n) for n in range(settings.horizon_days)]
@@ -46,11 +46,11 @@ def horizon(settings: SpacesSettings, moment: datetime) -> list[date]:
 
 # --- desks ---------------------------------------------------------------------------------------
 
-def half_over(settings: SpacesSettings, day: date, half: str, moment: datetime) -> bool:
+def half_over(settings: SpacesContext, day: date, half: str, moment: datetime) -> bool:
     return local_moment(day, settings.half_range(half)[1]) <= moment
 
 
-def desk_refusal(settings: SpacesSettings, day: date, halves: tuple[str, ...], moment: datetime, *,
+def desk_refusal(settings: SpacesContext, day: date, halves: tuple[str, ...], moment: datetime, *,
                  series: bool = False, closed: set[date] | None = None) -> Invalid | None:
     """Why ``halves`` of ``day`` cannot be booked at ``moment`` (the first reason), or None."""
     today = today_local(moment)
@@ -71,14 +71,14 @@ def desk_refusal(settings: SpacesSettings, day: date, halves: tuple[str, ...], m
     return None
 
 
-def bookable_halves(settings: SpacesSettings, day: date, moment: datetime, *,
+def bookable_halves(settings: SpacesContext, day: date, moment: datetime, *,
                     closed: set[date] | None = None) -> tuple[str, ...]:
     """The halves of ``day`` a single booking may take at ``moment``."""
     return tuple(half for half in HALVES
                  if desk_refusal(settings, day, (half,), moment, closed=closed) is None)
 
 
-def desk_days(settings: SpacesSettings, moment: datetime) -> list[tuple[date, str | None, tuple[str, ...]]]:
+def desk_days(settings: SpacesContext, moment: datetime) -> list[tuple[date, str | None, tuple[str, ...]]]:
     """The days to choose from: (day, why it is closed or None, its bookable halves). Today is left
     out once nothing of it can be booked any more."""
     closed = settings.closed_days()
@@ -91,7 +91,7 @@ def desk_days(settings: SpacesSettings, moment: datetime) -> list[tuple[date, st
 
 # --- rooms ---------------------------------------------------------------------------------------
 
-def room_hours(settings: SpacesSettings, room: Room, day: date) -> Ranges:
+def room_hours(settings: SpacesContext, room: Room, day: date) -> Ranges:
     """The room's hours on ``day`` (aware UTC); none on closed days."""
     if room.opening_hours:
         texts = room.opening_hours.get(WEEKDAYS[day.weekday()]) or []
@@ -119,7 +119,7 @@ def grid_floor(moment: datetime) -> datetime:
                          microsecond=0).astimezone(UTC)
 
 
-def bookable_ranges(settings: SpacesSettings, room: Room, day: date, moment: datetime) -> Ranges:
+def bookable_ranges(settings: SpacesContext, room: Room, day: date, moment: datetime) -> Ranges:
     """The parts of the room's hours on ``day`` in which a booking may lie at ``moment`` (busy time
     not taken into account): within the horizon, from now rounded up to the grid on."""
     if day >= today_local(moment) + timedelta(days=settings.horizon_days):
@@ -129,7 +129,7 @@ def bookable_ranges(settings: SpacesSettings, room: Room, day: date, moment: dat
             if last - max(first, earliest) >= GRID]
 
 
-def room_refusal(settings: SpacesSettings, room: Room, start: datetime, end: datetime,
+def room_refusal(settings: SpacesContext, room: Room, start: datetime, end: datetime,
                  moment: datetime) -> Invalid | None:
     """Why ``[start, end)`` (on the grid, start before end) cannot be booked at ``moment``, or None."""
     day = start.astimezone(site_timezone()).date()

@@ -1,13 +1,14 @@
 """Shared pieces of the spaces rules: the site's settings, closed days, half-day times, actors.
 
-Settings come from ``SiteSettings.settings["spaces"]`` (written by the site loader), read with one
-small query. Defaults below apply to missing keys.
+Settings are declared once in ``staff_calendar.spaces.settings`` and stored by the site loader in
+``SiteSettings.settings["spaces"]``; ``load_settings()`` reads them (one small query) into a
+``SpacesContext`` together with the Bundesland and the site-wide closures.
 """
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
@@ -19,25 +20,9 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone, utc_now
 from citizen_portal.core.models import SiteSettings, User
 from staff_calendar.calendars.models import CalendarLink
+from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS as DEFAULT_ROOM_HOURS
+from staff_calendar.spaces.settings import SpacesSettings, parse_range
 
-DEFAULTS: dict[str, Any] = {
-    "desk_days_per_week": 3,
-    "horizon_days": 14,
-    # recurring desk bookings may reach further than single ones ("every Tuesday for 8 weeks")
-    "series_horizon_days": 63,
-    "checkin": False,
-    "release_time": "10:00",  # morning and whole-day bookings not checked in are released then
-    "afternoon_release_time": "14:00",  # afternoon-only bookings
-    "retention_days": 90,
-    # local times of the half days, used for calendar events and "is it over yet"
-    "morning": "08:00-12:30",
-    "afternoon": "12:30-17:00",
-    # occupancy figures below this count are shown as "fewer than k" (aggregate, k-anonymous)
-    "occupancy_min_count": 3,
-    "closures": [],
-}
-
-DEFAULT_ROOM_HOURS = ["07:00-19:00"]
 PARTS = ("day", "morning", "afternoon")
 
 @dataclass(frozen=True)
@@ -58,81 +43,61 @@ class Actor:
 
 
 @dataclass(frozen=True)
-class SpacesSettings:
-    values: dict[str, Any]
-    bundesland: str | None
+class SpacesContext:
+    """What the desk and room rules read from the site: the declared settings (``SpacesSettings``,
+    defaults filled in), the Bundesland whose public holidays close every desk and room, and the
+    site-wide closure days (``[site] closures``). ``context["release_time"]`` reads a setting."""
+
+    settings: SpacesSettings = field(default_factory=SpacesSettings)
+    bundesland: str | None = None
+    closures: frozenset[date] = frozenset()
 
     def __getitem__(self, key: str) -> Any:
-        return self.values[key]
+        return getattr(self.settings, key)
 
     @property
     def desk_days_per_week(self) -> float:
-        return float(self.values["desk_days_per_week"])
+        return float(self.settings.desk_days_per_week)
 
     @property
     def horizon_days(self) -> int:
-        return int(self.values["horizon_days"])
+        return self.settings.horizon_days
 
     @property
     def series_horizon_days(self) -> int:
-        return max(int(self.values["series_horizon_days"]), self.horizon_days)
+        return max(self.settings.series_horizon_days, self.horizon_days)
 
     @property
     def checkin(self) -> bool:
-        return bool(self.values["checkin"])
+        return self.settings.checkin
 
     @property
     def retention_days(self) -> int:
-        return int(self.values["retention_days"])
+        return self.settings.retention_days
 
     def half_range(self, half: str) -> tuple[time, time]:
-        return parse_range(str(self.values[half]))
+        return parse_range(getattr(self.settings, half))
 
     def closed_days(self) -> set[date]:
-        return _expand_closures(self.values.get("closures") or [])
+        return set(self.closures)
 
 
-def load_settings() -> SpacesSettings:
-    """The site's spaces settings merged over the defaults (one small query)."""
+def load_settings() -> SpacesContext:
+    """The site's spaces settings as stored by the site loader, over the declared defaults (one small
+    query); keys the declaration does not know are ignored."""
     row = db.session.execute(
-        select(SiteSettings.holidays, SiteSettings.settings)
-        .order_by(SiteSettings.id).limit(1)
+        select(SiteSettings.holidays, SiteSettings.settings).order_by(SiteSettings.id).limit(1)
     ).first()
-    values = dict(DEFAULTS)
-    bundesland = None
-    if row is not None:
-        settings = row.settings or {}
-        values.update({k: v for k, v in (settings.get("spaces") or {}).items() if v is not None})
-        # closures may be site-wide ([site] closures) or spaces-only ([site.spaces] closures)
-        values["closures"] = list(settings.get("closures") or []) + list(
-            (settings.get("spaces") or {}).get("closures") or [])
-        bundesland = row.holidays
-    return SpacesSettings(values, bundesland)
+    if row is None:
+        return SpacesContext()
+    stored = row.settings or {}
+    spaces = {key: value for key, value in (stored.get("spaces") or {}).items()
+              if key in SpacesSettings.model_fields and value is not None}
+    return SpacesContext(SpacesSettings.model_validate(spaces), row.holidays,
+                         frozenset(date.fromisoformat(day) for day in stored.get("closures") or []))
 
 
-def _expand_closures(entries: list[Any]) -> set[date]:
-    """Closures: ISO dates, ``"2026-12-24..2026-12-31"`` ranges or ``{"from", "to"}`` tables."""
-    days: set[date] = set()
-    for entry in entries:
-        try:
-            if isinstance(entry, dict):
-                first, last = entry.get("from") or entry.get("start"), entry.get("to") or entry.get("end")
-                first_day = date.fromisoformat(str(first))
-                last_day = date.fromisoformat(str(last or first))
-            elif isinstance(entry, str) and ".." in entry:
-                a, b = entry.split("..", 1)
-                first_day, last_day = date.fromisoformat(a.strip()), date.fromisoformat(b.strip())
-            else:
-                first_day = last_day = date.fromisoformat(str(entry))
-        except (TypeError, ValueError):
-            continue
-        while first_day <= last_day:
-            days.add(first_day)
-            first_day += timedelta(days=1)
-    return days
-
-
-def closed_reason(settings: SpacesSettings, day: date, *, closed: set[date] | None = None):
+def closed_reason(settings: SpacesContext, day: date, *, closed: set[date] | None = None):
     """Why nobody can book on ``day`` (weekend, public holiday, closure), or None."""
     if day.weekday() >= 5:
         return _l("Wochenende")
@@ -141,11 +106,6 @@ def closed_reason(settings: SpacesSettings, day: date, *, closed: set[date] | No
     if day in (closed if closed is not None else settings.closed_days()):
         return _l("Geschlossen")
     return None
-
-
-def parse_range(text: str) -> tuple[time, time]:
-    first, last = text.split("-", 1)
-    return time.fromisoformat(first.strip()), time.fromisoformat(last.strip())
 
 
 def local_moment(day: date, moment: time) -> datetime:

@@ -31,7 +31,7 @@ from staff_calendar.spaces.models import HALVES, Desk, DeskBooking, Floor, Space
 from staff_calendar.spaces.services import bookable
 from staff_calendar.spaces.services.common import (
     Actor,
-    SpacesSettings,
+    SpacesContext,
     closed_reason,
     load_settings,
     now,
@@ -206,7 +206,7 @@ def desk_availability_json(day: date, *, floor_key: str | None = None, attribute
     return body
 
 
-def _build_answer(day: date, settings: SpacesSettings, halves: tuple[str, ...],
+def _build_answer(day: date, settings: SpacesContext, halves: tuple[str, ...],
                   layout: list[tuple[int, frozenset[str], str]]) -> str:
     """``free``: not booked, not blocked, not closed; ``bookable``: free and can still be booked now."""
     reason = closed_reason(settings, day)
@@ -296,5 +296,5 @@ def week_usage(user_id: int, day: date) -> float:
     return halves * HALF_DAY_WEIGHT
 
 
-def weekly_limit(settings: SpacesSettings, floor: Floor) -> float:
+def weekly_limit(settings: SpacesContext, floor: Floor) -> float:
     return float(floor.desk_days_per_week) if floor.desk_days_per_week is not None else settings.desk_days_per_week

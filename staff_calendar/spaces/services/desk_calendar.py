@@ -14,14 +14,14 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import localized
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import HALVES, Desk, DeskBooking
-from staff_calendar.spaces.services.common import SpacesSettings, load_settings, local_moment, user_calendar_key
+from staff_calendar.spaces.services.common import SpacesContext, load_settings, local_moment, user_calendar_key
 
 
 def desk_title(desk: Desk) -> str:
     return desk.label or desk.key
 
 
-def _event_fields(settings: SpacesSettings, desk: Desk, rows: list[DeskBooking]) -> dict:
+def _event_fields(settings: SpacesContext, desk: Desk, rows: list[DeskBooking]) -> dict:
     halves = sorted((row.half for row in rows), key=HALVES.index)
     day = rows[0].day
     start = local_moment(day, settings.half_range(halves[0])[0])
@@ -39,7 +39,7 @@ def desk_event_uid(group_uid: str) -> str:
     return calendar.event_uid("desk", group_uid)
 
 
-def queue_event(settings: SpacesSettings, username: str, desk: Desk, rows: list[DeskBooking]) -> None:
+def queue_event(settings: SpacesContext, username: str, desk: Desk, rows: list[DeskBooking]) -> None:
     key = user_calendar_key(username)
     if key is None:
         return
@@ -47,7 +47,7 @@ def queue_event(settings: SpacesSettings, username: str, desk: Desk, rows: list[
                             **_event_fields(settings, desk, rows))
 
 
-def requeue_event(settings: SpacesSettings, username: str, desk: Desk, group_uid: str,
+def requeue_event(settings: SpacesContext, username: str, desk: Desk, group_uid: str,
                   remaining: list[DeskBooking]) -> None:
     key = user_calendar_key(username)
     if key is None:

@@ -40,7 +40,7 @@ from staff_calendar.spaces.models import Desk, DeskBooking
 from staff_calendar.spaces.services import bookable
 from staff_calendar.spaces.services.common import (
     Actor,
-    SpacesSettings,
+    SpacesContext,
     load_settings,
     new_uid,
     now,
@@ -88,7 +88,7 @@ class SeriesResult:
     reason: str = ""
 
 
-def _validate_day(settings: SpacesSettings, desk: Desk, day: date, halves: tuple[str, ...], *, series: bool) -> None:
+def _validate_day(settings: SpacesContext, desk: Desk, day: date, halves: tuple[str, ...], *, series: bool) -> None:
     """Rules that need no lock: what can be booked now (``bookable.desk_refusal``: horizon, closed
     days, half days already over), then blocks."""
     refusal = bookable.desk_refusal(settings, day, halves, now(), series=series)
@@ -100,7 +100,7 @@ def _validate_day(settings: SpacesSettings, desk: Desk, day: date, halves: tuple
 
 
 def _insert_halves(
-    settings: SpacesSettings, actor: Actor, desk: Desk, day: date, halves: tuple[str, ...], series_uid: str | None
+    settings: SpacesContext, actor: Actor, desk: Desk, day: date, halves: tuple[str, ...], series_uid: str | None
 ) -> list[DeskBooking]:
     """Inside the write transaction: re-check, insert, queue the calendar event."""
     existing = db.session.execute(

@@ -36,7 +36,7 @@ from staff_calendar.spaces.services import bookable
 from staff_calendar.spaces.services.bookable import GRID_MINUTES
 from staff_calendar.spaces.services.common import (
     Actor,
-    SpacesSettings,
+    SpacesContext,
     closed_reason,
     load_settings,
     local_moment,
@@ -117,7 +117,7 @@ def _validate(room: Room, start: datetime, end: datetime, attendees: int) -> Non
         raise refusal
 
 
-def free_ranges(room: Room, day: date, moment: datetime, settings: SpacesSettings | None = None,
+def free_ranges(room: Room, day: date, moment: datetime, settings: SpacesContext | None = None,
                 busy: list[BusyRange] | None = None) -> list[tuple[datetime, datetime]]:
     """What of ``day`` can still be booked in ``room`` at ``moment``: ``bookable.bookable_ranges``
     without the room's busy time, on the grid."""

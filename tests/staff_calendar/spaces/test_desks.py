@@ -135,11 +135,11 @@ def test_horizon_past_weekend_holiday_and_closure(setup, app):
 def test_public_holiday_of_the_bundesland_is_closed():
     from datetime import date
 
-    from staff_calendar.spaces.services.common import SpacesSettings, closed_reason
+    from staff_calendar.spaces.services.common import SpacesContext, closed_reason
 
-    settings = SpacesSettings({"closures": []}, "BW")
+    settings = SpacesContext(bundesland="BW")
     assert closed_reason(settings, date(2026, 1, 6)) is not None  # Heilige Drei Könige in BW
-    assert closed_reason(SpacesSettings({"closures": []}, "BE"), date(2026, 1, 6)) is None
+    assert closed_reason(SpacesContext(bundesland="BE"), date(2026, 1, 6)) is None
     assert closed_reason(settings, date(2026, 12, 25)) is not None
 
 

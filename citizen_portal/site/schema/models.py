@@ -1,0 +1,205 @@
+"""What a site file holds: one model per table. ``SiteFile`` validates a decoded TOML document and is
+what ``flask site load`` applies. The settings tables are declared where they are read
+(``citizen_portal.booking.settings``, ``staff_calendar.spaces.settings``); the README's tables are
+generated from the descriptions here (``python -m citizen_portal.site.schema.reference``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from zoneinfo import available_timezones
+
+from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+
+from citizen_portal.booking.settings import BookingSettings, ServiceSettings
+from citizen_portal.core.calendar_days import german_regions
+from citizen_portal.core.schemas import EMAIL_PATTERN, MAX_EMAIL
+from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS, SpacesSettings
+
+from .fields import (
+    Context,
+    Dates,
+    Documents,
+    EnvName,
+    Hours,
+    InstanceFile,
+    Key,
+    SiteModel,
+    Url,
+    keys,
+    localized,
+    problems,
+    reference,
+    rule,
+    shaped,
+    text,
+)
+
+SECRET_HINT = ('never write a password into the site file: use password_env = "NAME" (an environment variable) '
+               'or password_file = "name" (a file in instance/)')
+
+
+REGIONS = german_regions()
+Bundesland = Annotated[text(8, "Bundesland code"), rule(
+    REGIONS.__contains__, f"{{value!r}} is not a German Bundesland code (one of {', '.join(REGIONS)})")]
+
+
+def _timezone(value: str, info: ValidationInfo) -> str:
+    """A valid IANA zone that equals the app's ``TIMEZONE``: times are computed in the app's zone, so
+    another one in the file would show wrong opening hours."""
+    if value != "UTC" and value not in available_timezones():
+        raise ValueError(f"{value!r} is not a time zone name like 'Europe/Berlin'")
+    app_timezone = info.context["app_timezone"] if info.context else value
+    if value != app_timezone:
+        raise ValueError(f"{value!r} differs from the app's time zone {app_timezone!r}: "
+                         f"set PORTAL_TIMEZONE={value} or write timezone = {app_timezone!r}")
+    return value
+
+
+class Legal(SiteModel):
+    impressum: localized(50_000) | None = None
+    datenschutz: localized(50_000) | None = None
+    barrierefreiheit: localized(50_000) | None = None
+
+
+BELOW = {"x-default": "see below"}
+
+
+class SiteSection(SiteModel):
+    name: text() = Field(description="name of the city or administration")
+    timezone: Annotated[text(64, "IANA zone"), AfterValidator(_timezone)] = Field(
+        "Europe/Berlin", validate_default=True,
+        description="must equal `PORTAL_TIMEZONE`, otherwise `check` tells you which one to change")
+    holidays: Bundesland | None = Field(None, description=(
+        f"Bundesland ({', '.join(f'`{code}`' for code in REGIONS)}) whose public holidays close every location, "
+        "desk and room"))
+    closures: Dates = Field([], description="`[\"2026-12-24\"]`: days on which every desk and room is closed")
+    legal: Legal = Field(Legal(), title="table", description=(
+        "city texts for `impressum`, `datenschutz`, `barrierefreiheit`, each `{de, en}`; plain text, blank lines "
+        "separate paragraphs; missing pages use the built-in text"))
+    booking: BookingSettings = Field(BookingSettings(), title="table", json_schema_extra=BELOW,
+                                     description="appointment settings")
+    spaces: SpacesSettings = Field(SpacesSettings(), title="table", json_schema_extra=BELOW,
+                                   description="desk and room settings")
+
+
+class Entry(SiteModel):
+    """An entry of an array of tables (``[[staff]]``), named by its key in errors and in the database."""
+
+    key: Key
+
+
+class LocationSpec(Entry):
+    name: localized()
+    address: text(300) = ""
+    opening_hours: Hours = Field({}, description='`{ mon = ["08:00-12:00", "13:00-16:00"], ... }`')
+    closures: Dates = Field([], description="`[\"2026-12-24\"]`, in addition to the Bundesland's public holidays")
+
+
+class ServiceSpec(ServiceSettings, Entry):
+    name: localized()
+    description: localized(5000) = Field({}, description="shown when choosing the service")
+    documents: Documents = Field({}, description="what to bring")
+    locations: Annotated[keys("location key", "locations"), rule(len, "must name at least one location")] = Field(
+        description="where the service is offered (at least one)")
+
+
+class CalendarSpec(SiteModel):
+    """A CalDAV calendar; its secret only by reference (an environment variable or a file in instance/)."""
+
+    url: Url
+    username: text() | None = None
+    password_env: EnvName | None = None
+    password_file: InstanceFile | None = None
+
+    @model_validator(mode="after")
+    def _one_secret(self) -> CalendarSpec:
+        if self.password_env and self.password_file:
+            raise ValueError("give either password_env or password_file, not both")
+        return self
+
+
+CALENDAR = ("`{ url, username, password_env | password_file }`: the CalDAV calendar whose busy time blocks "
+            "slots and into which appointments are written (link key `staff:<key>`)")
+
+
+Email = Annotated[text(MAX_EMAIL, "email address"), rule(EMAIL_PATTERN.match, "is not an email address")]
+
+
+class StaffSpec(Entry):
+    key: Key = Field(description="equals the username of the member's staff login, if any")
+    name: text()
+    email: Email | None = None
+    locations: keys("location key", "locations")
+    services: keys("service key", "services") = Field(description="each offered at one of the member's locations")
+    working_hours: Hours | None = Field(None, json_schema_extra={"x-default": "the location's opening hours"})
+    calendar: CalendarSpec | None = Field(None, title="table", description=CALENDAR)
+
+    @field_validator("services")
+    @classmethod
+    def _offered_at_own_location(cls, services: list[str], info: ValidationInfo) -> list[str]:
+        context: Context | None = info.context
+        own = set(info.data.get("locations") or ())
+        offered_at = context["service_locations"] if context and own else {}
+        elsewhere = [((index,), f"service {key!r} is not offered at any of this member's locations "
+                                f"({', '.join(info.data['locations'])})")
+                     for index, key in enumerate(services) if offered_at.get(key) and not offered_at[key] & own]
+        if elsewhere:
+            problems(*elsewhere)
+        return services
+
+
+class FloorSpec(Entry):
+    name: localized()
+    desk_days_per_week: int | None = Field(None, ge=1, le=7, json_schema_extra={"x-default": "the site's"},
+                                           description="overrides `[site] spaces.desk_days_per_week`")
+
+
+Floor = Annotated[text(64, "floor key"), reference("floors", "floor")]
+Position = Annotated[float | None, Field(ge=0, le=100, description="position on the floor plan, percent of width "
+                                                                  "resp. height")]
+
+
+class DeskSpec(Entry):
+    floor: Floor
+    label: text(100) | None = Field(None, description="shown on the plan")
+    attributes: keys("attribute") = Field([], description="e.g. `monitor`, `standing`, `accessible`")
+    x: Position = None
+    y: Position = None
+
+
+class RoomSpec(Entry):
+    floor: Floor
+    name: localized()
+    capacity: int = Field(1, ge=1, le=1000, description="seats")
+    attributes: keys("attribute") = Field([], description="e.g. `projector`, `video-conference`")
+    opening_hours: Hours | None = Field(None, json_schema_extra={
+        "x-default": f"{', '.join(DEFAULT_ROOM_HOURS)} Monday to Friday"},
+                                        description="bookable hours, like a location's")
+    calendar: CalendarSpec | None = Field(None, title="table",
+                                          description="like a staff member's: busy time of the room (`room:<key>`)")
+    x: Position = None
+    y: Position = None
+
+
+def entries(model: type[Entry], kind: str) -> Any:
+    return Annotated[list[model], shaped(list, f"an array of tables [[{kind}]]")]
+
+
+class SiteFile(SiteModel):
+    """The whole file. Validate with ``parse_site_text`` (it supplies the ``Context``)."""
+
+    site: SiteSection = Field(json_schema_extra={"x-missing": "missing: the file needs a [site] table with "
+                                                              "at least name"})
+    locations: entries(LocationSpec, "locations") = []
+    services: entries(ServiceSpec, "services") = []
+    staff: entries(StaffSpec, "staff") = []
+    floors: entries(FloorSpec, "floors") = []
+    desks: entries(DeskSpec, "desks") = []
+    rooms: entries(RoomSpec, "rooms") = []
+
+    def summary(self) -> str:
+        return (f"{len(self.locations)} locations, {len(self.services)} services, {len(self.staff)} staff, "
+                f"{len(self.floors)} floors, {len(self.desks)} desks, {len(self.rooms)} rooms")
+
+
+ENTRY_KINDS = ("locations", "services", "staff", "floors", "desks", "rooms")
