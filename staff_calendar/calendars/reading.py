@@ -147,16 +147,17 @@ def _first_step(calendar: icalendar.Calendar, span: timedelta, cap: int) -> time
 
 
 def _expand(progress: _Progress, start: datetime, end: datetime, tz: ZoneInfo, cap: int) -> None:
-    """Occurrences overlapping [start - PAD, end + PAD) (not before the object's earliest start), in
+    """Occurrences overlapping [start - PAD, end + PAD) (from PAD before the object's earliest start), in
     steps that double while they stay sparse, until the window is done or more than ``cap`` distinct
     occurrences were seen."""
     query = recurring_ical_events.of(progress.calendar, components=["VEVENT"])
     earliest = _earliest(progress.calendar, tz)
-    cursor, stop_at = max(start - PAD, earliest or start - PAD), end + PAD
+    cursor, stop_at = max(start, earliest or start) - PAD, end + PAD
     step = _first_step(progress.calendar, stop_at - cursor, cap)
     progress.cursor = cursor
+    stop = max(cursor, earliest or cursor) + step  # the first step counts from the earliest start
     while cursor < stop_at:
-        stop = min(cursor + step, stop_at)
+        stop = min(stop, stop_at)
         batch = query.between(cursor, stop)
         for occurrence in batch:
             span = _span(occurrence, tz)
@@ -169,6 +170,7 @@ def _expand(progress: _Progress, start: datetime, end: datetime, tz: ZoneInfo, c
         cursor = progress.cursor = stop
         if len(batch) * 16 < cap:
             step *= 2
+        stop = cursor + step
     progress.done = True
 
 
