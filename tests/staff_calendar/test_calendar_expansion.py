@@ -147,14 +147,15 @@ def test_a_storm_event_gives_bounded_rows_a_short_lock_and_a_warning(radicale_se
     writer = threading.Thread(target=_keep_writing, args=(app, key, stop, waits))
     writer.start()
     try:
+        while len(waits) < 2 and writer.is_alive():  # the writer is running before the sync starts
+            time.sleep(0.01)
         with app.app_context():
-            time.sleep(0.1)
             result = mirror.sync_calendar(key, now=MARCH - timedelta(days=3))
     finally:
         stop.set()
         writer.join(60)
     assert result.ok, result.error
-    assert len(waits) >= 5 and max(waits) < 2.0, f"a concurrent write waited {max(waits):.2f} s"
+    assert len(waits) >= 3 and max(waits) < 2.0, f"a concurrent write waited {max(waits):.2f} s"
     assert result.write_seconds < 1.0, f"the write transaction took {result.write_seconds:.2f} s"
 
     with app.app_context():
