@@ -70,6 +70,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("CALDAV_SYNC_INTERVAL_SECONDS", float, 300.0, "the worker syncs every linked calendar this often"),
     Setting("CALDAV_PROBE_INTERVAL_SECONDS", float, 15.0,
             "while deliveries wait for an unreachable server, ask it this often whether it is back"),
+    Setting("CALDAV_EXPANSION_MAX_OCCURRENCES", int, 2000,
+            "most occurrences of one remote event read into the mirror; past them it is busy to the window end "
+            "and shown as a sync warning"),
+    Setting("CALDAV_EXPANSION_SECONDS", float, 2.0,
+            "longest time spent reading one remote event (parsing and expanding); then as above"),
     Setting("EVENT_UID_DOMAIN", str, "termine.musterhausen.example", "domain part of event UIDs written"),
     Setting("OUTBOX_DRAIN_AFTER_COMMIT", bool, True, "push calendar events right after a booking"),
     # --- requests, sessions, logs

@@ -47,7 +47,8 @@ def worker_command(once: bool, interval: float | None) -> None:
 
 @staff_calendar_cli.command("status")
 def status_command() -> None:
-    """Each calendar: last successful sync, lag, pending outbox jobs, last error; worker heartbeat."""
+    """Each calendar: last successful sync, lag, pending outbox jobs, last error, sync warnings; worker
+    heartbeat."""
     now = datetime.now(UTC)
     rows = status.calendar_status(now)
     header = f"{'calendar':<32} {'mode':<6} {'last sync (UTC)':<20} {'lag':>8} {'pending':>7}  last error"
@@ -57,6 +58,8 @@ def status_command() -> None:
         lag = status.format_age(row["lag_seconds"])
         click.echo(f"{row['calendar_key']:<32} {row['mode']:<6} {last:<20} {lag:>8} {row['pending']:>7}  "
                    f"{row['last_error'] or '-'}")
+        for warning in row["warnings"]:
+            click.echo(f"    warning: {warning}")
     if not rows:
         click.echo("(no calendars linked)")
     beat = status.worker_status(now)

@@ -1,13 +1,4 @@
-"""iCalendar: events this platform writes, and busy time read from remote objects.
-
-Rules for busy time (all results aware UTC):
-- recurrences (RRULE, RDATE, EXDATE, RECURRENCE-ID overrides) are expanded with
-  ``recurring-ical-events``;
-- all-day (DATE) events are busy from local midnight to local midnight in the site zone;
-- floating times are read in the site zone; times with a TZID are converted;
-- ``TRANSP:TRANSPARENT`` and ``STATUS:CANCELLED`` are not busy; zero-length events are not busy;
-- events this platform wrote (UID ``…@<PORTAL_EVENT_UID_DOMAIN>`` or ``X-MUNICIPAL-PORTAL``) are not busy
-  here: they are counted from the database.
+"""iCalendar: events this platform writes (reading remote objects: ``reading``).
 
 Rules for writing: the UID is deterministic, times are written in the site zone with a VTIMEZONE
 every common parser reads alike (``vtimezone``), no METHOD in stored objects, only the fields
@@ -16,12 +7,10 @@ callers pass.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
 
 from staff_calendar.calendars import vtimezone
 
@@ -29,18 +18,6 @@ PRODID = "-//Municipal Services Platform//Termine//DE"
 OWN_PROPERTY = "X-MUNICIPAL-PORTAL"
 # fields of our events that a merge after a 412 may overwrite (everything else stays as the remote has it)
 MANAGED_FIELDS = ("summary", "start", "end", "location", "description", "transparent", "status")
-
-
-@dataclass
-class ParsedObject:
-    uid: str | None
-    own: bool
-    intervals: list[tuple[datetime, datetime]]
-    recurring: bool = False
-
-
-def is_own_uid(uid: str | None, domain: str) -> bool:
-    return bool(uid) and str(uid).endswith("@" + domain)
 
 
 def new_calendar(method: str | None = None) -> icalendar.Calendar:
@@ -139,71 +116,3 @@ def merge_event(remote_ics: str, payload: dict, base: dict | None, *, uid: str, 
 
 def _as_datetime(value: datetime | str) -> datetime:
     return value if isinstance(value, datetime) else datetime.fromisoformat(value)
-
-
-def _to_utc(value: date | datetime, tz: ZoneInfo) -> datetime:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:  # floating: read in the site zone
-            value = value.replace(tzinfo=tz)
-        return value.astimezone(UTC)
-    return datetime.combine(value, time(0), tzinfo=tz).astimezone(UTC)
-
-
-def _occurrence_interval(component, tz: ZoneInfo) -> tuple[datetime, datetime] | None:
-    dtstart = component.get("DTSTART")
-    if dtstart is None:
-        return None
-    start_value = dtstart.dt
-    dtend = component.get("DTEND")
-    if dtend is not None:
-        end_value = dtend.dt
-    elif component.get("DURATION") is not None:
-        end_value = start_value + component.get("DURATION").dt
-    elif isinstance(start_value, datetime):
-        end_value = start_value
-    else:
-        end_value = start_value + timedelta(days=1)
-    start, end = _to_utc(start_value, tz), _to_utc(end_value, tz)
-    if end <= start:
-        return None
-    return start, end
-
-
-def is_busy_component(component) -> bool:
-    if str(component.get("TRANSP", "OPAQUE")).upper() == "TRANSPARENT":
-        return False
-    return str(component.get("STATUS", "")).upper() != "CANCELLED"
-
-
-def parse_object(data: str, window_start: datetime, window_end: datetime, *, tz: ZoneInfo,
-                 own_domain: str) -> ParsedObject:
-    """Busy intervals of one remote calendar object that overlap [window_start, window_end)."""
-    calendar = icalendar.Calendar.from_ical(data)
-    events = list(calendar.walk("VEVENT"))
-    uid = next((str(e.get("UID")) for e in events if e.get("UID")), None)
-    own = is_own_uid(uid, own_domain) or any(OWN_PROPERTY in e for e in events)
-    if own or not events:
-        return ParsedObject(uid=uid, own=own, intervals=[])
-    recurring = any(k in e for e in events for k in ("RRULE", "RDATE", "RECURRENCE-ID"))
-    pad = timedelta(days=2)  # floating/all-day matching in r-i-e may differ by the zone offset
-    query = recurring_ical_events.of(calendar, components=["VEVENT"])
-    intervals = []
-    for occurrence in query.between(window_start - pad, window_end + pad):
-        if not is_busy_component(occurrence):
-            continue
-        interval = _occurrence_interval(occurrence, tz)
-        if interval and interval[0] < window_end and interval[1] > window_start:
-            intervals.append(interval)
-    intervals.sort()
-    return ParsedObject(uid=uid, own=own, intervals=intervals, recurring=recurring)
-
-
-def merge_intervals(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged

@@ -4,11 +4,13 @@ after the event ended or was removed); and its health checks for ``/healthz``.
 
 Checks read only the database (no network on ``/healthz``, so they are cheap; the reachability
 they report is the worker's last sync result, at most one sync interval old):
-- ``caldav``: how many active calendars failed their last sync;
+- ``caldav``: how many active calendars failed their last sync; how many objects carry a sync warning
+  (``warning_kinds``: capped, timeout, unreadable; counts only, no calendar keys or event text);
 - ``outbox``: pending and failing counts, age of the oldest pending row;
 
 Rule: a CalDAV server that is down does not make the portal unhealthy (bookings go on from the mirror
-and the outbox keeps every write): ``caldav`` and ``outbox`` stay ``ok`` and say ``degraded: true``.
+and the outbox keeps every write): ``caldav`` and ``outbox`` stay ``ok`` and say ``degraded: true``;
+so does a sync warning (the busy time of that event is approximate: someone should look at it).
 Only a dead worker (the core's ``worker`` check) turns ``ok`` false, because then nothing is
 delivered or synced at all.
 """
@@ -25,11 +27,17 @@ OUTBOX_STALE_SECONDS = 3600.0
 
 
 def caldav_check() -> dict:
-    from staff_calendar.calendars.status import calendar_status
+    from staff_calendar.calendars.status import calendar_status, warning_kind
 
     rows = calendar_status()
     failing = [row["calendar_key"] for row in rows if row["last_error"]]
-    return {"ok": True, "degraded": bool(failing), "calendars": len(rows), "failing": len(failing)}
+    kinds: dict[str, int] = {}
+    for row in rows:
+        for warning in row["warnings"]:
+            kinds[warning_kind(warning)] = kinds.get(warning_kind(warning), 0) + 1
+    warnings = sum(kinds.values())
+    return {"ok": True, "degraded": bool(failing or warnings), "calendars": len(rows), "failing": len(failing),
+            "warnings": warnings, "warning_kinds": kinds}
 
 
 def outbox_check() -> dict:

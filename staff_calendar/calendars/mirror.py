@@ -1,19 +1,21 @@
 """The busy-time mirror: incremental CalDAV sync into ``calendar_busy_intervals`` (UTC).
 
 Rules:
-- sync-collection with the stored token (``disable_fallback=True``, so caldav never silently lists
-  everything); the changed objects are fetched with one calendar-multiget (chunks of ``MULTIGET_CHUNK``);
-- an expired/unknown token (``DAV:valid-sync-token``: 403 on Radicale, 412 on Xandikos) → full resync,
-  comparing etags so unchanged objects are not fetched again;
-- a server without sync-collection → ``mode = "etag"``: a depth-1 PROPFIND of etags, diffed with the
-  stored map;
-- every network call happens before the database transaction; any failure (down, 401, garbage) rolls
-  back, records ``last_error`` and leaves the mirror exactly as it was;
+- the network part (sync-collection with the stored token, full listing on an expired token, etag
+  comparison on servers without sync-collection, multiget) is ``fetch``; any remote failure (down,
+  401, garbage) records ``last_error`` and leaves the mirror exactly as it was;
+- every network call and all reading of objects (parsing and expansion, ``reading.read_object``,
+  capped per object) happen before the write transaction, which only writes precomputed rows; it
+  first re-checks that no other sync of the calendar committed since this one read its state
+  (otherwise this sync starts over; a second time it leaves the newer state as it is);
 - the window runs from local midnight yesterday to the end of the day after the furthest bookable day
   (``mirror_horizon_days``: every registered booking horizon, at least ``CALDAV_MIRROR_HORIZON_DAYS``);
-  when its start or end moves, all stored objects are re-expanded locally (no network); its end,
-  stored per calendar, is how far the slot engine may trust the mirror (``mirrored_until``);
-- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects but never as busy time;
+  when its start or end moves, all stored objects are read again for the new window (no network);
+  its end, stored per calendar, is how far the slot engine may trust the mirror (``mirrored_until``);
+- of an object only what ``minimal.keep`` allows is stored (busy time; subject, location and
+  categories of events that are not private); a cap or an unreadable object is stored as the
+  object's ``warning`` (no text of the event), shown by ``flask staff-calendar status`` and ``/healthz``;
+- our own events (UID domain / X-MUNICIPAL-PORTAL) are stored as objects without data, never as busy time;
 - a successful sync means the calendar's server is reachable: outbox rows waiting for it are made
   due at once (``recovery.server_is_back``).
 """
@@ -24,51 +26,30 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
-from caldav.elements import dav
-from caldav.lib import error as caldav_error
 from flask import current_app
-from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, literal, select
+from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, insert, literal, select, update
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import UTCDateTime, write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.horizons import booking_horizon_days
 from citizen_portal.core.i18n import site_timezone
-from staff_calendar.calendars import ical, recovery
-from staff_calendar.calendars.client import CalendarUnavailable, connect, describe_error, href_of
+from staff_calendar.calendars import reading, recovery
+from staff_calendar.calendars.client import connect, describe_error
+from staff_calendar.calendars.fetch import Fetched, SyncResult, fetch
 from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarObject, CalendarSyncState
 
 log = logging.getLogger("staff_calendar.mirror")
 
-MULTIGET_CHUNK = 1000
-FULL_SYNC_TIMEOUT_FACTOR = 6
-VALID_SYNC_TOKEN = "{DAV:}valid-sync-token"
+SYNC_ATTEMPTS = 2
+DELETE_CHUNK = 500
 
 
-@dataclass
-class SyncResult:
-    calendar_key: str
-    ok: bool = False
-    mode: str = ""  # "full" | "incremental" | "etag"
-    used_token: bool = False
-    token_expired: bool = False
-    multigets: int = 0
-    changed: int = 0
-    deleted: int = 0
-    unreadable: int = 0
-    error: str | None = None
-    released: int = 0  # outbox rows that became due because this calendar's server is back
-    seconds: float = 0.0
-    fetch_seconds: float = 0.0  # the part spent talking to the server
-
-
-@dataclass
-class _Fetched:
-    mode: str
-    token: str | None
-    changed: dict[str, tuple[str | None, str]] = field(default_factory=dict)  # href -> (etag, data)
-    deleted: set[str] = field(default_factory=set)
-    new_mode: str = "sync"
+class Window(NamedTuple):
+    start: datetime
+    end: datetime
 
 
 def mirror_horizon_days() -> int:
@@ -79,136 +60,182 @@ def mirror_horizon_days() -> int:
     return max(configured, booking_horizon_days(current_app._get_current_object()))
 
 
-def mirror_window(now: datetime | None = None) -> tuple[datetime, datetime]:
+def mirror_window(now: datetime | None = None) -> Window:
     """[local midnight yesterday, local midnight after the day ``today + horizon + 1``) in UTC: the
     last bookable day is covered, and still after the next midnight until the next sync."""
     tz = site_timezone()
     today = (now or datetime.now(UTC)).astimezone(tz).date()
     start = datetime.combine(today - timedelta(days=1), datetime.min.time(), tzinfo=tz)
     end = datetime.combine(today + timedelta(days=mirror_horizon_days() + 2), datetime.min.time(), tzinfo=tz)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    return Window(start.astimezone(UTC), end.astimezone(UTC))
 
 
-def _is_expired_token(exc: Exception) -> bool:
-    return VALID_SYNC_TOKEN in (getattr(exc, "preconditions", None) or [])
+class _Superseded(Exception):
+    """Another sync of the calendar committed after this one read its state."""
 
 
-def _is_auth_failure(exc: Exception) -> bool:
-    return isinstance(exc, caldav_error.AuthorizationError) and not _is_expired_token(exc)
+@dataclass
+class _Snapshot:
+    """What a sync reads before it goes to the network; the write re-checks ``version``."""
+
+    link: CalendarLink  # a transient copy: usable without the session
+    mode: str
+    sync_token: str | None
+    version: tuple
+    window: Window
+    rebuild: bool  # the window moved: every stored object is read again
+    known: dict[str, str | None]  # href -> etag
+    stored: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # href -> (data, warning), rebuild only
 
 
-def _listing(collection) -> tuple[dict[str, str | None], set[str]]:
-    listed: dict[str, str | None] = {}
-    for obj in collection:
-        props = getattr(obj, "props", None) or {}
-        listed[href_of(obj.url)] = props.get(dav.GetEtag.tag)
-    deleted = {href_of(url) for url in (collection.deleted_urls or ())}
-    for href in deleted:
-        listed.pop(href, None)
-    return listed, deleted
+@dataclass
+class _Plan:
+    """The rows one sync writes, computed before its write transaction."""
+
+    gone: set[str]
+    objects: list[dict] = field(default_factory=list)
+    intervals: list[dict] = field(default_factory=list)
+    rewarned: dict[str, str | None] = field(default_factory=dict)  # href -> new warning of a stored object
 
 
-def _etag_listing(calendar) -> dict[str, str | None]:
-    response = calendar._query_properties([dav.GetEtag()], depth=1)
-    if response.status != 207:  # e.g. a login page answered 200: never read that as "no objects"
-        raise CalendarUnavailable(f"PROPFIND answered HTTP {response.status}")
-    props = response.expand_simple_props([dav.GetEtag()])
-    own_path = href_of(calendar.url).rstrip("/")
-    return {href_of(h): p.get(dav.GetEtag.tag) for h, p in props.items() if href_of(h).rstrip("/") != own_path}
-
-
-def _multiget(calendar, hrefs: list[str], result: SyncResult) -> dict[str, tuple[str | None, str]]:
-    fetched: dict[str, tuple[str | None, str]] = {}
-    for i in range(0, len(hrefs), MULTIGET_CHUNK):
-        chunk = hrefs[i:i + MULTIGET_CHUNK]
-        result.multigets += 1
-        for obj in calendar.multiget([calendar.url.join(h) for h in chunk]):
-            props = getattr(obj, "props", None) or {}
-            data = obj.data
-            if isinstance(data, bytes):
-                data = data.decode()
-            fetched[href_of(obj.url)] = (props.get(dav.GetEtag.tag), data)
-    return fetched
-
-
-def _allow_slow_answers(calendar) -> None:
-    """A full listing of a big calendar may take a cold server longer than one normal request
-    (Radicale: > 10 s for 2,000 objects on first touch): allow ``FULL_SYNC_TIMEOUT_FACTOR`` times more."""
-    client = calendar.client
-    if client.timeout:
-        client.timeout = client.timeout * FULL_SYNC_TIMEOUT_FACTOR
-
-
-def _fetch(calendar, state: CalendarSyncState, known: dict[str, str | None], full: bool,
-           result: SyncResult) -> _Fetched:
-    """All network work of one sync; raises on any failure."""
-    mode = state.mode or "sync"
-    if full or not state.sync_token or mode == "etag":
-        _allow_slow_answers(calendar)
-    if mode == "sync":
-        token = None if full else state.sync_token
-        try:
-            collection = calendar.get_objects_by_sync_token(token, load_objects=False, disable_fallback=True)
-        except caldav_error.DAVError as exc:
-            if _is_expired_token(exc) and token is not None:
-                result.token_expired = True
-                _allow_slow_answers(calendar)
-                token = None
-                collection = calendar.get_objects_by_sync_token(None, load_objects=False, disable_fallback=True)
-            elif token is None and not _is_auth_failure(exc) and isinstance(exc, caldav_error.ReportError):
-                log.info("calendar %s: no sync-collection support, using etag comparison", result.calendar_key)
-                mode = "etag"
-                collection = None
-            else:
-                raise
-        if collection is not None:
-            listed, deleted = _listing(collection)
-            new_token = collection.sync_token
-            if not new_token or str(new_token).startswith("fake-"):
-                raise CalendarUnavailable("server returned no sync token")
-            result.used_token = token is not None
-            if token is None:  # full listing: whatever we know and is not listed is gone
-                deleted = set(known) - set(listed)
-                result.mode = "full"
-            else:
-                result.mode = "incremental"
-            wanted = [h for h, etag in listed.items() if full or etag is None or known.get(h, "\0") != etag]
-            fetched = _Fetched(mode="sync", token=str(new_token), deleted=set(deleted))
-            if wanted:
-                fetched.changed = _multiget(calendar, wanted, result)
-                fetched.deleted |= set(wanted) - set(fetched.changed)  # vanished in between
-            return fetched
-    # etag comparison
-    listed = _etag_listing(calendar)
-    result.mode = "etag"
-    wanted = [h for h, etag in listed.items() if full or etag is None or known.get(h, "\0") != etag]
-    fetched = _Fetched(mode="etag", token=None, deleted=set(known) - set(listed))
-    if wanted:
-        fetched.changed = _multiget(calendar, wanted, result)
-        fetched.deleted |= set(wanted) - set(fetched.changed)
-    return fetched
-
-
-def _state(key: str) -> CalendarSyncState:
-    state = db.session.get(CalendarSyncState, key)
+def _version(state: CalendarSyncState | None) -> tuple:
     if state is None:
-        state = CalendarSyncState(calendar_key=key, mode="sync")
-        db.session.add(state)
-    return state
+        return ()
+    return state.mode, state.sync_token, state.window_start, state.window_end, state.last_success_at
+
+
+def _copy_link(link: CalendarLink) -> CalendarLink:
+    return CalendarLink(key=link.key, owner_kind=link.owner_kind, owner_key=link.owner_key, url=link.url,
+                        resolved_url=link.resolved_url, username=link.username, secret_env=link.secret_env,
+                        secret_file=link.secret_file, active=link.active)
+
+
+def _snapshot(key: str, now: datetime | None) -> _Snapshot | None:
+    link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
+    if link is None:
+        db.session.commit()
+        return None
+    state = db.session.get(CalendarSyncState, key)
+    window = mirror_window(now)
+    rebuild = state is None or (state.window_start, state.window_end) != tuple(window)
+    known = dict(db.session.execute(
+        select(CalendarObject.href, CalendarObject.etag).where(CalendarObject.calendar_key == key)).all())
+    stored = {}
+    if rebuild:
+        stored = {href: (data, warning) for href, data, warning in db.session.execute(
+            select(CalendarObject.href, CalendarObject.data, CalendarObject.warning).where(
+                CalendarObject.calendar_key == key, CalendarObject.own.is_(False), CalendarObject.data.is_not(None)))}
+    snapshot = _Snapshot(link=_copy_link(link), mode=(state.mode if state else None) or "sync",
+                         sync_token=state.sync_token if state else None, version=_version(state), window=window,
+                         rebuild=rebuild, known=known, stored=stored)
+    db.session.commit()  # end the read transaction: none is open during network calls and reading
+    return snapshot
+
+
+def _read_all(key: str, snapshot: _Snapshot, fetched: Fetched, result: SyncResult) -> _Plan:
+    """Read every changed object (and, when the window moved, every stored one) into rows."""
+    tz, domain, limits = site_timezone(), current_app.config["EVENT_UID_DOMAIN"], reading.Limits.from_config()
+    start, end = snapshot.window
+    plan = _Plan(gone=fetched.deleted | set(fetched.changed))
+
+    def read(data: str, store: bool = True) -> reading.ReadObject:
+        return reading.read_object(data, start, end, tz=tz, own_domain=domain, limits=limits, store=store)
+
+    def add_intervals(href: str, intervals: list) -> None:
+        plan.intervals.extend({"calendar_key": key, "href": href, "start": s, "end": e} for s, e in intervals)
+
+    for href, (data, warning) in snapshot.stored.items():
+        if href not in plan.gone:
+            again = read(data, store=False)  # stored data is kept already
+            add_intervals(href, again.intervals)
+            if again.warning != warning:
+                plan.rewarned[href] = again.warning
+    for href, (etag, data) in fetched.changed.items():
+        new = read(data)
+        plan.objects.append({"calendar_key": key, "href": href, "etag": etag, "uid": new.uid and new.uid[:500],
+                             "own": new.own, "data": new.stored, "warning": new.warning})
+        add_intervals(href, new.intervals)
+        result.warnings += new.warning is not None
+        result.unreadable += bool(new.warning and new.warning.startswith("unreadable"))
+    return plan
+
+
+def _write(key: str, snapshot: _Snapshot, fetched: Fetched, plan: _Plan, resolved_url: str | None) -> None:
+    """The write transaction: re-check, then only precomputed rows."""
+    with write_transaction(locks.calendar_mirror(key)):
+        state = db.session.get(CalendarSyncState, key)
+        link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
+        if link is None or _version(state) != snapshot.version:
+            raise _Superseded
+        if resolved_url and link.resolved_url != resolved_url:
+            link.resolved_url = resolved_url
+        gone = sorted(plan.gone)
+        for i in range(0, len(gone), DELETE_CHUNK):
+            part = gone[i:i + DELETE_CHUNK]
+            db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_key == key,
+                                                          BusyInterval.href.in_(part)))
+            db.session.execute(delete(CalendarObject).where(CalendarObject.calendar_key == key,
+                                                            CalendarObject.href.in_(part)))
+        if snapshot.rebuild:
+            db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_key == key))
+        if plan.objects:
+            db.session.execute(insert(CalendarObject), plan.objects)
+        if plan.intervals:
+            db.session.execute(insert(BusyInterval), plan.intervals)
+        for warning in set(plan.rewarned.values()):
+            hrefs = [href for href, value in plan.rewarned.items() if value == warning]
+            db.session.execute(update(CalendarObject).where(CalendarObject.calendar_key == key,
+                                                            CalendarObject.href.in_(hrefs)).values(warning=warning))
+        now = datetime.now(UTC)
+        if state is None:
+            state = CalendarSyncState(calendar_key=key)
+            db.session.add(state)
+        state.mode = fetched.mode
+        state.sync_token = fetched.token
+        state.window_start, state.window_end = snapshot.window
+        state.last_attempt_at = state.last_success_at = now
+        state.last_error = None
+        state.reachable, state.reachable_checked_at = True, now
 
 
 def record_failure(key: str, message: str) -> None:
-    with write_transaction(f"calendar-mirror:{key}"):
-        state = _state(key)
+    with write_transaction(locks.calendar_mirror(key)):
+        state = db.session.get(CalendarSyncState, key)
+        if state is None:
+            state = CalendarSyncState(calendar_key=key, mode="sync")
+            db.session.add(state)
         state.last_attempt_at = datetime.now(UTC)
         state.last_error = message[:480]
         state.reachable = False
         state.reachable_checked_at = state.last_attempt_at
 
 
-def _insert_intervals(key: str, href: str, intervals: list[tuple[datetime, datetime]]) -> None:
-    if intervals:
-        db.session.add_all([BusyInterval(calendar_key=key, href=href, start=s, end=e) for s, e in intervals])
+def _sync_once(key: str, full: bool, timeout: float | None, now: datetime | None, result: SyncResult) -> None:
+    snapshot = _snapshot(key, now)
+    if snapshot is None:
+        result.error = "no calendar link"
+        return
+    try:
+        connection = connect(snapshot.link, timeout)
+        resolved_url = connection.url if connection.discovered else None
+        fetch_started = time.perf_counter()
+        fetched = fetch(connection.calendar, snapshot.mode, snapshot.sync_token, snapshot.known, full, result)
+        result.fetch_seconds = time.perf_counter() - fetch_started
+    except Exception as exc:  # every remote failure leaves the mirror untouched
+        result.error = describe_error(exc)
+        log.warning("calendar %s: sync failed: %s", key, result.error)
+        record_failure(key, result.error)
+        return
+    read_started = time.perf_counter()
+    plan = _read_all(key, snapshot, fetched, result)
+    write_started = time.perf_counter()
+    result.read_seconds = write_started - read_started
+    _write(key, snapshot, fetched, plan, resolved_url)
+    result.write_seconds = time.perf_counter() - write_started
+    result.changed = len(fetched.changed)
+    result.deleted = len(fetched.deleted & set(snapshot.known))
+    result.ok = True
+    result.released = recovery.server_is_back(key)
 
 
 def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
@@ -217,81 +244,15 @@ def sync_calendar(key: str, *, full: bool = False, timeout: float | None = None,
     recorded in ``calendar_sync_states.last_error`` and returned in ``SyncResult.error``.
     ``now`` moves the mirror window (tests, benchmarks)."""
     started = time.perf_counter()
-    result = SyncResult(calendar_key=key)
-    link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
-    if link is None:
-        result.error = "no calendar link"
-        return result
-    state = db.session.get(CalendarSyncState, key) or CalendarSyncState(calendar_key=key, mode="sync")
-    state_snapshot = CalendarSyncState(calendar_key=key, mode=state.mode or "sync", sync_token=state.sync_token)
-    known = dict(db.session.execute(
-        select(CalendarObject.href, CalendarObject.etag).where(CalendarObject.calendar_key == key)
-    ).all())
-    window_start, window_end = mirror_window(now)
-    db.session.commit()  # end the read transaction: no database transaction is open during network calls
-    try:
-        connection = connect(link, timeout)
-        resolved_url = connection.url if connection.discovered else None
-        fetch_started = time.perf_counter()
-        fetched = _fetch(connection.calendar, state_snapshot, known, full, result)
-        result.fetch_seconds = time.perf_counter() - fetch_started
-    except Exception as exc:  # every remote failure leaves the mirror untouched
-        result.error = describe_error(exc)
-        log.warning("calendar %s: sync failed: %s", key, result.error)
-        record_failure(key, result.error)
-        result.seconds = time.perf_counter() - started
-        return result
-
-    tz = site_timezone()
-    domain = current_app.config["EVENT_UID_DOMAIN"]
-    with write_transaction(f"calendar-mirror:{key}"):
-        state = _state(key)
-        link = db.session.scalar(select(CalendarLink).where(CalendarLink.key == key))
-        if link is not None and resolved_url and link.resolved_url != resolved_url:
-            link.resolved_url = resolved_url
-        # a new start (the next day) or a new end (a service with a longer horizon): re-expand
-        window_moved = (state.window_start, state.window_end) != (window_start, window_end)
-        gone = fetched.deleted | set(fetched.changed)
-        if gone:
-            hrefs = list(gone)
-            for i in range(0, len(hrefs), 500):
-                part = hrefs[i:i + 500]
-                db.session.execute(delete(BusyInterval).where(
-                    BusyInterval.calendar_key == key, BusyInterval.href.in_(part)))
-                db.session.execute(delete(CalendarObject).where(
-                    CalendarObject.calendar_key == key, CalendarObject.href.in_(part)))
-        if window_moved:
-            # re-expand every stored object for the new window, locally
-            db.session.execute(delete(BusyInterval).where(BusyInterval.calendar_key == key))
-            for obj in db.session.scalars(select(CalendarObject).where(
-                    CalendarObject.calendar_key == key, CalendarObject.own.is_(False))):
-                try:
-                    parsed = ical.parse_object(obj.data or "", window_start, window_end, tz=tz, own_domain=domain)
-                except Exception:  # counted, never fatal
-                    result.unreadable += 1
-                    continue
-                _insert_intervals(key, obj.href, parsed.intervals)
-        for href, (etag, data) in fetched.changed.items():
-            try:
-                parsed = ical.parse_object(data, window_start, window_end, tz=tz, own_domain=domain)
-            except Exception:  # one unreadable object does not block the calendar
-                result.unreadable += 1
-                parsed = ical.ParsedObject(uid=None, own=False, intervals=[])
-            db.session.add(CalendarObject(calendar_key=key, href=href, etag=etag, uid=parsed.uid,
-                                          own=parsed.own, data=data))
-            _insert_intervals(key, href, parsed.intervals)
-        now = datetime.now(UTC)
-        state.mode = fetched.mode
-        state.sync_token = fetched.token
-        state.window_start, state.window_end = window_start, window_end
-        state.last_attempt_at = state.last_success_at = now
-        state.last_error = None
-        state.last_warning = f"{result.unreadable} unreadable objects" if result.unreadable else None
-        state.reachable, state.reachable_checked_at = True, now
-    result.changed = len(fetched.changed)
-    result.deleted = len(fetched.deleted & set(known))
-    result.ok = True
-    result.released = recovery.server_is_back(key)
+    for _attempt in range(SYNC_ATTEMPTS):
+        result = SyncResult(calendar_key=key)
+        try:
+            _sync_once(key, full, timeout, now, result)
+        except _Superseded:
+            continue
+        break
+    else:  # two other syncs committed meanwhile: the mirror is as fresh as theirs
+        result.ok = result.superseded = True
     result.seconds = time.perf_counter() - started
     return result
 

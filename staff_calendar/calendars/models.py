@@ -50,14 +50,16 @@ class CalendarSyncState(db.Model):
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(500))
-    last_warning: Mapped[str | None] = mapped_column(String(500))
     reachable_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     reachable: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class CalendarObject(db.Model):
-    """One remote calendar object as last seen: ``href`` (URL path) → etag, UID and its data, so the
-    mirror can be re-expanded locally when the window moves. ``own`` marks events this platform wrote."""
+    """One remote calendar object as last seen: ``href`` (URL path) → etag, UID and the part of its data
+    the mirror may keep (``minimal.keep``: busy time, and subject/location/categories of events that are
+    not private), so it can be re-expanded locally when the window moves. ``own`` marks events this
+    platform wrote (no data kept). ``warning``: why its busy time is approximate or missing (a cap, an
+    unreadable object), without any text of the event."""
 
     __tablename__ = "calendar_objects"
     __table_args__ = (UniqueConstraint("calendar_key", "href"),)
@@ -71,6 +73,7 @@ class CalendarObject(db.Model):
     uid: Mapped[str | None] = mapped_column(String(500))
     own: Mapped[bool] = mapped_column(Boolean, default=False)
     data: Mapped[str | None] = mapped_column(Text)
+    warning: Mapped[str | None] = mapped_column(String(300))
 
 
 class BusyInterval(db.Model):

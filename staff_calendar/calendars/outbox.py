@@ -25,6 +25,7 @@ from urllib.parse import quote
 from flask import current_app
 from sqlalchemy import func, or_, select, update
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
@@ -225,7 +226,7 @@ class _Outcome:
 
 def _claim(row_id: int) -> _Snapshot | None:
     now = datetime.now(UTC)
-    with write_transaction("calendar-outbox"):
+    with write_transaction(locks.calendar_outbox()):
         claimed = db.session.execute(
             update(OutboxEntry)
             .where(OutboxEntry.id == row_id, OutboxEntry.state == "pending",
@@ -242,7 +243,7 @@ def _claim(row_id: int) -> _Snapshot | None:
 
 
 def _record_failure(row_id: int, message: str, *, unreachable: bool = False) -> None:
-    with write_transaction("calendar-outbox"):
+    with write_transaction(locks.calendar_outbox()):
         row = db.session.get(OutboxEntry, row_id, populate_existing=True)
         if row is None:
             return
@@ -254,7 +255,7 @@ def _record_failure(row_id: int, message: str, *, unreachable: bool = False) -> 
 
 
 def _record_success(row_id: int, revision: int, outcome: _Outcome) -> None:
-    with write_transaction("calendar-outbox"):
+    with write_transaction(locks.calendar_outbox()):
         row = db.session.get(OutboxEntry, row_id, populate_existing=True)
         if row is None:
             return

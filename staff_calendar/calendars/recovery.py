@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
+from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from staff_calendar.calendars.client import connect, describe_error, server_of
@@ -50,7 +51,7 @@ def retry_now(calendar_keys: list[str]) -> int:
     if not calendar_keys:
         return 0
     now = datetime.now(UTC)
-    with write_transaction("calendar-outbox"):
+    with write_transaction(locks.calendar_outbox()):
         released = db.session.execute(
             update(OutboxEntry)
             .where(OutboxEntry.state == "pending", OutboxEntry.calendar_key.in_(calendar_keys),

@@ -1,4 +1,7 @@
-"""Status of the calendar bridge for the CLI and ``/healthz`` (database only, no network)."""
+"""Status of the calendar bridge for the CLI and ``/healthz`` (database only, no network).
+
+Sync warnings are the objects whose busy time is approximate or missing (``calendar_objects.warning``:
+a capped or timed-out expansion, an unreadable object); they name rules and times, never event text."""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ from sqlalchemy import func, select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.worker import heartbeat_age_seconds
-from staff_calendar.calendars.models import CalendarLink, CalendarSyncState, OutboxEntry
+from staff_calendar.calendars.models import CalendarLink, CalendarObject, CalendarSyncState, OutboxEntry
 
 
 def calendar_status(now: datetime | None = None) -> list[dict]:
@@ -16,6 +19,11 @@ def calendar_status(now: datetime | None = None) -> list[dict]:
     pending = dict(db.session.execute(
         select(OutboxEntry.calendar_key, func.count()).where(OutboxEntry.state == "pending")
         .group_by(OutboxEntry.calendar_key)).all())
+    warnings: dict[str, list[str]] = {}
+    for key, warning in db.session.execute(
+            select(CalendarObject.calendar_key, CalendarObject.warning)
+            .where(CalendarObject.warning.is_not(None)).order_by(CalendarObject.calendar_key, CalendarObject.warning)):
+        warnings.setdefault(key, []).append(warning)
     rows = []
     query = (select(CalendarLink, CalendarSyncState)
              .outerjoin(CalendarSyncState, CalendarSyncState.calendar_key == CalendarLink.key)
@@ -30,9 +38,15 @@ def calendar_status(now: datetime | None = None) -> list[dict]:
             "lag_seconds": (now - last_success).total_seconds() if last_success else None,
             "pending": pending.get(link.key, 0),
             "last_error": state.last_error if state else None,
+            "warnings": warnings.get(link.key, []),
             "healthy": bool(last_success) and not (state and state.last_error),
         })
     return rows
+
+
+def warning_kind(warning: str) -> str:
+    """``capped``, ``timeout`` or ``unreadable``: the word before the colon."""
+    return warning.split(":", 1)[0]
 
 
 def worker_status(now: datetime | None = None) -> dict:

@@ -152,7 +152,8 @@ def test_worker_once_drains_syncs_and_beats(app, caldav_server, monkeypatch):
     assert checks["worker"]()["ok"] and checks["worker"]()["heartbeat_age_seconds"] < 60
     assert checks["outbox"]() == {"ok": True, "degraded": False, "pending": 0, "failing": 0,
                                   "oldest_pending_age_seconds": None}
-    assert checks["caldav"]() == {"ok": True, "degraded": False, "calendars": 1, "failing": 0}
+    assert checks["caldav"]() == {"ok": True, "degraded": False, "calendars": 1, "failing": 0, "warnings": 0,
+                                  "warning_kinds": {}}
 
 
 def test_itip_and_feed(app):
