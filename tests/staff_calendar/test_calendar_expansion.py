@@ -25,9 +25,10 @@ from citizen_portal.core import locks
 from citizen_portal.core.database import Busy, write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import registered_health_checks
+from citizen_portal.core.models import WorkerHeartbeat
 from staff_calendar import services
 from staff_calendar.calendars import mirror, reading
-from staff_calendar.calendars.models import BusyInterval, CalendarObject, WorkerHeartbeat
+from staff_calendar.calendars.models import BusyInterval, CalendarObject
 from tests.factories import build_app
 from tests.fixtures.caldav_servers import link_calendar, put_remote_event
 

@@ -59,3 +59,29 @@ def test_the_exception_never_escapes_when_time_runs_out_as_the_work_ends():
     worker.join(60)
     assert not worker.is_alive() and errors == []
     assert True in outcomes and False in outcomes  # both sides of the race happened
+
+
+def test_an_error_of_the_work_reaches_the_caller():
+    def broken() -> None:
+        raise ValueError("unreadable object")
+
+    try:
+        run_with_time_limit(1, broken)
+    except ValueError as exc:
+        assert str(exc) == "unreadable object"
+    else:
+        raise AssertionError("the work's error was swallowed")
+
+
+def test_the_stopped_work_does_not_go_on_in_the_background():
+    ticks = []
+
+    def counting() -> None:
+        while True:
+            ticks.append(1)
+            time.sleep(0.001)
+
+    assert run_with_time_limit(0.05, counting) is True
+    seen = len(ticks)
+    time.sleep(0.1)
+    assert len(ticks) == seen
