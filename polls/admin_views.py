@@ -15,7 +15,7 @@ from citizen_portal.core.schemas import parse_form
 
 from . import schemas
 from .models import SUGGESTION_STATUSES, Mode
-from .services import exports, participation, results, suggestions
+from .services import ballot_batches, exports, participation, results, suggestions
 from .services import polls as poll_service
 from .services.common import format_code, now
 from .services.suggestions import Notification
@@ -90,7 +90,7 @@ def _detail(poll_id: int, *, form=None, errors=None, question_form=None, questio
     poll = poll_service.get_poll(poll_id)
     return render_template(
         "polls/admin/poll.html", poll=poll, now=now(), form=form or _poll_form_values(poll), errors=errors or {},
-        ballot_count=results.ballot_total(poll.id),
+        ballot_count=results.ballot_total(poll.id), pending_ballots=ballot_batches.pending_count(poll.id),
         question_form=question_form or {"kind": "single"}, question_errors=question_errors or {},
         batches=participation.batches(poll.id), pending_texts=len(results.text_answers(poll.id, "pending")),
         message=message, **_choices(),
@@ -188,6 +188,7 @@ def poll_archive(poll_id: int):
 @bp.get("/<int:poll_id>/ergebnisse")
 def poll_results(poll_id: int) -> str:
     poll = poll_service.get_poll(poll_id)
+    ballot_batches.settle(poll)
     return render_template("polls/admin/results.html", poll=poll, results=results.poll_results(poll.id),
                            differences=results.recount(poll.id), poll_status=poll.status(now()))
 
@@ -195,6 +196,7 @@ def poll_results(poll_id: int) -> str:
 @bp.get("/<int:poll_id>/ergebnisse.<any(csv, ods):fmt>")
 def results_export(poll_id: int, fmt: str) -> Response:
     poll = poll_service.get_poll(poll_id)
+    ballot_batches.settle(poll)
     return export_response(poll, results.poll_results(poll.id), fmt)
 
 

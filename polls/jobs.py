@@ -3,7 +3,11 @@ from the poll's times. The jobs here delete personal data on schedule:
 
 * ``polls.archive``: polls closed for ``POLLS_ARCHIVE_AFTER_DAYS`` (default 30) are archived, which
   deletes their email hashes, open links and the email salt;
-* ``polls.purge_tokens``: expired one-time links are deleted.
+* ``polls.purge_tokens``: expired one-time links are deleted;
+* ``polls.unconfirmed_suggestions``: ideas whose address was not confirmed within
+  ``POLLS_UNCONFIRMED_SUGGESTION_HOURS`` (default 48) are deleted, with their address;
+* ``polls.ballot_batches``: pending ballots are counted in shuffled batches (``ballot_batches``;
+  a poll that closed gets its last batch here).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.jobs import register_job
 
 from .models import Poll
+from .services import ballot_batches, suggestions
 from .services import polls as poll_service
-from .services import suggestions
 from .services.common import now
 
 
@@ -34,3 +38,5 @@ def archive_closed_polls() -> int:
 def register(app: Flask) -> None:
     register_job(app, "polls.archive", archive_closed_polls, every_seconds=3600)
     register_job(app, "polls.purge_tokens", suggestions.purge_expired_tokens, every_seconds=3600)
+    register_job(app, "polls.unconfirmed_suggestions", suggestions.delete_unconfirmed, every_seconds=3600)
+    register_job(app, "polls.ballot_batches", ballot_batches.flush_all, every_seconds=60)

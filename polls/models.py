@@ -22,7 +22,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from citizen_portal.core.database import UTCDateTime, utcnow
@@ -187,6 +187,20 @@ class TextAnswer(db.Model):
     question_id: Mapped[int] = mapped_column(ForeignKey("poll_questions.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(Text)
     moderation: Mapped[str] = mapped_column(String(10), default="pending")
+
+
+class PendingBallot(db.Model):
+    """A cast ballot waiting for its batch (issue 18.1): the answers and the receipt hash, padded to
+    one length per poll and encrypted (AES-GCM, key derived from the app secret), so a reader of
+    the database or a backup learns nothing from it although it is written in the transaction of
+    the participation marker. ``services.ballot_batches.flush`` decrypts a batch, writes the
+    ballots in random order in a transaction of its own and deletes the pending rows."""
+
+    __tablename__ = "poll_pending_ballots"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
+    poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class Receipt(db.Model):

@@ -188,7 +188,7 @@ def receipt_check(slug: str):
         if not receipt:
             errors["receipt"] = _l("Bitte geben Sie Ihren Quittungscode ein.")
         else:
-            checked = ballots.check_receipt(poll, receipt)
+            checked = ballots.receipt_status(poll, receipt)
     return render_template("polls/receipt_check.html", poll=poll, checked=checked, receipt=receipt,
                            errors=errors), 400 if errors else 200
 

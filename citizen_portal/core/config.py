@@ -91,6 +91,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SITE_CACHE_SECONDS", float, 30.0, "how long site settings are cached per process"),
     Setting("SPACES_CACHE_SECONDS", float, 10.0, "how long desk availability answers are cached per process"),
     Setting("POLLS_ARCHIVE_AFTER_DAYS", int, 30, "closed polls are archived this many days after closing"),
+    Setting("POLLS_BALLOT_BATCH_MIN", int, 20,
+            "ballots are counted in shuffled batches of at least this many (see docs/ballot-secrecy.md)"),
+    Setting("POLLS_UNCONFIRMED_SUGGESTION_HOURS", int, 48,
+            "an idea whose address was not confirmed is deleted (with its address) after this many hours"),
 )
 
 BY_KEY: dict[str, Setting] = {setting.key: setting for setting in SETTINGS}

@@ -8,7 +8,7 @@ Rules:
   most ``max_choices`` distinct options, rating = 1–5, text = at most 2000 characters; required
   questions answered; at least one answer);
 * everything that can be checked without a lock is checked first (status, code, answers), so the
-  write transaction is short: lock-free reads, then a few inserts and one counter statement;
+  write transaction is short: lock-free reads, then two inserts (marker, pending ballot);
 * one ballot per code / address: the participation marker is unique per (poll, marker). Two
   concurrent requests with the same code both pass the checks; the second INSERT of the marker
   waits for the first transaction and then fails on the unique constraint → 409 ``already_voted``;
@@ -18,10 +18,12 @@ Rules:
   each other; a question edit, which updates that row, waits for them and then sees the ballots)
   and compares the poll's ``revision`` with the one the answers were checked against; if the poll
   changed in between, the ballot is checked again from the start;
-* exact counts: the ballot adds 1 to its counters (``poll_tallies``, one random shard) with one
-  atomic upsert ``n = n + 1`` in the same transaction, never a read-modify-write;
-* the ballot has a random id, no time and no reference to the participation;
-* the voter gets a random receipt code; only its hash is stored, apart from the ballot.
+* ballot secrecy in storage (issue 18.1, ``ballot_batches``): this transaction writes the marker
+  and one encrypted, padded pending row; the ballot, its receipt hash and the counters are written
+  later in a shuffled batch of its own, so no counted row shares the marker's transaction or its
+  order; the ballot then has a random id, no time and no reference to the participation;
+* the voter gets a random receipt code (not in cast order); only its hash is stored, in the
+  pending row and then, apart from the ballot, in the receipt list of its batch.
 
 On SQLite ``write_transaction`` is ``BEGIN IMMEDIATE``: ballots are serialised by the database's
 single write lock and the same checks hold.
@@ -29,14 +31,11 @@ single write lock and the same checks hold.
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import and_, delete, insert, select
-from sqlalchemy import text as sql_text
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.core import locks
@@ -48,25 +47,19 @@ from citizen_portal.core.schemas import Schema
 from citizen_portal.core.security import token_hash
 
 from ..models import (
-    TALLY_ANSWERED,
-    TALLY_BALLOTS,
-    TALLY_SHARDS,
-    TALLY_VOTES,
-    Ballot,
-    BallotChoice,
     EmailToken,
     InvitationCode,
     Mode,
     Option,
     Participation,
+    PendingBallot,
     Poll,
     Question,
     Receipt,
-    Tally,
-    TextAnswer,
     random_id,
 )
 from ..schemas import FormQuestion, ParsedBallot, answers_model, parse_answers
+from . import ballot_batches
 from .common import code_hash, normalize_code, now, random_code
 
 RECEIPT_LENGTH = 16
@@ -89,6 +82,7 @@ class _Prepared:
     revision: str
     marker: tuple[str, str] | None
     parsed: ParsedBallot
+    questions: tuple[FormQuestion, ...]
 
 
 class _PollChanged(Exception):
@@ -172,49 +166,21 @@ def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str |
         errors.update(exc.fields)
     if errors or parsed is None:
         raise Invalid(fields=errors)
-    return _Prepared(form.revision, marker, parsed)
+    return _Prepared(form.revision, marker, parsed, form.questions)
 
 
-# SQLite: Core statements on the tables (no ORM unit of work), compiled once and cached by SQLAlchemy
 _PARTICIPATION = insert(Participation.__table__)
-_BALLOT = insert(Ballot.__table__)
-_CHOICES = insert(BallotChoice.__table__)
-_TEXTS = insert(TextAnswer.__table__)
-_RECEIPT = insert(Receipt.__table__)
-_TALLY_PLUS_ONE = sqlite.insert(Tally.__table__).on_conflict_do_update(
-    index_elements=["poll_id", "kind", "ref", "shard"], set_={"n": Tally.__table__.c.n + 1})
-
-
-# PostgreSQL: ballot, choices, free texts, receipt and counters in one statement (one round trip).
-# The participation marker is inserted before, on its own: it is what concurrent requests with the
-# same code wait for, and they must not hold counter row locks while they wait.
-_PG_BALLOT = sql_text("""
-WITH ballot AS (
-    INSERT INTO poll_ballots (id, poll_id) VALUES (:ballot_id, :poll_id)
-), choices AS (
-    INSERT INTO poll_ballot_choices (ballot_id, option_id)
-    SELECT :ballot_id, option_id FROM unnest(CAST(:option_ids AS integer[])) AS c(option_id)
-), texts AS (
-    INSERT INTO poll_text_answers (id, ballot_id, question_id, text, moderation)
-    SELECT t.id, :ballot_id, t.question_id, t.text, 'pending'
-    FROM unnest(CAST(:text_ids AS varchar[]), CAST(:text_questions AS integer[]), CAST(:texts AS text[]))
-         AS t(id, question_id, text)
-), receipt AS (
-    INSERT INTO poll_receipts (receipt_hash, poll_id) VALUES (:receipt_hash, :poll_id)
-)
-INSERT INTO poll_tallies (poll_id, kind, ref, shard, n)
-SELECT :poll_id, k.kind, k.ref, :shard, 1
-FROM unnest(CAST(:kinds AS integer[]), CAST(:refs AS integer[])) AS k(kind, ref)
-ORDER BY k.kind, k.ref
-ON CONFLICT (poll_id, kind, ref, shard) DO UPDATE SET n = poll_tallies.n + 1
-""")
+_PENDING = insert(PendingBallot.__table__)
 
 
 def _write(poll_id: int, prepared: _Prepared) -> str:
-    """The short write transaction: poll row FOR SHARE (re-check), marker, ballot, receipt, counters."""
-    parsed = prepared.parsed
+    """The short write transaction: poll row FOR SHARE (re-check), marker, encrypted pending ballot.
+    Nothing else: the ballot, its receipt and the counters are written later, in a shuffled batch
+    (``ballot_batches.flush``), so nothing counted shares this transaction or its order."""
     receipt = random_code(RECEIPT_LENGTH)
-    ballot_id = random_id()
+    pending_id = random_id()
+    payload = ballot_batches.seal(poll_id, pending_id, receipt_hash(poll_id, receipt), prepared.parsed,
+                                  prepared.questions)
     email = prepared.marker is not None and prepared.marker[0] == "email"
     with write_transaction(*([locks.poll_email(poll_id, prepared.marker[1])] if email else [])):
         row = db.session.execute(
@@ -236,28 +202,7 @@ def _write(poll_id: int, prepared: _Prepared) -> str:
                 db.session.execute(_PARTICIPATION, {"poll_id": poll_id, "kind": kind, "marker": marker})
             except IntegrityError:
                 raise _already_voted() from None
-        # counters: +1 on the ballot, answered and option counters of one random shard, in sorted key
-        # order, so two ballots on the same shard lock the rows in the same order (no deadlock)
-        shard = random.randrange(TALLY_SHARDS)
-        keys = sorted([(TALLY_BALLOTS, 0), *((TALLY_ANSWERED, q) for q in parsed.answered),
-                       *((TALLY_VOTES, o) for o in parsed.option_ids)])
-        digest = receipt_hash(poll_id, receipt)
-        if db.session.get_bind().dialect.name == "postgresql":
-            db.session.execute(_PG_BALLOT, {
-                "ballot_id": ballot_id, "poll_id": poll_id, "option_ids": parsed.option_ids,
-                "text_ids": [random_id() for _ in parsed.texts], "text_questions": [q for q, _t in parsed.texts],
-                "texts": [t for _q, t in parsed.texts], "receipt_hash": digest, "shard": shard,
-                "kinds": [k for k, _r in keys], "refs": [r for _k, r in keys]})
-        else:
-            db.session.execute(_BALLOT, {"id": ballot_id, "poll_id": poll_id})
-            if parsed.option_ids:
-                db.session.execute(_CHOICES, [{"ballot_id": ballot_id, "option_id": o} for o in parsed.option_ids])
-            if parsed.texts:
-                db.session.execute(_TEXTS, [{"ballot_id": ballot_id, "question_id": q, "text": t}
-                                            for q, t in parsed.texts])
-            db.session.execute(_RECEIPT, {"receipt_hash": digest, "poll_id": poll_id})
-            db.session.execute(_TALLY_PLUS_ONE, [{"poll_id": poll_id, "kind": kind, "ref": ref, "shard": shard, "n": 1}
-                                                 for kind, ref in keys])
+        db.session.execute(_PENDING, {"id": pending_id, "poll_id": poll_id, "payload": payload})
     return receipt
 
 
@@ -298,10 +243,11 @@ def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tu
     return ("email", marker)
 
 
-def check_receipt(poll: Poll, receipt: str) -> bool:
+def receipt_status(poll: Poll, receipt: str) -> str | None:
+    """``"counted"``, ``"received"`` (its batch is not written yet) or None (``ballot_batches.receipt_status``)."""
     if not receipt or len(receipt) > 40:
-        return False
-    return db.session.get(Receipt, receipt_hash(poll.id, receipt)) is not None
+        return None
+    return ballot_batches.receipt_status(poll.id, receipt_hash(poll.id, receipt))
 
 
 def receipt_hashes(poll: Poll) -> list[str]:

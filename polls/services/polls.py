@@ -11,7 +11,8 @@ Rules:
   ballot transactions that hold the row ``FOR SHARE``, and a ballot that starts later sees the new
   revision and checks its answers again, so a ballot and an edit never interleave;
 * a rating question always has the five options 1–5;
-* archiving deletes the email hashes, open email links and the email salt.
+* archiving counts the pending ballots, then deletes the email hashes, open email links and the
+  email salt.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from citizen_portal.core.i18n import _l
 
 from ..models import RATING_VALUES, Ballot, EmailToken, Option, Participation, Poll, Question, random_id
 from ..schemas import PollInput, QuestionInput
+from . import ballot_batches
 from .common import now as utc_now
 
 
@@ -102,7 +104,9 @@ def _lock_poll(poll_id: int) -> Poll:
 
 
 def has_ballots(poll_id: int) -> bool:
-    return db.session.scalar(select(Ballot.id).where(Ballot.poll_id == poll_id).limit(1)) is not None
+    """A ballot was cast: counted or still pending (``ballot_batches``)."""
+    return (db.session.scalar(select(Ballot.id).where(Ballot.poll_id == poll_id).limit(1)) is not None
+            or ballot_batches.has_pending(poll_id))
 
 
 def _require_no_ballots(poll: Poll) -> None:
@@ -173,7 +177,9 @@ def delete_question(poll_id: int, question_id: int) -> None:
 
 
 def archive_poll(poll_id: int) -> Poll:
-    """Archive a closed poll: delete email hashes and links; results stay for the admins."""
+    """Archive a closed poll: count its pending ballots, delete email hashes and links; results
+    stay for the admins."""
+    ballot_batches.settle(get_poll(poll_id))
     with write_transaction(locks.poll(poll_id)):
         poll = _lock_poll(poll_id)
         if poll.status(utc_now()) in ("open", "scheduled") and poll.published:

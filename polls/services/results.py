@@ -5,6 +5,9 @@ Rules:
   (a multiple-choice question can sum to more than 100 %);
 * the rating average is the weighted mean of the five counters;
 * free-text answers are public only once a moderator published them;
+* only counted ballots are in the results: a ballot counts once its shuffled batch is written
+  (``ballot_batches``); the results of a poll that is no longer open are settled first, so they
+  hold every ballot;
 * ``recount`` recomputes everything from the ballots with one GROUP BY and reports differences;
 * ``cached``: a per-process cache of anything built from the results (the rendered HTML fragment,
   the JSON body), keyed by poll and language and valid for one *version* = (poll revision, number of
@@ -44,6 +47,8 @@ from ..models import (
     TextAnswer,
     random_id,
 )
+from . import ballot_batches
+from .common import now
 
 T = TypeVar("T")
 CACHE_SIZE = 256
@@ -102,6 +107,9 @@ def public_poll_with_ballots(slug_or_id: str | int) -> tuple[Poll, int]:
     row = db.session.execute(select(Poll, total).where(condition)).first()
     if row is None or not row[0].published or row[0].archived_at is not None:
         raise NotFound()
+    if row[0].status(now()) != "open" and ballot_batches.has_pending(row[0].id):
+        ballot_batches.settle(row[0])  # final results: the last batch first
+        return public_poll_with_ballots(slug_or_id)
     return row[0], int(row[1])
 
 

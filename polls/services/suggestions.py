@@ -9,13 +9,16 @@ Rules:
 * the administration sets a status (received, under review, planned, done, declined) with a
   public answer; the submitter is notified of moderation and status changes by mail, after the
   commit; with a final status (done, declined) the stored address is deleted after notifying;
-* the submitter's address is never shown publicly nor in the API.
+* the submitter's address is never shown publicly nor in the API;
+* a suggestion whose address was not confirmed within ``POLLS_UNCONFIRMED_SUGGESTION_HOURS`` is
+  deleted with its address and its links (``delete_unconfirmed``, a worker job): it never reached
+  the moderators, so nothing else refers to it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
@@ -224,6 +227,20 @@ def deliver(notification: Notification | None) -> None:
         mail = Mail(to=notification.to, subject=str(notification.subject),
                     text=render_template(notification.template, **notification.context), kind=notification.kind)
     send_mail(mail)
+
+
+def delete_unconfirmed(moment: datetime | None = None) -> int:
+    """Delete the suggestions (and their open links) whose address is still unconfirmed
+    ``POLLS_UNCONFIRMED_SUGGESTION_HOURS`` after submission; returns how many."""
+    limit = (moment or now()) - timedelta(hours=int(current_app.config["POLLS_UNCONFIRMED_SUGGESTION_HOURS"]))
+    with write_transaction(locks.suggestions()):
+        ids = list(db.session.scalars(select(Suggestion.id).where(Suggestion.email_verified.is_(False),
+                                                                  Suggestion.created_at <= limit)))
+        if ids:
+            db.session.execute(delete(EmailToken).where(EmailToken.purpose == "suggest",
+                                                        EmailToken.target_id.in_(ids)))
+            db.session.execute(delete(Suggestion).where(Suggestion.id.in_(ids)))
+    return len(ids)
 
 
 def purge_expired_tokens() -> int:

@@ -72,3 +72,19 @@ def close(poll: Poll) -> None:
 def login_as(client, user) -> None:
     with client.session_transaction() as session:
         log_in_session(session, user)
+
+
+def count_ballots(poll_or_id: Poll | int) -> int:
+    """Write every pending ballot of the poll now (a shuffled batch, as the worker would at the
+    close), so a test can read results and receipts right after voting."""
+    from polls.services import ballot_batches
+
+    return ballot_batches.flush(poll_or_id if isinstance(poll_or_id, int) else poll_or_id.id, minimum=0)
+
+
+def counted_total(poll: Poll) -> int:
+    """The poll's ballot count once every pending ballot is counted."""
+    from polls.services import results
+
+    count_ballots(poll)
+    return results.ballot_total(poll.id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.polls.factories import answers, close, codes_for, make_poll
+from tests.polls.factories import answers, close, codes_for, count_ballots, make_poll
 
 
 def test_list_and_detail(client, app):
@@ -24,6 +24,7 @@ def test_ballot_receipt_conflicts_and_results(client, app):
     assert response.status_code == 201 and len(response.json["receipt"]) == 19
     used = client.post(f"/api/v1/polls/{poll.id}/ballots", json={"code": code, "answers": answers(poll)})
     assert used.status_code == 409 and used.json["error"] == "already_voted"
+    count_ballots(poll.id)
     results = client.get(f"/api/v1/polls/{poll.id}/results").json
     assert results["ballots"] == 1
     assert results["questions"][0]["options"][0]["votes"] == 1

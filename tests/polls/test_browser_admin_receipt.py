@@ -90,7 +90,7 @@ def test_receipt_survives_reload_copies_prints_and_downloads(live_server, page, 
     assert_no_axe_violations(page, "receipt page")
     page.reload()
     assert page.locator("#receipt-code").inner_text() == receipt
-    assert page.get_by_role("heading", name="Vielen Dank, Ihre Stimme wurde gezählt.").is_visible()
+    assert page.get_by_role("heading", name="Vielen Dank, Ihre Stimme ist eingegangen.").is_visible()
 
     # copy (JavaScript shows the button and writes the clipboard)
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])

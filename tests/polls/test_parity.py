@@ -11,7 +11,7 @@ from citizen_portal.core.extensions import db
 from polls.models import Suggestion
 from polls.services import ballots, results
 from tests.fixtures.form_errors import Outcome, api_outcome, page_outcome, rendered_pages
-from tests.polls.factories import answers, close, codes_for, make_poll
+from tests.polls.factories import answers, close, codes_for, counted_total, make_poll
 
 VIA = pytest.mark.parametrize("via", ["html", "api"])
 REQUIRED = "Dieses Feld ist erforderlich."
@@ -39,7 +39,7 @@ def poll(app):
 def test_ballot_valid(client, poll, via):
     [code] = codes_for(poll, 1)
     assert vote(client, via, poll, answers(poll, multiple=(0, 2)), code) == ("done", {}, "")
-    assert results.ballot_total(poll.id) == 1
+    assert counted_total(poll) == 1
     assert results.poll_results(poll.id).questions[1].options[2].votes == 1
 
 
@@ -73,7 +73,7 @@ def test_ballot_bad_input(client, poll, via, case):
     given, other_code, fields = _bad(poll, case)
     status, errors, _message = vote(client, via, poll, given, other_code or code)
     assert (status, errors) == (400, fields)
-    assert results.ballot_total(poll.id) == 0
+    assert counted_total(poll) == 0
 
 
 @VIA
@@ -82,7 +82,7 @@ def test_ballot_conflict_used_code(client, poll, via):
     ballots.cast_ballot(poll.id, answers(poll), code=code)
     assert vote(client, via, poll, answers(poll), code) == (409, {}, (
         "Mit diesem Code oder dieser E-Mail-Adresse wurde schon abgestimmt. Jede Person kann nur einmal abstimmen."))
-    assert results.ballot_total(poll.id) == 1
+    assert counted_total(poll) == 1
 
 
 @VIA
@@ -91,7 +91,7 @@ def test_ballot_conflict_closed_poll(client, poll, via):
     close(poll)
     assert vote(client, via, poll, answers(poll), code) == (
         409, {}, "Die Umfrage ist nicht geöffnet: Es kann nicht abgestimmt werden.")
-    assert results.ballot_total(poll.id) == 0
+    assert counted_total(poll) == 0
 
 
 # --- suggestions ---------------------------------------------------------------------------------------

@@ -229,5 +229,5 @@ def test_receipt_page_in_english(app, client):
     [code] = codes_for(poll, 1)
     client.set_cookie("lang", "en")
     html = client.get(vote(client, poll, code).headers["Location"]).get_data(as_text=True)
-    assert "Thank you, your vote was counted." in html and "Save as a text file" in html
+    assert "Thank you, your vote has been received." in html and "Save as a text file" in html
     assert "Copy the code" in html and "Print" in html

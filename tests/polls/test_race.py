@@ -10,7 +10,7 @@ import pytest
 from citizen_portal.core.extensions import db
 from polls.services import results
 from tests.factories import build_app
-from tests.polls.factories import answers, codes_for, make_poll
+from tests.polls.factories import answers, codes_for, count_ballots, make_poll
 
 pytestmark = pytest.mark.race
 
@@ -44,6 +44,7 @@ def test_300_concurrent_ballots_are_counted_exactly(race_app):
         statuses = list(pool.map(lambda code: _post(race_app, url, {"code": code, "answers": body}), codes))
     assert statuses.count(201) == 300, {s: statuses.count(s) for s in set(statuses)}
     with race_app.app_context():
+        assert count_ballots(poll_id) == 300
         data = results.poll_results(poll_id)
         assert data.ballots == 300
         single, multiple, rating, _text = data.questions
@@ -60,6 +61,7 @@ def test_one_code_twenty_concurrent_requests_one_ballot(race_app):
         statuses = list(pool.map(lambda _: _post(race_app, url, {"code": code, "answers": body}), range(20)))
     assert statuses.count(201) == 1 and statuses.count(409) == 19, statuses
     with race_app.app_context():
+        assert count_ballots(poll_id) == 1
         assert results.poll_results(poll_id).ballots == 1
         assert results.recount(poll_id) == {}
 
@@ -92,5 +94,6 @@ def test_question_edit_racing_ballots_never_interleaves(race_app):
     else:
         assert edit_result.result() == "poll_frozen" and counted >= 1 and set(statuses) == {201}
     with race_app.app_context():
+        assert count_ballots(poll_id) == counted
         assert results.poll_results(poll_id).ballots == counted
         assert results.recount(poll_id) == {}

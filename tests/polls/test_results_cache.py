@@ -15,7 +15,7 @@ from polls.schemas import QuestionInput
 from polls.services import ballots, results
 from polls.services import polls as poll_service
 from tests.factories import make_user
-from tests.polls.factories import answers, close, codes_for, login_as, make_poll
+from tests.polls.factories import answers, close, codes_for, count_ballots, login_as, make_poll
 
 
 def _count(html: str) -> int:
@@ -28,6 +28,8 @@ def test_cached_results_page_changes_with_every_ballot_and_language(client, app)
     assert _count(client.get(url).get_data(as_text=True)) == 0
     for expected in (1, 2, 3):
         ballots.cast_ballot(poll.id, answers(poll, single=2))
+        assert _count(client.get(url).get_data(as_text=True)) == expected - 1  # pending: not counted yet
+        count_ballots(poll)
         html = client.get(url).get_data(as_text=True)
         assert _count(html) == expected and f">{expected} (100.0 %)<" in html
     assert _count(client.get(url).get_data(as_text=True)) == 3  # served from the cache, still right
@@ -37,6 +39,7 @@ def test_cached_results_page_changes_with_every_ballot_and_language(client, app)
     api = client.get(f"/api/v1/polls/{poll.id}/results").json
     assert api["ballots"] == 3 and api["questions"][0]["options"][2]["votes"] == 3
     ballots.cast_ballot(poll.id, answers(poll, single=0))
+    count_ballots(poll)
     api = client.get(f"/api/v1/polls/{poll.id}/results").json
     assert api["ballots"] == 4 and [o["votes"] for o in api["questions"][0]["options"]] == [1, 0, 3]
 
@@ -58,6 +61,7 @@ def test_visibility_is_checked_before_the_cache(client, app):
 def test_moderation_invalidates_the_cached_results(client, app):
     poll = make_poll(mode="open")
     ballots.cast_ballot(poll.id, answers(poll, text="Mehr Licht im Park"))
+    count_ballots(poll)
     url = f"/beteiligung/{poll.slug}/ergebnisse"
     assert "Mehr Licht im Park" not in client.get(url).get_data(as_text=True)
     [pending] = results.text_answers(poll.id, "pending")
@@ -67,10 +71,12 @@ def test_moderation_invalidates_the_cached_results(client, app):
 
 def test_counters_are_sharded_and_sum_exactly(app):
     poll = make_poll(mode="open")
-    for _ in range(40):
+    for number in range(40):
         ballots.cast_ballot(poll.id, answers(poll, single=1, multiple=(0, 2)))
+        if number % 2:
+            assert count_ballots(poll) == 2  # a batch adds to one random shard
     shards = db.session.scalars(select(func.count(func.distinct(Tally.shard))).where(Tally.poll_id == poll.id)).one()
-    assert 1 < shards <= TALLY_SHARDS  # 40 ballots over 16 shards: almost surely more than one
+    assert 1 < shards <= TALLY_SHARDS  # 20 batches over 16 shards: almost surely more than one
     data = results.poll_results(poll.id)
     assert data.ballots == 40 == results.ballot_total(poll.id)
     assert [o.votes for o in data.questions[1].options] == [40, 0, 40]

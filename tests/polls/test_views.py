@@ -12,7 +12,7 @@ from citizen_portal.core.extensions import db
 from polls.models import Poll
 from polls.services import ballots
 from tests.factories import make_user
-from tests.polls.factories import answers, close, codes_for, form_answers, login_as, make_poll
+from tests.polls.factories import answers, close, codes_for, count_ballots, form_answers, login_as, make_poll
 
 
 def _receipt(html: str) -> str:
@@ -30,7 +30,12 @@ def test_voting_with_a_code_shows_a_receipt_and_refuses_the_second_use(client, a
     assert response.status_code == 303
     receipt = _receipt(client.get(response.headers["Location"]).get_data(as_text=True))
     check = client.post(f"/beteiligung/{poll.slug}/quittung", data={"receipt": receipt})
+    assert "ist eingegangen" in check.get_data(as_text=True)  # pending until its batch is written
+    count_ballots(poll)
+    check = client.post(f"/beteiligung/{poll.slug}/quittung", data={"receipt": receipt})
     assert "wurde gezählt" in check.get_data(as_text=True)
+    unknown = client.post(f"/beteiligung/{poll.slug}/quittung", data={"receipt": "AAAA-BBBB-CCCC-DDDD"})
+    assert "keine Stimme gefunden" in unknown.get_data(as_text=True)
     again = client.post(f"/beteiligung/{poll.slug}", data={"code": code, **form_answers(poll)})
     assert again.status_code == 409
     assert "schon abgestimmt" in again.get_data(as_text=True)
@@ -166,6 +171,7 @@ def test_admin_creates_a_poll_adds_questions_and_prints_codes(client, poll_admin
 def test_admin_moderates_free_text(client, poll_admin):
     poll = make_poll(mode="open")
     ballots.cast_ballot(poll.id, answers(poll, text="Bitte mehr Bäume"))
+    count_ballots(poll)
     page = client.get(f"/verwaltung/beteiligung/{poll.id}/antworten").get_data(as_text=True)
     answer_url = re.search(r'action="(/verwaltung/beteiligung/\d+/antworten/[0-9a-f]+)"', page).group(1)
     client.post(answer_url, data={"decision": "published"})
