@@ -1,0 +1,160 @@
+"""Issue 18.1: ballots cannot be linked to voters by someone who reads the database, a copy of the
+file or a backup. The tests run the attacks of the security review on real commits:
+
+* SQLite: the page-offset ordering of a copied database file (cells are allocated downwards from the
+  page end, so the n-th marker would belong to the n-th ballot), and the WAL as a second route;
+* PostgreSQL: the ``xmin`` join (rows written in one transaction share it) and the ``ctid`` order.
+
+30 voters cast in turn (code i writes the free text "Stimme i", so the test knows the truth); the
+worker's job writes a batch of 20 while the poll is open (batch minimum 10: 10 random ballots wait),
+the rest after the close. The attacker pairs the n-th marker with the n-th ballot (and with the
+n-th from the end). Chance links one pair on average; a random permutation links more than
+``LINK_BOUND`` = 10 of 30 with probability below 1e-7. Before the fix every pair was linked, which
+the control in each test shows: the same ordering recovers the markers' own cast order exactly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+
+from citizen_portal.core.extensions import db
+from polls.models import PendingBallot, Poll
+from polls.services import ballot_batches, ballots
+from polls.services.common import code_hash
+from tests.factories import build_app
+from tests.fixtures.database import database_kind
+from tests.polls.factories import answers, close, codes_for, make_poll
+from tests.polls.sqlite_pages import DatabaseFile, insertion_order
+
+VOTERS = 30
+BATCH_MIN = 10
+LINK_BOUND = 10
+
+
+@dataclass(frozen=True)
+class Voter:
+    number: int
+    marker: str
+    text: str
+    receipt_hash: str
+
+
+@pytest.fixture
+def secrecy_app(fresh_database_url, tmp_path):
+    app = build_app(fresh_database_url, tmp_path, POLLS_BALLOT_BATCH_MIN=BATCH_MIN, REQUEST_LOG=False)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _vote_and_count(app) -> tuple[int, list[Voter]]:
+    """30 ballots one after the other; batches written by the worker's job while open and after the close."""
+    with app.app_context():
+        poll = make_poll(mode="codes", visibility="after_close")
+        voters = []
+        for number, code in enumerate(codes_for(poll, VOTERS)):
+            label = f"Stimme {number:02d}"
+            receipt = ballots.cast_ballot(poll.id, answers(poll, single=number % 3, text=label), code=code)
+            voters.append(Voter(number, code_hash(code), label, ballots.receipt_hash(poll.id, receipt)))
+        payloads = list(db.session.scalars(select(PendingBallot.payload)))
+        assert len(payloads) == VOTERS and len({len(p) for p in payloads}) == 1  # one padded length
+        assert not any(b"Stimme" in p for p in payloads)  # encrypted
+        assert ballot_batches.flush_all() == VOTERS - BATCH_MIN  # open: all but the minimum
+        assert ballot_batches.flush_all() == 0  # 10 pending < 2 × minimum: they wait
+        close(db.session.get(Poll, poll.id))
+        assert ballot_batches.flush_all() == BATCH_MIN  # closed: the rest
+        return poll.id, voters
+
+
+def _linked(markers_in_order: list[str], ballots_in_order: list[str], truth: dict[str, str]) -> dict[str, int]:
+    """Pairs the attacker gets right by pairing the n-th marker with the n-th ballot, and with the
+    n-th from the end. ``truth``: ballot key → marker."""
+    assert len(markers_in_order) == len(ballots_in_order) == VOTERS
+    forward = sum(truth[b] == m for m, b in zip(markers_in_order, ballots_in_order, strict=True))
+    backward = sum(truth[b] == m for m, b in zip(markers_in_order, reversed(ballots_in_order), strict=True))
+    return {"forward": forward, "backward": backward}
+
+
+def _assert_chance(links: dict[str, int], what: str) -> None:
+    assert max(links.values()) <= LINK_BOUND, f"{what}: {links} of {VOTERS} linked"
+
+
+def test_ballots_cannot_be_linked_to_voters_from_storage(secrecy_app, tmp_path):
+    """The attack of the database the suite runs on: SQLite's file pages or PostgreSQL's xmin/ctid."""
+    if database_kind() == "postgresql":
+        _postgresql_attack(secrecy_app)
+    else:
+        _sqlite_attack(secrecy_app, tmp_path)
+
+
+def _sqlite_attack(secrecy_app, tmp_path: Path) -> None:
+    _poll_id, voters = _vote_and_count(secrecy_app)
+    with secrecy_app.app_context():
+        database = Path(db.engine.url.database)
+        wal = database.with_name(database.name + "-wal")
+        # the WAL route: after the batch the WAL is checkpointed and truncated
+        assert not wal.exists() or wal.stat().st_size == 0
+        # the pending rows are gone and were overwritten (secure_delete): no ciphertext left to find
+        assert db.session.scalar(select(PendingBallot.id)) is None
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(database, copy)
+    pages = DatabaseFile(copy)
+
+    by_marker = {v.marker: v for v in voters}
+    markers = [value for cell in insertion_order(pages.cells("poll_participations"))
+               for value in cell.values if value in by_marker]
+    assert markers == [v.marker for v in voters]  # control: the file gives away the cast order of markers
+
+    texts = {cell.values[1]: cell.values[3] for cell in pages.cells("poll_text_answers")}  # ballot id → text
+    by_text = {v.text: v.marker for v in voters}
+    truth = {ballot_id: by_text[label] for ballot_id, label in texts.items()}
+    ballot_order = [cell.values[0] for cell in insertion_order(pages.cells("poll_ballots"))]
+    _assert_chance(_linked(markers, ballot_order, truth), "ballots by page offset")
+    text_order = [cell.values[1] for cell in insertion_order(pages.cells("poll_text_answers"))]
+    _assert_chance(_linked(markers, text_order, truth), "text answers by page offset")
+    by_receipt = {v.receipt_hash: v.marker for v in voters}
+    receipt_order = [cell.values[0] for cell in insertion_order(pages.cells("poll_receipts"))]
+    _assert_chance(_linked(markers, receipt_order, by_receipt), "receipts by page offset")
+
+
+def _pg_rows(query: str, poll_id: int) -> list[tuple]:
+    return [tuple(row) for row in db.session.execute(text(query), {"poll": poll_id})]
+
+
+def _ctid(value: str) -> tuple[int, int]:
+    page, item = value.strip("()").split(",")
+    return int(page), int(item)
+
+
+def _postgresql_attack(secrecy_app) -> None:
+    poll_id, voters = _vote_and_count(secrecy_app)
+    with secrecy_app.app_context():
+        markers = _pg_rows("SELECT xmin::text::bigint, ctid::text, marker FROM poll_participations "
+                           "WHERE poll_id = :poll", poll_id)
+        ballot_rows = _pg_rows("SELECT xmin::text::bigint, ctid::text, id FROM poll_ballots WHERE poll_id = :poll",
+                               poll_id)
+        text_rows = _pg_rows("SELECT t.xmin::text::bigint, t.ctid::text, t.ballot_id, t.text FROM poll_text_answers t "
+                             "JOIN poll_ballots b ON b.id = t.ballot_id WHERE b.poll_id = :poll", poll_id)
+        receipt_rows = _pg_rows("SELECT xmin::text::bigint, ctid::text, receipt_hash FROM poll_receipts "
+                                "WHERE poll_id = :poll", poll_id)
+    by_xmin = sorted(markers, key=lambda row: (row[0], _ctid(row[1])))
+    assert [row[2] for row in by_xmin] == [v.marker for v in voters]  # control: xmin gives the cast order
+    marker_xmins = {row[0] for row in markers}
+    # the xmin join of the review: not a single ballot, text or receipt shares a marker's transaction
+    for rows in (ballot_rows, text_rows, receipt_rows):
+        assert not {row[0] for row in rows} & marker_xmins
+    assert len({row[0] for row in ballot_rows}) == 2  # two batches, one transaction each
+
+    by_text = {v.text: v.marker for v in voters}
+    truth = {row[2]: by_text[row[3]] for row in text_rows}
+    marker_order = [row[2] for row in by_xmin]
+    for name, rows, key, known in (("ballots", ballot_rows, 2, truth), ("text answers", text_rows, 2, truth),
+                                   ("receipts", receipt_rows, 2, {v.receipt_hash: v.marker for v in voters})):
+        for order_name, order in (("ctid", lambda r: _ctid(r[1])), ("xmin, ctid", lambda r: (r[0], _ctid(r[1])))):
+            ordered = [row[key] for row in sorted(rows, key=order)]
+            _assert_chance(_linked(marker_order, ordered, known), f"{name} by {order_name}")
