@@ -201,6 +201,9 @@ class PendingBallot(db.Model):
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_id)
     poll_id: Mapped[int] = mapped_column(ForeignKey("polls.id", ondelete="CASCADE"), index=True)
     payload: Mapped[bytes] = mapped_column(LargeBinary)
+    # a keyed hash (app secret) of the receipt hash, to answer "received" without decrypting every
+    # row; without the secret it matches nothing in the receipt list
+    receipt_tag: Mapped[str] = mapped_column(String(64), index=True)
 
 
 class Receipt(db.Model):

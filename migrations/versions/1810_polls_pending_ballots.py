@@ -19,12 +19,15 @@ def upgrade():
         sa.Column('id', sa.String(length=32), nullable=False),
         sa.Column('poll_id', sa.Integer(), nullable=False),
         sa.Column('payload', sa.LargeBinary(), nullable=False),
+        sa.Column('receipt_tag', sa.String(length=64), nullable=False),
         sa.ForeignKeyConstraint(['poll_id'], ['polls.id'], ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('id'),
     )
     op.create_index('ix_poll_pending_ballots_poll_id', 'poll_pending_ballots', ['poll_id'])
+    op.create_index('ix_poll_pending_ballots_receipt_tag', 'poll_pending_ballots', ['receipt_tag'])
 
 
 def downgrade():
+    op.drop_index('ix_poll_pending_ballots_receipt_tag', table_name='poll_pending_ballots')
     op.drop_index('ix_poll_pending_ballots_poll_id', table_name='poll_pending_ballots')
     op.drop_table('poll_pending_ballots')

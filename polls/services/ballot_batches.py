@@ -10,7 +10,8 @@ Rules:
 * a cast ballot is written as one pending row (``PendingBallot``) in the transaction of its
   participation marker: answers and receipt hash, padded to one length per poll (so the length
   says nothing about the answers) and encrypted with AES-GCM under a key derived from the app
-  secret (``app_key("ballot-buffer")``, never stored in the database); random id, no time;
+  secret (``app_key("ballot-buffer")``, never stored in the database); random id, no time; a
+  keyed hash of the receipt hash (``receipt_tag``) finds it for the receipt check;
 * ``flush`` moves pending ballots into the counted tables (ballots, choices, free texts, receipts,
   counters) in a transaction of its own: while the poll is open only when at least
   2 × ``POLLS_BALLOT_BATCH_MIN`` are pending, and then all but ``POLLS_BALLOT_BATCH_MIN`` randomly
@@ -63,7 +64,7 @@ from ..models import (
     random_id,
 )
 from ..schemas import MAX_TEXT_ANSWER, FormQuestion, ParsedBallot
-from .common import app_key, now
+from .common import app_key, keyed_hash, now
 
 log = logging.getLogger(__name__)
 
@@ -117,6 +118,12 @@ def open_sealed(poll_id: int, pending_id: str, payload: bytes) -> PendingContent
     size = int.from_bytes(plain[:4], "big")
     body: dict[str, Any] = json.loads(plain[4:4 + size].decode("utf-8", "surrogatepass"))
     return PendingContent(body["r"], list(body["o"]), list(body["a"]), [(q, t) for q, t in body["t"]])
+
+
+def receipt_tag(receipt_hash: str) -> str:
+    """The pending row's lookup key of a receipt: a keyed hash under the app secret, so the
+    database alone cannot match it with the receipt list written later."""
+    return keyed_hash(app_key("receipt-tag"), receipt_hash)
 
 
 def pending_count(poll_id: int) -> int:
@@ -235,14 +242,9 @@ def settle(poll: Poll) -> None:
 
 def receipt_status(poll_id: int, receipt_hash: str) -> str | None:
     """``"counted"`` (in the receipt list), ``"received"`` (pending, counted with a later batch) or
-    None (unknown). The pending rows are decrypted to look; they are few between two batches."""
+    None (unknown)."""
     if db.session.get(Receipt, receipt_hash) is not None:
         return "counted"
-    rows = db.session.execute(select(PendingBallot.id, PendingBallot.payload).where(PendingBallot.poll_id == poll_id))
-    for pending_id, payload in rows:
-        try:
-            if secrets.compare_digest(open_sealed(poll_id, pending_id, payload).receipt_hash, receipt_hash):
-                return "received"
-        except InvalidTag:
-            continue
-    return None
+    found = db.session.scalar(select(PendingBallot.id).where(PendingBallot.poll_id == poll_id,
+                                                             PendingBallot.receipt_tag == receipt_tag(receipt_hash)))
+    return "received" if found is not None else None

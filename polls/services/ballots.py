@@ -179,8 +179,8 @@ def _write(poll_id: int, prepared: _Prepared) -> str:
     (``ballot_batches.flush``), so nothing counted shares this transaction or its order."""
     receipt = random_code(RECEIPT_LENGTH)
     pending_id = random_id()
-    payload = ballot_batches.seal(poll_id, pending_id, receipt_hash(poll_id, receipt), prepared.parsed,
-                                  prepared.questions)
+    digest = receipt_hash(poll_id, receipt)
+    payload = ballot_batches.seal(poll_id, pending_id, digest, prepared.parsed, prepared.questions)
     email = prepared.marker is not None and prepared.marker[0] == "email"
     with write_transaction(*([locks.poll_email(poll_id, prepared.marker[1])] if email else [])):
         row = db.session.execute(
@@ -202,7 +202,8 @@ def _write(poll_id: int, prepared: _Prepared) -> str:
                 db.session.execute(_PARTICIPATION, {"poll_id": poll_id, "kind": kind, "marker": marker})
             except IntegrityError:
                 raise _already_voted() from None
-        db.session.execute(_PENDING, {"id": pending_id, "poll_id": poll_id, "payload": payload})
+        db.session.execute(_PENDING, {"id": pending_id, "poll_id": poll_id, "payload": payload,
+                                      "receipt_tag": ballot_batches.receipt_tag(digest)})
     return receipt
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from citizen_portal.core.extensions import db
 from polls.models import PendingBallot, Poll
@@ -47,12 +47,17 @@ class Voter:
 @pytest.fixture
 def secrecy_app(fresh_database_url, tmp_path):
     app = build_app(fresh_database_url, tmp_path, POLLS_BALLOT_BATCH_MIN=BATCH_MIN, REQUEST_LOG=False)
+    if database_kind() == "sqlite":  # Debian builds SQLite with secure_delete on: test without that help
+        with app.app_context():
+            db.engine.dispose()
+            event.listen(db.engine, "connect", lambda connection, _record: connection.execute(
+                "PRAGMA secure_delete = OFF"))
     yield app
     with app.app_context():
         db.engine.dispose()
 
 
-def _vote_and_count(app) -> tuple[int, list[Voter]]:
+def _vote_and_count(app) -> tuple[int, list[Voter], list[bytes]]:
     """30 ballots one after the other; batches written by the worker's job while open and after the close."""
     with app.app_context():
         poll = make_poll(mode="codes", visibility="after_close")
@@ -64,11 +69,16 @@ def _vote_and_count(app) -> tuple[int, list[Voter]]:
         payloads = list(db.session.scalars(select(PendingBallot.payload)))
         assert len(payloads) == VOTERS and len({len(p) for p in payloads}) == 1  # one padded length
         assert not any(b"Stimme" in p for p in payloads)  # encrypted
+        if database_kind() == "sqlite":  # as SQLite's auto-checkpoint would: the pending rows reach the file
+            db.session.commit()
+            db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            db.session.commit()
+            assert payloads[0][-32:] in Path(db.engine.url.database).read_bytes()
         assert ballot_batches.flush_all() == VOTERS - BATCH_MIN  # open: all but the minimum
         assert ballot_batches.flush_all() == 0  # 10 pending < 2 × minimum: they wait
         close(db.session.get(Poll, poll.id))
         assert ballot_batches.flush_all() == BATCH_MIN  # closed: the rest
-        return poll.id, voters
+        return poll.id, voters, payloads
 
 
 def _linked(markers_in_order: list[str], ballots_in_order: list[str], truth: dict[str, str]) -> dict[str, int]:
@@ -93,7 +103,7 @@ def test_ballots_cannot_be_linked_to_voters_from_storage(secrecy_app, tmp_path):
 
 
 def _sqlite_attack(secrecy_app, tmp_path: Path) -> None:
-    _poll_id, voters = _vote_and_count(secrecy_app)
+    _poll_id, voters, payloads = _vote_and_count(secrecy_app)
     with secrecy_app.app_context():
         database = Path(db.engine.url.database)
         wal = database.with_name(database.name + "-wal")
@@ -104,6 +114,8 @@ def _sqlite_attack(secrecy_app, tmp_path: Path) -> None:
     copy = tmp_path / "copy.sqlite3"
     shutil.copyfile(database, copy)
     pages = DatabaseFile(copy)
+    # secure_delete: not even the ciphertexts of the pending rows are left in the file
+    assert not any(payload[16:48] in pages.data or payload[-32:] in pages.data for payload in payloads)
 
     by_marker = {v.marker: v for v in voters}
     markers = [value for cell in insertion_order(pages.cells("poll_participations"))
@@ -132,7 +144,7 @@ def _ctid(value: str) -> tuple[int, int]:
 
 
 def _postgresql_attack(secrecy_app) -> None:
-    poll_id, voters = _vote_and_count(secrecy_app)
+    poll_id, voters, _payloads = _vote_and_count(secrecy_app)
     with secrecy_app.app_context():
         markers = _pg_rows("SELECT xmin::text::bigint, ctid::text, marker FROM poll_participations "
                            "WHERE poll_id = :poll", poll_id)

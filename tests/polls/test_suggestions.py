@@ -83,3 +83,38 @@ def test_support_twice_is_refused(app):
         suggestions.confirm(re.search(r"bestaetigen/(\S+)", second.context["link"]).group(1))
     assert suggestions.request_support(item.id, "A@example.org") is None
     assert db.session.get(Suggestion, item.id).supporters == 1
+
+
+def test_unconfirmed_suggestions_are_deleted_with_their_address_after_the_declared_hours(app):
+    """Issue 18.8: an idea whose address was never confirmed does not keep the address forever. The
+    worker's job ``polls.unconfirmed_suggestions`` deletes it (and its link) after
+    ``POLLS_UNCONFIRMED_SUGGESTION_HOURS``; confirmed ones and younger ones stay."""
+    from datetime import timedelta
+
+    from citizen_portal.core.jobs import registered_jobs
+    from polls.models import EmailToken
+    from polls.schemas import SuggestionInput
+
+    assert app.config["POLLS_UNCONFIRMED_SUGGESTION_HOURS"] == 48
+    job = next(job for job in registered_jobs(app) if job.name == "polls.unconfirmed_suggestions")
+    assert job.run is suggestions.delete_unconfirmed
+    suggestions.submit(SuggestionInput(title="Alt", text="Nie bestätigt", email="alt@example.org"))
+    confirmed = suggestions.submit(SuggestionInput(title="Bestätigt", text="Bestätigt", email="ok@example.org"))
+    suggestions.confirm(re.search(r"/([^/]+)$", confirmed.context["link"]).group(1))
+    suggestions.submit(SuggestionInput(title="Neu", text="Gerade eingereicht", email="neu@example.org"))
+    rows = {row.title: row for row in db.session.query(Suggestion)}
+    moment = rows["Alt"].created_at + timedelta(days=3)
+    rows["Alt"].created_at = rows["Bestätigt"].created_at = moment - timedelta(hours=48)
+    rows["Neu"].created_at = moment - timedelta(hours=47, minutes=59)
+    stale_id = rows["Alt"].id
+    db.session.commit()
+    assert db.session.query(EmailToken).filter(EmailToken.purpose == "suggest",
+                                               EmailToken.target_id == stale_id).count() == 1
+
+    assert suggestions.delete_unconfirmed(moment=moment) == 1
+    left = {row.title: row for row in db.session.query(Suggestion)}
+    assert set(left) == {"Bestätigt", "Neu"} and left["Bestätigt"].email == "ok@example.org"
+    assert db.session.get(Suggestion, stale_id) is None
+    assert db.session.query(EmailToken).filter(EmailToken.purpose == "suggest",
+                                               EmailToken.target_id == stale_id).count() == 0
+    assert suggestions.delete_unconfirmed(moment=moment + timedelta(minutes=1)) == 1  # now "Neu" is due
