@@ -6,13 +6,18 @@ Privacy design (issue 6, "unlinkable ballots"):
   ``poll_ballots`` holds *what* was chosen. The two tables share no column besides the poll:
   no foreign key, no common identifier, no timestamp at all on the ballot side.
 * Ballots, their choices, free-text answers and receipts have random primary keys; on SQLite they
-  are ``WITHOUT ROWID`` tables, so not even a hidden row id reveals the insertion order.
+  are ``WITHOUT ROWID`` tables, so no hidden row id reveals the insertion order (the cell offsets
+  inside a page still did: hence the batches below).
 * A receipt is a random code given to the voter; only its SHA-256 is stored, in its own table
   with no link to the ballot: it proves "my ballot was counted" and nothing about the choice.
-* Results come from sharded counters (``poll_tallies``) incremented atomically in the ballot's
-  transaction (exact, O(options) to read); ``services.results.recount`` checks them against the
-  ballots with one GROUP BY. A ballot increments the rows of one random shard, so concurrent
-  ballots rarely wait for each other's row locks.
+* Results come from sharded counters (``poll_tallies``) raised when a batch of ballots is written
+  (exact, O(options) to read); ``services.results.recount`` checks them against the ballots with
+  one GROUP BY.
+* Ballot secrecy in storage (issue 18.1, ``docs/ballot-secrecy.md``): the transaction that writes a
+  participation marker writes only an encrypted, padded ``PendingBallot`` besides it; ballots,
+  choices, texts, receipts and counters are written later in shuffled batches of their own
+  (``services.ballot_batches``), so neither a shared transaction id (PostgreSQL ``xmin``) nor the
+  physical order (``ctid``, SQLite cell offsets) links a marker to its ballot.
 """
 
 from __future__ import annotations
@@ -140,9 +145,9 @@ class Tally(db.Model):
     """A sharded counter of a poll: ``kind`` 0 = ballots (``ref`` 0), 1 = ballots that answered
     question ``ref`` (the base of the percentages), 2 = votes for option ``ref``.
 
-    The value is the sum over the shards. A ballot adds 1 to the rows of one random shard with an
-    atomic upsert (``n = n + 1``), so ballots of one poll rarely wait on the same row lock. No time,
-    no link to a ballot or a participation."""
+    The value is the sum over the shards. A batch of ballots adds its sums to the rows of one random
+    shard with an atomic upsert (``n = n + excluded.n``). No time, no link to a ballot or a
+    participation."""
 
     __tablename__ = "poll_tallies"
     __table_args__ = NO_ROWID

@@ -11,7 +11,7 @@ Rules:
 * ``recount`` recomputes everything from the ballots with one GROUP BY and reports differences;
 * ``cached``: a per-process cache of anything built from the results (the rendered HTML fragment,
   the JSON body), keyed by poll and language and valid for one *version* = (poll revision, number of
-  ballots). Every ballot adds one to the ballot count and every edit or moderation gives the poll a
+  ballots). Every batch of ballots raises the ballot count and every edit or moderation gives the poll a
   new random revision, so a cached value is never served for a changed result. The version check
   is one indexed query. Visibility is the caller's job, before it asks the cache.
 """
@@ -95,9 +95,10 @@ def ballot_total(poll_id: int) -> int:
                                  .where(Tally.poll_id == poll_id, Tally.kind == TALLY_BALLOTS)))
 
 
-def public_poll_with_ballots(slug_or_id: str | int) -> tuple[Poll, int]:
+def public_poll_with_ballots(slug_or_id: str | int, *, settled: bool = False) -> tuple[Poll, int]:
     """A published, not archived poll (as ``polls.get_public_poll``) together with its ballot count,
-    the version of its results, in one statement."""
+    the version of its results, in one statement; a poll that is no longer open is settled first
+    (its last batch written), so its results are final."""
     total = (select(func.coalesce(func.sum(Tally.n), 0))
              .where(Tally.poll_id == Poll.id, Tally.kind == TALLY_BALLOTS).scalar_subquery())
     if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
@@ -107,9 +108,9 @@ def public_poll_with_ballots(slug_or_id: str | int) -> tuple[Poll, int]:
     row = db.session.execute(select(Poll, total).where(condition)).first()
     if row is None or not row[0].published or row[0].archived_at is not None:
         raise NotFound()
-    if row[0].status(now()) != "open" and ballot_batches.has_pending(row[0].id):
+    if not settled and row[0].status(now()) != "open" and ballot_batches.has_pending(row[0].id):
         ballot_batches.settle(row[0])  # final results: the last batch first
-        return public_poll_with_ballots(slug_or_id)
+        return public_poll_with_ballots(slug_or_id, settled=True)
     return row[0], int(row[1])
 
 
