@@ -112,3 +112,18 @@ class QueuedMail(db.Model):
     last_error: Mapped[str | None] = mapped_column(String(300))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobLease(db.Model):
+    """One row per periodic job (``citizen_portal.core.job_leases``): the worker that set
+    ``leased_until`` into the future runs the job; ``due_at`` is when the next period starts."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    leased_until: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    leased_by: Mapped[str | None] = mapped_column(String(100))
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
