@@ -33,6 +33,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.metrics import register_outbox
 from citizen_portal.core.models import QueuedMail
 from citizen_portal.core.schemas import EMAIL_PATTERN
 
@@ -180,12 +181,17 @@ def _transmit(raw: bytes) -> None:
         smtp.send_message(message)
 
 
+def backlog() -> tuple[int, datetime | None]:
+    """Mails waiting for delivery and the creation time of the oldest (``/healthz``, ``/metrics``)."""
+    oldest = db.session.scalar(select(QueuedMail.created_at).where(QueuedMail.state == "pending")
+                               .order_by(QueuedMail.created_at).limit(1))
+    return db.session.query(QueuedMail).filter(QueuedMail.state == "pending").count(), oldest
+
+
 def outbox_check() -> dict:
     """``/healthz``: mails waiting and the age of the oldest; a relay that is down degrades, never fails."""
     now = datetime.now(UTC)
-    oldest = db.session.scalar(select(QueuedMail.created_at).where(QueuedMail.state == "pending")
-                               .order_by(QueuedMail.created_at).limit(1))
-    waiting = db.session.query(QueuedMail).filter(QueuedMail.state == "pending").count()
+    waiting, oldest = backlog()
     age = (now - oldest).total_seconds() if oldest else None
     return {"ok": True, "degraded": age is not None and age > 3600, "pending": waiting,
             "oldest_pending_age_seconds": age}
@@ -195,3 +201,4 @@ def init_app(app: Flask) -> None:
     """The worker delivers waiting mail every round; ``/healthz`` reports the backlog."""
     register_job(app, "mail-outbox", deliver_mail_outbox, 0, order=15)
     register_health_check(app, "mail", outbox_check)
+    register_outbox(app, "mail", backlog)
