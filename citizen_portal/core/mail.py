@@ -33,6 +33,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.logs import bound_request_id, current_request_id
 from citizen_portal.core.metrics import register_outbox
 from citizen_portal.core.models import QueuedMail
 from citizen_portal.core.schemas import EMAIL_PATTERN
@@ -100,7 +101,7 @@ def send_mail(mail: Mail) -> None:
         log.error("mail not queued: %s (invalid recipient or header)", mail.kind)
         return
     with write_transaction(locks.mail_outbox()):
-        queued = QueuedMail(kind=mail.kind[:64], message=message)
+        queued = QueuedMail(kind=mail.kind[:64], message=message, request_id=current_request_id())
         db.session.add(queued)
     _deliver(queued.id)
 
@@ -109,12 +110,16 @@ def deliver_mail_outbox(limit: int = 50) -> str:
     """The worker's job "mail-outbox": deliver every due mail (each claimed first, so two workers never
     send one mail at the same time)."""
     now = datetime.now(UTC)
-    due = db.session.scalars(
-        select(QueuedMail.id).where(QueuedMail.state == "pending", QueuedMail.next_attempt_at <= now,
-                                    or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
+    due = db.session.execute(
+        select(QueuedMail.id, QueuedMail.request_id)
+        .where(QueuedMail.state == "pending", QueuedMail.next_attempt_at <= now,
+               or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
         .order_by(QueuedMail.id).limit(limit)).all()
     db.session.commit()
-    sent = sum(_deliver(mail_id) for mail_id in due)
+    sent = 0
+    for mail_id, request_id in due:
+        with bound_request_id(request_id or current_request_id()):  # the log lines of the request that queued it
+            sent += _deliver(mail_id)
     return f"{sent} sent, {len(due) - sent} waiting" if due else ""
 
 

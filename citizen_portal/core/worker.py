@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -30,6 +31,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import PeriodicJob, registered_jobs
+from citizen_portal.core.logs import bound_request_id
 from citizen_portal.core.models import WorkerHeartbeat
 
 log = logging.getLogger("citizen_portal.worker")
@@ -72,9 +74,11 @@ def init_app(app: Flask) -> None:
 
 
 def _run_job(job: PeriodicJob, once: bool, say: Echo) -> bool:
-    """Run one job in its own transaction; ``True`` when it succeeded."""
+    """Run one job in its own transaction; ``True`` when it succeeded. Its log lines carry the id
+    ``job-<name>-<random>`` (rows it delivers carry the id of the request that queued them)."""
     try:
-        message = job.run()
+        with bound_request_id(f"job-{job.name}-{uuid.uuid4().hex[:8]}"[:64]):
+            message = job.run()
         db.session.commit()
     except Exception:
         db.session.rollback()
