@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_portal.core import access, captcha, config, database, errors, headers, i18n, logs, mail, worker
+from citizen_portal.core import access, captcha, config, database, errors, headers, i18n, logs, mail, metrics, worker
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +35,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
+    metrics.init_app(app)
     return app
 
 

@@ -33,6 +33,8 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.logs import bound_request_id, current_request_id
+from citizen_portal.core.metrics import register_outbox
 from citizen_portal.core.models import QueuedMail
 from citizen_portal.core.schemas import EMAIL_PATTERN
 
@@ -99,7 +101,7 @@ def send_mail(mail: Mail) -> None:
         log.error("mail not queued: %s (invalid recipient or header)", mail.kind)
         return
     with write_transaction(locks.mail_outbox()):
-        queued = QueuedMail(kind=mail.kind[:64], message=message)
+        queued = QueuedMail(kind=mail.kind[:64], message=message, request_id=current_request_id())
         db.session.add(queued)
     _deliver(queued.id)
 
@@ -108,12 +110,16 @@ def deliver_mail_outbox(limit: int = 50) -> str:
     """The worker's job "mail-outbox": deliver every due mail (each claimed first, so two workers never
     send one mail at the same time)."""
     now = datetime.now(UTC)
-    due = db.session.scalars(
-        select(QueuedMail.id).where(QueuedMail.state == "pending", QueuedMail.next_attempt_at <= now,
-                                    or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
+    due = db.session.execute(
+        select(QueuedMail.id, QueuedMail.request_id)
+        .where(QueuedMail.state == "pending", QueuedMail.next_attempt_at <= now,
+               or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
         .order_by(QueuedMail.id).limit(limit)).all()
     db.session.commit()
-    sent = sum(_deliver(mail_id) for mail_id in due)
+    sent = 0
+    for mail_id, request_id in due:
+        with bound_request_id(request_id or current_request_id()):  # the log lines of the request that queued it
+            sent += _deliver(mail_id)
     return f"{sent} sent, {len(due) - sent} waiting" if due else ""
 
 
@@ -180,12 +186,17 @@ def _transmit(raw: bytes) -> None:
         smtp.send_message(message)
 
 
+def backlog() -> tuple[int, datetime | None]:
+    """Mails waiting for delivery and the creation time of the oldest (``/healthz``, ``/metrics``)."""
+    oldest = db.session.scalar(select(QueuedMail.created_at).where(QueuedMail.state == "pending")
+                               .order_by(QueuedMail.created_at).limit(1))
+    return db.session.query(QueuedMail).filter(QueuedMail.state == "pending").count(), oldest
+
+
 def outbox_check() -> dict:
     """``/healthz``: mails waiting and the age of the oldest; a relay that is down degrades, never fails."""
     now = datetime.now(UTC)
-    oldest = db.session.scalar(select(QueuedMail.created_at).where(QueuedMail.state == "pending")
-                               .order_by(QueuedMail.created_at).limit(1))
-    waiting = db.session.query(QueuedMail).filter(QueuedMail.state == "pending").count()
+    waiting, oldest = backlog()
     age = (now - oldest).total_seconds() if oldest else None
     return {"ok": True, "degraded": age is not None and age > 3600, "pending": waiting,
             "oldest_pending_age_seconds": age}
@@ -195,3 +206,4 @@ def init_app(app: Flask) -> None:
     """The worker delivers waiting mail every round; ``/healthz`` reports the backlog."""
     register_job(app, "mail-outbox", deliver_mail_outbox, 0, order=15)
     register_health_check(app, "mail", outbox_check)
+    register_outbox(app, "mail", backlog)

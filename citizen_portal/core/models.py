@@ -110,5 +110,21 @@ class QueuedMail(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(String(300))
+    request_id: Mapped[str | None] = mapped_column(String(64))  # of the request that queued it (logs only)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobLease(db.Model):
+    """One row per periodic job (``citizen_portal.core.job_leases``): the worker that set
+    ``leased_until`` into the future runs the job; ``due_at`` is when the next period starts."""
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    leased_until: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    leased_by: Mapped[str | None] = mapped_column(String(100))
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

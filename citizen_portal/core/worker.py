@@ -5,7 +5,11 @@ after every round. It knows no package: the calendar bridge registers "deliver t
 
 Rules: one failing job never stops the others or the worker (it is rolled back and logged); a round
 that fails as a whole (the database is away for a moment) is logged and retried after the loop
-interval; ``once`` runs every job once and raises what fails (scripts and tests)."""
+interval; ``once`` runs every job once and raises what fails (scripts and tests).
+
+Several workers (hosts, containers) may run at once: a job with a period runs once per period across
+all of them (``citizen_portal.core.job_leases``: a per-job lease row, claimed by compare-and-set);
+the per-round drains (``every_seconds == 0``) run in every worker and lease their outbox rows."""
 
 from __future__ import annotations
 
@@ -15,17 +19,19 @@ import signal
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 from flask import Flask
 from sqlalchemy import func, select
 
-from citizen_portal.core import locks
+from citizen_portal.core import job_leases, locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import PeriodicJob, registered_jobs
+from citizen_portal.core.logs import bound_request_id
 from citizen_portal.core.models import WorkerHeartbeat
 
 log = logging.getLogger("citizen_portal.worker")
@@ -67,31 +73,53 @@ def init_app(app: Flask) -> None:
     register_health_check(app, "worker", worker_check)
 
 
-def _run_job(job: PeriodicJob, once: bool, say: Echo) -> None:
+def _run_job(job: PeriodicJob, once: bool, say: Echo) -> bool:
+    """Run one job in its own transaction; ``True`` when it succeeded. Its log lines carry the id
+    ``job-<name>-<random>`` (rows it delivers carry the id of the request that queued them)."""
     try:
-        message = job.run()
+        with bound_request_id(f"job-{job.name}-{uuid.uuid4().hex[:8]}"[:64]):
+            message = job.run()
         db.session.commit()
     except Exception:
         db.session.rollback()
         if once:
             raise
         log.exception("periodic job %s failed", job.name)
-        return
+        return False
     if isinstance(message, str) and message:
         say(f"{job.name}: {message}")
+    return True
 
 
 def run_round(app: Flask, *, once: bool, started: float, last_run: dict[str, float], name: str, say: Echo,
               stopping: threading.Event | None = None) -> None:
-    """One round: every job that is due (every job when ``once``), then the heartbeat."""
+    """One round: every job that is due (every job when ``once``), then the heartbeat.
+
+    ``last_run`` is this worker's own view per job (monotonic seconds): a job is asked for again when
+    ``every_seconds`` have passed since; after a lost claim it is moved so that the next question comes
+    when the job's lease or period in the database ends."""
     ran = []
-    for job in registered_jobs(app):
+    jobs = registered_jobs(app)
+    job_leases.ensure_rows([job.name for job in jobs])
+    for job in jobs:
         if stopping is not None and stopping.is_set():
             break
-        if once or started - last_run.get(job.name, float("-inf")) >= job.every_seconds:
-            last_run[job.name] = started
-            _run_job(job, once, say)
+        if once or job.every_seconds <= 0:
+            ok = _run_job(job, once, say)
+            job_leases.record_outcome(job.name, ok=ok)
             ran.append(job.name)
+            continue
+        if started - last_run.get(job.name, float("-inf")) < job.every_seconds:
+            continue
+        now = datetime.now(UTC)
+        claim = job_leases.claim(job.name, job.every_seconds, name, now=now)
+        wait = max(0.0, (claim.next_check - now).total_seconds())
+        last_run[job.name] = started + wait - job.every_seconds
+        if not claim.won:
+            continue
+        ok = _run_job(job, once, say)
+        job_leases.release(job.name, name, ok=ok)
+        ran.append(job.name)
     heartbeat(name, {"jobs": ran})
 
 

@@ -17,10 +17,13 @@ delivered or synced at all.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.metrics import register_gauge, register_outbox
 from staff_calendar.calendars import worker
 
 OUTBOX_STALE_SECONDS = 3600.0
@@ -50,6 +53,35 @@ def outbox_check() -> dict:
             "oldest_pending_age_seconds": oldest}
 
 
+def outbox_backlog() -> tuple[int, datetime | None]:
+    """Calendar outbox rows waiting and the time of the oldest (``/metrics``)."""
+    from staff_calendar.calendars.status import pending_backlog
+
+    return pending_backlog()
+
+
+def sync_lag() -> dict[tuple[str, ...], float]:
+    """Seconds since each active calendar's last successful sync (calendars never synced are left out:
+    ``portal_calendar_sync_failing`` names them)."""
+    from staff_calendar.calendars.status import calendar_status
+
+    return {(row["calendar_key"],): row["lag_seconds"] for row in calendar_status() if row["lag_seconds"] is not None}
+
+
+def sync_failing() -> dict[tuple[str, ...], float]:
+    """1 for each active calendar whose last sync failed or that was never synced, else 0."""
+    from staff_calendar.calendars.status import calendar_status
+
+    return {(row["calendar_key"],): 0.0 if row["healthy"] else 1.0 for row in calendar_status()}
+
+
+def delivery_failures() -> dict[tuple[str, ...], float]:
+    """Outbox rows per calendar whose delivery failed at least once and that still wait."""
+    from staff_calendar.calendars.status import failing_deliveries
+
+    return {(key,): float(count) for key, count in failing_deliveries().items()}
+
+
 def purge_outbox() -> int:
     from staff_calendar.calendars.outbox import purge_delivered
 
@@ -65,3 +97,10 @@ def register(app: Flask) -> None:
     register_job(app, "calendar-outbox-purge", purge_outbox, 6 * 3600)
     register_health_check(app, "caldav", caldav_check)
     register_health_check(app, "outbox", outbox_check)
+    register_outbox(app, "calendar", outbox_backlog)
+    register_gauge(app, "portal_calendar_sync_lag_seconds", "Seconds since the last successful sync, per calendar",
+                   sync_lag, ["calendar"])
+    register_gauge(app, "portal_calendar_sync_failing", "1 when the calendar's last sync failed (or none succeeded)",
+                   sync_failing, ["calendar"])
+    register_gauge(app, "portal_calendar_delivery_failures", "Waiting event deliveries that failed at least once",
+                   delivery_failures, ["calendar"])

@@ -121,6 +121,7 @@ class OutboxEntry(db.Model):
     href: Mapped[str | None] = mapped_column(String(1000))
     etag: Mapped[str | None] = mapped_column(String(300))
     delivered_payload: Mapped[dict | None] = mapped_column(JSON)
+    request_id: Mapped[str | None] = mapped_column(String(64))  # of the request behind the last change (logs only)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

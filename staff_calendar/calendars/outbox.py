@@ -29,6 +29,7 @@ from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
+from citizen_portal.core.logs import bound_request_id, current_request_id
 from staff_calendar.calendars import ical, recovery
 from staff_calendar.calendars.client import (
     CalendarUnavailable,
@@ -80,7 +81,8 @@ def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = Non
     now = datetime.now(UTC)
     if row is None:
         row = OutboxEntry(calendar_key=calendar_key, uid=uid, action=action, payload=payload, sequence=0,
-                          revision=1, state="pending", attempts=0, next_attempt_at=now)
+                          revision=1, state="pending", attempts=0, next_attempt_at=now,
+                          request_id=current_request_id())
         db.session.add(row)
     else:
         if row.action == action and row.payload == payload:
@@ -96,6 +98,7 @@ def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = Non
         row.attempts = 0
         row.next_attempt_at = now
         row.last_error = None
+        row.request_id = current_request_id()
     db.session.flush()
     return row
 
@@ -135,10 +138,11 @@ def drain(*, limit: int | None = None, ignore_backoff: bool = False, timeout: fl
         remaining = None if limit is None else limit - result.attempted - result.skipped
         due = _due_rows(remaining, ignore_backoff) if remaining is None or remaining > 0 else []
         released = 0
-        for row_id, key in due:
+        for row_id, key, request_id in due:
             if key not in connections:
                 connections[key] = _connect(key, timeout)
-            outcome = _deliver_row(row_id, connections[key], result)
+            with bound_request_id(request_id or current_request_id()):  # log under the request behind it
+                outcome = _deliver_row(row_id, connections[key], result)
             if isinstance(outcome, Exception):  # the server is down: do not hammer it for every row
                 connections[key] = outcome
             elif outcome == "delivered":
@@ -155,9 +159,10 @@ def drain(*, limit: int | None = None, ignore_backoff: bool = False, timeout: fl
             return result
 
 
-def _due_rows(limit: int | None, ignore_backoff: bool) -> list[tuple[int, str]]:
+def _due_rows(limit: int | None, ignore_backoff: bool) -> list[tuple[int, str, str | None]]:
     now = datetime.now(UTC)
-    query = select(OutboxEntry.id, OutboxEntry.calendar_key).where(OutboxEntry.state == "pending")
+    query = (select(OutboxEntry.id, OutboxEntry.calendar_key, OutboxEntry.request_id)
+             .where(OutboxEntry.state == "pending"))
     if not ignore_backoff:
         query = query.where(OutboxEntry.next_attempt_at <= now)
     query = query.where(or_(OutboxEntry.claimed_until.is_(None), OutboxEntry.claimed_until < now))
@@ -166,7 +171,7 @@ def _due_rows(limit: int | None, ignore_backoff: bool) -> list[tuple[int, str]]:
         query = query.limit(limit)
     due = db.session.execute(query).all()
     db.session.commit()
-    return [(row_id, key) for row_id, key in due]
+    return [(row_id, key, request_id) for row_id, key, request_id in due]
 
 
 def _deliver_row(row_id: int, connection: Connection | Exception, result: DrainResult) -> str | Exception:

@@ -64,6 +64,20 @@ def worker_status(now: datetime | None = None) -> dict:
     }
 
 
+def pending_backlog() -> tuple[int, datetime | None]:
+    """Rows waiting for delivery and the last change of the oldest of them."""
+    count, oldest = db.session.execute(select(func.count(), func.min(OutboxEntry.updated_at))
+                                       .where(OutboxEntry.state == "pending")).one()
+    return count or 0, oldest
+
+
+def failing_deliveries() -> dict[str, int]:
+    """Per calendar: waiting rows whose delivery failed at least once."""
+    return dict(db.session.execute(
+        select(OutboxEntry.calendar_key, func.count())
+        .where(OutboxEntry.state == "pending", OutboxEntry.attempts > 0).group_by(OutboxEntry.calendar_key)).all())
+
+
 def format_age(seconds: float | None) -> str:
     if seconds is None:
         return "-"

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from citizen_portal.booking import metrics
 from citizen_portal.booking.models import CONFIRMED, EXPIRED, PENDING, Appointment, SlotClaim, StaffMember
 from citizen_portal.booking.schemas import Contact
 from citizen_portal.booking.services import notifications
@@ -126,6 +127,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         return appointment
 
     appointment = claim_time(wanted, write, now=now, more_locks=[locks.booking_email(digest)])
+    metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
     manage_token = derive_manage_token(nonce)
     if confirm_token is not None:
         notifications.send_confirmation_request(appointment, confirm_token)

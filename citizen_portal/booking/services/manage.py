@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import delete, select
 
+from citizen_portal.booking import metrics
 from citizen_portal.booking.models import (
     ARRIVED,
     CANCELLED,
@@ -79,6 +80,7 @@ def cancel(code: str, manage_token: str, *, now: datetime | None = None) -> Appo
         appointment.sequence += 1
         if was_confirmed:
             remove_calendar_event(appointment, appointment.staff)
+    metrics.CANCELLATIONS.inc()
     if was_confirmed:
         notifications.send_cancellation(appointment)
         calendar_services.request_drain()
@@ -147,8 +149,11 @@ def set_attendance(appointment_id: int, status: str, *, now: datetime | None = N
             raise NotFound()
         if appointment.status not in (CONFIRMED, ARRIVED, NO_SHOW):
             raise Conflict(_l("Dieser Termin ist nicht bestätigt."), code="not_confirmed")
+        newly_missed = status == NO_SHOW and appointment.status != NO_SHOW
         appointment.status = status
         appointment.checked_in_at = now if status != CONFIRMED else None
+    if newly_missed:
+        metrics.NO_SHOWS.inc()
     return appointment
 
 
