@@ -120,3 +120,13 @@ def test_large_batches_are_split_and_never_leave_fewer_than_the_minimum(app, mon
         assert results.ballot_total(poll.id) == 19 and results.recount(poll.id) == {}
     finally:
         app.config["POLLS_BALLOT_BATCH_MIN"] = 20
+
+
+def test_the_poll_page_names_the_threat_model_in_german_and_english(client, app):
+    poll = make_poll()
+    german = client.get(f"/beteiligung/{poll.slug}").get_data(as_text=True)
+    assert "Auch wer die Datenbank, eine Sicherungskopie oder die Protokolle des Servers liest" in german
+    assert "in einem Stapel von mindestens 20 Stimmen" in german
+    english = client.get(f"/beteiligung/{poll.slug}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Even someone who reads the database, a backup or the server" in english
+    assert "in a batch of at least 20 votes" in english
