@@ -16,7 +16,8 @@ Rules:
   counters) in a transaction of its own: while the poll is open only when at least
   2 × ``POLLS_BALLOT_BATCH_MIN`` are pending, and then all but ``POLLS_BALLOT_BATCH_MIN`` randomly
   chosen ones, so every batch, the last one too, has at least the minimum; once the poll is no
-  longer open (closed, unpublished, archived) all of them;
+  longer open (closed, unpublished, archived) all of them; at most ``MAX_BATCH`` per transaction
+  (randomly chosen, never leaving fewer than the minimum behind);
 * a batch gets new random ids and is inserted in random order, each table shuffled on its own;
   the counters get one aggregated increment per key (one random shard per batch);
 * SQLite: the pending rows are deleted with ``secure_delete`` (overwritten with zeros) and the WAL
@@ -69,6 +70,7 @@ from .common import app_key, keyed_hash, now
 log = logging.getLogger(__name__)
 
 NONCE_BYTES = 12
+MAX_BATCH = 2000  # ballots per batch transaction (bounded memory: the pending rows are read per batch)
 # worst case of one character in the payload: a control character escaped as \u00XX
 _BYTES_PER_CHAR = 6
 
@@ -146,8 +148,18 @@ def _tally_increment():
                                            set_={"n": table.c.n + statement.excluded.n})
 
 
+def _batch_size(pending: int, minimum: int, is_open: bool) -> int:
+    """How many of ``pending`` ballots the next batch writes: while open all but ``minimum`` (none
+    below 2 × ``minimum``), else all; at most ``MAX_BATCH``, and never so many that fewer than
+    ``minimum`` would be left for the batch after it."""
+    size = (pending - minimum if pending >= 2 * minimum else 0) if is_open else pending
+    if size > MAX_BATCH:
+        size = min(MAX_BATCH, pending - minimum)
+    return max(size, 0)
+
+
 def flush(poll_id: int, *, minimum: int | None = None) -> int:
-    """Write a batch of the poll's pending ballots (see the module rules); returns how many.
+    """Write one batch of the poll's pending ballots (see the module rules); returns how many.
 
     ``minimum``: the batch minimum, ``POLLS_BALLOT_BATCH_MIN`` unless given (tests pass 0 to count
     everything at once)."""
@@ -158,17 +170,14 @@ def flush(poll_id: int, *, minimum: int | None = None) -> int:
         poll = db.session.get(Poll, poll_id)
         if poll is None:
             return 0
-        rows = list(db.session.execute(select(PendingBallot.id, PendingBallot.payload)
-                                       .where(PendingBallot.poll_id == poll_id)))
-        if poll.status(now()) == "open":
-            if len(rows) < 2 * minimum:
-                return 0
-            chooser.shuffle(rows)
-            rows = rows[minimum:]  # ``minimum`` random ones wait for the next batch
-        if not rows:
+        pending_ids = list(db.session.scalars(select(PendingBallot.id).where(PendingBallot.poll_id == poll_id)))
+        size = _batch_size(len(pending_ids), minimum, poll.status(now()) == "open")
+        if size == 0:
             return 0
+        chosen = chooser.sample(pending_ids, size)  # the others, chosen at random, wait
         contents = []
-        for pending_id, payload in rows:
+        for pending_id, payload in db.session.execute(select(PendingBallot.id, PendingBallot.payload)
+                                                      .where(PendingBallot.id.in_(chosen))):
             try:
                 contents.append(open_sealed(poll_id, pending_id, payload))
             except InvalidTag:  # another app secret: leave the row, say so without details
@@ -177,11 +186,19 @@ def flush(poll_id: int, *, minimum: int | None = None) -> int:
         if not postgres:
             db.session.execute(sql_text("PRAGMA secure_delete = ON"))
         _write_batch(poll_id, contents, chooser)
-        db.session.execute(delete(PendingBallot).where(PendingBallot.id.in_([r[0] for r in rows])))
+        db.session.execute(delete(PendingBallot).where(PendingBallot.id.in_(chosen)))
     if not postgres:
         _truncate_wal()
     log.info("poll %s: counted a batch of %d ballots", poll_id, len(contents))
     return len(contents)
+
+
+def flush_until_done(poll_id: int, *, minimum: int | None = None) -> int:
+    """``flush`` until it writes nothing more (a poll with more than ``MAX_BATCH`` ready)."""
+    total = 0
+    while written := flush(poll_id, minimum=minimum):
+        total += written
+    return total
 
 
 def _write_batch(poll_id: int, contents: list[PendingContent], chooser: random.Random) -> None:
@@ -228,16 +245,16 @@ def _truncate_wal() -> None:
 
 
 def flush_all() -> int:
-    """The worker's job: a batch of every poll with pending ballots (as ``flush`` decides)."""
+    """The worker's job: the batches of every poll with pending ballots (as ``flush`` decides)."""
     poll_ids = list(db.session.scalars(select(PendingBallot.poll_id).distinct()))
-    return sum(flush(poll_id) for poll_id in poll_ids)
+    return sum(flush_until_done(poll_id) for poll_id in poll_ids)
 
 
 def settle(poll: Poll) -> None:
     """Before showing final results or archiving: a poll that is no longer open has no pending
     ballots left (one cheap query when there are none)."""
     if poll.status(now()) != "open" and has_pending(poll.id):
-        flush(poll.id)
+        flush_until_done(poll.id)
 
 
 def receipt_status(poll_id: int, receipt_hash: str) -> str | None:

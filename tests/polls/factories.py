@@ -79,7 +79,7 @@ def count_ballots(poll_or_id: Poll | int) -> int:
     close), so a test can read results and receipts right after voting."""
     from polls.services import ballot_batches
 
-    return ballot_batches.flush(poll_or_id if isinstance(poll_or_id, int) else poll_or_id.id, minimum=0)
+    return ballot_batches.flush_until_done(poll_or_id if isinstance(poll_or_id, int) else poll_or_id.id, minimum=0)
 
 
 def counted_total(poll: Poll) -> int:

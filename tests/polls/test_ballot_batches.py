@@ -98,3 +98,35 @@ def test_pending_ballots_under_another_secret_stay_and_nothing_breaks(app, caplo
     finally:
         app.config["SECRET_KEY"] = secret
     assert ballot_batches.flush(poll.id) == 1 and ballots.receipt_status(poll, receipt) == "counted"
+
+
+def test_large_batches_are_split_and_never_leave_fewer_than_the_minimum(app, monkeypatch):
+    """At most ``MAX_BATCH`` ballots per transaction (bounded memory), and every batch, the last one
+    too, keeps at least the minimum."""
+    app.config["POLLS_BALLOT_BATCH_MIN"] = 2
+    monkeypatch.setattr(ballot_batches, "MAX_BATCH", 4)
+    sizes: list[int] = []
+    flush = ballot_batches.flush
+    monkeypatch.setattr(ballot_batches, "flush", lambda poll_id, **kw: sizes.append(flush(poll_id, **kw)) or sizes[-1])
+    try:
+        poll = make_poll(mode="open")
+        _cast(poll, 11)
+        assert ballot_batches.flush_all() == 8 and sizes == [4, 4, 0]  # open: 3 stay (≥ 2)
+        _cast(poll, 8)
+        close(poll)
+        sizes.clear()
+        ballot_batches.settle(db.session.get(Poll, poll.id))
+        assert sizes == [4, 4, 3, 0] and ballot_batches.pending_count(poll.id) == 0
+        assert results.ballot_total(poll.id) == 19 and results.recount(poll.id) == {}
+    finally:
+        app.config["POLLS_BALLOT_BATCH_MIN"] = 20
+
+
+def test_the_poll_page_names_the_threat_model_in_german_and_english(client, app):
+    poll = make_poll()
+    german = client.get(f"/beteiligung/{poll.slug}").get_data(as_text=True)
+    assert "Auch wer die Datenbank, eine Sicherungskopie oder die Protokolle des Servers liest" in german
+    assert "in einem Stapel von mindestens 20 Stimmen" in german
+    english = client.get(f"/beteiligung/{poll.slug}", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Even someone who reads the database, a backup or the server" in english
+    assert "in a batch of at least 20 votes" in english

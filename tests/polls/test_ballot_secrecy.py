@@ -20,14 +20,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, insert, select, text
 
 from citizen_portal.core.extensions import db
-from polls.models import PendingBallot, Poll
-from polls.services import ballot_batches, ballots
-from polls.services.common import code_hash
+from polls.models import (
+    TALLY_ANSWERED,
+    TALLY_BALLOTS,
+    TALLY_VOTES,
+    Ballot,
+    BallotChoice,
+    Participation,
+    PendingBallot,
+    Poll,
+    Receipt,
+    TextAnswer,
+    random_id,
+)
+from polls.services import ballot_batches, ballots, results
+from polls.services.common import code_hash, random_code
 from tests.factories import build_app
-from tests.fixtures.database import database_kind
+from tests.fixtures.database import MIGRATIONS, database_kind
 from tests.polls.factories import answers, close, codes_for, make_poll
 from tests.polls.sqlite_pages import DatabaseFile, insertion_order
 
@@ -109,29 +121,38 @@ def _sqlite_attack(secrecy_app, tmp_path: Path) -> None:
         wal = database.with_name(database.name + "-wal")
         # the WAL route: after the batch the WAL is checkpointed and truncated
         assert not wal.exists() or wal.stat().st_size == 0
-        # the pending rows are gone and were overwritten (secure_delete): no ciphertext left to find
         assert db.session.scalar(select(PendingBallot.id)) is None
-    copy = tmp_path / "copy.sqlite3"
-    shutil.copyfile(database, copy)
-    pages = DatabaseFile(copy)
+    pages = copied_file(database, tmp_path)
     # secure_delete: not even the ciphertexts of the pending rows are left in the file
     assert not any(payload[16:48] in pages.data or payload[-32:] in pages.data for payload in payloads)
+    for what, links in sqlite_links(pages, voters).items():
+        _assert_chance(links, what)
 
+
+def copied_file(database: Path, tmp_path: Path) -> DatabaseFile:
+    copy = tmp_path / "copy.sqlite3"
+    shutil.copyfile(database, copy)
+    return DatabaseFile(copy)
+
+
+def sqlite_links(pages: DatabaseFile, voters: list[Voter]) -> dict[str, dict[str, int]]:
+    """The page-offset attack on a copied file: linked pairs per table (ballots, texts, receipts)."""
     by_marker = {v.marker: v for v in voters}
     markers = [value for cell in insertion_order(pages.cells("poll_participations"))
                for value in cell.values if value in by_marker]
     assert markers == [v.marker for v in voters]  # control: the file gives away the cast order of markers
-
     texts = {cell.values[1]: cell.values[3] for cell in pages.cells("poll_text_answers")}  # ballot id → text
     by_text = {v.text: v.marker for v in voters}
     truth = {ballot_id: by_text[label] for ballot_id, label in texts.items()}
-    ballot_order = [cell.values[0] for cell in insertion_order(pages.cells("poll_ballots"))]
-    _assert_chance(_linked(markers, ballot_order, truth), "ballots by page offset")
-    text_order = [cell.values[1] for cell in insertion_order(pages.cells("poll_text_answers"))]
-    _assert_chance(_linked(markers, text_order, truth), "text answers by page offset")
     by_receipt = {v.receipt_hash: v.marker for v in voters}
-    receipt_order = [cell.values[0] for cell in insertion_order(pages.cells("poll_receipts"))]
-    _assert_chance(_linked(markers, receipt_order, by_receipt), "receipts by page offset")
+    return {
+        "ballots by page offset": _linked(
+            markers, [cell.values[0] for cell in insertion_order(pages.cells("poll_ballots"))], truth),
+        "text answers by page offset": _linked(
+            markers, [cell.values[1] for cell in insertion_order(pages.cells("poll_text_answers"))], truth),
+        "receipts by page offset": _linked(
+            markers, [cell.values[0] for cell in insertion_order(pages.cells("poll_receipts"))], by_receipt),
+    }
 
 
 def _pg_rows(query: str, poll_id: int) -> list[tuple]:
@@ -146,27 +167,101 @@ def _ctid(value: str) -> tuple[int, int]:
 def _postgresql_attack(secrecy_app) -> None:
     poll_id, voters, _payloads = _vote_and_count(secrecy_app)
     with secrecy_app.app_context():
-        markers = _pg_rows("SELECT xmin::text::bigint, ctid::text, marker FROM poll_participations "
-                           "WHERE poll_id = :poll", poll_id)
-        ballot_rows = _pg_rows("SELECT xmin::text::bigint, ctid::text, id FROM poll_ballots WHERE poll_id = :poll",
-                               poll_id)
-        text_rows = _pg_rows("SELECT t.xmin::text::bigint, t.ctid::text, t.ballot_id, t.text FROM poll_text_answers t "
-                             "JOIN poll_ballots b ON b.id = t.ballot_id WHERE b.poll_id = :poll", poll_id)
-        receipt_rows = _pg_rows("SELECT xmin::text::bigint, ctid::text, receipt_hash FROM poll_receipts "
-                                "WHERE poll_id = :poll", poll_id)
-    by_xmin = sorted(markers, key=lambda row: (row[0], _ctid(row[1])))
-    assert [row[2] for row in by_xmin] == [v.marker for v in voters]  # control: xmin gives the cast order
-    marker_xmins = {row[0] for row in markers}
-    # the xmin join of the review: not a single ballot, text or receipt shares a marker's transaction
-    for rows in (ballot_rows, text_rows, receipt_rows):
-        assert not {row[0] for row in rows} & marker_xmins
-    assert len({row[0] for row in ballot_rows}) == 2  # two batches, one transaction each
+        links = postgresql_links(poll_id, voters)
+        assert len({row[0] for row in _pg_rows("SELECT xmin::text::bigint FROM poll_ballots WHERE poll_id = :poll",
+                                               poll_id)}) == 2  # two batches, one transaction each
+    for what, counted in links.items():
+        if what.endswith("xmin join"):  # not a single row shares a marker's transaction
+            assert counted["forward"] == 0, (what, counted)
+        _assert_chance(counted, what)
 
+
+def postgresql_links(poll_id: int, voters: list[Voter]) -> dict[str, dict[str, int]]:
+    """The xmin join and the ctid / (xmin, ctid) orders: linked pairs per table (in an app context)."""
+    markers = _pg_rows("SELECT xmin::text::bigint, ctid::text, marker FROM poll_participations "
+                       "WHERE poll_id = :poll", poll_id)
+    ballot_rows = _pg_rows("SELECT xmin::text::bigint, ctid::text, id FROM poll_ballots WHERE poll_id = :poll",
+                           poll_id)
+    text_rows = _pg_rows("SELECT t.xmin::text::bigint, t.ctid::text, t.ballot_id, t.text FROM poll_text_answers t "
+                         "JOIN poll_ballots b ON b.id = t.ballot_id WHERE b.poll_id = :poll", poll_id)
+    receipt_rows = _pg_rows("SELECT xmin::text::bigint, ctid::text, receipt_hash FROM poll_receipts "
+                            "WHERE poll_id = :poll", poll_id)
+    by_xmin = sorted(markers, key=lambda row: (row[0], _ctid(row[1])))
+    marker_order = [row[2] for row in by_xmin]
+    assert marker_order == [v.marker for v in voters]  # control: xmin gives the cast order of markers
+    marker_xmin = {row[2]: row[0] for row in markers}
     by_text = {v.text: v.marker for v in voters}
     truth = {row[2]: by_text[row[3]] for row in text_rows}
-    marker_order = [row[2] for row in by_xmin]
-    for name, rows, key, known in (("ballots", ballot_rows, 2, truth), ("text answers", text_rows, 2, truth),
-                                   ("receipts", receipt_rows, 2, {v.receipt_hash: v.marker for v in voters})):
+    links: dict[str, dict[str, int]] = {}
+    for name, rows, known in (("ballots", ballot_rows, truth), ("text answers", text_rows, truth),
+                              ("receipts", receipt_rows, {v.receipt_hash: v.marker for v in voters})):
+        # the join of the review: a row whose xmin is its own marker's xmin
+        links[f"{name} by xmin join"] = {"forward": sum(marker_xmin[known[row[2]]] == row[0] for row in rows)}
         for order_name, order in (("ctid", lambda r: _ctid(r[1])), ("xmin, ctid", lambda r: (r[0], _ctid(r[1])))):
-            ordered = [row[key] for row in sorted(rows, key=order)]
-            _assert_chance(_linked(marker_order, ordered, known), f"{name} by {order_name}")
+            links[f"{name} by {order_name}"] = _linked(marker_order, [row[2] for row in sorted(rows, key=order)],
+                                                       known)
+    return links
+
+
+def _cast_the_old_way(app) -> tuple[int, list[Voter]]:
+    """What the code before issue 18.1 wrote: marker, ballot, choice, text answer, receipt and
+    counters of each voter in one transaction, in cast order."""
+    with app.app_context():
+        poll = make_poll(mode="codes", visibility="after_close")
+        single, text_question = poll.questions[0], poll.questions[3]
+        voters = []
+        for number, code in enumerate(codes_for(poll, VOTERS)):
+            ballot_id, label = random_id(), f"Stimme {number:02d}"
+            digest = ballots.receipt_hash(poll.id, random_code(16))
+            option = single.options[number % 3].id
+            db.session.execute(insert(Participation.__table__), {
+                "id": random_id(), "poll_id": poll.id, "kind": "code", "marker": code_hash(code)})
+            db.session.execute(insert(Ballot.__table__), {"id": ballot_id, "poll_id": poll.id})
+            db.session.execute(insert(BallotChoice.__table__), {"ballot_id": ballot_id, "option_id": option})
+            db.session.execute(insert(TextAnswer.__table__), {
+                "id": random_id(), "ballot_id": ballot_id, "question_id": text_question.id, "text": label,
+                "moderation": "pending"})
+            db.session.execute(insert(Receipt.__table__), {"receipt_hash": digest, "poll_id": poll.id})
+            db.session.execute(ballot_batches._tally_increment(), [
+                {"poll_id": poll.id, "kind": kind, "ref": ref, "shard": 0, "n": 1}
+                for kind, ref in ((TALLY_BALLOTS, 0), (TALLY_ANSWERED, single.id),
+                                  (TALLY_ANSWERED, text_question.id), (TALLY_VOTES, option))])
+            db.session.commit()
+            voters.append(Voter(number, code_hash(code), label, digest))
+        return poll.id, voters
+
+
+def _links_now(app, poll_id: int, voters: list[Voter], tmp_path: Path) -> dict[str, dict[str, int]]:
+    with app.app_context():
+        if database_kind() == "postgresql":
+            return postgresql_links(poll_id, voters)
+        database = Path(db.engine.url.database)
+        db.engine.dispose()  # the last connection checkpoints the WAL into the file
+    return sqlite_links(copied_file(database, tmp_path), voters)
+
+
+def test_the_migration_rewrites_ballots_cast_before_the_fix_in_random_order(secrecy_app, tmp_path):
+    """Revision 1811: ballots stored the old way (linked 30 of 30 by the same attack) are rewritten
+    so that the attack links no more than chance; the results stay exact."""
+    from flask_migrate import downgrade, upgrade
+
+    poll_id, voters = _cast_the_old_way(secrecy_app)
+    with secrecy_app.app_context():
+        downgrade(directory=MIGRATIONS, revision="1810_polls_pending_ballots")
+        db.engine.dispose()
+    before = _links_now(secrecy_app, poll_id, voters, tmp_path)
+    assert before[next(what for what in before if what.startswith("ballots by"))]["forward"] == VOTERS
+
+    with secrecy_app.app_context():
+        upgrade(directory=MIGRATIONS, revision="heads")
+        db.engine.dispose()
+    after = _links_now(secrecy_app, poll_id, voters, tmp_path)
+    for what, counted in after.items():
+        if what.endswith("xmin join"):
+            assert counted["forward"] == 0, (what, counted)
+        _assert_chance(counted, what)
+    with secrecy_app.app_context():
+        data = results.poll_results(poll_id)
+        assert data.ballots == VOTERS and [o.votes for o in data.questions[0].options] == [10, 10, 10]
+        assert results.recount(poll_id) == {}
+        assert set(ballots.receipt_hashes(db.session.get(Poll, poll_id))) == {v.receipt_hash for v in voters}
