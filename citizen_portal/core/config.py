@@ -84,7 +84,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_COOKIE_SAMESITE", str, "Lax", "SameSite of the session cookie"),
     Setting("SESSION_COOKIE_SECURE", bool, None, "Secure flag of the session cookie; unset: not in debug",
             optional=True),
+    Setting("HEALTH_TOKEN", str, "", "bearer token that shows /healthz details to a monitor (empty: only admins "
+            "and requests from the machine itself see them; everyone sees the status)"),
     Setting("REQUEST_LOG", bool, True, "one log line per request (never personal data)"),
+    Setting("API_TOKEN_DAYS", int, 90, "days a new API token is valid (flask users token create --days)"),
     Setting("STAFF_IDLE_MINUTES", int, 30, "a staff session unused this long ends (logout ends every session)"),
     # --- pages and caches
     Setting("SITE_NAME", str, "Stadt Musterhausen", "name shown before a site file is loaded"),
