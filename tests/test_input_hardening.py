@@ -307,3 +307,27 @@ def test_a_waiting_token_with_unicode_digits_is_refused_not_a_500(app, token):
     from citizen_portal.core import captcha
 
     assert captcha._parse_waiting(token) is None
+
+
+def test_publishing_while_the_relay_is_down_keeps_the_change_and_queues_the_mail(app, client, smtp_sink):
+    from citizen_portal.core import mail
+    from citizen_portal.core.models import QueuedMail
+    from tests.fixtures.database import free_port
+
+    suggestion = Suggestion(title="Brunnen\r\nam Markt", text="Text", email="emil@example.org", email_verified=True)
+    db.session.add(suggestion)
+    db.session.commit()
+    _login(client, "poll_admin")
+    app.config.update(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=free_port())  # nothing listens there
+    response = client.post(f"/verwaltung/beteiligung/ideen/{suggestion.id}/moderation", data={"decision": "publish"})
+    assert response.status_code in (200, 303)
+    db.session.refresh(suggestion)
+    assert suggestion.moderation == "published"
+    queued = db.session.scalars(select(QueuedMail)).one()
+    assert queued.state == "pending" and queued.attempts == 1
+    app.config.update(smtp_sink.config)
+    db.session.execute(QueuedMail.__table__.update().values(next_attempt_at=queued.created_at))
+    db.session.commit()
+    assert mail.deliver_mail_outbox() == "1 sent, 0 waiting"
+    [delivered] = smtp_sink.wait_for(1)
+    assert delivered["To"] == "emil@example.org" and "\n" not in str(delivered["Subject"])
