@@ -11,7 +11,21 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_portal.core import access, captcha, config, database, errors, headers, i18n, logs, mail, metrics, worker
+from citizen_portal.core import (
+    access,
+    bodies,
+    captcha,
+    config,
+    database,
+    errors,
+    headers,
+    i18n,
+    logs,
+    mail,
+    metrics,
+    schemas,
+    worker,
+)
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -27,12 +41,17 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
+    # typed input before any route exists: ids in paths stay within a database id, JSON has a depth limit
+    app.url_map.converters["int"] = schemas.IdConverter
+    app.url_map.converters["default"] = app.url_map.converters["string"] = schemas.TextConverter
+    app.json = schemas.JSONProvider(app)
     _configure(app, overrides or {})
     _init_extensions(app)
     _register_packages(app)
     errors.register_error_handlers(app)
     logs.init_app(app)
     headers.init_app(app)
+    bodies.init_app(app)
     mail.init_app(app)
     worker.init_app(app)
     metrics.init_app(app)

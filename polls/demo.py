@@ -12,6 +12,7 @@ from sqlalchemy import select
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
+from citizen_portal.core.security import write_private_file
 
 from .models import Mode, Poll
 from .schemas import PollInput, QuestionInput
@@ -66,9 +67,6 @@ def load_demo_poll() -> Path:
     if not path.exists() or not participation.batches(poll.id):
         batch = participation.generate_codes(poll.id, 5)
         codes = participation.batch_codes(batch)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(
-            "Demo-Umfrage / demo poll: /beteiligung/" + DEMO_SLUG + "\n"
-            + "".join(format_code(code) + "\n" for code in codes)
-        )
+        write_private_file(path, "Demo-Umfrage / demo poll: /beteiligung/" + DEMO_SLUG + "\n"
+                           + "".join(format_code(code) + "\n" for code in codes))  # codes are ballots: 0600
     return path

@@ -337,6 +337,8 @@ def main() -> int:
     if sys.argv[1:] == ["--create-demo-users"]:
         create_demo_users()
         return 0
+    # everything the stack creates in instance/ (database, WAL, mail, demo codes, CalDAV data) is private
+    os.umask(0o077)
     settings = Settings.from_env()
     supervisor = Supervisor()
     stopping = False

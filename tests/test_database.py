@@ -79,3 +79,68 @@ def test_a_lock_held_too_long_answers_busy(fresh_database_url, tmp_path):
     finally:
         release.set()
         holder.join(20)
+
+
+def test_a_new_sqlite_database_and_its_wal_and_shm_are_private(tmp_path):
+    """Issue 18.12: the database file (and so the WAL and SHM SQLite makes beside it) is created 0600,
+    even under the usual umask 022 (it was 0644: every local account could read bookings)."""
+    import os
+    import stat
+
+    from flask_migrate import upgrade
+
+    from citizen_portal.core.extensions import db
+    from tests.factories import build_app
+
+    previous = os.umask(0o022)
+    try:
+        path = tmp_path / "portal.sqlite3"
+        app = build_app(f"sqlite:///{path}", tmp_path)
+        with app.app_context():
+            upgrade()
+            with db.engine.connect() as connection:  # a write keeps the WAL and SHM while it is open
+                connection.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+                files = [path, tmp_path / "portal.sqlite3-wal", tmp_path / "portal.sqlite3-shm"]
+                modes = {file.name: stat.S_IMODE(file.stat().st_mode) for file in files}
+            db.engine.dispose()
+    finally:
+        os.umask(previous)
+    assert modes == {"portal.sqlite3": 0o600, "portal.sqlite3-wal": 0o600, "portal.sqlite3-shm": 0o600}
+
+
+def test_an_existing_database_file_keeps_its_mode(tmp_path):
+    import os
+    import stat
+
+    from citizen_portal.core.security import create_private_file
+
+    path = tmp_path / "shared.sqlite3"
+    path.write_bytes(b"")
+    os.chmod(path, 0o640)
+    create_private_file(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    create_private_file(tmp_path / "missing-dir" / "x.sqlite3")  # SQLite reports that itself
+
+
+def test_the_demo_poll_codes_file_is_private(app):
+    """``flask polls demo`` (run by ``make run``) writes printed invitation codes: owner only, also
+    when an older file was world-readable."""
+    import os
+    import stat
+    from pathlib import Path
+
+    from citizen_portal.core.security import write_private_file
+    from polls.demo import CODES_FILE, load_demo_poll
+
+    path = Path(app.instance_path) / CODES_FILE
+    path.unlink(missing_ok=True)
+    previous = os.umask(0o022)
+    try:
+        assert load_demo_poll() == path
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        os.chmod(path, 0o644)  # a file from before: rewritten private
+        write_private_file(path, "x")
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    finally:
+        os.umask(previous)
+        path.unlink(missing_ok=True)

@@ -40,3 +40,55 @@ def test_healthz_degraded_without_database(fresh_database_url, tmp_path):
     assert response.json["database"]["ok"] is False
     with app.app_context():
         db.engine.dispose()
+
+
+# issue 18.12: the public answer is the status alone; details for admins, a monitoring token, loopback
+
+PUBLIC = {"REMOTE_ADDR": "203.0.113.9"}
+
+
+def _with_checks(app, monkeypatch, ok: bool = True):
+    monkeypatch.setitem(app.extensions, "health_checks", {"mail": lambda: {"ok": ok, "waiting": 7}})
+
+
+def test_healthz_from_outside_shows_only_the_status(app, client, monkeypatch):
+    _with_checks(app, monkeypatch)
+    response = client.get("/healthz", environ_base=PUBLIC)
+    assert response.status_code == 200 and response.json == {"status": "ok"}
+    _with_checks(app, monkeypatch, ok=False)
+    degraded = client.get("/healthz", environ_base=PUBLIC)
+    assert degraded.status_code == 503 and degraded.json == {"status": "degraded"}
+
+
+def test_healthz_through_a_local_reverse_proxy_shows_only_the_status(app, client, monkeypatch):
+    _with_checks(app, monkeypatch)
+    for header in ({"X-Forwarded-For": "198.51.100.7"}, {"Forwarded": "for=198.51.100.7"}):
+        assert client.get("/healthz", headers=header).json == {"status": "ok"}
+    assert "checks" in client.get("/healthz").json  # loopback, no proxy: the machine itself
+
+
+def test_healthz_details_with_the_monitoring_token(app, client, monkeypatch):
+    _with_checks(app, monkeypatch)
+    monkeypatch.setitem(app.config, "HEALTH_TOKEN", "monitor-secret-123")
+    right = client.get("/healthz", environ_base=PUBLIC, headers={"Authorization": "Bearer monitor-secret-123"})
+    assert right.json["checks"] == {"mail": {"ok": True, "waiting": 7}}
+    assert right.json["database"]["ok"] is True
+    wrong = client.get("/healthz", environ_base=PUBLIC, headers={"Authorization": "Bearer monitor-secret-124"})
+    assert wrong.json == {"status": "ok"}
+    monkeypatch.setitem(app.config, "HEALTH_TOKEN", "")
+    empty = client.get("/healthz", environ_base=PUBLIC, headers={"Authorization": "Bearer "})
+    assert empty.json == {"status": "ok"}
+
+
+def test_healthz_details_for_a_logged_in_admin_only(app, client, monkeypatch):
+    from tests.factories import log_in_session, make_user
+
+    _with_checks(app, monkeypatch)
+    staff = make_user(roles="staff")
+    with client.session_transaction() as session:
+        log_in_session(session, staff)
+    assert client.get("/healthz", environ_base=PUBLIC).json == {"status": "ok"}
+    admin = make_user(roles="admin")
+    with client.session_transaction() as session:
+        log_in_session(session, admin)
+    assert client.get("/healthz", environ_base=PUBLIC).json["checks"]["mail"]["waiting"] == 7

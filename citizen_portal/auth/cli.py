@@ -72,10 +72,11 @@ def list_users() -> None:
 @token_cli.command("create")
 @click.argument("username")
 @click.argument("name")
-def token_create(username: str, name: str) -> None:
+@click.option("--days", type=int, default=None, help="days the token is valid (default: PORTAL_API_TOKEN_DAYS)")
+def token_create(username: str, name: str, days: int | None) -> None:
     """Create an API token and print it once (only its hash is stored)."""
     try:
-        token = api_tokens.create_api_token(username, name)
+        token = api_tokens.create_api_token(username, name, days)
     except DomainError as error:
         _fail(error)
     click.echo(token)
@@ -84,14 +85,16 @@ def token_create(username: str, name: str) -> None:
 @token_cli.command("list")
 @click.argument("username")
 def token_list(username: str) -> None:
-    """List a user's API tokens (id, name, created, revoked)."""
+    """List a user's API tokens (id, name, created, expires, last used, revoked; times in UTC)."""
     try:
         tokens = api_tokens.list_api_tokens(username)
     except DomainError as error:
         _fail(error)
+    click.echo("id\tname\tcreated\texpires\tlast used\trevoked")
     for token in tokens:
-        revoked = token.revoked_at.isoformat(timespec="minutes") if token.revoked_at else "-"
-        click.echo(f"{token.id}\t{token.name}\t{token.created_at.isoformat(timespec='minutes')}\t{revoked}")
+        times = [token.created_at, token.expires_at, token.last_used_at, token.revoked_at]
+        click.echo("\t".join([str(token.id), token.name,
+                              *(moment.isoformat(timespec="minutes") if moment else "-" for moment in times)]))
 
 
 @token_cli.command("revoke")

@@ -105,8 +105,9 @@ def end_all_sessions(user_id: int) -> None:
 
 
 def authenticate(username: str, password: str) -> User | None:
-    """The active user with this username and password, else ``None`` (never says which failed)."""
-    user = get_user(username) if username else None
+    """The active user with this username and password, else ``None`` (never says which failed); a
+    username with control characters is no username (no lookup: PostgreSQL refuses NUL in text)."""
+    user = get_user(username) if username and username.isprintable() else None
     ok = _check_password(user.password_hash if user is not None else None, password or "")
     if not ok or user is None or not user.active:
         return None

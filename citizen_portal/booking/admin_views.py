@@ -17,7 +17,7 @@ from citizen_portal.core.access import roles_required
 from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _
-from citizen_portal.core.schemas import parse_form
+from citizen_portal.core.schemas import id_or_none, parse_form
 
 bp = Blueprint("booking_admin", __name__, url_prefix="/verwaltung/termine")
 
@@ -46,7 +46,7 @@ def _typed_week(form: MultiDict) -> dict[str, str]:
 
 def _ids(form: MultiDict, name: str) -> list[int]:
     """The ticked boxes as typed, for re-rendering (a forged value is simply not ticked)."""
-    return [int(value) for value in form.getlist(name) if value.isdigit()]
+    return [number for number in map(id_or_none, form.getlist(name)) if number is not None]
 
 
 @bp.get("/")

@@ -13,6 +13,7 @@ from citizen_portal.booking.services import staff_day
 from citizen_portal.core.access import has_role, roles_required
 from citizen_portal.core.errors import Conflict
 from citizen_portal.core.i18n import _, _l
+from citizen_portal.core.schemas import day_or_none
 
 bp = Blueprint("booking_staff", __name__, url_prefix="/mitarbeitende")
 
@@ -30,13 +31,8 @@ bp.record_once(_register_navigation)
 
 
 def _chosen_day() -> date:
-    value = request.values.get("tag")
-    if value:
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            pass
-    return staff_day.local_today()
+    """The day of ``?tag=``; today when it is missing or no date within the schema's years."""
+    return day_or_none(request.values.get("tag")) or staff_day.local_today()
 
 
 @bp.get("/heute")

@@ -127,7 +127,7 @@ def authenticate_api_request(*roles: str) -> None:
     if token is not None:
         user = user_for_token(token)
         if user is None:
-            raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
+            raise Unauthorized(_l("Das API-Token ist ungültig, abgelaufen oder widerrufen."))
         g._login_user = user  # flask-login's current_user, for this request only (no cookie)
     elif not current_user.is_authenticated:
         raise Unauthorized()

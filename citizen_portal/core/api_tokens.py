@@ -1,20 +1,32 @@
 """Personal API tokens of staff accounts, for scripts and other software acting as a person.
 
 Rules: a token is ``cpt_`` + 32 random bytes, shown once (``create_api_token`` returns the
-plaintext) and stored as its SHA-256 only; a revoked token or one of an inactive user never
-authenticates."""
+plaintext) and stored as its SHA-256 only; it expires after ``days`` (default ``API_TOKEN_DAYS``,
+at most ``MAX_TOKEN_DAYS``); a revoked or expired token or one of an inactive user never
+authenticates. Each use records ``last_used_at``, at most once per ``LAST_USED_INTERVAL`` (one
+conditional UPDATE, so a busy client costs no write per request)."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from citizen_portal.core.database import utcnow, write_transaction
-from citizen_portal.core.errors import NotFound
+from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import _l
 from citizen_portal.core.models import ApiToken, User
 from citizen_portal.core.security import new_token, token_hash
 
+log = logging.getLogger(__name__)
+
 TOKEN_PREFIX = "cpt_"
+MAX_TOKEN_DAYS = 3650
+LAST_USED_INTERVAL = timedelta(minutes=1)
 
 
 def _user(username: str) -> User:
@@ -24,12 +36,18 @@ def _user(username: str) -> User:
     return user
 
 
-def create_api_token(username: str, name: str) -> str:
-    """Create a bearer token for the user and return its plaintext (shown once, never stored)."""
+def create_api_token(username: str, name: str, days: int | None = None, *, now: datetime | None = None) -> str:
+    """Create a bearer token for the user, valid for ``days`` (default ``API_TOKEN_DAYS``), and return
+    its plaintext (shown once, never stored)."""
+    days = int(current_app.config["API_TOKEN_DAYS"]) if days is None else days
+    if not 1 <= days <= MAX_TOKEN_DAYS:
+        raise Invalid(fields={"days": _l("Bitte 1 bis %(max)s Tage angeben.", max=MAX_TOKEN_DAYS)})
+    moment = now or utcnow()
     token = new_token(32, TOKEN_PREFIX)
     with write_transaction("users"):
         user = _user(username)
-        db.session.add(ApiToken(user_id=user.id, name=name.strip()[:100] or "token", token_hash=token_hash(token)))
+        db.session.add(ApiToken(user_id=user.id, name=name.strip()[:100] or "token", token_hash=token_hash(token),
+                                created_at=moment, expires_at=moment + timedelta(days=days)))
     return token
 
 
@@ -47,14 +65,31 @@ def list_api_tokens(username: str) -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
 
 
-def user_for_token(token: str) -> User | None:
-    """The active user owning this unrevoked token, else ``None``."""
+def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
+    """The active user owning this unrevoked, unexpired token, else ``None``; records the use."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
+    moment = now or utcnow()
     row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None:
+    if row is None or row.revoked_at is not None or row.expires_at <= moment:
         return None
     user = db.session.get(User, row.user_id)
     if user is None or not user.active:
         return None
+    if row.last_used_at is None or row.last_used_at <= moment - LAST_USED_INTERVAL:
+        _record_use(row.id, moment)
     return user
+
+
+def _record_use(token_id: int, moment: datetime) -> None:
+    """``last_used_at = moment`` unless another request wrote it within the interval; a failure of this
+    bookkeeping (a busy SQLite file) never refuses the request."""
+    try:
+        db.session.execute(update(ApiToken).where(
+            ApiToken.id == token_id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= moment - LAST_USED_INTERVAL),
+        ).values(last_used_at=moment).execution_options(synchronize_session=False))
+        db.session.commit()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        log.warning("could not record the use of an API token: %s", type(exc).__name__)

@@ -123,7 +123,7 @@ def _parse_waiting(token: str | None) -> tuple[int, str] | None:
     if not token or not isinstance(token, str) or len(token) > 200:
         return None
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit():
+    if len(parts) != 3 or not (parts[0].isascii() and parts[0].isdigit()):
         return None
     issued, nonce, signature = int(parts[0]), parts[1], parts[2]
     if not hmac.compare_digest(signature, _sign_waiting(issued, nonce)):

@@ -84,11 +84,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_COOKIE_SAMESITE", str, "Lax", "SameSite of the session cookie"),
     Setting("SESSION_COOKIE_SECURE", bool, None, "Secure flag of the session cookie; unset: not in debug",
             optional=True),
+    Setting("HEALTH_TOKEN", str, "", "bearer token that shows /healthz details to a monitor (empty: only admins "
+            "and requests from the machine itself see them; everyone sees the status)"),
     Setting("REQUEST_LOG", bool, True, "one log line per request (never personal data)"),
     Setting("LOG_FORMAT", str, "text", "text (one readable line) or json (one JSON object per line, with request_id)"),
     Setting("METRICS_TOKEN", str, "", "bearer token a scraper sends to read /metrics (empty: no token accepted)"),
     Setting("METRICS_ALLOW", str, "", "addresses or networks that may read /metrics without a token, comma-separated "
             "(e.g. 127.0.0.1,10.0.0.0/8; empty: none); everyone else gets 404"),
+    Setting("API_TOKEN_DAYS", int, 90, "days a new API token is valid (flask users token create --days)"),
     Setting("STAFF_IDLE_MINUTES", int, 30, "a staff session unused this long ends (logout ends every session)"),
     # --- pages and caches
     Setting("SITE_NAME", str, "Stadt Musterhausen", "name shown before a site file is loaded"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
 from flask import current_app
 from sqlalchemy import DateTime, event, text
@@ -23,16 +24,24 @@ from citizen_portal.core.errors import Conflict
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.locks import Lock
+from citizen_portal.core.security import create_private_file
 
 
 def configure_engine(engine: Engine, lock_timeout_seconds: float) -> None:
-    """SQLite: WAL, foreign keys, a busy timeout of ``LOCK_TIMEOUT_SECONDS``, and transactions
+    """SQLite: the database file created with mode 0600 (its WAL and SHM follow it), WAL, foreign
+    keys, a busy timeout of ``LOCK_TIMEOUT_SECONDS``, and transactions
     SQLAlchemy controls itself (pysqlite's own BEGIN handling breaks SAVEPOINT and BEGIN IMMEDIATE).
     Every database: sessions track their flushed writes (``write_transaction`` refuses them)."""
     track_session_writes()
     if engine.dialect.name != "sqlite":
         return
     busy_timeout_ms = int(lock_timeout_seconds * 1000)
+    path = engine.url.database
+    if path and path != ":memory:" and not path.startswith("file:"):
+
+        @event.listens_for(engine, "do_connect")
+        def _private_database_file(_dialect, _record, _cargs, _cparams):
+            create_private_file(Path(path))  # 0600: the file, its WAL and SHM hold personal data
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

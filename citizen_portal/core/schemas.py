@@ -20,8 +20,10 @@ import unicodedata
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
+from flask.json.provider import DefaultJSONProvider
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from werkzeug.datastructures import MultiDict
+from werkzeug.routing import IntegerConverter, UnicodeConverter
 
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _l, site_timezone
@@ -134,6 +136,16 @@ def _day(value: Any) -> Any:
 Day = Annotated[date, BeforeValidator(_day), WithJsonSchema({"type": "string", "format": "date"})]
 
 
+def day_or_none(value: str | None) -> date | None:
+    """A ``Day`` from a query string (``?tag=2026-03-02``), or ``None`` for no day or one that is not
+    a date between ``MIN_YEAR`` and ``MAX_YEAR`` (for pages that then show a default day): never a
+    ``date`` that ``± timedelta`` pushes out of range."""
+    try:
+        return _day(value) if value else None
+    except InputProblem:
+        return None
+
+
 def _moment(value: Any) -> Any:
     problem = _l("Bitte eine Zeit nach RFC 3339 mit Zeitzone angeben.")
     if isinstance(value, str):
@@ -201,6 +213,65 @@ def _whole_number(value: Any) -> Any:
 
 WholeNumber = Annotated[int, BeforeValidator(_whole_number), Field(strict=True)]
 Id = Annotated[int, BeforeValidator(_whole_number), Field(strict=True, ge=1, le=MAX_ID)]
+
+
+def id_or_none(value: str | int) -> int | None:
+    """``value`` as a database id (1..``MAX_ID``) if it is one, else ``None``: for a path part that is a
+    slug or an id. ``str.isdigit()`` is not the test: it accepts "²" and "①", which ``int()`` refuses,
+    and 2**64, which no database column holds."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        if not re.fullmatch(r"[0-9]{1,19}", value):
+            return None
+        value = int(value)
+    return value if isinstance(value, int) and 1 <= value <= MAX_ID else None
+
+
+class IdConverter(IntegerConverter):
+    """The ``<int:...>`` URL converter of the app: ASCII digits, at most ``MAX_ID`` (a database id),
+    so ``/…/18446744073709551616`` is a 404, not an overflow in the database driver."""
+
+    regex = r"[0-9]{1,19}"
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+class TextConverter(UnicodeConverter):
+    """The default ``<name>`` URL converter of the app: no control characters (a NUL byte in a slug or
+    key is a 404, not a PostgreSQL error on the lookup)."""
+
+    def __init__(self, map, *args: Any, **kwargs: Any) -> None:
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f]")
+
+
+MAX_JSON_DEPTH = 32
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with a depth limit: a body nested deeper than ``MAX_JSON_DEPTH`` (or deep enough for
+    Python's recursion limit) is malformed JSON, a 400, never a ``RecursionError``."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        _check_depth(value)
+        return value
+
+
+def _check_depth(value: Any) -> None:
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ValueError("JSON nested too deeply")
+            todo.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
 
 
 # --------------------------------------------------------------------------- parsing

@@ -6,9 +6,12 @@ hash under the app's secret (``keyed_hash``), with a ``purpose`` so one hash nev
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
+import os
 import secrets
+from pathlib import Path
 
 from flask import current_app
 
@@ -34,3 +37,20 @@ def new_token(nbytes: int = 32, prefix: str = "") -> str:
 def same(a: str | None, b: str | None) -> bool:
     """Constant-time comparison of two hashes or tokens (``None`` never matches)."""
     return a is not None and b is not None and hmac.compare_digest(a, b)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600 unless it exists (a database file before SQLite opens it:
+    its ``-wal`` and ``-shm`` files then get the same mode), whatever the process umask."""
+    # there already, or no such directory (SQLite then says so itself)
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by the owner only (mode 0600, also when it existed)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)

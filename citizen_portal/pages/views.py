@@ -6,11 +6,17 @@ Rules:
   configured ``SITE_NAME`` and the default texts of the templates are shown.
 - A legal text from the site file is ``settings["legal"][page][lang]`` (plain text; blank lines
   separate paragraphs); missing languages fall back to German, then to the template's default.
-- ``/healthz`` answers 200 when the database and every registered check are ok, else 503.
+- ``/healthz`` answers 200 when the database and every registered check are ok, else 503. Anyone
+  sees only ``{"status": "ok"|"degraded"}``; the details (database, every check's figures) only a
+  logged-in admin, a monitor that sends ``Authorization: Bearer <PORTAL_HEALTH_TOKEN>``, or a request
+  from the machine itself (loopback without ``X-Forwarded-For``/``Forwarded``, which a reverse proxy
+  on the same machine adds): the public answer tells no one about backlogs, warnings or versions.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -18,10 +24,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from citizen_portal.core.access import has_role
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db, limiter
 from citizen_portal.core.health import registered_health_checks
@@ -139,6 +147,21 @@ def _database_check() -> dict[str, Any]:
             "latency_ms": round((time.perf_counter() - started) * 1000, 1)}
 
 
+def _may_see_health_details() -> bool:
+    """Details of ``/healthz`` for an admin, the configured monitoring token, or a direct local request."""
+    if current_user.is_authenticated and has_role(current_user, "admin"):
+        return True
+    token = str(current_app.config.get("HEALTH_TOKEN") or "")
+    sent = request.headers.get("Authorization", "")
+    if token and sent.startswith("Bearer ") and hmac.compare_digest(sent[7:].strip().encode(), token.encode()):
+        return True
+    proxied = "X-Forwarded-For" in request.headers or "Forwarded" in request.headers
+    try:
+        return not proxied and ipaddress.ip_address(request.remote_addr or "").is_loopback
+    except ValueError:
+        return False
+
+
 @bp.get("/healthz")
 @limiter.exempt
 def healthz() -> tuple[Response, int]:
@@ -153,7 +176,9 @@ def healthz() -> tuple[Response, int]:
         result["ok"] = bool(result.get("ok"))
         checks[name] = result
     healthy = database["ok"] and all(check["ok"] for check in checks.values())
-    body = {"status": "ok" if healthy else "degraded", "database": database, "checks": checks}
+    body: dict[str, Any] = {"status": "ok" if healthy else "degraded"}
+    if _may_see_health_details():
+        body.update(database=database, checks=checks)
     response = jsonify(body)
     response.headers["Cache-Control"] = "no-store"
     return response, 200 if healthy else 503

@@ -26,6 +26,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
+from citizen_portal.core.schemas import id_or_none
 
 from ..models import RATING_VALUES, Ballot, EmailToken, Option, Participation, Poll, Question, random_id
 from ..schemas import PollInput, QuestionInput
@@ -42,8 +43,9 @@ def get_poll(poll_id: int) -> Poll:
 
 def get_public_poll(slug_or_id: str | int) -> Poll:
     """A published, not archived poll by slug (or id for the API)."""
-    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
-        poll = db.session.get(Poll, int(slug_or_id))
+    poll_id = id_or_none(slug_or_id)
+    if poll_id is not None:
+        poll = db.session.get(Poll, poll_id)
     else:
         poll = db.session.scalar(select(Poll).where(Poll.slug == slug_or_id))
     if poll is None or not poll.published or poll.archived_at is not None:

@@ -33,6 +33,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import current_language, localized
+from citizen_portal.core.schemas import id_or_none
 
 from ..models import (
     TALLY_ANSWERED,
@@ -101,10 +102,8 @@ def public_poll_with_ballots(slug_or_id: str | int, *, settled: bool = False) ->
     (its last batch written), so its results are final."""
     total = (select(func.coalesce(func.sum(Tally.n), 0))
              .where(Tally.poll_id == Poll.id, Tally.kind == TALLY_BALLOTS).scalar_subquery())
-    if isinstance(slug_or_id, int) or str(slug_or_id).isdigit():
-        condition = Poll.id == int(slug_or_id)
-    else:
-        condition = Poll.slug == slug_or_id
+    poll_id = id_or_none(slug_or_id)
+    condition = Poll.id == poll_id if poll_id is not None else Poll.slug == slug_or_id
     row = db.session.execute(select(Poll, total).where(condition)).first()
     if row is None or not row[0].published or row[0].archived_at is not None:
         raise NotFound()

@@ -126,6 +126,11 @@ def test_run_script_serves_the_demo(running_portal) -> None:
     # the demo poll is open and its printed codes exist
     codes = (instance / "demo_poll_codes.txt").read_text().split()
     assert len(codes) >= 5
+    # issue 18.12: the codes, the database and its WAL are the owner's only
+    for private in ("demo_poll_codes.txt", "portal.sqlite3"):
+        assert (instance / private).stat().st_mode & 0o077 == 0, private
+    for maybe in ("portal.sqlite3-wal", "portal.sqlite3-shm", "secret_key"):
+        assert not (instance / maybe).exists() or (instance / maybe).stat().st_mode & 0o077 == 0, maybe
     status, page = get(f"{base}/beteiligung/")
     assert status == 200 and "/beteiligung/spielplatz-am-stadtpark" in page
 

@@ -17,6 +17,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Forbidden, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
+from citizen_portal.core.schemas import MAX_YEAR
 from staff_calendar.spaces.models import Desk, DeskBooking, RoomBooking, SpaceBlock
 from staff_calendar.spaces.services.common import Actor, local_moment, today_local
 from staff_calendar.spaces.services.desks import active_desk
@@ -72,7 +73,8 @@ def current_blocks() -> list[BlockView]:
                 DeskBooking.day.between(block.first_day, block.last_day))).scalar_one()
         else:
             start = local_moment(block.first_day, time(0, 0))
-            end = local_moment(block.last_day + timedelta(days=1), time(0, 0))
+            # a row older than the schema's year limit (9999-12-31) must not overflow the day after it
+            end = local_moment(min(block.last_day, date(MAX_YEAR, 12, 31)) + timedelta(days=1), time(0, 0))
             count = db.session.execute(select(func.count()).select_from(RoomBooking).where(
                 RoomBooking.room_id == block.room_id, RoomBooking.start_at < end,
                 RoomBooking.end_at > start)).scalar_one()
