@@ -32,6 +32,7 @@ import hashlib
 import hmac
 import json
 import re
+import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -134,8 +135,7 @@ def browser_session() -> str:
     """A random id of this browser session (kept in the signed session cookie, made on first use)."""
     value = session.get(SESSION_KEY)
     if not isinstance(value, str) or len(value) != 22:
-        value = base64.urlsafe_b64encode(hashlib.sha256(
-            f"{time.time_ns()}{id(object())}".encode() + _secret("session")).digest()[:16]).decode().rstrip("=")
+        value = secrets.token_urlsafe(16)
         session[SESSION_KEY] = value
     return value
 
