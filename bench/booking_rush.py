@@ -2,11 +2,20 @@
 gunicorn (4 workers) on PostgreSQL, with live calendar checks against a real Radicale.
 
     .venv/bin/python -m bench.booking_rush [--database-url URL] [--clients 200] [--workers 4]
+    .venv/bin/python -m bench.booking_rush --scenario hoarding [--clients 50]
 
 Each client books a random time; on 409 it retries with the first alternative (up to 6 tries).
 Reported: bookings/s, double bookings (overlapping appointments of one staff member; must be 0),
 lost bookings (a 201 without a row, or a row without a 201; must be 0), and after draining the
 outbox every booking exactly once in the staff calendars on Radicale.
+
+``--scenario hoarding`` (issue 18.2): the captcha is on. First a hoarder from one address loads the
+HTML form of every one of the 50 slots without JavaScript, each in a fresh cookie session, keeps the
+waiting tokens, waits once (``CAPTCHA_WAIT_SECONDS`` is 1 s here) and submits them all with made-up
+addresses: each accepted submission is a hold. Then ``--clients`` citizens book through the API with
+the proof of work (cheap ``CAPTCHA_KEY_PREFIX`` "00"), retrying on 409 as above. Reported: slots held
+by the hoarder, citizens who got a time, slots left. Rate limits are off, to measure the hold rules
+alone.
 """
 
 from __future__ import annotations
@@ -38,6 +47,7 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--scenario", choices=("rush", "hoarding"), default="rush")
     args = parser.parse_args()
 
     from tests.fixtures.caldav_servers import RadicaleTestServer
@@ -49,7 +59,7 @@ def main() -> None:
     radicale.start()
     os.environ[SECRET_ENV] = radicale.password
     try:
-        run(args, database_url, workdir, radicale)
+        (hoarding if args.scenario == "hoarding" else run)(args, database_url, workdir, radicale)
     finally:
         radicale.stop()
         cleanup()
@@ -143,6 +153,70 @@ def run(args, database_url: str, workdir: Path, radicale) -> None:
     rates = f"bookings/s: {len(booked) / elapsed:.1f}  requests/s: {len(answers) / elapsed:.1f}"
     print(f"  bookings: {len(booked)}  {rates}")
     verify(database_url, booked, calendars, radicale)
+
+
+def hoarding(args, database_url: str, workdir: Path, radicale) -> None:
+    import re
+    from html import unescape
+    from urllib.parse import quote
+
+    from citizen_portal.app import create_app
+    from citizen_portal.core import captcha
+
+    starts, _calendars = seed(database_url, radicale)
+    env = {
+        "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "bench", "PORTAL_INSTANCE_PATH": str(workdir),
+        "PORTAL_CAPTCHA": "on", "PORTAL_CAPTCHA_KEY_PREFIX": "00", "PORTAL_CAPTCHA_WAIT_SECONDS": "1",
+        "PORTAL_SESSION_COOKIE_SECURE": "false",  # plain http on loopback
+        "PORTAL_RATELIMIT_ENABLED": "false", "PORTAL_REQUEST_LOG": "false",
+        "PORTAL_OUTBOX_DRAIN_AFTER_COMMIT": "false", SECRET_ENV: radicale.password,
+    }
+    solver = create_app({"DATABASE_URL": "sqlite://", "SECRET_KEY": "unused", "TESTING": True})
+    with Gunicorn("citizen_portal.app:create_app()", env, args.workers) as portal:
+        portal.wait("/api/v1/services")
+        harvested = []
+        for start in [start for start in starts for _ in range(STAFF)]:  # every slot of every time
+            bot = requests.Session()  # a fresh cookie jar per token
+            url = f"{portal.url}/termine/anmeldung/rathaus/buchen?start={quote(start)}"
+            page = bot.get(url, timeout=60).text
+            token = re.search(r'name="altcha_wait" value="([^"]+)"', page).group(1)
+            csrf = re.search(r'name="csrf_token"[^>]* value="([^"]+)"', page).group(1)
+            harvested.append((bot, url, start, token, csrf))
+        clock.sleep(1.2)  # one wait covers every harvested token
+        held = 0
+        answers: Counter = Counter()
+        for index, (bot, url, start, token, csrf) in enumerate(harvested):
+            response = bot.post(url, timeout=60, allow_redirects=False, data={
+                "name": "Bot", "email": f"bot{index}@example.org", "privacy_consent": "1", "start": start,
+                "altcha_wait": unescape(token), "csrf_token": csrf})
+            held += response.status_code == 303
+            answers[response.status_code] += 1
+        print(f"hoarding: hoarder from one address, {len(harvested)} no-JavaScript submissions: {held} slots held "
+              f"(answers {dict(answers)})")
+
+        booked = 0
+        for index in range(args.clients):
+            rng = random.Random(index)
+            session = requests.Session()
+            start = rng.choice(starts)
+            for _ in range(6):
+                challenge = session.get(f"{portal.url}/api/v1/captcha/challenge", timeout=60).json()
+                with solver.app_context():
+                    payload = captcha.solve_for_tests(challenge)
+                response = session.post(f"{portal.url}/api/v1/appointments", timeout=120, json={
+                    "service": "anmeldung", "location": "rathaus", "start": start, "name": f"Client {index}",
+                    "email": f"client{index}@example.org", "privacy_consent": True, "altcha": payload})
+                body = response.json()
+                if response.status_code == 201:
+                    booked += 1
+                    break
+                choices = [alt["start"] for alt in body.get("alternatives", []) if alt["start"] in starts]
+                if response.status_code != 409 or not choices:
+                    break
+                start = choices[0]
+        slots = STAFF * TIMES
+        print(f"  citizens: {args.clients} want a time, {booked} got one; slots: {slots}, held by the hoarder "
+              f"{held}, free afterwards {slots - held - booked}")
 
 
 def verify(database_url: str, booked: list[dict], calendars: dict[str, str], radicale) -> None:

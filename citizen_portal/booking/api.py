@@ -75,7 +75,7 @@ def service_slots(key: str):
 def captcha_challenge():
     if not captcha.enabled():
         return jsonify({"enabled": False}), 404
-    response = jsonify(captcha.new_challenge())
+    response = jsonify(captcha.new_challenge(cost=services.proof_of_work_cost()))
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -87,7 +87,8 @@ def create_appointment():
     captcha.verify(values.altcha)
     language = values.language if values.language in supported_locales() else current_language()
     result = services.book(services.BookingRequest(values.service, values.location, values.start, values,
-                                                   language=language))
+                                                   language=language,
+                                                   client=services.Client(address=request.remote_addr)))
     body = appointment_json(result.appointment)
     body["manage_token"] = result.manage_token
     response = jsonify(body)

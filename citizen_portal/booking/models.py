@@ -14,11 +14,14 @@ No double booking, in three layers (each alone would be enough for its own case)
    buffer included, are refused by the database itself. SQLite has no such constraint; there the
    database-wide write lock of ``BEGIN IMMEDIATE`` serialises all writers anyway.
 
-Personal data (``name``, ``email``, ``phone``, ``note``, ``email_hash`` and the token material) is
+Personal data (``name``, ``email``, ``phone``, ``note``, ``email_hash``, ``session_hash``,
+``client_hash`` and the token material) is
 erased ``erase_after_days`` after the appointment; ``erased_at`` records when. What stays is
 anonymous: service, location, staff member, times and status, for statistics. ``email_hash`` (an
 HMAC of the lower-cased address keyed with ``SECRET_KEY``) exists only to enforce the per-address
 limit on *active* appointments; an erased appointment is never active, so the hash is erased too.
+``session_hash`` and ``client_hash`` (HMACs of the browser session and of the client's address
+bucket, ``services/holds.py``) exist only to limit living holds per session and per client.
 """
 
 from __future__ import annotations
@@ -186,13 +189,15 @@ class Appointment(db.Model):
     phone: Mapped[str | None] = mapped_column(String(50))
     note: Mapped[str | None] = mapped_column(Text)
     email_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    session_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    client_hash: Mapped[str | None] = mapped_column(String(64), index=True)
     token_nonce: Mapped[str | None] = mapped_column(String(64))
     manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     confirm_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     # life cycle
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sequence: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     moved_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -15,7 +15,7 @@ Thin adapter over ``citizen_portal.booking.services``; the rules live there.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -59,12 +59,24 @@ def _private_pages(response: Response) -> Response:
 # ---------------------------------------------------------------- helpers
 
 
-def _captcha_context() -> dict[str, Any]:
+def _form_scope(service: Service, location: Location, action_start: datetime) -> str:
+    """The captcha scope of one booking form: its endpoint, service, location and the time in its
+    URL (a challenge or waiting token of this form is refused at any other)."""
+    return f"booking.book:{service.key}:{location.key}:{action_start.astimezone(UTC).isoformat()}"
+
+
+def _client() -> booking.Client:
+    """The browser session and client address the hold limits count by."""
+    return booking.Client(session=captcha.browser_session(), address=request.remote_addr)
+
+
+def _captcha_context(scope: str) -> dict[str, Any]:
     if not captcha.enabled():
         return {"captcha_on": False}
     return {
         "captcha_on": True,
-        "captcha_challenge": captcha.new_challenge(),
+        "captcha_scope": scope,
+        "captcha_challenge": captcha.new_challenge(scope, cost=booking.proof_of_work_cost()),
         "captcha_noscript_note": _l("Ihr Browser führt kein JavaScript aus. Zum Schutz vor automatisierten "
                                     "Buchungen nehmen wir das Formular deshalb erst einige Sekunden nach dem "
                                     "Laden an, und Sie bestätigen den Termin über den Link in der E-Mail."),
@@ -197,7 +209,8 @@ def _render_form(service: Service, location: Location, start: datetime, errors: 
         "citizen_portal/booking/form.html", service=service, location=location, start=start,
         data=_typed_in(request.form), errors={key: str(value) for key, value in errors.items()},
         alternatives=alternatives or [], message=message,
-        retention_days=booking.booking_settings().erase_after_days, **_captcha_context(),
+        retention_days=booking.booking_settings().erase_after_days,
+        **_captcha_context(_form_scope(service, location, start)),
     ), status
 
 
@@ -229,6 +242,16 @@ def book(service_key: str, location_key: str):
     return _submit_booking(service, location, start)
 
 
+def _posted_scope(service: Service, location: Location, start: datetime) -> str:
+    """The scope of the form that was posted: the time in its URL (the form's own choice may be an
+    alternative offered after a 409)."""
+    try:
+        action_start = parse(schemas.ChosenTime, {"start": request.args.get("start")}).start
+    except Invalid:
+        action_start = start
+    return _form_scope(service, location, action_start)
+
+
 def _submit_booking(service: Service, location: Location, start: datetime):
     errors: dict[str, Any] = {}
     form: schemas.BookingForm | None = None
@@ -239,7 +262,8 @@ def _submit_booking(service: Service, location: Location, start: datetime):
     captcha_method = None
     try:  # checked even when a field is wrong, so the page names every problem at once
         captcha_method = captcha.verify_submission(request.form.get("altcha") or None,
-                                                   request.form.get(captcha.WAITING_FIELD))
+                                                   request.form.get(captcha.WAITING_FIELD),
+                                                   _posted_scope(service, location, start))
     except Invalid as error:
         errors.update(error.fields)
     if form is None or errors:
@@ -247,7 +271,7 @@ def _submit_booking(service: Service, location: Location, start: datetime):
     try:
         result = booking.book(booking.BookingRequest(
             service.key, location.key, start, form, language=current_language(),
-            confirm_by_email=captcha_method == captcha.WAITING_PERIOD,
+            confirm_by_email=captcha_method == captcha.WAITING_PERIOD, client=_client(),
         ))
     except Invalid as error:
         return _render_form(service, location, start, error.fields or {"start": error.message}, status=400)

@@ -65,6 +65,11 @@ def booking_email(email_digest: str) -> Lock:
     return Lock(f"booking-email:{email_digest}")
 
 
+def booking_client(client_digest: str) -> Lock:
+    """The living holds of one (hashed) browser session or client address bucket (hold limits)."""
+    return Lock(f"booking-client:{client_digest}")
+
+
 def booking_admin() -> Lock:
     """Opening hours, closures, services and qualifications edited on the admin pages."""
     return Lock("booking-admin")

@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from werkzeug.datastructures import MultiDict
 from werkzeug.routing import IntegerConverter, UnicodeConverter
 
+from citizen_portal.core.addresses import MAX_EMAIL, AddressProblem, plain_address
 from citizen_portal.core.errors import Invalid
 from citizen_portal.core.i18n import _l, site_timezone
 
@@ -32,7 +33,6 @@ MIN_YEAR, MAX_YEAR = 1900, 2200
 MAX_ID = 2**63 - 1
 EMAIL_PATTERN = re.compile(r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
                            r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$")
-MAX_EMAIL = 254
 TRUE_WORDS = frozenset({"1", "on", "true", "yes"})
 FALSE_WORDS = frozenset({"0", "off", "false", "no"})
 
@@ -107,10 +107,13 @@ MultiLine = _Text(_multi_line)  # line breaks and tabs allowed, no other control
 
 
 def _email(value: str) -> str:
+    """One plain address (``core.addresses.plain_address``: no lists, names, comments, quotes or
+    mixed scripts); the domain comes back IDNA-encoded and lower-cased."""
     value = _single_line(value.strip())
-    if len(value) > MAX_EMAIL or not EMAIL_PATTERN.match(value):
-        raise InputProblem(_l("Bitte geben Sie eine E-Mail-Adresse wie name@beispiel.de an."))
-    return value
+    try:
+        return plain_address(value)
+    except AddressProblem as problem:
+        raise InputProblem(problem.text) from None
 
 
 Email = Annotated[str, AfterValidator(_email), WithJsonSchema({"type": "string", "format": "email",

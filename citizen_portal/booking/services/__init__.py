@@ -25,12 +25,15 @@ through ``claim.py``)
 
 Codes (``codes.py``): ``normalize_code(code) -> str``
 
+Against hoarding (``holds.py``): ``Client(session, address)`` (a ``BookingRequest``'s ``client``),
+``proof_of_work_cost(*, now=None) -> int`` (the booking captcha's cost under load)
+
 Retention and reminders (``retention.py``)
     ``erase_personal_data(*, now=None) -> int``; ``send_reminders(*, now=None) -> int``
 
 Input arrives parsed by ``citizen_portal.booking.schemas`` (the contact data as ``schemas.Contact``).
 Errors: ``Invalid(fields)``, ``NotFound``, ``Conflict(code="slot_taken", extra={"alternatives": [...]})``,
-``Conflict(code="limit_reached", fields={"email": ...})``,
+``Conflict(code="limit_reached", fields={"email": ...})``, ``Conflict(code="hold_limit", fields=...)``,
 ``Conflict(code="hold_expired" | "not_cancellable" | "not_movable" | "not_pending")``.
 """
 
@@ -47,6 +50,7 @@ from citizen_portal.booking.services.slots import (
     slots_json,
 )
 from citizen_portal.booking.services.codes import normalize_code
+from citizen_portal.booking.services.holds import Client, proof_of_work_cost
 from citizen_portal.booking.services.appointments import (
     BookingRequest,
     BookingResult,
@@ -67,6 +71,7 @@ __all__ = [
     "MAX_RANGE_DAYS",
     "BookingRequest",
     "BookingResult",
+    "Client",
     "Slot",
     "book",
     "booking_settings",
@@ -84,6 +89,7 @@ __all__ = [
     "move",
     "normalize_code",
     "offered_location",
+    "proof_of_work_cost",
     "send_reminders",
     "set_attendance",
     "slots_json",

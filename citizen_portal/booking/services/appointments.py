@@ -1,17 +1,18 @@
 """Booking and confirming appointments.
 
 ``book``: the contact data arrive already parsed (``schemas.Contact``: the one place they are
-validated); load service and location (``offered_location``) → the per-address limit → the claim
-path (``claim.claim_time``: one day plan, fair order, live check, locks, re-check, write) with the
-address's lock (``locks.booking_email``) → after the commit the mail (``notifications``) and, for a
-confirmed appointment, ``request_drain()`` for its calendar event.
+validated); load service and location (``offered_location``) → the per-address limit and, for a
+hold, the hold limits (``holds.check_hold_limits``) → the claim path (``claim.claim_time``: one day
+plan, fair order, live check, locks, re-check, write) with the address's lock
+(``locks.booking_email``) and a hold's session and client locks → after the commit the mail
+(``notifications``) and, for a confirmed appointment, ``request_drain()`` for its calendar event.
 
 Codes and tokens: ``codes``; the staff calendar event: ``calendar_events``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from citizen_portal.booking.services.claim import (
     staff_locks,
 )
 from citizen_portal.booking.services.codes import derive_manage_token, email_hash, find_appointment, unique_code
+from citizen_portal.booking.services.holds import Client, check_hold_limits, client_keys, hold_locks
 from citizen_portal.booking.services.slot_engine import booking_settings, load_service, offered_location
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
@@ -53,6 +55,8 @@ class BookingRequest:
     # set when the request passed the captcha only by waiting (no JavaScript): the slot is then
     # held until the citizen confirms by the link in the mail, like for email_confirmation services
     confirm_by_email: bool = False
+    # the browser session and client address (hold limits; stored only as keyed hashes)
+    client: Client = field(default_factory=Client)
 
 
 @dataclass
@@ -89,10 +93,12 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
     Rules: the service exists and is offered at the location (``NotFound``); the start lies on the
     slot grid within lead time and horizon (``Invalid``) and is free (``Conflict("slot_taken",
     alternatives)``); at most ``service.max_active_per_email`` active (future, not cancelled)
-    appointments per address and service (``Conflict("limit_reached")``, checked again under the
-    address's lock); a service with ``email_confirmation``, or a request that passed the captcha
-    only by waiting, creates a hold of ``hold_minutes`` (``pending_confirmation``), otherwise the
-    appointment is ``confirmed`` and its calendar event queued in the same transaction."""
+    appointments per (normalised) address and service (``Conflict("limit_reached")``, checked again
+    under the address's lock); a service with ``email_confirmation``, or a request that passed the
+    captcha only by waiting, creates a hold of ``hold_minutes`` (``pending_confirmation``) within the
+    hold limits per address, session and client (``Conflict("hold_limit")``, ``services/holds.py``,
+    checked again under their locks), otherwise the appointment is ``confirmed`` and its calendar
+    event queued in the same transaction."""
     now = now or datetime.now(UTC)
     contact = request.contact
     service = load_service(request.service_key)
@@ -103,6 +109,9 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         raise _limit_reached()
     wanted = WantedTime(service, location, request.start)
     hold = service.email_confirmation or request.confirm_by_email
+    keys = client_keys(request.client)
+    if hold:
+        check_hold_limits(digest, keys, now=now)
     nonce = new_token(24)
     confirm_token = new_token(24) if hold else None
     hold_minutes = booking_settings().hold_minutes
@@ -110,12 +119,15 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
     def write(staff: StaffMember) -> Appointment:
         if _active_count(digest, service.id, now) >= limit:
             raise _limit_reached()
+        if hold:
+            check_hold_limits(digest, keys, now=now)
         appointment = Appointment(
             code=unique_code(), service_id=service.id, location_id=location.id, staff_id=staff.id,
             start_at=wanted.start.astimezone(UTC), end_at=wanted.end, blocked_until=wanted.blocked_until,
             status=PENDING if hold else CONFIRMED, language=request.language or "de",
             name=contact.name, email=contact.email, phone=contact.phone, note=contact.note,
-            email_hash=digest, token_nonce=nonce, created_at=now,
+            email_hash=digest, session_hash=keys.session_hash, client_hash=keys.client_hash,
+            token_nonce=nonce, created_at=now,
             confirmed_at=None if hold else now,
             hold_expires_at=now + timedelta(minutes=hold_minutes) if hold else None,
             manage_token_hash=token_hash(derive_manage_token(nonce)),
@@ -126,7 +138,8 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
             schedule_calendar_event(appointment)
         return appointment
 
-    appointment = claim_time(wanted, write, now=now, more_locks=[locks.booking_email(digest)])
+    more_locks = [locks.booking_email(digest), *(hold_locks(digest, keys) if hold else [])]
+    appointment = claim_time(wanted, write, now=now, more_locks=more_locks)
     metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
     manage_token = derive_manage_token(nonce)
     if confirm_token is not None:

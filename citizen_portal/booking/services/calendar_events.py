@@ -33,7 +33,7 @@ def event_description(appointment: Appointment) -> str | None:
         return appointment.name
     if details == "full":
         lines = [appointment.name, appointment.email, appointment.phone, appointment.note]
-        return "\n".join(line for line in lines if line)
+        return "\n".join(line for line in lines if line) or None
     return None
 
 

@@ -8,7 +8,8 @@ Rules:
   stored (``core.security.token_hash``), so a database leak reveals no working link, and the
   reminder job can re-derive the link for its mail. The confirmation token of a hold is random;
   only its SHA-256 is stored. A wrong token and an unknown code look the same (``NotFound``).
-- The per-address limit compares ``HMAC-SHA256(SECRET_KEY, lower-cased address)``, not the address.
+- The per-address limits compare ``HMAC-SHA256(SECRET_KEY, normalised address)``
+  (``core.addresses.normalised_email``: case, NFKC, IDNA, plus tags, provider dots), not the address.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from citizen_portal.booking.models import Appointment
+from citizen_portal.core.addresses import AddressProblem, normalised_email
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
@@ -33,9 +35,15 @@ CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L: read over th
 
 
 def email_hash(email: str) -> str:
-    """HMAC-SHA256 of the lower-cased address keyed with ``SECRET_KEY`` (for the per-address limit)."""
+    """HMAC-SHA256 of the normalised address (``normalised_email``) keyed with ``SECRET_KEY``: the
+    per-address limits count every spelling of one mailbox once. An address stored before the
+    normalisation that it would refuse counts by its lower-cased form."""
+    try:
+        key_text = normalised_email(email)
+    except AddressProblem:
+        key_text = email.strip().lower()
     key = current_app.config["SECRET_KEY"].encode()
-    return hmac.new(key, email.strip().lower().encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key, key_text.encode(), hashlib.sha256).hexdigest()
 
 
 def find_appointment(code: str, token: str | None,

@@ -1,9 +1,13 @@
 """Privacy and reminder jobs.
 
 - ``erase_personal_data``: ``erase_after_days`` (default 30) after an appointment took place,
-  its name, email, phone, note, email hash and token material are set to NULL and ``erased_at``
-  is stamped; service, location, staff member, times and status stay for anonymous statistics.
-  Holds that expired more than a day ago are erased the same way (nobody needs them).
+  its name, email, phone, note, the e-mail, session and client hashes and the token material are
+  set to NULL and ``erased_at`` is stamped; service, location, staff member, times and status stay
+  for anonymous statistics. Holds that expired more than a day ago are erased the same way (nobody
+  needs them). In the same transaction the staff calendar event of every erased appointment that
+  has one (confirmed, arrived, no-show) is rewritten without personal data (``event_details``
+  "with_name"/"full" put name, e-mail, phone and note into it): an outbox update through
+  ``calendar_events.schedule_calendar_event``, delivered by the worker after the commit.
 - ``send_reminders``: ``reminder_hours`` (default 24) before a confirmed appointment, once
   (``reminder_sent_at``), not for appointments booked or moved inside that window.
 """
@@ -15,17 +19,21 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 
-from citizen_portal.booking.models import CONFIRMED, EXPIRED, Appointment
+from citizen_portal.booking.models import ARRIVED, CONFIRMED, EXPIRED, NO_SHOW, Appointment
 from citizen_portal.booking.services import notifications
+from citizen_portal.booking.services.calendar_events import schedule_calendar_event
 from citizen_portal.booking.services.codes import manage_token_for
 from citizen_portal.booking.services.slot_engine import booking_settings
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
+from staff_calendar import services as calendar_services
 
 log = logging.getLogger(__name__)
 
-PERSONAL_FIELDS = ("name", "email", "phone", "note", "email_hash", "token_nonce",
-                   "manage_token_hash", "confirm_token_hash")
+PERSONAL_FIELDS = ("name", "email", "phone", "note", "email_hash", "session_hash", "client_hash",
+                   "token_nonce", "manage_token_hash", "confirm_token_hash")
+# statuses whose staff calendar event exists (a hold has none yet, a cancelled one was removed)
+WITH_EVENT = (CONFIRMED, ARRIVED, NO_SHOW)
 
 
 def erase_personal_data(*, now: datetime | None = None) -> int:
@@ -33,21 +41,25 @@ def erase_personal_data(*, now: datetime | None = None) -> int:
     now = now or datetime.now(UTC)
     days = booking_settings().erase_after_days
     with write_transaction():
-        result = db.session.execute(
-            update(Appointment)
-            .where(
+        due = db.session.scalars(
+            select(Appointment).where(
                 Appointment.erased_at.is_(None),
                 or_(
                     Appointment.end_at < now - timedelta(days=days),
                     (Appointment.status == EXPIRED) & (Appointment.hold_expires_at < now - timedelta(days=1)),
                 ),
             )
-            .values({**dict.fromkeys(PERSONAL_FIELDS), "erased_at": now})
-            .execution_options(synchronize_session=False)
-        )
-        count = result.rowcount or 0
+        ).all()
+        for appointment in due:
+            for field in PERSONAL_FIELDS:
+                setattr(appointment, field, None)
+            appointment.erased_at = now
+            if appointment.status in WITH_EVENT:
+                schedule_calendar_event(appointment)
+        count = len(due)
     if count:
         log.info("erased personal data of %d appointments", count)
+        calendar_services.request_drain()
     return count
 
 

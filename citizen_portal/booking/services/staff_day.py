@@ -8,7 +8,8 @@ Rules:
   and occupy staff time or did (confirmed, arrived, no-show, and pending holds that still live),
   ordered by start time. Cancelled and expired ones are left out.
 - Only the assigned staff member may mark an appointment (``admin`` may mark any: the caller says
-  so with ``any_staff=True``).
+  so with ``any_staff=True``); anyone else's appointment is ``NotFound``, like one that does not
+  exist, so ids reveal nothing.
 - Marking is allowed from the appointment's local day on, never for a later day; "no-show" only
   once the appointment has started; only confirmed (or already marked) appointments. "Reset" puts
   it back to confirmed. The page offers the actions ``allowed_actions`` returns (the checks of
@@ -25,7 +26,7 @@ from sqlalchemy import select
 
 from citizen_portal.booking.models import ARRIVED, CONFIRMED, NO_SHOW, PENDING, Appointment, StaffMember
 from citizen_portal.booking.services.manage import set_attendance
-from citizen_portal.core.errors import Conflict, Forbidden, Invalid, NotFound
+from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone
 
@@ -101,11 +102,10 @@ def mark(username: str, appointment_id: int, action: str, *, any_staff: bool = F
     if action not in ACTIONS:
         raise Invalid(fields={"action": _l("Unbekannte Aktion.")})
     appointment = db.session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound()
     staff = staff_for_username(username)
-    if not any_staff and (staff is None or appointment.staff_id != staff.id):
-        raise Forbidden(_l("Dieser Termin ist einer anderen Person zugeordnet."))
+    if appointment is None or (not any_staff and (staff is None or appointment.staff_id != staff.id)):
+        # someone else's appointment answers like one that does not exist: ids reveal nothing
+        raise NotFound()
     refusal = _refusal(appointment, action, now)
     if refusal is not None:
         raise refusal

@@ -1,6 +1,7 @@
 """Race test (issue 4 item 9): 30 concurrent bookings of one slot through gunicorn with 4 workers
 on real connections and real commits: exactly one 201, every other answer a 409 ``slot_taken``
-carrying alternatives. Runs on the suite's database (SQLite file or PostgreSQL)."""
+carrying alternatives. And (issue 18.2) concurrent holds from one client address: exactly
+``BOOKING_HOLDS_PER_CLIENT`` win. Runs on the suite's database (SQLite file or PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -27,10 +28,10 @@ ROOT = Path(__file__).resolve().parents[3]
 CLIENTS = 30
 
 
-def seed(database_url: str, instance: Path) -> tuple[str, str, datetime]:
+def seed(database_url: str, instance: Path, **service_kw) -> tuple[str, str, datetime]:
     app = build_app(database_url, instance)
     with app.app_context():
-        location, service, _ = make_setup(1, opening_hours=dict(ALL_WEEK), holidays=None)
+        location, service, _ = make_setup(1, opening_hours=dict(ALL_WEEK), holidays=None, service_kw=service_kw)
         keys = (service.key, location.key)
         db.session.commit()
         db.engine.dispose()
@@ -40,10 +41,12 @@ def seed(database_url: str, instance: Path) -> tuple[str, str, datetime]:
 
 
 @pytest.fixture
-def gunicorn_server(fresh_database_url, tmp_path):
+def gunicorn_server(fresh_database_url, tmp_path, request):
+    """gunicorn on a seeded database; ``indirect`` parameters: ``{"service": {...}, "env": {...}}``."""
+    options = getattr(request, "param", {})
     instance = tmp_path / "instance"
     instance.mkdir()
-    service, location, start = seed(fresh_database_url, instance)
+    service, location, start = seed(fresh_database_url, instance, **options.get("service", {}))
     port = free_port()
     env = {
         **os.environ,
@@ -55,6 +58,7 @@ def gunicorn_server(fresh_database_url, tmp_path):
         "PORTAL_OUTBOX_DRAIN_AFTER_COMMIT": "false",
         "PORTAL_REQUEST_LOG": "false",
         "PORTAL_MAIL_SMTP_HOST": "",
+        **options.get("env", {}),
     }
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
@@ -104,4 +108,37 @@ def test_thirty_concurrent_bookings_of_one_slot(gunicorn_server):
     with app.app_context():
         assert db.session.scalar(select(func.count(Appointment.id))) == 1
         assert db.session.scalar(select(func.count(SlotClaim.id))) == 1
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize("gunicorn_server", [{"service": {"email_confirmation": True, "max_active_per_email": 5},
+                                              "env": {"PORTAL_BOOKING_HOLDS_PER_CLIENT": "3"}}], indirect=True)
+def test_concurrent_holds_of_one_client_stop_at_the_limit(gunicorn_server):
+    """Issue 18.2: 8 holds of 8 different times sent at once from one address, with 8 addresses:
+    the client limit is counted in the database under its lock, so exactly 3 win in any process."""
+    url, service, location, start, database_url, instance = gunicorn_server
+    clients = 8
+    barrier = threading.Barrier(clients)
+    answers: list[tuple[int, dict]] = [None] * clients  # type: ignore[list-item]
+
+    def client(index: int) -> None:
+        when = start.replace(hour=8) + timedelta(minutes=30 * index)  # 08:00 … 11:30
+        body = {"service": service, "location": location, "start": when.isoformat(),
+                "name": f"Bot {index}", "email": f"bot{index}@example.org", "privacy_consent": True}
+        barrier.wait()
+        response = requests.post(f"{url}/api/v1/appointments", json=body, timeout=60)
+        answers[index] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(status for status, _ in answers)
+    assert statuses == [201] * 3 + [409] * (clients - 3), answers
+    assert {body["error"] for status, body in answers if status == 409} == {"hold_limit"}
+    app = build_app(database_url, instance)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Appointment.id))) == 3
         db.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
 
@@ -10,7 +11,7 @@ from flask import g
 
 from citizen_portal.booking.models import ARRIVED, CANCELLED, CONFIRMED, NO_SHOW, Appointment
 from citizen_portal.booking.services import staff_day
-from citizen_portal.core.errors import Conflict, Forbidden
+from citizen_portal.core.errors import Conflict, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
 from tests.factories import log_in_session, make_location, make_service, make_staff, make_user
@@ -93,8 +94,19 @@ def test_mark_arrived_no_show_and_reset(client, setup):
 
 
 def test_cannot_mark_someone_elses_or_a_later_appointment(client, setup):
+    """Issue 18.12: someone else's appointment answers exactly like an id that does not exist
+    (it was 403 against 404, which told a stranger which booking ids exist)."""
     login_as(client, setup["user"])
-    assert client.post(f"/mitarbeitende/heute/{setup['foreign'].id}", data={"action": "arrived"}).status_code == 403
+    foreign = client.post(f"/mitarbeitende/heute/{setup['foreign'].id}", data={"action": "arrived"})
+    missing = client.post("/mitarbeitende/heute/987654321", data={"action": "arrived"})
+    assert foreign.status_code == missing.status_code == 404
+    # the same page, but for the id in its own URL (language switch, the form's "next") and the CSRF token
+    def page(response, appointment_id) -> str:
+        return re.sub(r'value="[^"]*"', "", response.get_data(as_text=True)).replace(f"/{appointment_id}", "/ID")
+
+    assert page(foreign, setup["foreign"].id) == page(missing, 987654321)
+    db.session.refresh(setup["foreign"])
+    assert setup["foreign"].status == CONFIRMED
     response = client.post(f"/mitarbeitende/heute/{setup['later'].id}", data={"action": "arrived"},
                            follow_redirects=True)
     assert "späterer Tage" in unescape(response.get_data(as_text=True))
@@ -104,7 +116,7 @@ def test_cannot_mark_someone_elses_or_a_later_appointment(client, setup):
 
 def test_rules_in_the_service(setup):
     now = datetime.now(UTC)
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         staff_day.mark("mmeier", setup["foreign"].id, "arrived", now=now)
     # an admin may mark anyone's
     assert staff_day.mark("admin", setup["foreign"].id, "arrived", any_staff=True, now=now).status == ARRIVED

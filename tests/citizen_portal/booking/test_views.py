@@ -292,12 +292,15 @@ def test_captcha_on_the_form(app, client, setup):
     app.config["CAPTCHA_KEY_PREFIX"] = "0"
     try:
         start = slot_start(future_day(3), 10)
-        page = text(client.get(book_url(start)))
+        raw = client.get(book_url(start)).get_data(as_text=True)
+        page = unescape(raw)
         assert "<altcha-widget" in page and 'name="altcha"' in page
         refused = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
         assert refused.status_code == 400 and 'href="#field-altcha"' in text(refused)
-        with app.test_request_context():
-            payload = captcha.solve_for_tests(captcha.new_challenge())
+        import json
+
+        challenge = json.loads(unescape(re.search(r'challenge="([^"]+)"', raw).group(1)))  # the form's own
+        payload = captcha.solve_for_tests(challenge)
         accepted = client.post(book_url(start), data={**VALID, "start": start.isoformat(), "altcha": payload})
         assert accepted.status_code == 303
     finally:
@@ -329,9 +332,15 @@ def test_without_javascript_the_waiting_token_books_a_hold_confirmed_by_mail(app
         appointment = db.session.scalars(select(Appointment)).one()
         assert appointment.status == PENDING  # held until the citizen confirms by mail
 
-        reused = client.post(book_url(slot_start(future_day(4), 11)),
-                             data={**form, "start": slot_start(future_day(4), 11).isoformat()})
+        reused = client.post(book_url(start), data=form)
         assert reused.status_code == 400 and "schon verwendet" in text(reused)
+        # issue 18.12: the re-rendered form never hands out the consumed token again
+        fresh = re.search(r'name="altcha_wait" value="([^"]+)"', text(reused)).group(1)
+        assert fresh != token
+        # issue 18.2: a token belongs to its form (service, location, time): refused at another one
+        other = slot_start(future_day(4), 11)
+        elsewhere = client.post(book_url(other), data={**form, "start": other.isoformat(), "altcha_wait": fresh})
+        assert elsewhere.status_code == 400 and "fehlgeschlagen" in text(elsewhere)
     finally:
         app.config.update(CAPTCHA="off")
         app.config["CAPTCHA_WAIT_SECONDS"] = 15
