@@ -306,7 +306,7 @@ def test_publishing_an_old_suggestion_with_a_line_break_in_its_title_keeps_the_c
 def test_a_waiting_token_with_unicode_digits_is_refused_not_a_500(app, token):
     from citizen_portal.core import captcha
 
-    assert captcha._parse_waiting(token) is None
+    assert captcha._parse_waiting(token, captcha.API_SCOPE) is None
 
 
 def test_publishing_while_the_relay_is_down_keeps_the_change_and_queues_the_mail(app, client, smtp_sink):
