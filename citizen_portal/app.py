@@ -65,6 +65,7 @@ def _register_packages(app: Flask) -> None:
 
     # the platform core and the app shell
     from citizen_portal.auth import cli as auth_cli
+    from citizen_portal.auth import oidc as auth_oidc
     from citizen_portal.auth import views as auth_views
     from citizen_portal.core import cli as core_cli
     from citizen_portal.pages import views as pages_views
@@ -72,6 +73,7 @@ def _register_packages(app: Flask) -> None:
 
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(auth_views.bp)
+    auth_oidc.init_app(app)
     app.cli.add_command(core_cli.translate_cli)
     app.cli.add_command(core_cli.config_cli)
     app.cli.add_command(core_cli.worker_command)

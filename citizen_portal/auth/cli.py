@@ -47,6 +47,26 @@ def create(username: str, display_name: str, email: str | None, roles: str, pass
     click.echo(f"created {user.username} ({user.roles})")
 
 
+@users_cli.command("link-oidc")
+@click.argument("username")
+@click.argument("subject")
+@click.option("--issuer", default=None, help="The provider's issuer (default: PORTAL_OIDC_ISSUER).")
+def link_oidc(username: str, subject: str, issuer: str | None) -> None:
+    """Link an existing account to the provider's stable subject (``sub``) of its owner."""
+    from flask import current_app
+
+    from citizen_portal.auth import oidc
+
+    issuer = issuer or current_app.config["OIDC_ISSUER"]
+    if not issuer:
+        raise click.ClickException("no issuer: set PORTAL_OIDC_ISSUER or pass --issuer")
+    try:
+        user = oidc.link_account(username, issuer, subject)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"linked {user.username}")
+
+
 @users_cli.command("set-password")
 @click.argument("username")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")

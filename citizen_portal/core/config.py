@@ -102,6 +102,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("METRICS_ALLOW", str, "", "addresses or networks that may read /metrics without a token, comma-separated "
             "(e.g. 127.0.0.1,10.0.0.0/8; empty: none); everyone else gets 404"),
     Setting("API_TOKEN_DAYS", int, 90, "days a new API token is valid (flask users token create --days)"),
+    # --- staff login with the city's OpenID provider (Keycloak in openDesk)
+    Setting("OIDC_ISSUER", str, "", "issuer URL of the OpenID provider (discovery at <issuer>/.well-known/"
+            "openid-configuration); empty: no single sign-on"),
+    Setting("OIDC_CLIENT_ID", str, "", "client id registered at the provider"),
+    Setting("OIDC_CLIENT_SECRET", str, "", "client secret (confidential client)"),
+    Setting("OIDC_SCOPES", str, "openid profile email", "scopes asked for"),
+    Setting("OIDC_ROLES_CLAIM", str, "groups", "claim (ID token or userinfo) whose values are mapped to roles"),
+    Setting("OIDC_ROLE_MAP", str, "", "claim value=role pairs, comma-separated (e.g. termine-staff=staff,"
+            "termine-admin=admin; a leading / of group paths is ignored); nobody without a mapped role gets in"),
+    Setting("LOCAL_LOGIN", bool, True, "staff may also log in with a local username and password"),
     Setting("STAFF_IDLE_MINUTES", int, 30, "a staff session unused this long ends (logout ends every session)"),
     # --- pages and caches
     Setting("SITE_NAME", str, "Stadt Musterhausen", "name shown before a site file is loaded"),

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import JobLease
 
@@ -41,24 +42,24 @@ def ensure_rows(names: list[str]) -> None:
     for name in names:
         if name in known:
             continue
-        db.session.add(JobLease(name=name, due_at=EPOCH, leased_until=EPOCH))
         try:
-            db.session.commit()
+            with write_transaction():
+                db.session.add(JobLease(name=name, due_at=EPOCH, leased_until=EPOCH))
         except IntegrityError:
-            db.session.rollback()
+            pass
 
 
 def claim(name: str, every_seconds: float, worker: str, *, now: datetime | None = None,
           lease_seconds: float = DEFAULT_LEASE_SECONDS) -> Claim:
     """Claim the job ``name`` for this period (compare-and-set, see the module's rules); commits."""
     now = now or datetime.now(UTC)
-    result = db.session.execute(
-        update(JobLease)
-        .where(JobLease.name == name, JobLease.due_at <= now, JobLease.leased_until <= now)
-        .values(leased_until=now + timedelta(seconds=lease_seconds), leased_by=worker, last_started_at=now,
-                due_at=now + timedelta(seconds=every_seconds))
-        .execution_options(synchronize_session=False))
-    db.session.commit()
+    with write_transaction():
+        result = db.session.execute(
+            update(JobLease)
+            .where(JobLease.name == name, JobLease.due_at <= now, JobLease.leased_until <= now)
+            .values(leased_until=now + timedelta(seconds=lease_seconds), leased_by=worker, last_started_at=now,
+                    due_at=now + timedelta(seconds=every_seconds))
+            .execution_options(synchronize_session=False))
     if result.rowcount == 1:
         return Claim(True, now + timedelta(seconds=every_seconds))
     row = db.session.get(JobLease, name)
@@ -72,18 +73,18 @@ def release(name: str, worker: str, *, ok: bool, now: datetime | None = None) ->
     ``last_failure_at``); a lease another worker took over meanwhile is left alone."""
     now = now or datetime.now(UTC)
     values = {"leased_until": now, "last_success_at" if ok else "last_failure_at": now}
-    db.session.execute(update(JobLease).where(JobLease.name == name, JobLease.leased_by == worker)
-                       .values(**values).execution_options(synchronize_session=False))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(update(JobLease).where(JobLease.name == name, JobLease.leased_by == worker)
+                           .values(**values).execution_options(synchronize_session=False))
 
 
 def record_outcome(name: str, *, ok: bool, now: datetime | None = None) -> None:
     """Record the outcome of a run without a lease (``flask worker --once``, the per-round drains)."""
     now = now or datetime.now(UTC)
     column = "last_success_at" if ok else "last_failure_at"
-    db.session.execute(update(JobLease).where(JobLease.name == name).values({column: now})
-                       .execution_options(synchronize_session=False))
-    db.session.commit()
+    with write_transaction():
+        db.session.execute(update(JobLease).where(JobLease.name == name).values({column: now})
+                           .execution_options(synchronize_session=False))
 
 
 def last_successes() -> dict[str, datetime | None]:

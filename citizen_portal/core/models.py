@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from citizen_portal.core.database import UTCDateTime, utcnow
@@ -19,6 +19,7 @@ class User(db.Model):
     """A staff account (citizens never have one). ``roles`` is a comma-separated list."""
 
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc_issuer_subject"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
@@ -34,6 +35,9 @@ class User(db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # part of every session's user id: raising it (logout, new password) ends all sessions of the user
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # staff login with the city's OpenID provider: the account is linked by issuer + stable subject
+    oidc_issuer: Mapped[str | None] = mapped_column(String(500))
+    oidc_subject: Mapped[str | None] = mapped_column(String(255))
 
     # flask-login protocol
     @property
