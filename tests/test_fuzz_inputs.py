@@ -36,6 +36,9 @@ NASTY: tuple[str, ...] = (
     "true", "[]", "{}",
 )
 HUGE_IDS = (2**63, 2**64, 10**30)
+# JSON values of other types than text: huge and negative numbers, floats, nesting, null, booleans
+TYPED: tuple[Any, ...] = (2**64, -(2**63) - 1, 10**400, 1.5, -0.0, 1e308, None, True, [], {}, [[["x"]]],
+                          {"a": {"b": None}}, ["\x00"] * 3, "9999-12-31T23:59:59+00:00")
 EXTRA_QUERY_NAMES = ("monat", "start", "end", "tag", "date", "datum", "token", "t", "r", "status", "next",
                      "from", "to", "week", "woche", "location", "room", "desk", "floor", "lang")
 
@@ -134,6 +137,11 @@ def _url(rule: Rule, values: dict[str, Any]) -> str:
         path = re.sub(r"<(?:[^>:]+:)?" + re.escape(name) + r">", str(value).replace("%", "%25")
                       .replace("?", "%3F").replace("#", "%23"), path)
     return path
+
+
+def _one_each(value: Any) -> dict[str, Any]:
+    """A body that reaches the field validators: ``value`` in each field of a rotating handful."""
+    return {name: value for index, name in enumerate(FIELD_NAMES) if index % 7 == len(str(value)) % 7}
 
 
 def _forms(html: str, page: str) -> list[tuple[str, list[str]]]:
@@ -237,6 +245,10 @@ def _walk(walker: Walker, known: dict[str, str], monkeypatch) -> None:
                         body = {name: NASTY[(index + offset) % len(NASTY)] for index, name in enumerate(FIELD_NAMES)}
                         walker.send(method, url, json=body)
                         walker.send(method, url, json={name: value for name, value in list(body.items())[:3]})
+                    if number == 0:
+                        for value in TYPED:
+                            walker.send(method, url, json=dict.fromkeys(FIELD_NAMES, value))
+                            walker.send(method, url, json=_one_each(value))
                 else:
                     walker.send(method, url, data={name: NASTY[i % len(NASTY)] for i, name in enumerate(FIELD_NAMES)})
     # the HTML forms the pages show: every field nasty at once, one value of the list after the other

@@ -331,3 +331,16 @@ def test_publishing_while_the_relay_is_down_keeps_the_change_and_queues_the_mail
     assert mail.deliver_mail_outbox() == "1 sent, 0 waiting"
     [delivered] = smtp_sink.wait_for(1)
     assert delivered["To"] == "emil@example.org" and "\n" not in str(delivered["Subject"])
+
+
+def test_the_answers_to_hostile_input_are_translated(app, client, demo):
+    english = {"Accept-Language": "en"}
+    huge = client.get("/api/v1/polls/18446744073709551616", headers=english)
+    assert huge.status_code == 404 and huge.json["message"] == "The page or entry was not found."
+    deep = client.post("/api/v1/suggestions", data="[" * 1000 + "]" * 1000, content_type="application/json",
+                       headers=english)
+    assert deep.status_code == 400 and "Bitte" not in deep.json["message"]
+    nul = client.post("/api/v1/suggestions", json={"title": "a\x00b", "text": "x", "email": "e@example.org"},
+                      headers=english)
+    assert nul.status_code == 400 and nul.json["fields"]["title"] != CONTROL
+    assert "control" in nul.json["fields"]["title"].lower()
