@@ -166,6 +166,9 @@ def flush(poll_id: int, *, minimum: int | None = None) -> int:
     chooser = secrets.SystemRandom()
     minimum = batch_minimum() if minimum is None else minimum
     postgres = is_postgresql()
+    poll = db.session.get(Poll, poll_id)
+    if poll is None or _batch_size(pending_count(poll_id), minimum, poll.status(now()) == "open") == 0:
+        return 0  # nothing due: no write lock taken (checked again under the lock)
     with write_transaction(locks.poll(poll_id)):
         poll = db.session.get(Poll, poll_id)
         if poll is None:

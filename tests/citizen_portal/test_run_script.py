@@ -296,6 +296,8 @@ def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> Non
         page.get_by_label("Nordwiese am Stadtpark").check()
         page.get_by_role("button", name="Stimme abgeben").click()
         if attempt == "first":
-            assert page.get_by_role("heading", name="Vielen Dank, Ihre Stimme ist eingegangen.").is_visible()
+            heading = page.get_by_role("heading", name="Vielen Dank, Ihre Stimme ist eingegangen.")
+            heading.wait_for()  # the receipt page after the redirect, loaded
+            assert heading.is_visible()
         else:
             assert page.get_by_role("alert").filter(has_text="schon abgestimmt").is_visible()

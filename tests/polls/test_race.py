@@ -3,14 +3,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from citizen_portal.core.extensions import db
-from polls.services import results
+from polls.models import Poll
+from polls.services import ballot_batches, results
 from tests.factories import build_app
-from tests.polls.factories import answers, codes_for, count_ballots, make_poll
+from tests.polls.factories import answers, close, codes_for, count_ballots, make_poll
 
 pytestmark = pytest.mark.race
 
@@ -96,4 +99,36 @@ def test_question_edit_racing_ballots_never_interleaves(race_app):
     with race_app.app_context():
         assert count_ballots(poll_id) == counted
         assert results.poll_results(poll_id).ballots == counted
+        assert results.recount(poll_id) == {}
+
+
+def test_batches_written_while_ballots_arrive_count_every_ballot_exactly_once(race_app):
+    """Issue 18.1: the worker's batches run while 120 ballots arrive on 20 connections; afterwards
+    (the close) the last batch. Every accepted ballot is counted once, none twice."""
+    race_app.config["POLLS_BALLOT_BATCH_MIN"] = 5
+    poll_id, codes, body = _seed(race_app, 120)
+    url = f"/api/v1/polls/{poll_id}/ballots"
+    stop = threading.Event()
+
+    def worker() -> int:
+        written = 0
+        with race_app.app_context():
+            while not stop.is_set():
+                written += ballot_batches.flush_all()
+                db.session.commit()  # as the worker does after every job: the next round reads afresh
+                time.sleep(0.01)
+        return written
+
+    with ThreadPoolExecutor(max_workers=21) as pool:
+        batches = pool.submit(worker)
+        statuses = list(pool.map(lambda code: _post(race_app, url, {"code": code, "answers": body}), codes))
+        stop.set()
+        written_while_open = batches.result()
+    assert statuses.count(201) == 120, {s: statuses.count(s) for s in set(statuses)}
+    with race_app.app_context():
+        assert written_while_open > 0 and ballot_batches.pending_count(poll_id) >= 5
+        close(db.session.get(Poll, poll_id))
+        assert written_while_open + ballot_batches.flush_all() == 120
+        data = results.poll_results(poll_id)
+        assert data.ballots == 120 and [o.votes for o in data.questions[0].options] == [0, 120, 0]
         assert results.recount(poll_id) == {}
