@@ -103,6 +103,10 @@ def test_containerfile_copies_only_what_exists():
             for source in sources:
                 assert (ROOT / source).exists(), source
     assert any(line.startswith("CMD ") and "deploy/gunicorn.conf.py" in line for line in lines)
+    # create_app at build time would write instance/secret_key into a layer: build steps use a throw-away one
+    building = [line for line in lines if line.startswith("RUN ") and "flask " in line]
+    assert building and all("PORTAL_INSTANCE_PATH=/tmp/" in line and "PORTAL_SECRET_KEY=" in line
+                            for line in building)
 
 
 @pytest.mark.parametrize("unit", ["municipal-services-web.service", "municipal-services-worker.service"])
