@@ -18,7 +18,7 @@ from citizen_portal.booking.api_schemas import (
     AppointmentOut,
     BookedAppointmentOut,
     CaptchaChallengeOut,
-    CaptchaOffOut,
+    CaptchaOffProblem,
     ServiceListOut,
     ServiceOut,
     SlotListOut,
@@ -29,6 +29,7 @@ from citizen_portal.booking.models import Appointment
 from citizen_portal.core import captcha
 from citizen_portal.core.access import bearer_token
 from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation, raw_json_response
+from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import csrf
 from citizen_portal.core.i18n import _l, current_language, localized, site_timezone, supported_locales
 
@@ -71,10 +72,10 @@ def service_slots(key: str, query: schemas.SlotQuery):
 @operation(bp, "GET", "/captcha/challenge", summary=_l("Captcha-Aufgabe abrufen"), scope="appointments.write",
            description=_l("Eine neue ALTCHA-Aufgabe für Buchungen, Stimmabgaben und Vorschläge ohne Anmeldung; "
                           "404, wenn das Captcha ausgeschaltet ist."),
-           responses={200: CaptchaChallengeOut, 404: CaptchaOffOut}, tags=("captcha",))
+           responses={200: CaptchaChallengeOut, 404: CaptchaOffProblem}, tags=("captcha",))
 def captcha_challenge():
     if not captcha.enabled():
-        return CaptchaOffOut(enabled=False), 404
+        raise NotFound(_l("Das Captcha ist ausgeschaltet."), code="captcha_disabled", extra={"enabled": False})
     return CaptchaChallengeOut.model_validate(captcha.new_challenge()), 200, {"Cache-Control": "no-store"}
 
 

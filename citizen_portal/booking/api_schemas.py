@@ -40,7 +40,9 @@ class CaptchaChallengeOut(Out):
     signature: str | None = None
 
 
-class CaptchaOffOut(Out):
+class CaptchaOffProblem(Problem):
+    """404 ``captcha_disabled``: the problem details plus ``enabled: false``."""
+
     enabled: bool = Field(examples=[False])
 
 
