@@ -8,6 +8,7 @@
 Rules of an operation (``operation``'s wrapper):
 - its rate ``limits`` (flask-limiter decorators) count first; then ``authorize(operation)``, the one
   access hook (today: roles via a bearer API token or a staff session; scope checks for API clients).
+- an integer path variable outside 1..``MAX_PATH_ID`` is 404 (no row can have it);
 - ``query`` is parsed from the query string, ``body`` from the JSON body (a model without required
   fields also accepts an empty body) and passed to the view as ``query=`` / ``body=``; bad input is a
   400 problem with ``fields`` (``core.schemas``).
@@ -28,10 +29,12 @@ from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 
 from citizen_portal.core.access import Unauthorized, authenticate_api_request, bearer_token
+from citizen_portal.core.errors import NotFound
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.schemas import parse_form, parse_json
 
 API_PREFIX = "/api/v1"
+MAX_PATH_ID = 2**31 - 1  # ids are INTEGER columns (32 bits in PostgreSQL)
 
 # Least-privilege permissions per area. Every operation names one; API clients are granted some.
 SCOPES: dict[str, Any] = {
@@ -203,6 +206,8 @@ def operation(
         @wraps(view)
         def handle(**path_values: Any) -> Response:
             authorize(declared)
+            if any(isinstance(value, int) and not 1 <= value <= MAX_PATH_ID for value in path_values.values()):
+                raise NotFound()  # no such id: beyond what the id columns hold
             arguments = dict(path_values)
             if declared.query is not None:
                 arguments["query"] = parse_query(declared.query)

@@ -24,7 +24,7 @@ from flask_babel import force_locale
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from citizen_portal.core.api import API_PREFIX, MANAGE_TOKEN, SCOPES, USER, Operation, Problem, operations
+from citizen_portal.core.api import API_PREFIX, MANAGE_TOKEN, MAX_PATH_ID, SCOPES, USER, Operation, Problem, operations
 from citizen_portal.core.errors import PROBLEM_MEDIA_TYPE
 from citizen_portal.core.i18n import _l, current_language, supported_locales
 
@@ -109,7 +109,7 @@ def _schemas(declared_operations: list[Operation]) -> tuple[dict, dict[str, Any]
 
 
 def _path_parameter(name: str, converter: str) -> dict[str, Any]:
-    schema: dict[str, Any] = ({"type": "integer", "minimum": 1, "maximum": 2**63 - 1} if converter == "int"
+    schema: dict[str, Any] = ({"type": "integer", "minimum": 1, "maximum": MAX_PATH_ID} if converter == "int"
                               else {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^/]+$"})
     return {"name": name, "in": "path", "required": True, "schema": schema}
 

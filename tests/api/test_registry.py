@@ -44,3 +44,10 @@ def test_declaration_errors_are_caught_at_import():
         operation(bp, "GET", "/x", summary=_l("x"), scope="everything", responses={200: Out})
     with pytest.raises(ValueError, match="no success response"):
         operation(bp, "GET", "/x", summary=_l("x"), scope="rooms.read", responses={404: Out})
+
+
+@pytest.mark.parametrize("path", ["/api/v1/polls/2147483648", "/api/v1/suggestions/99999999999999999999",
+                                  "/api/v1/polls/2147483648/results"])
+def test_an_id_beyond_the_columns_is_not_found_not_a_server_error(client, path):
+    response = client.get(path)
+    assert response.status_code == 404 and response.json["error"] == "not_found"
