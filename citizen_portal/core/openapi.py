@@ -198,7 +198,6 @@ def build_document(app: Flask) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": str(_l("Kommunale Dienste: API")), "version": VERSION, "description": str(DESCRIPTION),
                  "license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"}},
-        "servers": [{"url": "/"}],
         "tags": [{"name": tag, "description": str(TAGS.get(tag, tag))} for tag in used_tags],
         "paths": paths,
         "components": {

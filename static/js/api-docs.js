@@ -20,5 +20,6 @@
     supportedSubmitMethods: [],
     defaultModelsExpandDepth: 0,
     docExpansion: "list",
+    syntaxHighlight: false, // plain examples: the highlighter's colours are too faint (axe color-contrast)
   });
 })();
