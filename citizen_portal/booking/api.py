@@ -51,7 +51,7 @@ def _bearer() -> str:
 
 @operation(bp, "GET", "/services", summary=_l("Dienstleistungen auflisten"), scope="appointments.read",
            description=_l("Die aktiven Dienstleistungen mit Dauer und den Standorten, die sie anbieten."),
-           responses={200: ServiceListOut}, tags=TAGS)
+           responses={200: ServiceListOut}, tags=TAGS, paginated="services")
 def list_services() -> ServiceListOut:
     return ServiceListOut(services=[
         ServiceOut(key=service.key, name=localized(service.name), duration_minutes=service.duration_minutes,
@@ -63,7 +63,7 @@ def list_services() -> ServiceListOut:
            description=_l("Freie Zeiten einer Dienstleistung zwischen zwei Tagen (höchstens 62 Tage), "
                           "optional an einem Standort."),
            query=schemas.SlotQuery, responses={200: SlotListOut, 404: Problem}, tags=TAGS,
-           limits=(slot_search_limit,))
+           limits=(slot_search_limit,), paginated="slots")
 def service_slots(key: str, query: schemas.SlotQuery):
     # the cached, already serialised body (see services/cache.py: validated on every request)
     return raw_json_response(services.slots_json(key, query.first, query.last, location_key=query.location))
