@@ -17,7 +17,7 @@ import hashlib
 import json
 import re
 import time
-from typing import Any
+from urllib.parse import quote
 
 from flask import Response, current_app, request
 from werkzeug.http import parse_etags
@@ -68,6 +68,8 @@ def paginate(response: Response, key: str, window: tuple[int, int]) -> Response:
     offset, limit = window
     payload = json.loads(response.get_data())
     items = payload.get(key, [])
+    if offset == 0 and len(items) <= limit:
+        return response  # one page: the answer as it is (a cached body stays byte for byte)
     payload[key] = items[offset:offset + limit]
     response.set_data(current_app.json.dumps(payload) + "\n")
     if offset + limit < len(items):
@@ -79,8 +81,6 @@ def paginate(response: Response, key: str, window: tuple[int, int]) -> Response:
 
 
 def _quote(value: str) -> str:
-    from urllib.parse import quote
-
     return quote(value, safe="")
 
 
@@ -114,6 +114,3 @@ def rate_limit_fields(response: Response) -> Response:
         response.headers["RateLimit"] = f'"default";r={remaining};t={seconds}'
     return response
 
-
-def json_payload(response: Response) -> Any:
-    return json.loads(response.get_data())
