@@ -67,6 +67,7 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.auth import cli as auth_cli
     from citizen_portal.auth import oidc as auth_oidc
     from citizen_portal.auth import views as auth_views
+    from citizen_portal.core import api, openapi
     from citizen_portal.core import cli as core_cli
     from citizen_portal.pages import views as pages_views
     from citizen_portal.site import cli as site_cli
@@ -74,6 +75,8 @@ def _register_packages(app: Flask) -> None:
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(auth_views.bp)
     auth_oidc.init_app(app)
+    app.register_blueprint(openapi.bp)  # /api/v1/openapi.json and /docs: every package's operations
+    api.init_app(app)  # rate-limit fields on API answers
     app.cli.add_command(core_cli.translate_cli)
     app.cli.add_command(core_cli.config_cli)
     app.cli.add_command(core_cli.worker_command)

@@ -13,11 +13,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from citizen_portal.core.api_tokens import user_for_token
-from citizen_portal.core.errors import DomainError, Forbidden, wants_json
+from citizen_portal.core.errors import DomainError, Forbidden, render_error, wants_json
 from citizen_portal.core.extensions import csrf, db, login_manager
 from citizen_portal.core.i18n import _l, utc_now
 from citizen_portal.core.models import User
@@ -104,10 +104,7 @@ def start_session(user: User) -> None:
 
 def _unauthorized():
     if wants_json():
-        response = jsonify(Unauthorized(_l("Bitte melden Sie sich an.")).to_json())
-        response.status_code = 401
-        response.headers.update(Unauthorized.headers)
-        return response
+        return render_error(Unauthorized(_l("Bitte melden Sie sich an.")))
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
 
