@@ -45,6 +45,19 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = selected
 
 
+@pytest.fixture(autouse=True)
+def _limiter_state() -> Iterator[None]:
+    """flask-limiter keeps ``enabled`` and its storage on the one ``limiter`` object, and every
+    ``create_app`` overwrites them: a test that builds an app with limits on must not switch them on
+    for the apps of the tests after it."""
+    from citizen_portal.core.extensions import limiter
+
+    saved = {name: getattr(limiter, name) for name in ("enabled", "_storage", "_limiter") if hasattr(limiter, name)}
+    yield
+    for name, value in saved.items():
+        setattr(limiter, name, value)
+
+
 @pytest.fixture(scope="session")
 def _app(request, migrated_template, tmp_path_factory) -> Iterator[Flask]:
     instance = tmp_path_factory.mktemp("instance")

@@ -97,7 +97,9 @@ def _short(kw: dict[str, Any]) -> str:
 def _has_message(response) -> bool:
     if response.is_json:
         body = response.get_json(silent=True) or {}
-        return bool(body.get("message")) or body == {"enabled": False}  # the captcha switched off
+        graph_error = body.get("error") if isinstance(body.get("error"), dict) else {}
+        # the platform's problem details (detail), older JSON errors (message), Graph's error body
+        return bool(body.get("detail") or body.get("message") or graph_error.get("message"))
     return "<main" in response.get_data(as_text=True) or 'id="main"' in response.get_data(as_text=True)
 
 
