@@ -60,10 +60,10 @@ def test_an_expired_token_gets_401_on_the_api(app, client):
     token = api_tokens.create_api_token("fachverfahren", "t", 1, now=datetime.now(UTC) - timedelta(days=2))
     response = client.get("/api/v1/desk-bookings", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-    assert response.json["message"] == "Das API-Token ist ungültig, abgelaufen oder widerrufen."
+    assert response.json["detail"] == "Das API-Token ist ungültig, abgelaufen oder widerrufen."
     english = client.get("/api/v1/desk-bookings", headers={"Authorization": f"Bearer {token}",
                                                            "Accept-Language": "en"})
-    assert english.json["message"] == "The API token is invalid, expired or revoked."
+    assert english.json["detail"] == "The API token is invalid, expired or revoked."
     fresh = api_tokens.create_api_token("fachverfahren", "t2")
     assert client.get("/api/v1/desk-bookings", headers={"Authorization": f"Bearer {fresh}"}).status_code == 200
     assert _row().last_used_at is not None

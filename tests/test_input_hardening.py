@@ -54,8 +54,8 @@ def _problem(response) -> str:
     assert 400 <= response.status_code < 500, response.status_code
     if response.is_json:
         body = response.json
-        assert body["message"]
-        return " ".join([body["message"], *body.get("fields", {}).values()])
+        assert body["detail"]
+        return " ".join([body["detail"], *body.get("fields", {}).values()])
     return response.get_data(as_text=True)
 
 
@@ -100,7 +100,7 @@ def test_json_nested_deep_is_400(app, client, path, body):
     poll = make_poll(mode="open")
     response = client.post(path.format(poll=poll.id), data=body, content_type="application/json")
     assert response.status_code == 400
-    assert response.json["message"]
+    assert response.json["detail"]
 
 
 def test_json_below_the_depth_limit_still_parses(app):
@@ -131,7 +131,7 @@ def test_start_at_the_range_limits_is_no_500(app, client, demo, start):
     assert api.status_code == 400
     assert "start" in api.json["fields"]
     slots = client.get("/api/v1/services/personalausweis/slots", query_string={"from": start[:10], "to": start[:10]})
-    assert slots.status_code == 400 and slots.json["message"]
+    assert slots.status_code == 400 and slots.json["detail"]
 
 
 @pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1900-01-01", "2200-12-31", "²⁰²⁶-01-01"])
@@ -336,10 +336,10 @@ def test_publishing_while_the_relay_is_down_keeps_the_change_and_queues_the_mail
 def test_the_answers_to_hostile_input_are_translated(app, client, demo):
     english = {"Accept-Language": "en"}
     huge = client.get("/api/v1/polls/18446744073709551616", headers=english)
-    assert huge.status_code == 404 and huge.json["message"] == "The page or entry was not found."
+    assert huge.status_code == 404 and huge.json["detail"] == "The page or entry was not found."
     deep = client.post("/api/v1/suggestions", data="[" * 1000 + "]" * 1000, content_type="application/json",
                        headers=english)
-    assert deep.status_code == 400 and "Bitte" not in deep.json["message"]
+    assert deep.status_code == 400 and "Bitte" not in deep.json["detail"]
     nul = client.post("/api/v1/suggestions", json={"title": "a\x00b", "text": "x", "email": "e@example.org"},
                       headers=english)
     assert nul.status_code == 400 and nul.json["fields"]["title"] != CONTROL

@@ -23,7 +23,7 @@ def test_a_chunked_body_over_the_limit_is_413_behind_gunicorn(fresh_database_url
             response = requests.post(url + path, data=_chunks(5000), headers={"Content-Type": content_type},
                                      timeout=30)
             assert response.status_code == 413, (path, response.status_code)
-            assert "zu groß" in (response.json()["message"] if "json" in response.headers["Content-Type"]
+            assert "zu groß" in (response.json()["detail"] if "json" in response.headers["Content-Type"]
                                  else response.text)
         # a small chunked body still arrives whole
         small = requests.post(url + "/api/v1/suggestions", headers={"Content-Type": "application/json"},
