@@ -38,9 +38,11 @@ test: install
 
 # the SQLite pass with the clock moved to an awkward moment: MOMENT=friday-evening|sunday-night|
 # dst-monday|new-years-eve|rotate (scripts/faked_clock.py; CI runs "rotate")
+# CLOCK_ARGS: pytest arguments for that pass (default: the whole suite)
 MOMENT ?= rotate
+CLOCK_ARGS ?=
 test-clock: install
-	$(PY) scripts/faked_clock.py $(MOMENT)
+	$(PY) scripts/faked_clock.py $(MOMENT) $(if $(CLOCK_ARGS),-- $(CLOCK_ARGS))
 
 lint: $(VENV)/.installed
 	$(PY) -m ruff check .
