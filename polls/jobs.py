@@ -3,7 +3,8 @@ from the poll's times. The jobs here delete personal data on schedule:
 
 * ``polls.archive``: polls closed for ``POLLS_ARCHIVE_AFTER_DAYS`` (default 30) are archived, which
   deletes their email hashes, open links and the email salt;
-* ``polls.purge_tokens``: expired one-time links are deleted.
+* ``polls.purge_tokens``: expired one-time links are deleted;
+* ``polls.announce``: the webhook events of polls that opened or closed (``services/webhook_events.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.webhooks import register_event_type
 
 from .models import Poll
 from .services import polls as poll_service
-from .services import suggestions
+from .services import suggestions, webhook_events
 from .services.common import now
 
 
@@ -34,3 +36,6 @@ def archive_closed_polls() -> int:
 def register(app: Flask) -> None:
     register_job(app, "polls.archive", archive_closed_polls, every_seconds=3600)
     register_job(app, "polls.purge_tokens", suggestions.purge_expired_tokens, every_seconds=3600)
+    register_job(app, "polls.announce", webhook_events.announce_poll_transitions, every_seconds=60, order=14)
+    for event_type in webhook_events.EVENT_TYPES:  # poll and suggestion events for webhooks
+        register_event_type(app, event_type)

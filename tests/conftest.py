@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.fixtures.mail",
     "tests.fixtures.caldav_servers",
     "tests.fixtures.redis_server",
+    "tests.fixtures.webhook_receiver",
 ]
 
 

@@ -83,6 +83,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("WEBHOOK_TIMEOUT_SECONDS", float, 10.0, "longest wait for a webhook receiver's answer"),
     Setting("WEBHOOK_RETRY_HOURS", float, 72.0,
             "a webhook delivery that fails is retried with backoff this long (at least 24), then given up"),
+    Setting("WEBHOOK_LOG_DAYS", int, 30, "webhook events and their delivery log are kept this many days"),
     Setting("WEBHOOK_ALLOW_HTTP_LOOPBACK", bool, False,
             "accept http:// webhook receivers on loopback addresses (tests; always allowed in debug mode)"),
     # --- requests, sessions, logs

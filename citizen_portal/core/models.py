@@ -176,6 +176,8 @@ class WebhookEvent(db.Model):
     personal: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     location_id: Mapped[int | None] = mapped_column(Integer)
     staff_username: Mapped[str | None] = mapped_column(String(64))
+    # an event that must be announced once (a poll opening at a time): a second emit with the key is skipped
+    key: Mapped[str | None] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 

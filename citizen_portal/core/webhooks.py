@@ -39,7 +39,7 @@ from urllib.parse import urlsplit
 
 import requests
 from flask import Flask, current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from citizen_portal.core import locks
 from citizen_portal.core.database import utcnow, write_transaction
@@ -91,16 +91,20 @@ def event_types(app: Flask | None = None) -> dict[str, EventType]:
 
 
 def emit_event(type_: str, data: dict[str, Any], *, personal: dict[str, Any] | None = None,
-               location_id: int | None = None, staff_username: str | None = None,
-               now: datetime | None = None) -> WebhookEvent:
+               location_id: int | None = None, staff_username: str | None = None, key: str | None = None,
+               now: datetime | None = None) -> WebhookEvent | None:
     """Write event ``type_`` and its deliveries into the caller's open write transaction (no commit).
     ``data``: ids and times (JSON values); ``personal``: fields only some scopes may see;
-    ``location_id`` / ``staff_username``: what restricted clients are matched against."""
+    ``location_id`` / ``staff_username``: what restricted clients are matched against; ``key``: emit
+    only once (``None`` is answered when an event with this key exists)."""
     known = event_types()
     if type_ not in known:
         raise ValueError(f"unregistered webhook event type {type_!r}")
+    if key is not None and db.session.scalar(select(WebhookEvent.id).where(WebhookEvent.key == key)) is not None:
+        return None
     event = WebhookEvent(id=f"msg_{uuid.uuid4().hex}", type=type_, data=data, personal=personal or None,
-                         location_id=location_id, staff_username=staff_username, created_at=now or utcnow())
+                         location_id=location_id, staff_username=staff_username, key=key,
+                         created_at=now or utcnow())
     db.session.add(event)
     scope = known[type_].scope
     rows = db.session.execute(
@@ -405,6 +409,29 @@ def deliver(delivery_id: int, now: datetime | None = None) -> bool:
     return ok
 
 
+def purge_webhook_events(now: datetime | None = None) -> str:
+    """The job "webhooks-purge": personal fields are erased once the retry window of an event is over;
+    events (with their deliveries and log) are deleted after ``WEBHOOK_LOG_DAYS`` unless a delivery
+    still waits."""
+    moment = now or utcnow()
+    retry_hours = max(MIN_RETRY_HOURS, float(current_app.config["WEBHOOK_RETRY_HOURS"]))
+    with write_transaction(locks.webhooks()):
+        erased = db.session.execute(
+            update(WebhookEvent).where(WebhookEvent.personal.is_not(None),
+                                       WebhookEvent.created_at < moment - timedelta(hours=retry_hours + 1))
+            .values(personal=None)).rowcount
+        waiting = select(WebhookDelivery.event_id).where(WebhookDelivery.state == "pending")
+        old = moment - timedelta(days=int(current_app.config["WEBHOOK_LOG_DAYS"]))
+        stale = list(db.session.scalars(select(WebhookEvent.id).where(WebhookEvent.created_at < old,
+                                                                      WebhookEvent.id.not_in(waiting))))
+        if stale:
+            deliveries = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(stale))
+            db.session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(deliveries)))
+            db.session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(stale)))
+            db.session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(stale)))
+    return f"{erased} erased, {len(stale)} deleted" if erased or stale else ""
+
+
 def webhooks_check() -> dict:
     """``/healthz``: deliveries waiting and the age of the oldest (receivers that are down degrade)."""
     now = utcnow()
@@ -419,5 +446,6 @@ def webhooks_check() -> dict:
 def init_app(app: Flask) -> None:
     """The worker delivers due webhooks every round; ``/healthz`` reports the backlog."""
     register_job(app, "webhooks", deliver_webhooks, 0, order=16)
+    register_job(app, "webhooks-purge", purge_webhook_events, 3600)
     register_health_check(app, "webhooks", webhooks_check)
 

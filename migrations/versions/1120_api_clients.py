@@ -71,8 +71,10 @@ def upgrade():
         sa.Column("personal", sa.JSON(), nullable=True),
         sa.Column("location_id", sa.Integer(), nullable=True),
         sa.Column("staff_username", sa.String(length=64), nullable=True),
+        sa.Column("key", sa.String(length=120), nullable=True),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_webhook_events")),
+        sa.UniqueConstraint("key", name=op.f("uq_webhook_events_key")),
     )
     op.create_index(op.f("ix_webhook_events_created_at"), "webhook_events", ["created_at"])
     op.create_table(

@@ -21,7 +21,9 @@ from flask import Flask
 
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.webhooks import register_event_type
 from staff_calendar.calendars import worker
+from staff_calendar.calendars.webhook_events import EVENT_TYPES
 
 OUTBOX_STALE_SECONDS = 3600.0
 
@@ -65,3 +67,5 @@ def register(app: Flask) -> None:
     register_job(app, "calendar-outbox-purge", purge_outbox, 6 * 3600)
     register_health_check(app, "caldav", caldav_check)
     register_health_check(app, "outbox", outbox_check)
+    for event_type in EVENT_TYPES:  # calendar.sync_failed for webhooks
+        register_event_type(app, event_type)
