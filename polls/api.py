@@ -1,21 +1,32 @@
 """JSON API of polls and suggestions under /api/v1 (exempt from CSRF: no cookies are needed).
 
-Bodies are typed by ``schemas`` (the same models as the pages, so the same field messages). Errors
-render as ``{"error": code, "message", "fields"}`` (``citizen_portal.core.errors``): a used code →
-409 ``already_voted``, a closed poll → 409 ``poll_closed``, bad input → 400."""
+Every view declares itself with ``citizen_portal.core.api.operation``; bodies are typed by
+``schemas`` (the same models as the pages, so the same field messages), answers by ``api_schemas``.
+Errors are problem details (``citizen_portal.core.errors``): a used code → 409 ``already_voted``,
+a closed poll → 409 ``poll_closed``, bad input → 400."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, url_for
 
+from citizen_portal.core.api import Problem, operation
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import csrf, limiter
 from citizen_portal.core.i18n import _l
-from citizen_portal.core.schemas import parse_json
 
 from . import schemas
+from .api_schemas import (
+    PollDetailOut,
+    PollListOut,
+    PollOut,
+    ReceiptOut,
+    ResultsOut,
+    SuggestionAcceptedOut,
+    SuggestionListOut,
+    SuggestionOut,
+)
 from .captcha_adapter import verify_captcha
 from .models import Mode
 from .services import ballots, results, suggestions
@@ -25,6 +36,7 @@ from .views import is_poll_admin, mail_limit, vote_limit
 
 bp = Blueprint("polls_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+POLLS, SUGGESTIONS = ("polls",), ("suggestions",)
 
 
 def _poll_summary(poll) -> dict[str, Any]:
@@ -36,10 +48,12 @@ def _poll_summary(poll) -> dict[str, Any]:
     }
 
 
-@bp.get("/polls")
-def poll_list():
+@operation(bp, "GET", "/polls", summary=_l("Umfragen auflisten"), scope="polls.read",
+           description=_l("Die laufenden und die beendeten öffentlichen Umfragen."),
+           responses={200: PollListOut}, tags=POLLS)
+def poll_list() -> PollListOut:
     groups = poll_service.public_polls()
-    return {"polls": [_poll_summary(p) for key in ("open", "closed") for p in groups[key]]}
+    return PollListOut(polls=[PollOut(**_poll_summary(p)) for key in ("open", "closed") for p in groups[key]])
 
 
 def _public_poll(poll_id: int):
@@ -49,40 +63,43 @@ def _public_poll(poll_id: int):
     return poll
 
 
-@bp.get("/polls/<int:poll_id>")
-def poll_detail(poll_id: int):
+@operation(bp, "GET", "/polls/<int:poll_id>", summary=_l("Umfrage mit Fragen anzeigen"), scope="polls.read",
+           responses={200: PollDetailOut, 404: Problem}, tags=POLLS)
+def poll_detail(poll_id: int) -> PollDetailOut:
     poll = _public_poll(poll_id)
-    body = _poll_summary(poll)
-    body["questions"] = [{
+    return PollDetailOut.model_validate({**_poll_summary(poll), "questions": [{
         "id": q.id, "kind": q.kind, "text": q.text, "required": q.required, "max_choices": q.max_choices,
         "options": [{"id": o.id, "label": o.label, "value": o.value} for o in q.options] if q.kind != "text" else [],
-    } for q in poll.questions]
-    return body
+    } for q in poll.questions]})
 
 
-@bp.post("/polls/<int:poll_id>/ballots")
-@limiter.limit(vote_limit)
-def ballot_create(poll_id: int):
+@operation(bp, "POST", "/polls/<int:poll_id>/ballots", summary=_l("Stimme abgeben"), scope="polls.manage",
+           description=_l("Die Antworten nach Frage-ID; im Code-Modus mit dem Einladungscode, im E-Mail-Modus "
+                          "mit dem Token des Links als code; offene Umfragen brauchen das Captcha."),
+           body=schemas.BallotInput, responses={201: ReceiptOut, 404: Problem, 409: Problem}, tags=POLLS,
+           limits=(limiter.limit(vote_limit),))
+def ballot_create(poll_id: int, body: schemas.BallotInput):
     poll = _public_poll(poll_id)
-    ballot = parse_json(schemas.BallotInput, request.get_json(silent=True))
     if poll.anyone_may_vote:
-        verify_captcha(ballot.altcha)
-    token = ballot.token or (ballot.code if poll.mode == Mode.EMAIL else None)  # API clients send it as code
+        verify_captcha(body.altcha)
+    token = body.token or (body.code if poll.mode == Mode.EMAIL else None)  # API clients send it as code
     check_url = url_for("polls.receipt_check", slug=poll.slug, _external=True)  # before the commit expires poll
-    receipt = ballots.cast_ballot(poll.id, ballot.answers, code=ballot.code if poll.mode == Mode.CODES else None,
+    receipt = ballots.cast_ballot(poll.id, body.answers, code=body.code if poll.mode == Mode.CODES else None,
                                   token=token)
-    return {"receipt": format_code(receipt), "check_url": check_url}, 201
+    return ReceiptOut(receipt=format_code(receipt), check_url=check_url), 201
 
 
-@bp.get("/polls/<int:poll_id>/results")
-def poll_results(poll_id: int):
+@operation(bp, "GET", "/polls/<int:poll_id>/results", summary=_l("Ergebnisse einer Umfrage"), scope="polls.read",
+           description=_l("404 results_hidden, solange die Ergebnisse nicht veröffentlicht sind."),
+           responses={200: ResultsOut, 404: Problem}, tags=POLLS)
+def poll_results(poll_id: int) -> ResultsOut:
     poll, ballot_count = results.public_poll_with_ballots(poll_id)  # with the version, one statement
     if poll.status(now()) not in ("open", "closed"):
         raise NotFound()
     if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."), code="results_hidden")
     body = results.cached(poll, "json", _results_json, ballots=ballot_count)
-    return {"poll_id": poll.id, "status": poll.status(now()), **body}
+    return ResultsOut.model_validate({"poll_id": poll.id, "status": poll.status(now()), **body})
 
 
 def _results_json(data) -> dict[str, Any]:
@@ -98,32 +115,34 @@ def _results_json(data) -> dict[str, Any]:
     }
 
 
-def _suggestion_json(item) -> dict[str, Any]:
-    return {"id": item.id, "title": item.title, "text": item.text, "category": item.category,
-            "status": item.status, "status_label": str(suggestions.STATUS_LABELS[item.status]),
-            "answer": item.answer, "supporters": item.supporters, "created_at": item.created_at.isoformat(),
-            "url": url_for("polls.suggestion", suggestion_id=item.id, _external=True)}
+def _suggestion_out(item) -> SuggestionOut:
+    return SuggestionOut(
+        id=item.id, title=item.title, text=item.text, category=item.category, status=item.status,
+        status_label=str(suggestions.STATUS_LABELS[item.status]), answer=item.answer, supporters=item.supporters,
+        created_at=item.created_at.isoformat(), url=url_for("polls.suggestion", suggestion_id=item.id, _external=True))
 
 
-@bp.get("/suggestions")
-def suggestion_list():
-    return {"suggestions": [_suggestion_json(s) for s in suggestions.public_suggestions(request.args.get("status"))]}
+@operation(bp, "GET", "/suggestions", summary=_l("Vorschläge auflisten"), scope="polls.read",
+           description=_l("Die veröffentlichten Vorschläge, die meistunterstützten zuerst."),
+           query=schemas.SuggestionQuery, responses={200: SuggestionListOut}, tags=SUGGESTIONS)
+def suggestion_list(query: schemas.SuggestionQuery) -> SuggestionListOut:
+    return SuggestionListOut(suggestions=[_suggestion_out(s) for s in suggestions.public_suggestions(query.status)])
 
 
-@bp.post("/suggestions")
-@limiter.limit(mail_limit)
-def suggestion_create():
-    data = parse_json(schemas.SuggestionInput, request.get_json(silent=True))
-    verify_captcha(data.altcha)
-    notification = suggestions.submit(data)
+@operation(bp, "POST", "/suggestions", summary=_l("Vorschlag einreichen"), scope="suggestions.manage",
+           description=_l("Der Vorschlag wird erst nach Bestätigung des Links aus der E-Mail geprüft (202)."),
+           body=schemas.SuggestionInput, responses={202: SuggestionAcceptedOut}, tags=SUGGESTIONS,
+           limits=(limiter.limit(mail_limit),))
+def suggestion_create(body: schemas.SuggestionInput):
+    verify_captcha(body.altcha)
+    notification = suggestions.submit(body)
     suggestions.deliver(notification)
-    return {"status": "confirmation_sent",
-            "message": str(_l("Bitte bestätigen Sie Ihren Vorschlag mit dem Link aus der E-Mail."))}, 202
+    return SuggestionAcceptedOut(
+        status="confirmation_sent",
+        message=str(_l("Bitte bestätigen Sie Ihren Vorschlag mit dem Link aus der E-Mail."))), 202
 
 
-@bp.get("/suggestions/<int:suggestion_id>")
-def suggestion_detail(suggestion_id: int):
-    return _suggestion_json(suggestions.get_public_suggestion(suggestion_id))
-
-
-
+@operation(bp, "GET", "/suggestions/<int:suggestion_id>", summary=_l("Vorschlag anzeigen"), scope="polls.read",
+           responses={200: SuggestionOut, 404: Problem}, tags=SUGGESTIONS)
+def suggestion_detail(suggestion_id: int) -> SuggestionOut:
+    return _suggestion_out(suggestions.get_public_suggestion(suggestion_id))

@@ -299,6 +299,12 @@ class SuggestionInput(Schema):
     altcha: SingleLine[20000] | None = None
 
 
+class SuggestionQuery(Schema):
+    """``GET /api/v1/suggestions?status=``: only suggestions in this status."""
+
+    status: Literal[SUGGESTION_STATUSES] | None = None  # type: ignore[valid-type]
+
+
 class SupportInput(Schema):
     """Supporting a published suggestion (confirmed by a one-time link)."""
 

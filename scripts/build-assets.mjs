@@ -19,6 +19,10 @@ const copies = [
   ["altcha/dist/workers/sha.js", "altcha/workers/sha.js"],
   ["altcha/dist/i18n/de.js", "altcha/i18n/de.js"],
   ["altcha/dist/i18n/en.js", "altcha/i18n/en.js"],
+  // the API reference (/api/v1/docs); its page script is static/js/api-docs.js (no inline script)
+  ["swagger-ui-dist/swagger-ui-bundle.js", "swagger-ui/swagger-ui-bundle.js"],
+  ["swagger-ui-dist/swagger-ui.css", "swagger-ui/swagger-ui.css"],
+  ["swagger-ui-dist/LICENSE", "swagger-ui/LICENSE"],
   ["axe-core/axe.min.js", "axe-core/axe.min.js"],
 ];
 

@@ -1,4 +1,5 @@
-"""Errors render as HTML pages, and as JSON ``{"error", "message", "fields"}`` under /api/."""
+"""Errors render as HTML pages, and as RFC 9457 problem details (``application/problem+json`` with
+``type``, ``title``, ``status``, ``detail`` and the members ``error`` and ``fields``) under /api/."""
 
 from __future__ import annotations
 
@@ -60,13 +61,16 @@ def test_404_html_and_json(eclient):
     assert "nicht gefunden" in html.get_data(as_text=True)
     api = eclient.get("/api/gibt-es-nicht")
     assert api.status_code == 404
-    assert api.json == {"error": "not_found", "message": "Die Seite oder der Eintrag wurde nicht gefunden.",
+    assert api.content_type == "application/problem+json"
+    assert api.json == {"type": "urn:citizen-portal:problem:not_found", "title": "Nicht gefunden", "status": 404,
+                        "detail": "Die Seite oder der Eintrag wurde nicht gefunden.", "error": "not_found",
                         "fields": {}}
 
 
 def test_404_json_in_english(eclient):
     response = eclient.get("/api/nothing", headers={"Accept-Language": "en"})
-    assert response.json["message"] == "The page or entry was not found."
+    assert response.json["detail"] == "The page or entry was not found."
+    assert response.json["title"] == "Not found"
 
 
 def test_405_names_allowed_methods(eclient):
@@ -91,7 +95,7 @@ def test_400_malformed_json(eclient):
     response = eclient.post("/api/test/echo", data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json["error"] == "bad_request"
-    assert set(response.json) == {"error", "message", "fields"}
+    assert set(response.json) == {"type", "title", "status", "detail", "error", "fields"}
 
 
 def test_csrf_failure_on_form_and_api(eclient):
@@ -112,16 +116,17 @@ def test_500_generic_message_without_traceback(eclient, caplog):
         assert "Traceback" not in body
         assert "RuntimeError" not in body
     assert eclient.get("/api/test/boom").json == {
-        "error": "internal_error",
-        "message": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später.",
-        "fields": {},
+        "type": "urn:citizen-portal:problem:internal_error", "title": "Interner Fehler", "status": 500,
+        "detail": "Ein interner Fehler ist aufgetreten. Bitte versuchen Sie es später.",
+        "error": "internal_error", "fields": {},
     }
 
 
 def test_domain_errors_as_json(eclient):
     invalid = eclient.get("/api/test/invalid")
     assert invalid.status_code == 400
-    assert invalid.json == {"error": "invalid", "message": "Bitte prüfen Sie Ihre Eingaben.",
+    assert invalid.json == {"type": "urn:citizen-portal:problem:invalid", "title": "Ungültige Anfrage",
+                            "status": 400, "detail": "Bitte prüfen Sie Ihre Eingaben.", "error": "invalid",
                             "fields": {"email": "Bitte eine E-Mail-Adresse angeben."}}
     conflict = eclient.get("/api/test/conflict")
     assert conflict.status_code == 409

@@ -1,117 +1,127 @@
 """JSON API of appointment booking (``/api/v1``): a thin adapter over ``booking.services``.
 
-Bodies and query strings parse through ``booking.schemas`` (the same models as the HTML forms, so
-the same field messages). Errors render as ``{"error": code, "message", "fields"}``
-(``citizen_portal.core.errors``); a taken slot is 409 ``{"error": "slot_taken", "message",
-"alternatives": [...]}``. Citizen endpoints on one appointment authenticate with
+Every view declares itself with ``citizen_portal.core.api.operation`` (the OpenAPI document is
+generated from that); bodies and query strings parse through ``booking.schemas`` (the same models
+as the HTML forms, so the same field messages), answers are the ``api_schemas`` models. Errors are
+problem details (``citizen_portal.core.errors``); a taken slot is 409 ``slot_taken`` with
+``alternatives``. Citizen endpoints on one appointment authenticate with
 ``Authorization: Bearer <manage token>``; no cookies are used for authentication here, so the
 blueprint is exempt from CSRF.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint
+from sqlalchemy import select
 
 from citizen_portal.booking import schemas, services
+from citizen_portal.booking.api_schemas import (
+    AppointmentOut,
+    BookedAppointmentOut,
+    CaptchaChallengeOut,
+    CaptchaOffProblem,
+    ServiceListOut,
+    ServiceOut,
+    SlotListOut,
+    SlotTakenProblem,
+)
 from citizen_portal.booking.limits import booking_limit, slot_search_limit
-from citizen_portal.booking.models import Appointment
+from citizen_portal.booking.models import Appointment, Location
 from citizen_portal.core import captcha
-from citizen_portal.core.errors import DomainError
-from citizen_portal.core.extensions import csrf
+from citizen_portal.core.access import bearer_token, client_location_restricted, client_sees_location
+from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation, raw_json_response
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import csrf, db
 from citizen_portal.core.i18n import _l, current_language, localized, site_timezone, supported_locales
-from citizen_portal.core.schemas import parse_form, parse_json
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
+TAGS = ("appointments",)
 
 
-def appointment_json(appointment: Appointment) -> dict[str, Any]:
+def appointment_out(appointment: Appointment) -> AppointmentOut:
     zone = site_timezone()
-    return {
-        "code": appointment.code,
-        "status": appointment.status,
-        "service": appointment.service.key,
-        "location": appointment.location.key,
-        "start": appointment.start_at.astimezone(zone).isoformat(),
-        "end": appointment.end_at.astimezone(zone).isoformat(),
-    }
+    return AppointmentOut(code=appointment.code, status=appointment.status, service=appointment.service.key,
+                          location=appointment.location.key, start=appointment.start_at.astimezone(zone).isoformat(),
+                          end=appointment.end_at.astimezone(zone).isoformat())
 
 
 def _bearer() -> str:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        error = DomainError(_l("Bitte senden Sie den Verwaltungsschlüssel als Bearer-Token."), code="unauthorized")
-        error.status = 401
-        raise error
-    return token.strip()
+    return bearer_token() or ""  # present: ``authorize`` checks it for MANAGE_TOKEN operations
 
 
-@bp.get("/services")
-def list_services():
-    return jsonify({"services": [
-        {
-            "key": service.key,
-            "name": localized(service.name),
-            "duration_minutes": service.duration_minutes,
-            "locations": [location.key for location in service.locations if location.active],
-        }
-        for service in services.list_services()
-    ]})
+def _visible_location(key: str | None) -> None:
+    """An API client restricted to locations sees no other location (404, as an unknown one)."""
+    if key is not None and not client_sees_location(db.session.scalar(select(Location.id).where(Location.key == key))):
+        raise NotFound()
 
 
-@bp.get("/services/<key>/slots")
-@slot_search_limit
-def service_slots(key: str):
-    query = parse_form(schemas.SlotQuery, request.args)
+@operation(bp, "GET", "/services", summary=_l("Dienstleistungen auflisten"), scope="appointments.read",
+           description=_l("Die aktiven Dienstleistungen mit Dauer und den Standorten, die sie anbieten."),
+           responses={200: ServiceListOut}, tags=TAGS)
+def list_services() -> ServiceListOut:
+    return ServiceListOut(services=[
+        ServiceOut(key=service.key, name=localized(service.name), duration_minutes=service.duration_minutes,
+                   locations=[location.key for location in service.locations
+                              if location.active and client_sees_location(location.id)])
+        for service in services.list_services()])
+
+
+@operation(bp, "GET", "/services/<key>/slots", summary=_l("Freie Zeiten suchen"), scope="appointments.read",
+           description=_l("Freie Zeiten einer Dienstleistung zwischen zwei Tagen (höchstens 62 Tage), "
+                          "optional an einem Standort."),
+           query=schemas.SlotQuery, responses={200: SlotListOut, 404: Problem}, tags=TAGS,
+           limits=(slot_search_limit,))
+def service_slots(key: str, query: schemas.SlotQuery):
+    if client_location_restricted() and query.location is None:
+        raise Invalid(fields={"location": _l("Dieser API-Client muss einen seiner Standorte angeben.")})
+    _visible_location(query.location)
     # the cached, already serialised body (see services/cache.py: validated on every request)
-    body = services.slots_json(key, query.first, query.last, location_key=query.location)
-    return current_app.response_class(body + "\n", mimetype="application/json")
+    return raw_json_response(services.slots_json(key, query.first, query.last, location_key=query.location))
 
 
-@bp.get("/captcha/challenge")
+@operation(bp, "GET", "/captcha/challenge", summary=_l("Captcha-Aufgabe abrufen"), scope="appointments.write",
+           description=_l("Eine neue ALTCHA-Aufgabe für Buchungen, Stimmabgaben und Vorschläge ohne Anmeldung; "
+                          "404, wenn das Captcha ausgeschaltet ist."),
+           responses={200: CaptchaChallengeOut, 404: CaptchaOffProblem}, tags=("captcha",))
 def captcha_challenge():
     if not captcha.enabled():
-        return jsonify({"enabled": False}), 404
-    response = jsonify(captcha.new_challenge())
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        raise NotFound(_l("Das Captcha ist ausgeschaltet."), code="captcha_disabled", extra={"enabled": False})
+    return CaptchaChallengeOut.model_validate(captcha.new_challenge()), 200, {"Cache-Control": "no-store"}
 
 
-@bp.post("/appointments")
-@booking_limit
-def create_appointment():
-    values = parse_json(schemas.NewAppointment, request.get_json(silent=True))
-    captcha.verify(values.altcha)
-    language = values.language if values.language in supported_locales() else current_language()
-    result = services.book(services.BookingRequest(values.service, values.location, values.start, values,
-                                                   language=language))
-    body = appointment_json(result.appointment)
-    body["manage_token"] = result.manage_token
-    response = jsonify(body)
-    response.headers["Cache-Control"] = "no-store"
-    return response, 201
+@operation(bp, "POST", "/appointments", summary=_l("Termin buchen"), scope="appointments.write",
+           description=_l("Bucht eine freie Zeit aus der Suche. Die Antwort enthält einmalig den "
+                          "Verwaltungsschlüssel (manage_token) für Anzeigen, Verschieben und Absagen."),
+           body=schemas.NewAppointment, responses={201: BookedAppointmentOut, 404: Problem, 409: SlotTakenProblem},
+           tags=TAGS, limits=(booking_limit,))
+def create_appointment(body: schemas.NewAppointment):
+    _visible_location(body.location)
+    captcha.verify(body.altcha)
+    language = body.language if body.language in supported_locales() else current_language()
+    result = services.book(services.BookingRequest(body.service, body.location, body.start, body, language=language))
+    answer = BookedAppointmentOut(**appointment_out(result.appointment).model_dump(),
+                                  manage_token=result.manage_token)
+    return answer, 201, {"Cache-Control": "no-store"}
 
 
-@bp.get("/appointments/<code>")
-def show_appointment(code: str):
-    return jsonify(appointment_json(services.get_by_token(code, _bearer())))
+@operation(bp, "GET", "/appointments/<code>", summary=_l("Termin anzeigen"), scope="appointments.read",
+           responses={200: AppointmentOut, 404: Problem}, tags=TAGS, access=MANAGE_TOKEN)
+def show_appointment(code: str) -> AppointmentOut:
+    return appointment_out(services.get_by_token(code, _bearer()))
 
 
-@bp.patch("/appointments/<code>")
-@booking_limit
-def move_appointment(code: str):
-    token = _bearer()
-    values = parse_json(schemas.ChosenTime, request.get_json(silent=True))
-    return jsonify(appointment_json(services.move(code, token, values.start)))
+@operation(bp, "PATCH", "/appointments/<code>", summary=_l("Termin verschieben"), scope="appointments.write",
+           description=_l("Verschiebt den Termin auf eine andere freie Zeit derselben Dienstleistung."),
+           body=schemas.ChosenTime, responses={200: AppointmentOut, 404: Problem, 409: SlotTakenProblem},
+           tags=TAGS, access=MANAGE_TOKEN, limits=(booking_limit,))
+def move_appointment(code: str, body: schemas.ChosenTime) -> AppointmentOut:
+    return appointment_out(services.move(code, _bearer(), body.start))
 
 
-@bp.delete("/appointments/<code>")
-@booking_limit
-def cancel_appointment(code: str):
-    token = _bearer()
-    body = request.get_json(silent=True)
-    parse_json(schemas.NoBody, {} if body is None else body)
-    return jsonify(appointment_json(services.cancel(code, token)))
+@operation(bp, "DELETE", "/appointments/<code>", summary=_l("Termin absagen"), scope="appointments.write",
+           description=_l("Sagt den Termin ab; die Antwort zeigt ihn mit dem Status cancelled."),
+           body=schemas.NoBody, responses={200: AppointmentOut, 404: Problem, 409: Problem},
+           tags=TAGS, access=MANAGE_TOKEN, limits=(booking_limit,))
+def cancel_appointment(code: str, body: schemas.NoBody) -> AppointmentOut:
+    return appointment_out(services.cancel(code, _bearer()))

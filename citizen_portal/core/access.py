@@ -13,11 +13,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
+from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from citizen_portal.core.api_clients import Principal, principal_for_token, user_principal
-from citizen_portal.core.errors import DomainError, Forbidden, wants_json
+from citizen_portal.core.api_clients import ACCESS_TOKEN_PREFIX, Principal, principal_for_token, user_principal
+from citizen_portal.core.errors import DomainError, Forbidden, render_error, wants_json
 from citizen_portal.core.extensions import csrf, db, login_manager
 from citizen_portal.core.i18n import _l, utc_now
 from citizen_portal.core.models import User
@@ -104,10 +104,7 @@ def start_session(user: User) -> None:
 
 def _unauthorized():
     if wants_json():
-        response = jsonify(Unauthorized(_l("Bitte melden Sie sich an.")).to_json())
-        response.status_code = 401
-        response.headers.update(Unauthorized.headers)
-        return response
+        return render_error(Unauthorized(_l("Bitte melden Sie sich an.")))
     target = request.full_path if request.query_string else request.path
     return redirect(url_for("auth.login", next=target))
 
@@ -196,3 +193,22 @@ def api_login_required(*roles: str) -> Callable[[F], F]:
         return wrapped  # type: ignore[return-value]
 
     return decorator
+
+
+def client_sees_location(location_id: int | None) -> bool:
+    """Whether the caller may see a location: ``False`` only for an API client's access token restricted
+    to other locations (anonymous callers, persons and unrestricted clients see every location)."""
+    token = bearer_token()
+    if token is None or not token.startswith(ACCESS_TOKEN_PREFIX):
+        return True
+    principal = current_principal()
+    return principal is None or principal.sees_location(location_id)
+
+
+def client_location_restricted() -> bool:
+    """The caller is an API client restricted to some locations."""
+    token = bearer_token()
+    if token is None or not token.startswith(ACCESS_TOKEN_PREFIX):
+        return False
+    principal = current_principal()
+    return principal is not None and principal.location_ids is not None

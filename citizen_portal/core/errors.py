@@ -1,8 +1,10 @@
 """The one error family of the platform.
 
 Services raise these; views render them as HTML error pages (or re-render a form on ``Invalid``),
-and everything under ``/api/`` renders them as JSON ``{"error": code, "message": ..., "fields": {...}}``
-with the error's status. Messages are translated lazily, in the language of the request.
+and everything under ``/api/`` renders them as RFC 9457 problem details (``application/problem+json``:
+``type``, ``title``, ``status``, ``detail``, plus the extension members ``error`` (the stable code),
+``fields`` (a message per field) and the error's ``extra`` members) with the error's status.
+Messages are translated lazily, in the language of the request (``Accept-Language``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -42,12 +44,26 @@ class DomainError(Exception):
         super().__init__(str(self.message))
 
     def to_json(self) -> dict[str, Any]:
+        """The legacy JSON shape (``/healthz``): ``{"error", "message", "fields"}``."""
         body: dict[str, Any] = {
             "error": self.code,
             "message": str(self.message),
             "fields": {key: str(value) for key, value in self.fields.items()},
         }
         body.update(self.extra)
+        return body
+
+    def to_problem(self) -> dict[str, Any]:
+        """RFC 9457 problem details with the code and the field messages as extension members."""
+        body: dict[str, Any] = {
+            "type": PROBLEM_TYPE_PREFIX + self.code,
+            "title": str(PROBLEM_TITLES.get(self.status, PROBLEM_TITLES[400 if self.status < 500 else 500])),
+            "status": self.status,
+            "detail": str(self.message),
+            "error": self.code,
+            "fields": {key: str(value) for key, value in self.fields.items()},
+        }
+        body.update({key: value for key, value in self.extra.items() if key not in body})
         return body
 
 
@@ -94,6 +110,24 @@ HTTP_MESSAGES = {
     503: _l("Der Dienst ist gerade nicht erreichbar. Bitte versuchen Sie es später."),
 }
 
+PROBLEM_TYPE_PREFIX = "urn:citizen-portal:problem:"  # + the error code: a stable, non-resolvable type URI
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+PROBLEM_TITLES = {
+    400: _l("Ungültige Anfrage"),
+    401: _l("Anmeldung erforderlich"),
+    403: _l("Keine Berechtigung"),
+    404: _l("Nicht gefunden"),
+    405: _l("Methode nicht erlaubt"),
+    409: _l("Konflikt"),
+    412: _l("Vorbedingung nicht erfüllt"),
+    413: _l("Anfrage zu groß"),
+    415: _l("Format nicht unterstützt"),
+    422: _l("Nicht verarbeitbar"),
+    429: _l("Zu viele Anfragen"),
+    500: _l("Interner Fehler"),
+    503: _l("Dienst nicht erreichbar"),
+}
+
 HTTP_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
@@ -105,7 +139,21 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def wants_problem() -> bool:
+    return request.path.startswith("/api/")
+
+
+def problem_response(error: DomainError):
+    """``error`` as an ``application/problem+json`` response with its status and headers."""
+    response = current_app.response_class(current_app.json.dumps(error.to_problem()) + "\n", status=error.status,
+                                          mimetype=PROBLEM_MEDIA_TYPE)
+    response.headers.update(error.headers)
+    return response
+
+
 def render_error(error: DomainError):
+    if wants_problem():
+        return problem_response(error)
     if wants_json():
         return jsonify(error.to_json()), error.status, error.headers
     return render_template("errors/error.html", error=error, status=error.status), error.status, error.headers
@@ -118,9 +166,10 @@ def _http_error(exc: HTTPException):
         message = _l("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und senden Sie es erneut.")
     error = DomainError(message, code="csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error"))
     error.status = status
-    body, code, _headers = render_error(error)
     allowed = getattr(exc, "valid_methods", None)
-    return body, code, ({"Allow": ", ".join(allowed)} if status == 405 and allowed else {})
+    if status == 405 and allowed:
+        error.headers = {"Allow": ", ".join(allowed)}
+    return render_error(error)
 
 
 def _unexpected(exc: Exception):

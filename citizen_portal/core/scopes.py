@@ -16,16 +16,16 @@ from collections.abc import Iterable
 from citizen_portal.core.i18n import _l
 
 SCOPES: dict[str, object] = {
-    "appointments.read": _l("Termine lesen"),
+    "appointments.read": _l("Dienstleistungen, freie Zeiten und Termine lesen"),
     "appointments.write": _l("Termine buchen, verschieben und absagen"),
-    "rooms.read": _l("Räume und Raumbuchungen lesen"),
+    "rooms.read": _l("Räume, ihre Belegung und eigene Raumbuchungen lesen"),
     "rooms.write": _l("Räume buchen und Raumbuchungen absagen"),
-    "desks.read": _l("Arbeitsplätze und Platzbuchungen lesen"),
-    "desks.write": _l("Arbeitsplätze buchen und Platzbuchungen absagen"),
-    "polls.read": _l("Beteiligungen und Ergebnisse lesen"),
-    "polls.manage": _l("Beteiligungen verwalten"),
-    "suggestions.manage": _l("Vorschläge moderieren"),
-    "webhooks.manage": _l("Webhooks des eigenen Clients verwalten"),
+    "desks.read": _l("Arbeitsplätze und eigene Arbeitsplatzbuchungen lesen"),
+    "desks.write": _l("Arbeitsplätze buchen, einchecken und Buchungen absagen"),
+    "polls.read": _l("Umfragen und Ergebnisse lesen"),
+    "polls.manage": _l("An Umfragen teilnehmen und Umfragen verwalten"),
+    "suggestions.manage": _l("Vorschläge einreichen und verwalten"),
+    "webhooks.manage": _l("Webhook-Abonnements verwalten"),
     # Microsoft Graph permission names (the /graph/v1.0 subset)
     "Calendars.Read": _l("Graph: Kalender lesen"),
     "Calendars.ReadWrite": _l("Graph: Kalender lesen und schreiben"),

@@ -42,9 +42,9 @@ def test_bad_input_is_4xx_json_with_translated_message(client, app):
     assert client.post(url, json={"code": 5, "answers": {}}).status_code == 400
     response = client.post(url, json={"code": code, "answers": {str(poll.questions[0].id): "x"}})
     assert response.status_code == 400 and f"q{poll.questions[0].id}" in response.json["fields"]
-    assert response.json["message"] == "Bitte prüfen Sie Ihre Eingaben."
+    assert response.json["detail"] == "Bitte prüfen Sie Ihre Eingaben."
     english = client.post(url, json={"code": code, "answers": {}}, headers={"Accept-Language": "en"})
-    assert english.status_code == 400 and english.json["message"] != "Bitte prüfen Sie Ihre Eingaben."
+    assert english.status_code == 400 and english.json["detail"] != "Bitte prüfen Sie Ihre Eingaben."
     assert client.post("/api/v1/polls/999999/ballots", json={"answers": {}}).status_code == 404
 
 

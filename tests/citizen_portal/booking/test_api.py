@@ -60,7 +60,7 @@ def test_slots_errors(client, setup, query, status):
     _, service, _, _ = setup
     answer = client.get(f"/api/v1/services/{service.key}/slots?{query}")
     assert answer.status_code == status
-    assert answer.json["error"] and answer.json["message"]
+    assert answer.json["error"] and answer.json["detail"]
 
 
 def test_slots_unknown_service(client, setup):
@@ -90,7 +90,7 @@ def test_taken_slot_is_409_with_alternatives(client, setup):
     second = client.post("/api/v1/appointments",
                          json=body(service, location, start_at(day, 9), email="max@example.org"))
     assert second.status_code == 409
-    assert second.json["error"] == "slot_taken" and second.json["message"]
+    assert second.json["error"] == "slot_taken" and second.json["detail"]
     assert second.json["alternatives"][0] == {"start": start_at(day, 9, 30), "end": start_at(day, 10),
                                               "location": location.key}
 

@@ -74,7 +74,7 @@ def from_api(response) -> Outcome:
     body = response.json
     alternatives = [datetime.fromisoformat(item["start"]) for item in body.get("alternatives", [])]
     fields = {field_id(name): message for name, message in body.get("fields", {}).items()}
-    return Outcome(KINDS[response.status_code], fields, alternatives, body.get("message", ""))
+    return Outcome(KINDS[response.status_code], fields, alternatives, body.get("detail", ""))
 
 
 def from_page(response) -> Outcome:

@@ -163,9 +163,16 @@ def test_a_client_cannot_act_as_a_person_on_staff_endpoints(client):
 
 
 def test_the_token_endpoint_is_rate_limited(fresh_database_url, tmp_path):
-    limited = build_app(fresh_database_url, tmp_path, RATELIMIT_ENABLED=True, OAUTH_TOKEN_RATE_LIMIT="2 per minute")
-    http = limited.test_client()
-    answers = [http.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "cli_x",
-                                               "client_secret": "cs_y"}) for _ in range(3)]
+    from citizen_portal.core.extensions import limiter
+
+    was_enabled = limiter.enabled  # the limiter is one object: switching it on here must not outlive the test
+    try:
+        limited = build_app(fresh_database_url, tmp_path, RATELIMIT_ENABLED=True,
+                            OAUTH_TOKEN_RATE_LIMIT="2 per minute")
+        http = limited.test_client()
+        answers = [http.post("/oauth/token", data={"grant_type": "client_credentials", "client_id": "cli_x",
+                                                   "client_secret": "cs_y"}) for _ in range(3)]
+    finally:
+        limiter.enabled = was_enabled
     assert [a.status_code for a in answers] == [401, 401, 429]
     assert answers[2].headers["Retry-After"].isdigit() and answers[2].get_json()["error"] == "rate_limited"

@@ -105,7 +105,7 @@ def test_api_bad_desk_input_is_4xx_json(setup, client, body):
     response = client.post("/api/v1/desk-bookings", json=body, headers=headers) if body is not None else \
         client.post("/api/v1/desk-bookings", data="not json", headers=headers)
     assert 400 <= response.status_code < 500
-    assert response.json["error"] and response.json["message"]
+    assert response.json["error"] and response.json["detail"]
 
 
 def test_api_rooms(setup, client):
