@@ -47,14 +47,15 @@ def _register_packages(app: Flask) -> None:
     # the platform core and the app shell
     from citizen_portal.auth import cli as auth_cli
     from citizen_portal.auth import views as auth_views
+    from citizen_portal.core import api, openapi
     from citizen_portal.core import cli as core_cli
-    from citizen_portal.core import openapi
     from citizen_portal.pages import views as pages_views
     from citizen_portal.site import cli as site_cli
 
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(openapi.bp)  # /api/v1/openapi.json and /docs: every package's operations
+    api.init_app(app)  # rate-limit fields on API answers
     app.cli.add_command(core_cli.translate_cli)
     app.cli.add_command(core_cli.config_cli)
     app.cli.add_command(core_cli.worker_command)

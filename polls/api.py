@@ -50,7 +50,7 @@ def _poll_summary(poll) -> dict[str, Any]:
 
 @operation(bp, "GET", "/polls", summary=_l("Umfragen auflisten"), scope="polls.read",
            description=_l("Die laufenden und die beendeten öffentlichen Umfragen."),
-           responses={200: PollListOut}, tags=POLLS)
+           responses={200: PollListOut}, tags=POLLS, paginated="polls")
 def poll_list() -> PollListOut:
     groups = poll_service.public_polls()
     return PollListOut(polls=[PollOut(**_poll_summary(p)) for key in ("open", "closed") for p in groups[key]])
@@ -124,7 +124,7 @@ def _suggestion_out(item) -> SuggestionOut:
 
 @operation(bp, "GET", "/suggestions", summary=_l("Vorschläge auflisten"), scope="polls.read",
            description=_l("Die veröffentlichten Vorschläge, die meistunterstützten zuerst."),
-           query=schemas.SuggestionQuery, responses={200: SuggestionListOut}, tags=SUGGESTIONS)
+           query=schemas.SuggestionQuery, responses={200: SuggestionListOut}, tags=SUGGESTIONS, paginated="suggestions")
 def suggestion_list(query: schemas.SuggestionQuery) -> SuggestionListOut:
     return SuggestionListOut(suggestions=[_suggestion_out(s) for s in suggestions.public_suggestions(query.status)])
 

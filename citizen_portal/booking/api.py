@@ -58,7 +58,7 @@ def _visible_location(key: str | None) -> None:
 
 @operation(bp, "GET", "/services", summary=_l("Dienstleistungen auflisten"), scope="appointments.read",
            description=_l("Die aktiven Dienstleistungen mit Dauer und den Standorten, die sie anbieten."),
-           responses={200: ServiceListOut}, tags=TAGS)
+           responses={200: ServiceListOut}, tags=TAGS, paginated="services")
 def list_services() -> ServiceListOut:
     return ServiceListOut(services=[
         ServiceOut(key=service.key, name=localized(service.name), duration_minutes=service.duration_minutes,
@@ -71,7 +71,7 @@ def list_services() -> ServiceListOut:
            description=_l("Freie Zeiten einer Dienstleistung zwischen zwei Tagen (höchstens 62 Tage), "
                           "optional an einem Standort."),
            query=schemas.SlotQuery, responses={200: SlotListOut, 404: Problem}, tags=TAGS,
-           limits=(slot_search_limit,))
+           limits=(slot_search_limit,), paginated="slots")
 def service_slots(key: str, query: schemas.SlotQuery):
     if client_location_restricted() and query.location is None:
         raise Invalid(fields={"location": _l("Dieser API-Client muss einen seiner Standorte angeben.")})

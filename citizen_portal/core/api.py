@@ -14,6 +14,9 @@ Rules of an operation (``operation``'s wrapper):
   400 problem with ``fields`` (``core.schemas``).
 - The view returns an ``Out`` model (status: the operation's first 2xx), ``(model, status)``,
   ``(model, status, headers)``, ``None`` (204) or a finished ``Response`` (a cached JSON string).
+- HTTP semantics (``core.api_http``): lists are paginated (``paginated=`` names the list), GET answers
+  carry an ETag (304 on ``If-None-Match``), PATCH/DELETE honour ``If-Match`` (412), a POST with an
+  ``Idempotency-Key`` is answered once and replayed (``core.idempotency``).
 - Error statuses every operation can answer are added to the document by ``implied_statuses``.
 """
 
@@ -27,12 +30,14 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
+from werkzeug.exceptions import HTTPException
 
-from citizen_portal.core import scopes
+from citizen_portal.core import api_http, idempotency, scopes
 from citizen_portal.core.access import Unauthorized, authenticate_api_request, bearer_token, require_scope
 from citizen_portal.core.api_clients import ACCESS_TOKEN_PREFIX
 from citizen_portal.core.errors import Forbidden, NotFound
 from citizen_portal.core.i18n import _l
+from citizen_portal.core.jobs import register_job
 from citizen_portal.core.schemas import parse_form, parse_json
 
 API_PREFIX = "/api/v1"
@@ -86,7 +91,7 @@ class Operation:
     access: str = PUBLIC
     roles: tuple[str, ...] = ()
     rate_limited: bool = False
-    paginated: bool = False
+    paginated: str | None = None  # the key of the answer's list, cut into pages (``core.api_http``)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -192,7 +197,7 @@ def operation(
     access: str = PUBLIC,
     roles: tuple[str, ...] = (),
     limits: tuple[Callable[[Callable[..., Any]], Callable[..., Any]], ...] = (),
-    paginated: bool = False,
+    paginated: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare and route one API operation (see the module docstring for what the wrapper does)."""
     if scope not in SCOPES:
@@ -214,21 +219,59 @@ def operation(
             authorize(declared)
             if any(isinstance(value, int) and not 1 <= value <= MAX_PATH_ID for value in path_values.values()):
                 raise NotFound()  # no such id: beyond what the id columns hold
+            if declared.method in ("PATCH", "DELETE") and "If-Match" in request.headers:
+                current = _current_representation()
+                if current is not None:
+                    api_http.check_if_match(current)
+            key = idempotency.request_key() if declared.method == "POST" else None
+            if key is not None:
+                replayed = idempotency.replay(key)
+                if replayed is not None:
+                    return replayed
+            window = api_http.page_window() if declared.paginated else None
             arguments = dict(path_values)
             if declared.query is not None:
-                arguments["query"] = parse_query(declared.query)
+                arguments["query"] = parse_query(declared.query, ignore=api_http.PAGING_PARAMETERS
+                                                 if declared.paginated else frozenset())
             if declared.body is not None:
                 arguments["body"] = parse_body(declared.body)
-            return _reply(declared, view(**arguments))
+            response = _reply(declared, view(**arguments))
+            if response.status_code == 200 and declared.paginated and window is not None:
+                response = api_http.paginate(response, declared.paginated, window)
+            if response.status_code == 200 and declared.method == "GET":
+                response = api_http.conditional(response)
+            if key is not None:
+                idempotency.remember(key, response)
+            return response
 
         wrapped = handle
         for limit in reversed(limits):  # rate limits first: before access checks and parsing
             wrapped = limit(wrapped)
         wrapped.api_operation = declared  # type: ignore[attr-defined]
+        wrapped.api_handle = handle  # type: ignore[attr-defined]  # without the rate limits: If-Match reads it
         bp.add_url_rule(path, view_func=wrapped, methods=[declared.method])
         return wrapped
 
     return decorator
+
+
+def _current_representation() -> Response | None:
+    """The answer of the GET operation on the request's path (for ``If-Match``), if there is one."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    try:
+        endpoint, values = adapter.match(request.path, method="GET")
+    except HTTPException:
+        return None
+    handle = getattr(current_app.view_functions.get(endpoint), "api_handle", None)
+    return handle(**values) if handle is not None else None
+
+
+def init_app(app: Flask) -> None:
+    """Headers every API answer gets: the IETF rate-limit fields (Flask runs after-request functions
+    last-registered first; this one must run after flask-limiter's, which writes the headers it reads);
+    the worker's job "api-idempotency" removes stored answers past their replay window."""
+    app.after_request_funcs.setdefault(None, []).insert(0, api_http.rate_limit_fields)
+    register_job(app, "api-idempotency", idempotency.purge, 3600, order=90)
 
 
 def operations(app: Flask) -> list[tuple[str, Operation]]:

@@ -24,6 +24,7 @@ from flask_babel import force_locale
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from citizen_portal.core import api_http
 from citizen_portal.core.api import (
     API_PREFIX,
     CLIENT,
@@ -60,6 +61,12 @@ DESCRIPTION = _l(
     "**Anmeldung**: Beschäftigte mit einem persönlichen API-Token (Bearer), Fachanwendungen mit einem Token aus "
     "OAuth 2.0 Client Credentials; jede Operation nennt ihren Scope. Termine von Bürgerinnen und Bürgern mit dem "
     "Verwaltungsschlüssel der Buchung (Bearer).\n\n"
+    "**Listen** sind seitenweise: limit (höchstens 1000, Standard 1000) und ein undurchsichtiger cursor aus dem "
+    "Link-Header der vorigen Seite (rel=\"next\"); die letzte Seite hat keinen.\n\n"
+    "**Bedingte Anfragen**: GET-Antworten tragen ein ETag; If-None-Match mit ihm ergibt 304. PATCH und DELETE "
+    "mit If-Match werden nur ausgeführt, solange der Eintrag dieses ETag hat, sonst 412.\n\n"
+    "**Wiederholbare POSTs**: mit Idempotency-Key (pro Anmeldung) liefert dieselbe Anfrage binnen 24 Stunden die "
+    "erste Antwort noch einmal, statt sie erneut auszuführen; derselbe Schlüssel mit anderem Inhalt ergibt 422.\n\n"
     "**Ratenbegrenzung**: begrenzte Operationen antworten mit RateLimit-Policy- und RateLimit-Kopfzeilen, bei "
     "Überschreitung mit 429 und Retry-After in Sekunden.\n\n"
     "**Versionen**: Diese Version ist /api/v1. Wird eine Operation abgelöst, kündigen die Kopfzeilen Deprecation "
@@ -68,6 +75,9 @@ DESCRIPTION = _l(
 )
 STATUS_TEXTS: dict[int, Any] = {
     200: _l("Erfolg"),
+    304: _l("Unverändert seit dem angegebenen ETag"),
+    412: _l("Der Eintrag wurde seit dem angegebenen ETag geändert"),
+    422: _l("Idempotency-Key schon für eine andere Anfrage verwendet"),
     201: _l("Angelegt"),
     202: _l("Angenommen"),
     204: _l("Erledigt, ohne Inhalt"),
@@ -85,7 +95,7 @@ def implied_responses(declared: Operation) -> dict[int, type[BaseModel]]:
     """The error statuses every operation of its kind can answer, besides the declared ones."""
     implied: dict[int, type[BaseModel]] = {}
     has_path = any(True for _ in declared.path_parameters())
-    if declared.query is not None or declared.body is not None or has_path:
+    if declared.query is not None or declared.body is not None or has_path or declared.paginated:
         implied[400] = Problem
     # any operation refuses a bad bearer token (401) and an API client's token without its scope (403)
     implied[401] = Problem
@@ -99,8 +109,15 @@ def implied_responses(declared: Operation) -> dict[int, type[BaseModel]]:
     return implied
 
 
-def _responses(declared: Operation) -> dict[int, type[BaseModel] | None]:
-    return {**implied_responses(declared), **declared.responses}
+def _responses(declared: Operation, has_get: bool = False) -> dict[int, type[BaseModel] | None]:
+    conditional: dict[int, type[BaseModel] | None] = {}
+    if declared.method == "GET":
+        conditional[304] = None
+    if declared.method in ("PATCH", "DELETE") and has_get:
+        conditional[412] = Problem
+    if declared.method == "POST":
+        conditional[422] = Problem
+    return {**implied_responses(declared), **conditional, **declared.responses}
 
 
 def _schemas(declared_operations: list[Operation]) -> tuple[dict, dict[str, Any]]:
@@ -109,7 +126,7 @@ def _schemas(declared_operations: list[Operation]) -> tuple[dict, dict[str, Any]
     for declared in declared_operations:
         if declared.body is not None:
             wanted.add((declared.body, "validation"))
-        for model in _responses(declared).values():
+        for model in _responses(declared, has_get=True).values():
             if model is not None:
                 wanted.add((model, "serialization"))
     ordered = sorted(wanted, key=lambda item: (item[0].__name__, item[1]))
@@ -160,10 +177,37 @@ def _security(declared: Operation) -> list[dict[str, list[str]]]:
     return [{}, {"clientCredentials": [declared.scope]}]
 
 
-def _operation_object(declared: Operation, refs: dict, components: dict[str, Any]) -> dict[str, Any]:
+PAGING_PARAMETERS = [
+    {"name": "cursor", "in": "query", "required": False, "description": "Opaque cursor from a Link rel=next header",
+     "schema": {"type": "string", "maxLength": 100}},
+    {"name": "limit", "in": "query", "required": False, "description": "Items per page",
+     "schema": {"type": "integer", "minimum": 1, "maximum": api_http.MAX_LIMIT, "default": api_http.DEFAULT_LIMIT}},
+]
+LINK_HEADER = {"description": 'RFC 8288 link to the next page (rel="next"); absent on the last page',
+               "schema": {"type": "string"}}
+ETAG_HEADER = {"description": "Entity tag of the answer (If-None-Match, If-Match)", "schema": {"type": "string"}}
+
+
+def _operation_object(declared: Operation, refs: dict, components: dict[str, Any], *,
+                      has_get: bool) -> dict[str, Any]:
     parameters = [_path_parameter(name, converter) for name, converter in declared.path_parameters()]
     if declared.query is not None:
         parameters += _query_parameters(declared.query, components)
+    if declared.paginated:
+        parameters += PAGING_PARAMETERS
+    if declared.method == "GET":
+        parameters.append({"name": "If-None-Match", "in": "header", "required": False,
+                           "description": "ETag of a cached answer: 304 while it is current",
+                           "schema": {"type": "string", "maxLength": 200}})
+    if declared.method == "POST":
+        parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
+                           "description": "Same key and body within 24 h: the first answer again; "
+                                          "same key, other body: 422",
+                           "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"}})
+    if declared.method in ("PATCH", "DELETE") and has_get:
+        parameters.append({"name": "If-Match", "in": "header", "required": False,
+                           "description": "ETag of the GET answer: 412 when the resource changed since",
+                           "schema": {"type": "string", "maxLength": 200}})
     answer: dict[str, Any] = {
         "operationId": declared.operation_id,
         "summary": str(declared.summary),
@@ -180,8 +224,10 @@ def _operation_object(declared: Operation, refs: dict, components: dict[str, Any
         answer["requestBody"] = {"required": not optional, "content": {
             "application/json": {"schema": refs[(declared.body, "validation")]}}}
     responses: dict[str, Any] = {}
-    for status, model in sorted(_responses(declared).items()):
+    for status, model in sorted(_responses(declared, has_get).items()):
         entry: dict[str, Any] = {"description": str(STATUS_TEXTS.get(status, status))}
+        if status == 200 and declared.method == "GET":
+            entry["headers"] = {"ETag": ETAG_HEADER, **({"Link": LINK_HEADER} if declared.paginated else {})}
         if model is not None:
             media = PROBLEM_MEDIA_TYPE if status >= 400 and issubclass(model, Problem) else "application/json"
             entry["content"] = {media: {"schema": refs[(model, "serialization")]}}
@@ -198,12 +244,13 @@ def build_document(app: Flask) -> dict[str, Any]:
     refs, components = _schemas([declared for _, declared in registered])
     paths: dict[str, dict[str, Any]] = {}
     seen_ids: set[str] = set()
+    readable = {declared.openapi_path for _, declared in registered if declared.method == "GET"}
     for _rule, declared in registered:
         if declared.operation_id in seen_ids:
             raise ValueError(f"duplicate operationId {declared.operation_id}")
         seen_ids.add(declared.operation_id)
         paths.setdefault(declared.openapi_path, {})[declared.method.lower()] = _operation_object(
-            declared, refs, components)
+            declared, refs, components, has_get=declared.openapi_path in readable)
     used_tags = sorted({tag for _, declared in registered for tag in declared.tags})
     return {
         "openapi": "3.1.0",

@@ -56,7 +56,7 @@ def _desk_booking_out(rows) -> DeskBookingOut:
 @operation(bp, "GET", "/desks", summary=_l("Arbeitsplätze eines Tages"), scope="desks.read",
            description=_l("Die Arbeitsplätze eines Tages mit freien und noch buchbaren Tageshälften, "
                           "optional eines Stockwerks und mit allen genannten Merkmalen."),
-           query=schemas.DesksQuery, responses={200: DeskDayOut}, tags=DESKS, access=USER)
+           query=schemas.DesksQuery, responses={200: DeskDayOut}, tags=DESKS, access=USER, paginated="desks")
 def list_desks(query: schemas.DesksQuery):
     return raw_json_response(desks.desk_availability_json(query.date, floor_key=query.floor,
                                                           attributes=tuple(query.attribute)))
@@ -71,7 +71,8 @@ def create_desk_booking(body: schemas.DeskBookingInput):
 
 @operation(bp, "GET", "/desk-bookings", summary=_l("Eigene Arbeitsplatzbuchungen"), scope="desks.read",
            description=_l("Die eigenen Buchungen von from (Standard: heute) bis to (Standard: 31 Tage später)."),
-           query=schemas.PeriodQuery, responses={200: DeskBookingListOut}, tags=DESKS, access=USER)
+           query=schemas.PeriodQuery, responses={200: DeskBookingListOut}, tags=DESKS, access=USER,
+           paginated="bookings")
 def my_desk_bookings(query: schemas.PeriodQuery) -> DeskBookingListOut:
     first = query.first or desks.today_local()
     last = query.last or first + timedelta(days=31)
@@ -100,7 +101,7 @@ def _iso(moment: datetime) -> str:
 
 
 @operation(bp, "GET", "/rooms", summary=_l("Räume auflisten"), scope="rooms.read",
-           responses={200: RoomListOut}, tags=ROOMS, access=USER)
+           responses={200: RoomListOut}, tags=ROOMS, access=USER, paginated="rooms")
 def list_rooms() -> RoomListOut:
     return RoomListOut(rooms=[
         RoomOut(key=room.key, name=localized(room.name, room.key), floor=room.floor.key, capacity=room.capacity,
@@ -139,7 +140,8 @@ def create_room_booking(body: schemas.RoomBookingInput):
 
 @operation(bp, "GET", "/room-bookings", summary=_l("Eigene Raumbuchungen"), scope="rooms.read",
            description=_l("Die eigenen Buchungen von from (Standard: heute) bis to (Standard: 61 Tage später)."),
-           query=schemas.PeriodQuery, responses={200: RoomBookingListOut}, tags=ROOMS, access=USER)
+           query=schemas.PeriodQuery, responses={200: RoomBookingListOut}, tags=ROOMS, access=USER,
+           paginated="bookings")
 def my_room_bookings(query: schemas.PeriodQuery) -> RoomBookingListOut:
     first = query.first or desks.today_local()
     last = query.last or first + timedelta(days=61)

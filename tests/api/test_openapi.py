@@ -34,15 +34,16 @@ def test_every_operation_is_documented_with_its_errors_and_scope(app, client):
                     assert answer["content"]["application/problem+json"]["schema"]["$ref"].endswith("Problem"), \
                         (method, path, status)
     move = document["paths"]["/api/v1/appointments/{code}"]["patch"]
-    assert set(move["responses"]) == {"200", "400", "401", "403", "404", "409", "413", "429"}
+    assert set(move["responses"]) == {"200", "400", "401", "403", "404", "409", "412", "413", "429"}
     assert move["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ChosenTime"}
     assert move["security"] == [{"manageToken": []}]
     rooms = document["paths"]["/api/v1/rooms"]["get"]
     assert rooms["security"] == [{"bearerToken": []}, {"clientCredentials": ["rooms.read"]}]
-    assert set(rooms["responses"]) == {"200", "401", "403"}
+    assert set(rooms["responses"]) == {"200", "304", "400", "401", "403"}
     slots = document["paths"]["/api/v1/services/{key}/slots"]["get"]
     assert [(p["name"], p["in"], p["required"]) for p in slots["parameters"]] == [
-        ("key", "path", True), ("from", "query", True), ("to", "query", True), ("location", "query", False)]
+        ("key", "path", True), ("from", "query", True), ("to", "query", True), ("location", "query", False),
+        ("cursor", "query", False), ("limit", "query", False), ("If-None-Match", "header", False)]
 
 
 def test_security_schemes_name_the_token_url_and_every_scope(client):
