@@ -24,6 +24,7 @@ from citizen_portal.core import (
     mail,
     metrics,
     schemas,
+    webhooks,
     worker,
 )
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
@@ -53,6 +54,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     bodies.init_app(app)
     mail.init_app(app)
+    webhooks.init_app(app)
     worker.init_app(app)
     metrics.init_app(app)
     return app
@@ -82,6 +84,17 @@ def _register_packages(app: Flask) -> None:
     app.cli.add_command(core_cli.worker_command)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(site_cli.site_cli)
+
+    # other software: API clients, the OAuth token endpoint, webhooks (citizen_portal.integrations)
+    from citizen_portal.integrations import admin_views as integrations_admin_views
+    from citizen_portal.integrations import api as integrations_api
+    from citizen_portal.integrations import cli as integrations_cli
+    from citizen_portal.integrations import views as integrations_views
+
+    app.register_blueprint(integrations_views.bp)
+    app.register_blueprint(integrations_admin_views.bp)
+    app.register_blueprint(integrations_api.bp)
+    app.cli.add_command(integrations_cli.api_clients_cli)
 
     # appointments (citizen_portal.booking)
     from citizen_portal.booking import admin_views as booking_admin_views

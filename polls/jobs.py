@@ -8,6 +8,7 @@ from the poll's times. The jobs here delete personal data on schedule:
   ``POLLS_UNCONFIRMED_SUGGESTION_HOURS`` (default 48) are deleted, with their address;
 * ``polls.ballot_batches``: pending ballots are counted in shuffled batches (``ballot_batches``;
   a poll that closed gets its last batch here).
+* ``polls.announce``: the webhook events of polls that opened or closed (``services/webhook_events.py``).
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.webhooks import register_event_type
 
 from .models import Poll
-from .services import ballot_batches, suggestions
+from .services import ballot_batches, suggestions, webhook_events
 from .services import polls as poll_service
 from .services.common import now
 
@@ -40,3 +42,6 @@ def register(app: Flask) -> None:
     register_job(app, "polls.purge_tokens", suggestions.purge_expired_tokens, every_seconds=3600)
     register_job(app, "polls.unconfirmed_suggestions", suggestions.delete_unconfirmed, every_seconds=3600)
     register_job(app, "polls.ballot_batches", ballot_batches.flush_all, every_seconds=60)
+    register_job(app, "polls.announce", webhook_events.announce_poll_transitions, every_seconds=60, order=14)
+    for event_type in webhook_events.EVENT_TYPES:  # poll and suggestion events for webhooks
+        register_event_type(app, event_type)

@@ -26,6 +26,7 @@ pytest_plugins = [
     "tests.fixtures.caldav_servers",
     "tests.fixtures.redis_server",
     "tests.fixtures.oidc_provider",
+    "tests.fixtures.webhook_receiver",
 ]
 
 

@@ -12,6 +12,7 @@ blueprint is exempt from CSRF.
 from __future__ import annotations
 
 from flask import Blueprint, request
+from sqlalchemy import select
 
 from citizen_portal.booking import schemas, services
 from citizen_portal.booking.api_schemas import (
@@ -25,12 +26,12 @@ from citizen_portal.booking.api_schemas import (
     SlotTakenProblem,
 )
 from citizen_portal.booking.limits import booking_limit, slot_search_limit
-from citizen_portal.booking.models import Appointment
+from citizen_portal.booking.models import Appointment, Location
 from citizen_portal.core import captcha
-from citizen_portal.core.access import bearer_token
+from citizen_portal.core.access import bearer_token, client_location_restricted, client_sees_location
 from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation, raw_json_response
-from citizen_portal.core.errors import NotFound
-from citizen_portal.core.extensions import csrf
+from citizen_portal.core.errors import Invalid, NotFound
+from citizen_portal.core.extensions import csrf, db
 from citizen_portal.core.i18n import _l, current_language, localized, site_timezone, supported_locales
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
@@ -49,13 +50,20 @@ def _bearer() -> str:
     return bearer_token() or ""  # present: ``authorize`` checks it for MANAGE_TOKEN operations
 
 
+def _visible_location(key: str | None) -> None:
+    """An API client restricted to locations sees no other location (404, as an unknown one)."""
+    if key is not None and not client_sees_location(db.session.scalar(select(Location.id).where(Location.key == key))):
+        raise NotFound()
+
+
 @operation(bp, "GET", "/services", summary=_l("Dienstleistungen auflisten"), scope="appointments.read",
            description=_l("Die aktiven Dienstleistungen mit Dauer und den Standorten, die sie anbieten."),
            responses={200: ServiceListOut}, tags=TAGS, paginated="services")
 def list_services() -> ServiceListOut:
     return ServiceListOut(services=[
         ServiceOut(key=service.key, name=localized(service.name), duration_minutes=service.duration_minutes,
-                   locations=[location.key for location in service.locations if location.active])
+                   locations=[location.key for location in service.locations
+                              if location.active and client_sees_location(location.id)])
         for service in services.list_services()])
 
 
@@ -65,6 +73,9 @@ def list_services() -> ServiceListOut:
            query=schemas.SlotQuery, responses={200: SlotListOut, 404: Problem}, tags=TAGS,
            limits=(slot_search_limit,), paginated="slots")
 def service_slots(key: str, query: schemas.SlotQuery):
+    if client_location_restricted() and query.location is None:
+        raise Invalid(fields={"location": _l("Dieser API-Client muss einen seiner Standorte angeben.")})
+    _visible_location(query.location)
     # the cached, already serialised body (see services/cache.py: validated on every request)
     return raw_json_response(services.slots_json(key, query.first, query.last, location_key=query.location))
 
@@ -86,6 +97,7 @@ def captcha_challenge():
            body=schemas.NewAppointment, responses={201: BookedAppointmentOut, 404: Problem, 409: SlotTakenProblem},
            tags=TAGS, limits=(booking_limit,))
 def create_appointment(body: schemas.NewAppointment):
+    _visible_location(body.location)
     captcha.verify(body.altcha)
     language = body.language if body.language in supported_locales() else current_language()
     result = services.book(services.BookingRequest(body.service, body.location, body.start, body, language=language,

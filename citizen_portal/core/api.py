@@ -32,9 +32,10 @@ from flask import Blueprint, Flask, Response, current_app, request
 from pydantic import BaseModel, ConfigDict, Field
 from werkzeug.exceptions import HTTPException
 
-from citizen_portal.core import api_http, idempotency
-from citizen_portal.core.access import Unauthorized, authenticate_api_request, bearer_token
-from citizen_portal.core.errors import NotFound
+from citizen_portal.core import api_http, idempotency, scopes
+from citizen_portal.core.access import Unauthorized, authenticate_api_request, bearer_token, require_scope
+from citizen_portal.core.api_clients import ACCESS_TOKEN_PREFIX
+from citizen_portal.core.errors import Forbidden, NotFound
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.jobs import register_job
 from citizen_portal.core.schemas import parse_form, parse_json
@@ -42,24 +43,14 @@ from citizen_portal.core.schemas import parse_form, parse_json
 API_PREFIX = "/api/v1"
 MAX_PATH_ID = 2**31 - 1  # ids are INTEGER columns (32 bits in PostgreSQL)
 
-# Least-privilege permissions per area. Every operation names one; API clients are granted some.
-SCOPES: dict[str, Any] = {
-    "appointments.read": _l("Dienstleistungen, freie Zeiten und Termine lesen"),
-    "appointments.write": _l("Termine buchen, verschieben und absagen"),
-    "rooms.read": _l("Räume, ihre Belegung und eigene Raumbuchungen lesen"),
-    "rooms.write": _l("Räume buchen und Raumbuchungen absagen"),
-    "desks.read": _l("Arbeitsplätze und eigene Arbeitsplatzbuchungen lesen"),
-    "desks.write": _l("Arbeitsplätze buchen, einchecken und Buchungen absagen"),
-    "polls.read": _l("Umfragen und Ergebnisse lesen"),
-    "polls.manage": _l("An Umfragen teilnehmen und Umfragen verwalten"),
-    "suggestions.manage": _l("Vorschläge einreichen und verwalten"),
-    "webhooks.manage": _l("Webhook-Abonnements verwalten"),
-}
+# Least-privilege permissions per area: the one registry is ``core.scopes.SCOPES`` (with the Graph names).
+SCOPES = scopes.SCOPES
 
 # Access kinds: who may call an operation before scopes are checked.
 PUBLIC = "public"  # anyone (citizens' endpoints)
 MANAGE_TOKEN = "manage_token"  # the citizen's manage token as ``Authorization: Bearer`` (checked by the service)
 USER = "user"  # a staff member: bearer API token or staff session (with ``roles``)
+CLIENT = "client"  # an API client's access token (e.g. its own webhook subscriptions)
 
 
 class Out(BaseModel):
@@ -123,14 +114,28 @@ class Operation:
 
 
 def authorize(operation: Operation) -> None:
-    """The access hook every operation passes first. Rules: a ``USER`` operation needs a bearer API
-    token or a staff session holding one of its ``roles`` (401 without credentials, 403 without the
-    role); a ``MANAGE_TOKEN`` operation needs some bearer token (401 without; the service checks
-    it); ``PUBLIC`` operations pass. API clients' scopes are checked here."""
+    """The access hook every operation passes first. Rules:
+    - ``USER``: a bearer token or a staff session (401 without) holding the operation's ``scope``
+      (a person's token or session: the scopes of her roles; 403 ``insufficient_scope``) and one of its
+      ``roles`` (403; an API client holds no role: such operations act as a person);
+    - ``CLIENT``: an API client's access token (401 without) with the ``scope`` (403), not a person (403);
+    - ``PUBLIC`` and ``MANAGE_TOKEN``: anyone may call (the manage token is checked by the service), but
+      an API client's access token sent along must hold the ``scope`` (403), so a client is never
+      more than its scopes.
+    """
     if operation.access == USER:
+        require_scope(operation.scope)
         authenticate_api_request(*operation.roles)
-    elif operation.access == MANAGE_TOKEN and bearer_token() is None:
-        raise Unauthorized(_l("Bitte senden Sie den Verwaltungsschlüssel als Bearer-Token."))
+    elif operation.access == CLIENT:
+        principal = require_scope(operation.scope)
+        if principal is None or principal.kind != "client":
+            raise Forbidden(_l("Nur ein API-Client kann diese Operation aufrufen (mit seinem Zugriffstoken)."))
+    else:
+        token = bearer_token()
+        if token is not None and token.startswith(ACCESS_TOKEN_PREFIX):
+            require_scope(operation.scope)
+        elif operation.access == MANAGE_TOKEN and token is None:
+            raise Unauthorized(_l("Bitte senden Sie den Verwaltungsschlüssel als Bearer-Token."))
 
 
 def _body_is_optional(model: type[BaseModel]) -> bool:
@@ -199,7 +204,7 @@ def operation(
         raise ValueError(f"unknown scope {scope!r}")
     if not any(200 <= status < 300 for status in responses):
         raise ValueError(f"{method} {path}: no success response declared")
-    if access not in (PUBLIC, MANAGE_TOKEN, USER):
+    if access not in (PUBLIC, MANAGE_TOKEN, USER, CLIENT):
         raise ValueError(f"unknown access {access!r}")
 
     def decorator(view: Callable[..., Any]) -> Callable[..., Response]:

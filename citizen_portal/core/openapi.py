@@ -25,7 +25,17 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from citizen_portal.core import api_http
-from citizen_portal.core.api import API_PREFIX, MANAGE_TOKEN, MAX_PATH_ID, SCOPES, USER, Operation, Problem, operations
+from citizen_portal.core.api import (
+    API_PREFIX,
+    CLIENT,
+    MANAGE_TOKEN,
+    MAX_PATH_ID,
+    SCOPES,
+    USER,
+    Operation,
+    Problem,
+    operations,
+)
 from citizen_portal.core.errors import PROBLEM_MEDIA_TYPE
 from citizen_portal.core.i18n import _l, current_language, supported_locales
 
@@ -87,10 +97,9 @@ def implied_responses(declared: Operation) -> dict[int, type[BaseModel]]:
     has_path = any(True for _ in declared.path_parameters())
     if declared.query is not None or declared.body is not None or has_path or declared.paginated:
         implied[400] = Problem
-    if declared.access in (USER, MANAGE_TOKEN):
-        implied[401] = Problem
-    if declared.access == USER:
-        implied[403] = Problem
+    # any operation refuses a bad bearer token (401) and an API client's token without its scope (403)
+    implied[401] = Problem
+    implied[403] = Problem
     if has_path:
         implied[404] = Problem
     if declared.body is not None:
@@ -163,6 +172,8 @@ def _security(declared: Operation) -> list[dict[str, list[str]]]:
         return [{"bearerToken": []}, {"clientCredentials": [declared.scope]}]
     if declared.access == MANAGE_TOKEN:
         return [{"manageToken": []}]
+    if declared.access == CLIENT:
+        return [{"clientCredentials": [declared.scope]}]
     return [{}, {"clientCredentials": [declared.scope]}]
 
 

@@ -36,6 +36,7 @@ from citizen_portal.core.security import token_hash
 from ..models import SUGGESTION_STATUSES, EmailToken, Suggestion, SuggestionSupport
 from ..schemas import SuggestionInput
 from .common import app_key, keyed_hash, new_link_token, normalize_email, now
+from .webhook_events import emit_suggestion_status
 
 LINK_VALID = timedelta(hours=48)
 FINAL_STATUSES = ("done", "declined")
@@ -198,6 +199,7 @@ def set_status(suggestion_id: int, status: str, answer: str | None, actor_id: in
         if suggestion.moderation != "published":
             raise Conflict(_l("Nur veröffentlichte Vorschläge erhalten einen Status."), code="not_published")
         changed = suggestion.status != status or (suggestion.answer or "") != answer
+        previous = suggestion.status
         suggestion.status = status
         suggestion.answer = answer or None
         suggestion.moderated_by_id = actor_id
@@ -207,6 +209,8 @@ def set_status(suggestion_id: int, status: str, answer: str | None, actor_id: in
                                           {"status": STATUS_LABELS[status], "answer": answer})
         if status in FINAL_STATUSES:
             suggestion.email = None
+        if previous != status:
+            emit_suggestion_status(suggestion, previous)
     return notification
 
 

@@ -24,7 +24,9 @@ from flask import Flask
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.jobs import register_job
 from citizen_portal.core.metrics import register_gauge, register_outbox
+from citizen_portal.core.webhooks import register_event_type
 from staff_calendar.calendars import worker
+from staff_calendar.calendars.webhook_events import EVENT_TYPES
 
 OUTBOX_STALE_SECONDS = 3600.0
 
@@ -104,3 +106,5 @@ def register(app: Flask) -> None:
                    sync_failing, ["calendar"])
     register_gauge(app, "portal_calendar_delivery_failures", "Waiting event deliveries that failed at least once",
                    delivery_failures, ["calendar"])
+    for event_type in EVENT_TYPES:  # calendar.sync_failed for webhooks
+        register_event_type(app, event_type)

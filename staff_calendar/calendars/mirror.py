@@ -40,6 +40,7 @@ from staff_calendar.calendars import reading, recovery
 from staff_calendar.calendars.client import connect, describe_error
 from staff_calendar.calendars.fetch import Fetched, SyncResult, fetch
 from staff_calendar.calendars.models import BusyInterval, CalendarLink, CalendarObject, CalendarSyncState
+from staff_calendar.calendars.webhook_events import emit_sync_failed
 
 log = logging.getLogger("staff_calendar.mirror")
 
@@ -199,11 +200,14 @@ def _write(key: str, snapshot: _Snapshot, fetched: Fetched, plan: _Plan, resolve
 
 
 def record_failure(key: str, message: str) -> None:
+    """Record a failed sync; the first failure after a success (or ever) emits ``calendar.sync_failed``."""
     with write_transaction(locks.calendar_mirror(key)):
         state = db.session.get(CalendarSyncState, key)
         if state is None:
             state = CalendarSyncState(calendar_key=key, mode="sync")
             db.session.add(state)
+        if state.last_error is None:
+            emit_sync_failed(key)
         state.last_attempt_at = datetime.now(UTC)
         state.last_error = message[:480]
         state.reachable = False

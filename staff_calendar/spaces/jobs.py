@@ -8,6 +8,7 @@ from flask import Flask
 
 from citizen_portal.core.horizons import register_booking_horizon
 from citizen_portal.core.jobs import register_job
+from citizen_portal.core.webhooks import register_event_type
 
 
 def _release() -> object:
@@ -34,3 +35,7 @@ def register(app: Flask) -> None:
     register_booking_horizon(app, "spaces.rooms", _room_horizon)
     register_job(app, "spaces.release_unchecked", _release, every_seconds=300)
     register_job(app, "spaces.purge_expired", _purge, every_seconds=6 * 3600)
+    from staff_calendar.spaces.services.webhook_events import EVENT_TYPES
+
+    for event_type in EVENT_TYPES:  # desk and room booking events for webhooks
+        register_event_type(app, event_type)

@@ -33,6 +33,7 @@ from citizen_portal.booking.services.claim import (
 from citizen_portal.booking.services.codes import derive_manage_token, email_hash, find_appointment, unique_code
 from citizen_portal.booking.services.holds import Client, check_hold_limits, client_keys, hold_locks
 from citizen_portal.booking.services.slot_engine import booking_settings, load_service, offered_location
+from citizen_portal.booking.services.webhook_events import emit_appointment_event
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict
@@ -136,6 +137,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         _add_with_claim(appointment)
         if not hold:
             schedule_calendar_event(appointment)
+            emit_appointment_event("appointment.booked", appointment)
         return appointment
 
     more_locks = [locks.booking_email(digest), *(hold_locks(digest, keys) if hold else [])]
@@ -196,6 +198,7 @@ def confirm(code: str, confirm_token: str, *, now: datetime | None = None) -> Bo
             appointment.hold_expires_at = None
             db.session.flush()
             schedule_calendar_event(appointment)
+            emit_appointment_event("appointment.booked", appointment)
     if error is not None:
         raise error
     notifications.send_confirmation(appointment, manage_token)

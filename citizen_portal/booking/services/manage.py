@@ -32,6 +32,7 @@ from citizen_portal.booking.services import notifications
 from citizen_portal.booking.services.calendar_events import remove_calendar_event, schedule_calendar_event
 from citizen_portal.booking.services.claim import WantedTime, claim_time, release
 from citizen_portal.booking.services.codes import find_appointment
+from citizen_portal.booking.services.webhook_events import emit_appointment_event
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
@@ -80,6 +81,7 @@ def cancel(code: str, manage_token: str, *, now: datetime | None = None) -> Appo
         appointment.sequence += 1
         if was_confirmed:
             remove_calendar_event(appointment, appointment.staff)
+            emit_appointment_event("appointment.cancelled", appointment)
     metrics.CANCELLATIONS.inc()
     if was_confirmed:
         notifications.send_cancellation(appointment)
@@ -127,6 +129,7 @@ def move(code: str, manage_token: str, new_start: datetime, *, now: datetime | N
             if old_staff.id != staff.id:
                 remove_calendar_event(moved, old_staff)
             schedule_calendar_event(moved)
+            emit_appointment_event("appointment.moved", moved)
         return moved
 
     moved = claim_time(wanted, write, now=now, more_locks=[_old_day_lock(appointment)], moving=appointment)
@@ -152,6 +155,9 @@ def set_attendance(appointment_id: int, status: str, *, now: datetime | None = N
         newly_missed = status == NO_SHOW and appointment.status != NO_SHOW
         appointment.status = status
         appointment.checked_in_at = now if status != CONFIRMED else None
+        if status in (ARRIVED, NO_SHOW):
+            db.session.flush()
+            emit_appointment_event(f"appointment.{status}", appointment)
     if newly_missed:
         metrics.NO_SHOWS.inc()
     return appointment

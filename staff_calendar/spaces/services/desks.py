@@ -72,6 +72,7 @@ from staff_calendar.spaces.services.desk_calendar import (
     queue_event,
     requeue_event,
 )
+from staff_calendar.spaces.services.webhook_events import emit_desk_event
 
 __all__ = [
     "HALF_DAY_WEIGHT", "DeskAvailability", "DeskDay", "SeriesResult", "active_desk", "active_floors", "all_attributes",
@@ -129,6 +130,7 @@ def _insert_halves(
     except IntegrityError:
         raise Conflict(_l("Dieser Arbeitsplatz ist zu dieser Zeit schon gebucht."), code="desk_taken") from None
     queue_event(settings, actor.username, desk, rows)
+    emit_desk_event("desk_booking.created", desk, rows, actor.username)
     return rows
 
 
@@ -197,6 +199,7 @@ def cancel_desk_booking(actor: Actor, booking_id: int, part: str = "day") -> int
             raise NotFound(_l("Diese Buchung gibt es nicht (mehr)."))
         username = username_of(rows[0].user_id)
         remaining = [row for row in rows if row not in doomed]
+        emit_desk_event("desk_booking.cancelled", rows[0].desk, doomed, username)
         for row in doomed:
             db.session.delete(row)
         requeue_event(load_settings(), username, rows[0].desk, group_uid, remaining)

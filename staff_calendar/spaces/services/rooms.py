@@ -47,6 +47,7 @@ from staff_calendar.spaces.services.common import (
     user_calendar_key,
     username_of,
 )
+from staff_calendar.spaces.services.webhook_events import emit_room_event
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ def book_room(actor: Actor, room_key: str, start: datetime, end: datetime, title
         for key in _calendar_keys(actor.username, room):
             calendar.schedule_event(calendar_key=key, uid=room_event_uid(booking), transparent=False,
                                     **_event_fields(room, booking, actor.display_name))
+        emit_room_event("room_booking.created", booking, room.key, actor.username)
         calendar.announce_bookings_changed([actor.username])
     calendar.request_drain()
     return booking
@@ -218,6 +220,7 @@ def cancel_room_booking(actor: Actor, booking_id: int) -> None:
         uid = room_event_uid(booking)
         for key in _calendar_keys(booker, booking.room):
             calendar.schedule_event_removal(calendar_key=key, uid=uid)
+        emit_room_event("room_booking.cancelled", booking, booking.room.key, booker)
         db.session.delete(booking)
         calendar.announce_bookings_changed([booker])
     calendar.request_drain()

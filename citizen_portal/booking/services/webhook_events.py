@@ -1,0 +1,34 @@
+"""The appointment events other software can subscribe to (signed webhooks, ``citizen_portal.core.webhooks``).
+
+Rules: an event is emitted inside the transaction of the change (``appointment.booked`` when an
+appointment becomes confirmed: at booking, or when a hold is confirmed; ``moved`` / ``cancelled`` for a
+confirmed one; ``arrived`` / ``no_show`` when staff mark it). The payload has ids, keys and times only;
+the citizen's name, e-mail and phone go only to clients holding ``appointments.write`` (software that
+books for citizens handles their contact data anyway). Restricted clients get only their locations' /
+staff members' events."""
+
+from __future__ import annotations
+
+from citizen_portal.booking.models import Appointment
+from citizen_portal.core.i18n import _l
+from citizen_portal.core.webhooks import EventType, emit_event, iso
+
+READ, PERSONAL = "appointments.read", "appointments.write"
+
+EVENT_TYPES = (
+    EventType("appointment.booked", READ, _l("Ein Termin wurde gebucht (bestätigt)."), PERSONAL),
+    EventType("appointment.moved", READ, _l("Ein Termin wurde verschoben."), PERSONAL),
+    EventType("appointment.cancelled", READ, _l("Ein Termin wurde abgesagt."), PERSONAL),
+    EventType("appointment.arrived", READ, _l("Die Person ist zum Termin erschienen."), PERSONAL),
+    EventType("appointment.no_show", READ, _l("Die Person ist nicht zum Termin erschienen."), PERSONAL),
+)
+
+
+def emit_appointment_event(type_: str, appointment: Appointment) -> None:
+    """Queue ``type_`` for ``appointment`` in the caller's open write transaction."""
+    data = {"id": appointment.id, "code": appointment.code, "status": appointment.status,
+            "service": appointment.service.key, "location": appointment.location.key,
+            "staff": appointment.staff.key, "start": iso(appointment.start_at), "end": iso(appointment.end_at)}
+    personal = {"name": appointment.name, "email": appointment.email, "phone": appointment.phone}
+    emit_event(type_, data, personal=personal, location_id=appointment.location_id,
+               staff_username=appointment.staff.key)
