@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_portal.core import access, captcha, config, database, errors, headers, i18n, logs, mail, worker
+from citizen_portal.core import access, captcha, config, database, errors, graph, headers, i18n, logs, mail, worker
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -29,6 +29,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     )
     _configure(app, overrides or {})
     _init_extensions(app)
+    graph.init_app(app)
     _register_packages(app)
     errors.register_error_handlers(app)
     logs.init_app(app)
@@ -47,11 +48,13 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.auth import cli as auth_cli
     from citizen_portal.auth import views as auth_views
     from citizen_portal.core import cli as core_cli
+    from citizen_portal.core import graph_api as core_graph_api
     from citizen_portal.pages import views as pages_views
     from citizen_portal.site import cli as site_cli
 
     app.register_blueprint(pages_views.bp)
     app.register_blueprint(auth_views.bp)
+    app.register_blueprint(core_graph_api.bp)
     app.cli.add_command(core_cli.translate_cli)
     app.cli.add_command(core_cli.config_cli)
     app.cli.add_command(core_cli.worker_command)
@@ -62,6 +65,7 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.booking import admin_views as booking_admin_views
     from citizen_portal.booking import api as booking_api
     from citizen_portal.booking import cli as booking_cli
+    from citizen_portal.booking import graph_api as booking_graph_api
     from citizen_portal.booking import jobs as booking_jobs
     from citizen_portal.booking import staff_views as booking_staff_views
     from citizen_portal.booking import views as booking_views
@@ -70,21 +74,26 @@ def _register_packages(app: Flask) -> None:
     app.register_blueprint(booking_staff_views.bp)
     app.register_blueprint(booking_admin_views.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_graph_api.bp)
     app.cli.add_command(booking_cli.booking_cli)
     booking_jobs.register(app)
 
     # staff calendars (CalDAV) and desks and rooms (staff_calendar)
+    from staff_calendar import graph_api as calendar_graph_api
     from staff_calendar.calendars import cli as calendar_cli
     from staff_calendar.calendars import jobs as calendar_jobs
     from staff_calendar.spaces import admin_views as spaces_admin_views
     from staff_calendar.spaces import api as spaces_api
     from staff_calendar.spaces import cli as spaces_cli
+    from staff_calendar.spaces import graph_api as spaces_graph_api
     from staff_calendar.spaces import jobs as spaces_jobs
     from staff_calendar.spaces import views as spaces_views
 
     app.register_blueprint(spaces_views.bp)
     app.register_blueprint(spaces_admin_views.bp)
     app.register_blueprint(spaces_api.bp)
+    app.register_blueprint(calendar_graph_api.bp)
+    app.register_blueprint(spaces_graph_api.bp)
     app.cli.add_command(calendar_cli.staff_calendar_cli)
     app.cli.add_command(spaces_cli.spaces_cli)
     calendar_jobs.register(app)

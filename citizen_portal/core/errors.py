@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -105,7 +105,23 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def _prefix_renderer():
+    """The renderers an API with its own error format registered for this request's path (``add_error_renderer``)."""
+    for prefix, renderers in current_app.extensions.get("error_renderers", {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return renderers
+    return None
+
+
+def add_error_renderer(app: Flask, prefix: str, domain: Any, http: Any) -> None:
+    """Errors under ``prefix`` render with ``domain(error)`` / ``http(exc, message)`` (e.g. Graph's envelope)."""
+    app.extensions.setdefault("error_renderers", {})[prefix] = (domain, http)
+
+
 def render_error(error: DomainError):
+    special = _prefix_renderer()
+    if special is not None:
+        return special[0](error)
     if wants_json():
         return jsonify(error.to_json()), error.status, error.headers
     return render_template("errors/error.html", error=error, status=error.status), error.status, error.headers
@@ -116,6 +132,9 @@ def _http_error(exc: HTTPException):
     message = HTTP_MESSAGES.get(status, exc.description)
     if isinstance(exc, CSRFError):
         message = _l("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und senden Sie es erneut.")
+    special = _prefix_renderer()
+    if special is not None:
+        return special[1](exc, message)
     error = DomainError(message, code="csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error"))
     error.status = status
     body, code, _headers = render_error(error)

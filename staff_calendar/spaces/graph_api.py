@@ -1,0 +1,112 @@
+"""Graph places (``/graph/v1.0/places``): rooms as ``microsoft.graph.room``, floors as room lists
+(``microsoft.graph.roomList``); rooms are also Graph users (their events: ``staff_calendar/graph_api.py``).
+Both spellings the clients send are served: ``microsoft.graph.room`` (docs) and ``graph.room`` (the SDK),
+case-insensitively."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, jsonify
+from sqlalchemy import select
+
+from citizen_portal.core import graph
+from citizen_portal.core.errors import NotFound
+from citizen_portal.core.extensions import db
+from citizen_portal.core.i18n import localized
+from staff_calendar.spaces.models import Floor, Room
+from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS
+
+bp = graph.graph_blueprint("graph_places", __name__)
+
+ACCESSIBLE = frozenset({"accessible", "barrierefrei", "wheelchair", "rollstuhlgerecht"})
+DEFAULT_WEEK = {day: DEFAULT_ROOM_HOURS for day in ("mon", "tue", "wed", "thu", "fri")}
+ROOM_TYPES = {"microsoft.graph.room": "room", "graph.room": "room",
+              "microsoft.graph.roomlist": "roomList", "graph.roomlist": "roomList"}
+
+
+def room_mail(room: Room) -> str:
+    return f"raum-{room.key}@{current_app.config['EVENT_UID_DOMAIN']}"
+
+
+def floor_mail(floor: Floor) -> str:
+    return f"etage-{floor.key}@{current_app.config['EVENT_UID_DOMAIN']}"
+
+
+def room_mailboxes() -> list[graph.Mailbox]:
+    return [graph.Mailbox(id=f"room-{room.key}", kind="room", key=room.key,
+                          display_name=localized(room.name, room.key), mail=room_mail(room),
+                          calendar_key=room.calendar_key,
+                          working_hours=dict(room.opening_hours or DEFAULT_WEEK))
+            for room in _active_rooms()]
+
+
+bp.record_once(lambda state: graph.register_mailboxes(state.app, room_mailboxes))
+
+
+def _active_rooms() -> list[Room]:
+    return list(db.session.scalars(select(Room).join(Floor).where(Room.active.is_(True), Floor.active.is_(True))
+                                   .order_by(Room.key)))
+
+
+def room_json(room: Room) -> dict[str, Any]:
+    name = localized(room.name, room.key)
+    return {"@odata.type": "#microsoft.graph.room", "id": f"room-{room.key}", "displayName": name,
+            "emailAddress": room_mail(room), "nickname": name, "label": name, "capacity": int(room.capacity),
+            "building": None, "floorLabel": localized(room.floor.name, room.floor.key), "floorNumber": None,
+            "isWheelChairAccessible": bool(ACCESSIBLE & {a.lower() for a in room.attributes or []}),
+            "bookingType": "standard", "tags": list(room.attributes or []), "phone": None,
+            "audioDeviceName": None, "videoDeviceName": None, "displayDeviceName": None, "geoCoordinates": None,
+            "address": None, "parentId": f"floor-{room.floor.key}"}
+
+
+def floor_json(floor: Floor) -> dict[str, Any]:
+    return {"@odata.type": "#microsoft.graph.roomList", "id": f"floor-{floor.key}",
+            "displayName": localized(floor.name, floor.key), "emailAddress": floor_mail(floor), "phone": None,
+            "address": None, "geoCoordinates": None}
+
+
+@bp.get("/places/<kind>")
+def list_places(kind: str):
+    graph.authorize_graph("Place.Read.All")
+    graph.reject_unsupported_options()
+    wanted = ROOM_TYPES.get(kind.lower())
+    if wanted is None:
+        return get_place(kind)
+    if wanted == "room":
+        items = [room_json(room) for room in _active_rooms()]
+        context = "places/microsoft.graph.room"
+    else:
+        floors = db.session.scalars(select(Floor).where(Floor.active.is_(True)).order_by(Floor.key)).all()
+        items = [floor_json(floor) for floor in floors]
+        context = "places/microsoft.graph.roomList"
+    return graph.collection(items, context=context, default_top=100, fields=graph.select_fields())
+
+
+def get_place(ident: str):
+    graph.authorize_graph("Place.Read.All")
+    wanted = ident.strip().lower()
+    for room in _active_rooms():
+        if wanted in (f"room-{room.key}", room_mail(room).lower()):
+            return jsonify(graph.selected(room_json(room), graph.select_fields()))
+    floor = _floor(ident)
+    return jsonify(graph.selected(floor_json(floor), graph.select_fields()))
+
+
+def _floor(ident: str) -> Floor:
+    wanted = ident.strip().lower()
+    for floor in db.session.scalars(select(Floor).where(Floor.active.is_(True))):
+        if wanted in (f"floor-{floor.key}", floor_mail(floor).lower()):
+            return floor
+    raise NotFound()
+
+
+@bp.get("/places/<ident>/<kind>/rooms")
+def room_list_rooms(ident: str, kind: str):
+    graph.authorize_graph("Place.Read.All")
+    if ROOM_TYPES.get(kind.lower()) != "roomList":
+        raise NotFound()
+    floor = _floor(ident)
+    items = [room_json(room) for room in _active_rooms() if room.floor_id == floor.id]
+    return graph.collection(items, context="places/microsoft.graph.room", default_top=100,
+                            fields=graph.select_fields())
