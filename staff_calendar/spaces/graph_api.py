@@ -83,14 +83,27 @@ def list_places(kind: str):
     return graph.collection(items, context=context, default_top=100, fields=graph.select_fields())
 
 
-def get_place(ident: str):
+def get_place(ident: str, wanted_type: str | None = None):
+    """A room or a room list by id or e-mail address; ``wanted_type`` ("room", "roomList") casts."""
     graph.authorize_graph("Place.Read.All")
     wanted = ident.strip().lower()
-    for room in _active_rooms():
-        if wanted in (f"room-{room.key}", room_mail(room).lower()):
-            return jsonify(graph.selected(room_json(room), graph.select_fields()))
+    if wanted_type in (None, "room"):
+        for room in _active_rooms():
+            if wanted in (f"room-{room.key}", room_mail(room).lower()):
+                return jsonify(graph.selected(room_json(room), graph.select_fields()))
+        if wanted_type == "room":
+            raise NotFound()
     floor = _floor(ident)
     return jsonify(graph.selected(floor_json(floor), graph.select_fields()))
+
+
+@bp.get("/places/<ident>/<kind>")
+def get_typed_place(ident: str, kind: str):
+    """``/places/{id}/graph.room`` (the SDK's ``by_place_id(id).graph_room.get()``) and ``.../graph.roomList``."""
+    wanted_type = ROOM_TYPES.get(kind.lower())
+    if wanted_type is None:
+        raise NotFound()
+    return get_place(ident, wanted_type)
 
 
 def _floor(ident: str) -> Floor:
