@@ -21,6 +21,8 @@ through ``claim.py``)
     ``cancel(code, manage_token, *, now=None) -> Appointment``
     ``move(code, manage_token, new_start, *, now=None) -> Appointment``
     ``set_attendance(appointment_id, status, *, now=None) -> Appointment`` (staff: arrived / no_show)
+    ``location_appointments(location_key, start, end) -> list[Appointment]`` (the office's calendar)
+    ``staff_manage_token(code) -> (Appointment, manage_token)`` (staff acting for the citizen: Graph Bookings)
     ``expire_holds(*, now=None) -> int``
 
 Codes (``codes.py``): ``normalize_code(code) -> str``
@@ -58,8 +60,10 @@ from citizen_portal.booking.services.manage import (
     changeable,
     expire_holds,
     get_by_token,
+    location_appointments,
     move,
     set_attendance,
+    staff_manage_token,
 )
 from citizen_portal.booking.services.retention import erase_personal_data, send_reminders
 
@@ -81,10 +85,12 @@ __all__ = [
     "is_offered",
     "list_services",
     "load_service",
+    "location_appointments",
     "move",
     "normalize_code",
     "offered_location",
     "send_reminders",
     "set_attendance",
     "slots_json",
+    "staff_manage_token",
 ]
