@@ -11,7 +11,7 @@ from flask import current_app, jsonify, request
 from sqlalchemy import select
 
 from citizen_portal.booking import schemas, services
-from citizen_portal.booking.graph_schemas import AppointmentInput, CancelInput
+from citizen_portal.booking.graph_schemas import AppointmentInput, CancelInput, StaffAvailabilityInput
 from citizen_portal.booking.models import Appointment, Location, Service, StaffMember
 from citizen_portal.core import graph
 from citizen_portal.core.errors import Invalid, NotFound
@@ -271,3 +271,29 @@ def free_slots(business_id: str, service_id: str):
               "endDateTime": graph.format_moment(slot.end, zone_name, zone), "serviceId": service_id}
              for slot in slots]
     return graph.collection(items, context="municipal.freeSlots", default_top=100)
+
+
+@bp.post(f"{BUSINESS}/<business_id>/getStaffAvailability")
+def get_staff_availability(business_id: str):
+    """Per staff member of the office: ``available`` and ``busy`` items in her working time
+    (``services.staff_availability``), at most 31 days."""
+    graph.authorize_graph("Bookings.Read.All")
+    location = _location(business_id)
+    data = parse(StaffAvailabilityInput, graph.lower_keys(graph.json_body()))
+    start = graph.parse_moment(data.startdatetime, "startDateTime")
+    end = graph.parse_moment(data.enddatetime, "endDateTime")
+    if end <= start or end - start > timedelta(days=31):
+        raise Invalid(fields={"endDateTime": _l("Höchstens 31 Tage auf einmal.")})
+    members = {f"staff-{s.key}": s for s in _location_staff(location)}
+    unknown = [ident for ident in data.staffids if ident not in members]
+    if unknown:
+        raise Invalid(fields={"staffIds": _l("Unbekannte Mitarbeitende: %(ids)s", ids=", ".join(unknown)[:200])})
+    wanted = [members[ident] for ident in data.staffids]
+    found = services.staff_availability(location, wanted, start, end)
+    zone_name, zone = graph.preferred_timezone()
+    return jsonify({"@odata.context": f"{graph.PREFIX}/$metadata#Collection(microsoft.graph.staffAvailabilityItem)",
+                    "value": [{"staffId": f"staff-{member.key}", "availabilityItems": [
+                        {"status": item.status, "serviceId": "",
+                         "startDateTime": graph.format_moment(item.start, zone_name, zone),
+                         "endDateTime": graph.format_moment(item.end, zone_name, zone)}
+                        for item in found[member.key]]} for member in wanted]})

@@ -37,3 +37,11 @@ class AppointmentInput(GraphInput):
 
 class CancelInput(GraphInput):
     cancellation_message: str | None = Field(None, alias="cancellationMessage", max_length=2000)
+
+
+class StaffAvailabilityInput(GraphInput):
+    """``POST .../getStaffAvailability``: key case does not matter (``lower_keys`` before parsing)."""
+
+    staffids: list[str] = Field(min_length=1, max_length=50)
+    startdatetime: dict[str, Any]
+    enddatetime: dict[str, Any]

@@ -49,15 +49,16 @@ DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.0000000"
 
-# permission (Graph scope name) → platform role of the token's user; one table until API clients with
-# Graph scopes (issue 11) replace personal tokens here
+# permission (Graph scope name) → platform role whose personal tokens hold it (as issue 11's
+# ``core.scopes.ROLE_SCOPES``: staff read and write calendars and read rooms; bookings need service_admin;
+# admin holds everything); one table until API clients with Graph scopes replace personal tokens here
 PERMISSION_ROLES = {
+    "User.Read.All": "staff",
     "Calendars.Read": "staff",
     "Calendars.ReadWrite": "staff",
     "Place.Read.All": "staff",
-    "Bookings.Read.All": "staff",
-    "Bookings.ReadWrite.All": "staff",
-    "User.Read.All": "staff",
+    "Bookings.Read.All": "service_admin",
+    "Bookings.ReadWrite.All": "service_admin",
 }
 
 # Windows time-zone names (CLDR windowsZones, territory 001) of the zones Graph clients in Europe send

@@ -24,7 +24,7 @@ def future_day(days: int = 10) -> datetime:
     return datetime.combine(day, time(0), tzinfo=BER)
 
 
-def staff_with_token(calendar_key: str | None = None, *, roles: str = "staff"):
+def staff_with_token(calendar_key: str | None = None, *, roles: str = "staff,service_admin"):
     """A location, a service and one staff member whose key is a staff account's username (with a token)."""
     location, service, (staff,) = make_setup(1)
     user = make_user(staff.key, roles=roles)

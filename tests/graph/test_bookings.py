@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import icalendar
+import pytest
+
 from citizen_portal.booking import services as booking
+from citizen_portal.booking.services.appointments import BookingRequest
+from staff_calendar.calendars import outbox
+from tests.citizen_portal.booking.factories import contact
+from tests.factories import stamp_mirror
+from tests.fixtures.caldav_servers import link_calendar
 from tests.graph.helpers import TZ_PREFER, future_day, headers, staff_with_token
 
 BASE = "/graph/v1.0/solutions/bookingBusinesses"
@@ -32,6 +40,17 @@ def test_businesses_services_staff(app, client):
     members = client.get(f"{BASE}/{location.key}/staffMembers", headers=headers(token)).get_json()["value"]
     assert members[0]["emailAddress"] == staff.email
     assert client.get(f"{BASE}/nowhere/services", headers=headers(token)).status_code == 404
+
+
+def test_bookings_need_the_bookings_permission(app, client):
+    location, *_ = staff_with_token()
+    from citizen_portal.core.api_tokens import create_api_token
+    from tests.factories import make_user
+
+    make_user("nur-staff", roles="staff")
+    response = client.get(f"{BASE}/{location.key}/services", headers=headers(create_api_token("nur-staff", "t")))
+    assert response.status_code == 403
+    assert "Bookings.Read.All" in response.get_json()["error"]["message"]
 
 
 def test_appointment_lifecycle_through_the_booking_service(app, client, smtp_sink):
@@ -76,9 +95,36 @@ def test_appointment_lifecycle_through_the_booking_service(app, client, smtp_sin
                      headers=headers(token, Prefer='outlook.timezone="Europe/Berlin"')).get_json()
     assert got["startDateTime"] == {"dateTime": day.replace(hour=10).strftime("%Y-%m-%dT%H:%M:%S.0000000"),
                                     "timeZone": "Europe/Berlin"}
+    availability = client.post(f"{BASE}/{location.key}/getStaffAvailability", headers=headers(token, Prefer=TZ_PREFER),
+                               json={"staffIds": [f"staff-{staff.key}"],
+                                     "startDateTime": {"dateTime": day.replace(hour=8).strftime("%Y-%m-%dT%H:%M:%S"),
+                                                       "timeZone": "W. Europe Standard Time"},
+                                     "endDateTime": {"dateTime": day.replace(hour=12).strftime("%Y-%m-%dT%H:%M:%S"),
+                                                     "timeZone": "W. Europe Standard Time"}}).get_json()
+    items = [(item["status"], item["startDateTime"]["dateTime"][11:16], item["endDateTime"]["dateTime"][11:16])
+             for item in availability["value"][0]["availabilityItems"]]
+    assert items == [("available", "08:00", "10:00"), ("busy", "10:00", "10:30"), ("available", "10:30", "12:00")]
     cancelled = client.post(f"{BASE}/{location.key}/appointments/{appointment['id']}/cancel",
                             json={"cancellationMessage": "entfällt"}, headers=headers(token))
     assert cancelled.status_code == 204
     got = client.get(f"{BASE}/{location.key}/appointments/{appointment['id']}", headers=headers(token)).get_json()
     assert got["municipal.status"] == "cancelled"
     assert client.get(f"{BASE}/{location.key}/appointments/NOPE-123", headers=headers(token)).status_code == 404
+
+
+@pytest.mark.caldav
+def test_bookings_appointment_reaches_the_staff_calendar_and_web_bookings_are_listed(app, client, radicale_server):
+    link, remote = link_calendar(radicale_server)
+    location, service, _staff, _user, token = staff_with_token(link.key)
+    stamp_mirror(link.key)
+    day = future_day(9)
+    web = booking.book(BookingRequest(service.key, location.key, day.replace(hour=8), contact()))
+    made = client.post(f"{BASE}/{location.key}/appointments", headers=headers(token),
+                       json=body(service.key, day.replace(hour=9), "max@example.org")).get_json()
+    listed = client.get(f"{BASE}/{location.key}/appointments", headers=headers(token)).get_json()["value"]
+    assert [a["id"] for a in listed] == [web.appointment.code, made["id"]]
+    assert outbox.drain().delivered == 2
+    summaries = sorted(str(event["SUMMARY"]) for obj in remote.calendar.get_events()
+                       for event in icalendar.Calendar.from_ical(obj.data).walk("VEVENT"))
+    assert any(made["id"] in summary for summary in summaries)
+    assert any(web.appointment.code in summary for summary in summaries)

@@ -25,6 +25,9 @@ through ``claim.py``)
     ``staff_manage_token(code) -> (Appointment, manage_token)`` (staff acting for the citizen: Graph Bookings)
     ``expire_holds(*, now=None) -> int``
 
+Availability (``availability.py``): ``staff_availability(location, staff, start, end, *, now=None)
+-> dict[staff key, list[AvailabilityItem]]`` (available / busy within working time)
+
 Codes (``codes.py``): ``normalize_code(code) -> str``
 
 Retention and reminders (``retention.py``)
@@ -66,9 +69,11 @@ from citizen_portal.booking.services.manage import (
     staff_manage_token,
 )
 from citizen_portal.booking.services.retention import erase_personal_data, send_reminders
+from citizen_portal.booking.services.availability import AvailabilityItem, staff_availability
 
 __all__ = [
     "MAX_RANGE_DAYS",
+    "AvailabilityItem",
     "BookingRequest",
     "BookingResult",
     "Slot",
@@ -92,5 +97,6 @@ __all__ = [
     "send_reminders",
     "set_attendance",
     "slots_json",
+    "staff_availability",
     "staff_manage_token",
 ]
