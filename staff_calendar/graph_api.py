@@ -55,7 +55,7 @@ def routes(*paths: str, methods: list[str]) -> Callable:
 
 
 def _mailbox(caller: GraphCaller, ident: str | None) -> Mailbox:
-    return graph.find_mailbox(caller.username if ident is None else ident)
+    return graph.own_mailbox(caller) if ident is None else graph.find_mailbox(ident)
 
 
 def _may_write(caller: GraphCaller, box: Mailbox) -> None:
@@ -257,6 +257,8 @@ def _fields(data: EventInput) -> graph_events.EventFields:
     values.transaction_id = data.transaction_id
     if data.is_all_day:
         raise Invalid(fields={"isAllDay": _l("Ganztägige Termine werden hier nicht unterstützt.")})
+    if data.recurrence is not None:
+        raise Invalid(fields={"recurrence": _l("Serientermine können hier nicht angelegt werden.")})
     return values
 
 

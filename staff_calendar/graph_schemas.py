@@ -62,6 +62,7 @@ class EventInput(GraphInput):
     importance: Importance | None = None
     is_all_day: bool | None = Field(None, alias="isAllDay")
     transaction_id: str | None = Field(None, alias="transactionId", max_length=200)
+    recurrence: dict[str, Any] | None = None
 
     def sent(self) -> set[str]:
         """The fields the client sent (a PATCH changes only these)."""

@@ -290,6 +290,14 @@ def find_mailbox(ident: str, *, kind: str | None = None) -> Mailbox:
     raise NotFound(_l("Das Postfach %(ident)s gibt es hier nicht.", ident=ident[:100]))
 
 
+def own_mailbox(caller: GraphCaller) -> Mailbox:
+    """``/me``: the staff mailbox whose key is the caller's username; ``NotFound`` if she has none."""
+    for box in mailboxes():
+        if box.kind == "staff" and box.key == caller.username:
+            return box
+    raise NotFound(_l("Zu diesem Zugriffstoken gehört kein Postfach."))
+
+
 # --------------------------------------------------------------------------- time zones and dateTime
 
 

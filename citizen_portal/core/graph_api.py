@@ -29,5 +29,4 @@ def get_user(ident: str):
 @bp.get("/me")
 def me():
     caller = graph.authorize_graph("User.Read.All")
-    box = graph.find_mailbox(caller.username, kind="staff")
-    return jsonify(box.to_json())
+    return jsonify(graph.own_mailbox(caller).to_json())

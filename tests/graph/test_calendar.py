@@ -90,6 +90,9 @@ def test_event_lifecycle_reaches_radicale(app, client, radicale_server):
     backwards = client.post(url, json=event_body(day, 10) | {"end": {"dateTime": "2000-01-01T00:00:00"}},
                             headers=headers(token))
     assert backwards.status_code == 400
+    series = client.post(url, json=event_body(day, 10, recurrence={"pattern": {"type": "weekly"}}),
+                         headers=headers(token))
+    assert series.status_code == 400 and "recurrence" in series.get_json()["error"]["innerError"]["fields"]
 
     # cancel keeps it as cancelled; delete removes it here and on the server
     assert client.post(f"{url}/{created['id']}/cancel", json={"comment": "entfällt"},

@@ -46,6 +46,7 @@ def test_users_by_id_and_mail_with_select_paging_and_double_slash(app, client):
     by_mail = client.get(f"/graph/v1.0/users/{staff.email.upper()}", headers=headers(token)).get_json()
     assert by_mail["id"] == f"staff-{staff.key}"
     assert client.get(f"/graph/v1.0/users/{by_mail['id']}", headers=headers(token)).get_json()["mail"] == staff.email
+    assert client.get("/graph/v1.0/me", headers=headers(token)).get_json()["id"] == f"staff-{staff.key}"
     missing = client.get("/graph/v1.0/users/nobody%40example.org", headers=headers(token))
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "ErrorItemNotFound"
 

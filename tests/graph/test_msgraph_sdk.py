@@ -8,7 +8,11 @@ staff member's real Radicale calendar, a citizen's web booking in calendarView a
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from urllib.parse import urlparse
 
 import icalendar
@@ -54,6 +58,7 @@ from tests.graph.helpers import BER, future_day, staff_with_token
 from tests.staff_calendar.spaces.factories import make_floor, make_room
 
 pytestmark = pytest.mark.caldav
+ROOT = Path(__file__).resolve().parents[2]
 WINDOWS_BERLIN = "W. Europe Standard Time"
 PREFER = f'outlook.timezone="{WINDOWS_BERLIN}"'
 
@@ -268,3 +273,10 @@ def test_msgraph_sdk_calendar_rooms_and_errors(graph_server):
     assert str(stored[uid]["SUMMARY"]) == "Sprechstunde"
     assert stored[uid]["DTSTART"].dt.astimezone(UTC) == datetime.combine(day.date(), time(11), tzinfo=BER)
     asyncio.run(scenario())
+
+    # the README's example script books a room and reads the token owner's calendar (/me)
+    example = subprocess.run([sys.executable, str(ROOT / "scripts" / "graph_example.py")], capture_output=True,
+                             text=True, timeout=120, env={**os.environ, "GRAPH_BASE_URL": base,
+                                                          "GRAPH_TOKEN": seeded["token"]})
+    assert example.returncode == 0, example.stderr
+    assert "booked Raum saal" in example.stdout and "events in the coming week" in example.stdout
