@@ -11,7 +11,20 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from citizen_portal.core import access, captcha, config, database, errors, graph, headers, i18n, logs, mail, worker
+from citizen_portal.core import (
+    access,
+    captcha,
+    config,
+    database,
+    errors,
+    graph,
+    headers,
+    i18n,
+    logs,
+    mail,
+    webhooks,
+    worker,
+)
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +48,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     logs.init_app(app)
     headers.init_app(app)
     mail.init_app(app)
+    webhooks.init_app(app)
     worker.init_app(app)
     return app
 
@@ -60,6 +74,17 @@ def _register_packages(app: Flask) -> None:
     app.cli.add_command(core_cli.worker_command)
     app.cli.add_command(auth_cli.users_cli)
     app.cli.add_command(site_cli.site_cli)
+
+    # other software: API clients, the OAuth token endpoint, webhooks (citizen_portal.integrations)
+    from citizen_portal.integrations import admin_views as integrations_admin_views
+    from citizen_portal.integrations import api as integrations_api
+    from citizen_portal.integrations import cli as integrations_cli
+    from citizen_portal.integrations import views as integrations_views
+
+    app.register_blueprint(integrations_views.bp)
+    app.register_blueprint(integrations_admin_views.bp)
+    app.register_blueprint(integrations_api.bp)
+    app.cli.add_command(integrations_cli.api_clients_cli)
 
     # appointments (citizen_portal.booking)
     from citizen_portal.booking import admin_views as booking_admin_views

@@ -59,8 +59,13 @@ def _mailbox(caller: GraphCaller, ident: str | None) -> Mailbox:
 
 
 def _may_write(caller: GraphCaller, box: Mailbox) -> None:
-    """A staff member writes into her own calendar; service admins and admins into every one; a room is
-    booked by whoever may book rooms (the room rules decide)."""
+    """A staff member writes into her own calendar, service admins and admins into every one; an API
+    client with Calendars.ReadWrite into the staff calendars it sees. A room is booked by a person (the
+    booking is hers; the room rules decide), never by an API client."""
+    if caller.user is None:
+        if box.kind == "room":
+            raise Forbidden(_l("Räume bucht eine Person; ein API-Client kann keinen Raum buchen."))
+        return
     if box.kind == "staff" and box.key != caller.username and not has_role(caller.user, "service_admin"):
         raise Forbidden(_l("Sie dürfen nur in Ihren eigenen Kalender schreiben."))
 

@@ -47,9 +47,15 @@ DAY_NAMES = {"mon": "monday", "tue": "tuesday", "wed": "wednesday", "thu": "thur
              "sat": "saturday", "sun": "sunday"}
 
 
+def _visible(location: Location) -> bool:
+    """An API client restricted to locations sees only those."""
+    caller = graph.current_caller()
+    return caller is None or caller.principal.sees_location(location.id)
+
+
 def _location(business_id: str) -> Location:
     location = db.session.scalar(select(Location).where(Location.key == business_id, Location.active.is_(True)))
-    if location is None:
+    if location is None or not _visible(location):
         raise NotFound(_l("Diesen Standort gibt es nicht."))
     return location
 
@@ -123,8 +129,8 @@ def list_businesses():
     graph.authorize_graph("Bookings.Read.All")
     graph.reject_unsupported_options()
     locations = db.session.scalars(select(Location).where(Location.active.is_(True)).order_by(Location.key)).all()
-    return graph.collection([business_json(loc) for loc in locations], context="solutions/bookingBusinesses",
-                            default_top=100, fields=graph.select_fields())
+    return graph.collection([business_json(loc) for loc in locations if _visible(loc)],
+                            context="solutions/bookingBusinesses", default_top=100, fields=graph.select_fields())
 
 
 @bp.get(f"{BUSINESS}/<business_id>")

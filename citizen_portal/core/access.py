@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g, jsonify, redirect, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from citizen_portal.core.api_tokens import user_for_token
+from citizen_portal.core.api_clients import Principal, principal_for_token, user_principal
 from citizen_portal.core.errors import DomainError, Forbidden, wants_json
 from citizen_portal.core.extensions import csrf, db, login_manager
 from citizen_portal.core.i18n import _l, utc_now
@@ -120,21 +120,67 @@ def bearer_token() -> str | None:
 
 
 def authenticate_api_request(*roles: str) -> None:
-    """Rules for staff JSON endpoints: a bearer API token (other software) or a staff session
-    (browser; then unsafe methods must carry the CSRF token, header ``X-CSRFToken``).
-    No or bad credentials → 401; authenticated without one of ``roles`` → 403."""
-    token = bearer_token()
-    if token is not None:
-        user = user_for_token(token)
-        if user is None:
-            raise Unauthorized(_l("Das API-Token ist ungültig oder widerrufen."))
-        g._login_user = user  # flask-login's current_user, for this request only (no cookie)
-    elif not current_user.is_authenticated:
+    """Rules for staff JSON endpoints: a bearer token (a person's API token, or an API client's access
+    token) or a staff session (browser; then unsafe methods must carry the CSRF token, header
+    ``X-CSRFToken``). No or bad credentials → 401; authenticated without one of ``roles`` → 403
+    (an API client is not a person and holds no role: endpoints acting as a person refuse it)."""
+    principal = current_principal()
+    if principal is None:
         raise Unauthorized()
-    elif request.method not in SAFE_METHODS and current_app.config["WTF_CSRF_ENABLED"]:
+    if principal.kind == "client":
+        if roles:
+            raise Forbidden(_l("Diese Aktion handelt im Namen einer Person; ein API-Client kann sie nicht ausführen."))
+        return
+    if bearer_token() is None and request.method not in SAFE_METHODS and current_app.config["WTF_CSRF_ENABLED"]:
         csrf.protect()
     if roles and not any(has_role(current_user, role) for role in roles):
         raise Forbidden()
+
+
+PRINCIPAL_KEY = "citizen_portal.api_principal"
+
+
+def current_principal() -> Principal | None:
+    """Who calls this request (resolved once): the bearer token's person or client, else the staff
+    session's person, else ``None``. A bearer token that is unknown, expired or revoked → 401.
+    A person's token also logs the person in for this request only (flask-login's ``current_user``,
+    no cookie)."""
+    if PRINCIPAL_KEY in request.environ:  # per request (``g`` may outlive a request in tests)
+        return request.environ[PRINCIPAL_KEY]
+    token = bearer_token()
+    principal: Principal | None
+    if token is not None:
+        principal = principal_for_token(token)
+        if principal is None:
+            raise Unauthorized(_l("Das API-Token ist ungültig, abgelaufen oder widerrufen."))
+        if principal.kind == "user":
+            g._login_user = db.session.get(User, principal.user_id)
+    elif current_user.is_authenticated:
+        principal = user_principal(current_user)
+    else:
+        principal = None
+    request.environ[PRINCIPAL_KEY] = principal
+    return principal
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    default_message = _l("Dem Token fehlt die nötige Berechtigung (Scope).")
+
+
+def require_scope(scope: str | None) -> Principal | None:
+    """An operation's scope check: ``None`` (a public operation) lets everyone pass; otherwise the
+    caller must be authenticated (401) and hold ``scope`` (403 ``insufficient_scope``, RFC 6750 §3.1)."""
+    if scope is None:  # public: a bearer value here may be something else (a citizen's manage token)
+        return None
+    principal = current_principal()
+    if principal is None:
+        raise Unauthorized()
+    if not principal.has(scope):
+        error = InsufficientScope(extra={"required_scope": scope})
+        error.headers = {"WWW-Authenticate": f'Bearer realm="api", error="insufficient_scope", scope="{scope}"'}
+        raise error
+    return principal
 
 
 def api_login_required(*roles: str) -> Callable[[F], F]:

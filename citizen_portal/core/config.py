@@ -78,6 +78,14 @@ SETTINGS: tuple[Setting, ...] = (
             "longest time spent reading one remote event (parsing and expanding); then as above"),
     Setting("EVENT_UID_DOMAIN", str, "termine.musterhausen.example", "domain part of event UIDs written"),
     Setting("OUTBOX_DRAIN_AFTER_COMMIT", bool, True, "push calendar events right after a booking"),
+    # --- API clients and webhooks
+    Setting("OAUTH_TOKEN_SECONDS", int, 3600, "lifetime of an access token issued by POST /oauth/token"),
+    Setting("OAUTH_TOKEN_RATE_LIMIT", str, "30 per minute", "POST /oauth/token requests per client address"),
+    Setting("WEBHOOK_TIMEOUT_SECONDS", float, 10.0, "longest wait for a webhook receiver's answer"),
+    Setting("WEBHOOK_RETRY_HOURS", float, 72.0,
+            "a webhook delivery that fails is retried with backoff this long (at least 24), then given up"),
+    Setting("WEBHOOK_ALLOW_HTTP_LOOPBACK", bool, False,
+            "accept http:// webhook receivers on loopback addresses (tests; always allowed in debug mode)"),
     # --- requests, sessions, logs
     Setting("PROXY_FIX", int, 0, "reverse proxies in front whose X-Forwarded-For/-Proto/-Host are trusted (0: none)"),
     Setting("MAX_CONTENT_LENGTH", int, 256 * 1024, "largest request body (bytes)"),

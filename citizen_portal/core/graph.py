@@ -35,31 +35,23 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import Blueprint, Flask, current_app, g, jsonify, request
-from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
-from citizen_portal.core.access import Unauthorized, bearer_token, has_role
-from citizen_portal.core.api_tokens import user_for_token
+from citizen_portal.core.access import Unauthorized, bearer_token, current_principal
+from citizen_portal.core.api_clients import Principal
 from citizen_portal.core.errors import DomainError, Forbidden, Invalid, NotFound, add_error_renderer
-from citizen_portal.core.extensions import csrf, limiter
+from citizen_portal.core.extensions import csrf, db, limiter
 from citizen_portal.core.i18n import _l
+from citizen_portal.core.models import User
 
 PREFIX = "/graph/v1.0"
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 1000
 DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.0000000"
 
-# permission (Graph scope name) → platform role whose personal tokens hold it (as issue 11's
-# ``core.scopes.ROLE_SCOPES``: staff read and write calendars and read rooms; bookings need service_admin;
-# admin holds everything); one table until API clients with Graph scopes replace personal tokens here
-PERMISSION_ROLES = {
-    "User.Read.All": "staff",
-    "Calendars.Read": "staff",
-    "Calendars.ReadWrite": "staff",
-    "Place.Read.All": "staff",
-    "Bookings.Read.All": "service_admin",
-    "Bookings.ReadWrite.All": "service_admin",
-}
+# Graph permission names are scopes of the platform's one registry (``core.scopes``): API clients hold
+# the ones they were given, a person's token the ones her roles imply. Reading users needs Calendars.Read.
+USERS_PERMISSION = "Calendars.Read"
 
 # Windows time-zone names (CLDR windowsZones, territory 001) of the zones Graph clients in Europe send
 WINDOWS_ZONES = {
@@ -220,30 +212,41 @@ def request_id() -> str:
 
 @dataclass(frozen=True)
 class GraphCaller:
-    """Who calls: today a staff account's personal API token; ``username`` acts in the services."""
+    """Who calls: a person (``user``, her personal token) or an API client (``user`` is ``None``);
+    ``principal`` carries the scopes and the client's restrictions to locations and staff members."""
 
-    user: Any
+    principal: Principal
+    user: Any = None
 
     @property
-    def username(self) -> str:
-        return self.user.username
+    def username(self) -> str | None:
+        return self.principal.username if self.principal.kind == "user" else None
+
+    def sees(self, box: Mailbox) -> bool:
+        """A client restricted to staff members sees only their mailboxes (rooms: every one)."""
+        return box.kind != "staff" or self.principal.sees_staff(box.key)
 
 
 def authorize_graph(permission: str) -> GraphCaller:
-    """The one access check of the Graph API: a bearer token (``flask users token create``) of an active
-    user holding the role that ``PERMISSION_ROLES`` gives the Graph permission. No token or a bad one →
-    401 ``InvalidAuthenticationToken``; a user without the role → 403 ``ErrorAccessDenied``."""
-    token = bearer_token()
-    if token is None:
+    """The one access check of the Graph API: a bearer token (an API client's access token from
+    ``POST /oauth/token``, or a person's token from ``flask users token create``) holding the Graph
+    permission as a scope (``core.scopes``). No token or a bad one → 401 ``InvalidAuthenticationToken``
+    (cookies are not accepted here: the blueprints are exempt from CSRF); the scope missing → 403
+    ``ErrorAccessDenied``. The caller is kept for this request (``current_caller``)."""
+    if bearer_token() is None:
         raise Unauthorized(_l("Das Zugriffstoken fehlt."))
-    user = user_for_token(token)
-    if user is None:
+    principal = current_principal()
+    if principal is None:
         raise Unauthorized(_l("Das Zugriffstoken ist ungültig oder widerrufen."))
-    g._login_user = user  # flask-login's current_user for this request only (no cookie)
-    role = PERMISSION_ROLES.get(permission)
-    if role is None or not has_role(current_user, role):
+    if not principal.has(permission):
         raise Forbidden(_l("Diesem Zugriffstoken fehlt die Berechtigung %(permission)s.", permission=permission))
-    return GraphCaller(user)
+    user = db.session.get(User, principal.user_id) if principal.kind == "user" else None
+    g.graph_caller = GraphCaller(principal, user)
+    return g.graph_caller
+
+
+def current_caller() -> GraphCaller | None:
+    return g.get("graph_caller")
 
 
 # --------------------------------------------------------------------------- mailboxes (users)
@@ -275,9 +278,11 @@ def register_mailboxes(app: Flask, source: Callable[[], Iterable[Mailbox]]) -> N
 
 
 def mailboxes() -> list[Mailbox]:
+    """Every mailbox the caller of this request may see (all of them outside a Graph request)."""
+    caller = current_caller()
     found: list[Mailbox] = []
     for source in current_app.extensions.get("graph_mailbox_sources", []):
-        found.extend(source())
+        found.extend(box for box in source() if caller is None or caller.sees(box))
     return sorted(found, key=lambda box: (box.kind, box.display_name.lower(), box.id))
 
 
@@ -291,8 +296,9 @@ def find_mailbox(ident: str, *, kind: str | None = None) -> Mailbox:
 
 
 def own_mailbox(caller: GraphCaller) -> Mailbox:
-    """``/me``: the staff mailbox whose key is the caller's username; ``NotFound`` if she has none."""
-    for box in mailboxes():
+    """``/me``: the staff mailbox whose key is the caller's username; ``NotFound`` if she has none (an
+    API client has none)."""
+    for box in mailboxes() if caller.username else []:
         if box.kind == "staff" and box.key == caller.username:
             return box
     raise NotFound(_l("Zu diesem Zugriffstoken gehört kein Postfach."))

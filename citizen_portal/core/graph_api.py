@@ -12,7 +12,7 @@ bp = graph.graph_blueprint("graph_users", __name__)
 
 @bp.get("/users")
 def list_users():
-    graph.authorize_graph("User.Read.All")
+    graph.authorize_graph(graph.USERS_PERMISSION)
     graph.reject_unsupported_options()
     return graph.collection([box.to_json() for box in graph.mailboxes()], context="users",
                             default_top=100, fields=graph.select_fields())
@@ -20,7 +20,7 @@ def list_users():
 
 @bp.get("/users/<ident>")
 def get_user(ident: str):
-    graph.authorize_graph("User.Read.All")
+    graph.authorize_graph(graph.USERS_PERMISSION)
     box = graph.find_mailbox(ident)
     body = {"@odata.context": f"{graph.PREFIX}/$metadata#users/$entity", **box.to_json()}
     return jsonify(graph.selected(body, graph.select_fields()))
@@ -28,5 +28,5 @@ def get_user(ident: str):
 
 @bp.get("/me")
 def me():
-    caller = graph.authorize_graph("User.Read.All")
+    caller = graph.authorize_graph(graph.USERS_PERMISSION)
     return jsonify(graph.own_mailbox(caller).to_json())

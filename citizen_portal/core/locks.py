@@ -44,6 +44,11 @@ def mail_outbox() -> Lock:
     return Lock("mail-outbox")
 
 
+def webhooks() -> Lock:
+    """Webhook subscriptions, the claim and the result of a delivery."""
+    return Lock("webhooks")
+
+
 def job_run(job_name: str) -> Lock:
     """One run of a periodic job across all workers."""
     return Lock(f"job:{job_name}")
