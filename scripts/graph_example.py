@@ -49,10 +49,11 @@ class StaticTokenProvider(AccessTokenProvider):
         return self._validator
 
 
-def make_client() -> tuple[GraphServiceClient, GraphRequestAdapter]:
-    auth = BaseBearerTokenAuthenticationProvider(StaticTokenProvider(TOKEN, [urlparse(BASE_URL).hostname]))
+def make_client(base_url: str = BASE_URL, token: str = TOKEN) -> tuple[GraphServiceClient, GraphRequestAdapter]:
+    """A Graph client whose requests go to ``base_url`` with the fixed ``token`` (the tests use it too)."""
+    auth = BaseBearerTokenAuthenticationProvider(StaticTokenProvider(token, [urlparse(base_url).hostname]))
     adapter = GraphRequestAdapter(auth)
-    adapter.base_url = BASE_URL
+    adapter.base_url = base_url
     return GraphServiceClient(request_adapter=adapter), adapter
 
 

@@ -193,14 +193,19 @@ def _context(box: Mailbox, name: str) -> str:
 
 @routes("/users/<ident>/calendarView", "/users/<ident>/calendar/calendarView", methods=["GET"])
 def calendar_view(ident: str | None):
+    return _event_page(ident, "calendarView", lambda: graph.query_range())
+
+
+def _event_page(ident: str | None, name: str, window: Callable[[], tuple[datetime, datetime]]):
+    """A page of the mailbox's events in ``window()`` (``$top``, ``$select``, ``$orderby=start/dateTime``)."""
     caller = graph.authorize_graph("Calendars.Read")
     graph.reject_unsupported_options()
     _check_orderby()
     box = _mailbox(caller, ident)
-    start, end = graph.query_range()
+    start, end = window()
     zone_name, zone = graph.preferred_timezone()
     items = [event_json(box, item, zone_name, zone) for item in items_for(box, start, end)]
-    return graph.collection(items, context=_context(box, "calendarView"), fields=graph.select_fields())
+    return graph.collection(items, context=_context(box, name), fields=graph.select_fields())
 
 
 def _check_orderby() -> None:
@@ -212,15 +217,9 @@ def _check_orderby() -> None:
 @routes("/users/<ident>/events", "/users/<ident>/calendar/events", methods=["GET"])
 def list_events(ident: str | None):
     """The mailbox's events from 90 days ago to a year ahead (occurrences expanded)."""
-    caller = graph.authorize_graph("Calendars.Read")
-    graph.reject_unsupported_options()
-    _check_orderby()
-    box = _mailbox(caller, ident)
     now = utcnow()
-    zone_name, zone = graph.preferred_timezone()
-    items = items_for(box, now - timedelta(days=LIST_PAST_DAYS), now + timedelta(days=LIST_FUTURE_DAYS))
-    return graph.collection([event_json(box, item, zone_name, zone) for item in items],
-                            context=_context(box, "events"), fields=graph.select_fields())
+    return _event_page(ident, "events",
+                       lambda: (now - timedelta(days=LIST_PAST_DAYS), now + timedelta(days=LIST_FUTURE_DAYS)))
 
 
 @routes("/users/<ident>/events/<event_id>", "/users/<ident>/calendar/events/<event_id>", methods=["GET"])

@@ -53,6 +53,12 @@ def _visible(location: Location) -> bool:
     return caller is None or caller.principal.sees_location(location.id)
 
 
+def _sees_staff(staff: StaffMember) -> bool:
+    """An API client restricted to staff members sees only their appointments and availability."""
+    caller = graph.current_caller()
+    return caller is None or caller.principal.sees_staff(staff.key)
+
+
 def _location(business_id: str) -> Location:
     location = db.session.scalar(select(Location).where(Location.key == business_id, Location.active.is_(True)))
     if location is None or not _visible(location):
@@ -92,7 +98,7 @@ def service_json(service: Service, location: Location) -> dict[str, Any]:
 
 def _location_staff(location: Location) -> list[StaffMember]:
     return [s for s in db.session.scalars(select(StaffMember).where(StaffMember.active.is_(True))
-                                          .order_by(StaffMember.key)) if location in s.locations]
+                                          .order_by(StaffMember.key)) if location in s.locations and _sees_staff(s)]
 
 
 def staff_member_json(staff: StaffMember, location: Location) -> dict[str, Any]:
@@ -181,13 +187,14 @@ def list_appointments(business_id: str):
     location = _location(business_id)
     start, end = graph.query_range() if request.path.endswith("calendarView") else _range_or_default()
     zone_name, zone = graph.preferred_timezone()
-    items = [appointment_json(a, zone_name, zone) for a in services.location_appointments(location.key, start, end)]
+    items = [appointment_json(a, zone_name, zone) for a in services.location_appointments(location.key, start, end)
+             if _sees_staff(a.staff)]
     return graph.collection(items, context="bookingAppointments", fields=graph.select_fields())
 
 
 def _appointment(location: Location, appointment_id: str) -> Appointment:
     appointment, _token = services.staff_manage_token(appointment_id)
-    if appointment.location_id != location.id:
+    if appointment.location_id != location.id or not _sees_staff(appointment.staff):
         raise NotFound()
     return appointment
 

@@ -167,12 +167,17 @@ def update_event(owner: str, calendar_key: str, uid: str, values: EventFields, *
                     name == "time_zone" and "start" in values.sent):
                 setattr(event, name, getattr(values, name))
         event.start_at, event.end_at = start, end
-        event.change_key = _new_change_key()
-        event.updated_at = utcnow()
-        _push(event)
-        calendar.announce_bookings_changed([owner])
+        _changed(owner, event)
     calendar.request_drain()
     return event
+
+
+def _changed(owner: str, event: GraphEvent) -> None:
+    """After a change (caller's transaction): a new changeKey, the server's copy queued, the slot cache told."""
+    event.change_key = _new_change_key()
+    event.updated_at = utcnow()
+    _push(event)
+    calendar.announce_bookings_changed([owner])
 
 
 def cancel_event(owner: str, calendar_key: str, uid: str) -> GraphEvent:
@@ -182,10 +187,7 @@ def cancel_event(owner: str, calendar_key: str, uid: str) -> GraphEvent:
         event = get_event(calendar_key, uid)
         if not event.is_cancelled:
             event.is_cancelled = True
-            event.change_key = _new_change_key()
-            event.updated_at = utcnow()
-            _push(event)
-            calendar.announce_bookings_changed([owner])
+            _changed(owner, event)
     calendar.request_drain()
     return event
 

@@ -17,12 +17,12 @@ from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
 from citizen_portal.core.api_clients import create_client
 from citizen_portal.core.extensions import db
+from scripts.graph_example import make_client
 from staff_calendar.calendars.models import CalendarLink
 from tests.citizen_portal.booking.factories import make_setup
 from tests.factories import build_app, make_user, stamp_mirror
 from tests.fixtures.gunicorn import gunicorn_instance
 from tests.graph.helpers import future_day
-from tests.graph.test_msgraph_sdk import make_client
 from tests.staff_calendar.spaces.factories import make_floor, make_room
 
 ZONE = "W. Europe Standard Time"

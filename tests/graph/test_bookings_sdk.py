@@ -19,10 +19,10 @@ from sqlalchemy import func, select
 
 from citizen_portal.booking.models import Appointment
 from citizen_portal.core.extensions import db
+from scripts.graph_example import make_client
 from tests.factories import build_app
 from tests.fixtures.gunicorn import gunicorn_instance
 from tests.graph.helpers import future_day, staff_with_token
-from tests.graph.test_msgraph_sdk import make_client
 
 CLIENTS = 20
 

@@ -13,19 +13,12 @@ import subprocess
 import sys
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
-from urllib.parse import urlparse
 
 import icalendar
 import pytest
 import requests
 from kiota_abstractions.api_error import APIError
-from kiota_abstractions.authentication import (
-    AccessTokenProvider,
-    AllowedHostsValidator,
-    BaseBearerTokenAuthenticationProvider,
-)
 from kiota_abstractions.base_request_configuration import RequestConfiguration
-from msgraph import GraphServiceClient
 from msgraph.generated.models.attendee import Attendee
 from msgraph.generated.models.attendee_type import AttendeeType
 from msgraph.generated.models.body_type import BodyType
@@ -43,13 +36,13 @@ from msgraph.generated.users.item.calendar.get_schedule.get_schedule_post_reques
 from msgraph.generated.users.item.calendar_view.calendar_view_request_builder import (
     CalendarViewRequestBuilder,
 )
-from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph_core import PageIterator
 from sqlalchemy.orm.attributes import flag_modified
 
 from citizen_portal.core.api_tokens import create_api_token
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import SiteSettings
+from scripts.graph_example import make_client
 from staff_calendar.calendars import mirror, outbox
 from tests.factories import build_app, make_user, stamp_mirror
 from tests.fixtures.caldav_servers import link_calendar, put_remote_event
@@ -61,27 +54,6 @@ pytestmark = pytest.mark.caldav
 ROOT = Path(__file__).resolve().parents[2]
 WINDOWS_BERLIN = "W. Europe Standard Time"
 PREFER = f'outlook.timezone="{WINDOWS_BERLIN}"'
-
-
-class StaticTokenProvider(AccessTokenProvider):
-    """A fixed platform token, only for the hosts allowed (bare host names)."""
-
-    def __init__(self, token: str, allowed_hosts: list[str]) -> None:
-        self._token = token
-        self._validator = AllowedHostsValidator(allowed_hosts)
-
-    async def get_authorization_token(self, uri, additional_authentication_context=None):
-        return self._token if self._validator.is_url_host_valid(uri) else ""
-
-    def get_allowed_hosts_validator(self):
-        return self._validator
-
-
-def make_client(base_url: str, token: str) -> tuple[GraphServiceClient, GraphRequestAdapter]:
-    auth = BaseBearerTokenAuthenticationProvider(StaticTokenProvider(token, [urlparse(base_url).hostname]))
-    adapter = GraphRequestAdapter(auth)
-    adapter.base_url = base_url
-    return GraphServiceClient(request_adapter=adapter), adapter
 
 
 def local(day: datetime, hour: int, minute: int = 0) -> str:
