@@ -22,7 +22,7 @@ from citizen_portal.core.scopes import SCOPES
 from citizen_portal.integrations import schemas
 
 bp = Blueprint("api_clients_admin", __name__, url_prefix="/verwaltung/api-clients")
-bp.record_once(lambda state: register_nav_item(state.app, "api-clients", _l("API-Clients"), "/verwaltung/api-clients",
+bp.record_once(lambda state: register_nav_item(state.app, "api-clients", _l("API-Clients"), "/verwaltung/api-clients/",
                                                order=90, roles=("admin",)))
 
 TEMPLATES = "citizen_portal/integrations"

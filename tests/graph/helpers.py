@@ -39,3 +39,25 @@ def staff_with_token(calendar_key: str | None = None, *, roles: str = "staff,ser
 
 def headers(token: str, **extra: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}", **extra}
+
+
+def run_async(coroutine):
+    """``asyncio.run`` in a thread of its own: the session's Playwright browser keeps an event loop
+    running in the main thread, where ``asyncio.run`` refuses to start."""
+    import asyncio
+    import threading
+
+    outcome: dict = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coroutine)
+        except BaseException as exc:  # re-raised in the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome.get("value")

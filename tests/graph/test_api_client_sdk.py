@@ -5,8 +5,6 @@ of the other location or the other staff member (404, as if they did not exist);
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 import requests
 from msgraph.generated.models.booking_appointment import BookingAppointment
@@ -22,7 +20,7 @@ from staff_calendar.calendars.models import CalendarLink
 from tests.citizen_portal.booking.factories import make_setup
 from tests.factories import build_app, make_user, stamp_mirror
 from tests.fixtures.gunicorn import gunicorn_instance
-from tests.graph.helpers import future_day
+from tests.graph.helpers import future_day, run_async
 from tests.staff_calendar.spaces.factories import make_floor, make_room
 
 ZONE = "W. Europe Standard Time"
@@ -91,7 +89,7 @@ def test_restricted_api_client_with_the_sdk(fresh_database_url, tmp_path):
                     customers=[BookingCustomerInformation(name="Max Muster", email_address="max@example.org")]))
             assert booked.service_id == seeded["service"]
 
-        asyncio.run(scenario())
+        run_async(scenario())
         # a token without the Bookings scope gets 403 ErrorAccessDenied
         narrow = requests.post(f"{url}/oauth/token", timeout=30, data={
             "grant_type": "client_credentials", "client_id": client_id, "client_secret": client_secret,

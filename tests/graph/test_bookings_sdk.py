@@ -4,7 +4,6 @@ on real connections (4 gunicorn workers) → exactly one 201, every other answer
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import requests
@@ -22,7 +21,7 @@ from citizen_portal.core.extensions import db
 from scripts.graph_example import make_client
 from tests.factories import build_app
 from tests.fixtures.gunicorn import gunicorn_instance
-from tests.graph.helpers import future_day, staff_with_token
+from tests.graph.helpers import future_day, run_async, staff_with_token
 
 CLIENTS = 20
 
@@ -72,7 +71,7 @@ def test_bookings_with_the_sdk_and_twenty_concurrent_creates(fresh_database_url,
             else:
                 raise AssertionError("no 404")
 
-        asyncio.run(with_sdk())
+        run_async(with_sdk())
 
         barrier = threading.Barrier(CLIENTS)
         answers: list = [None] * CLIENTS

@@ -7,7 +7,6 @@ staff member's real Radicale calendar, a citizen's web booking in calendarView a
 
 from __future__ import annotations
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -47,7 +46,7 @@ from staff_calendar.calendars import mirror, outbox
 from tests.factories import build_app, make_user, stamp_mirror
 from tests.fixtures.caldav_servers import link_calendar, put_remote_event
 from tests.fixtures.gunicorn import gunicorn_instance
-from tests.graph.helpers import BER, future_day, staff_with_token
+from tests.graph.helpers import BER, future_day, run_async, staff_with_token
 from tests.staff_calendar.spaces.factories import make_floor, make_room
 
 pytestmark = pytest.mark.caldav
@@ -236,7 +235,7 @@ def test_msgraph_sdk_calendar_rooms_and_errors(graph_server):
             end=DateTimeTimeZone(date_time=local(day, 11, 30), time_zone=WINDOWS_BERLIN)))
         return made.i_cal_u_id
 
-    uid = asyncio.run(create_only())
+    uid = run_async(create_only())
     with app.app_context():
         outbox.drain()
         db.engine.dispose()
@@ -244,7 +243,7 @@ def test_msgraph_sdk_calendar_rooms_and_errors(graph_server):
               for e in icalendar.Calendar.from_ical(obj.data).walk("VEVENT")}
     assert str(stored[uid]["SUMMARY"]) == "Sprechstunde"
     assert stored[uid]["DTSTART"].dt.astimezone(UTC) == datetime.combine(day.date(), time(11), tzinfo=BER)
-    asyncio.run(scenario())
+    run_async(scenario())
 
     # the README's example script books a room and reads the token owner's calendar (/me)
     example = subprocess.run([sys.executable, str(ROOT / "scripts" / "graph_example.py")], capture_output=True,
