@@ -25,7 +25,7 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
-from staff_calendar.calendars.models import CalendarObject, GraphEvent, OutboxEntry
+from staff_calendar.calendars.models import BusyInterval, CalendarObject, CalendarSyncState, GraphEvent, OutboxEntry
 from staff_calendar.calendars.reading import Limits
 from staff_calendar.calendars.time_limit import run_with_time_limit
 
@@ -112,14 +112,31 @@ def calendar_items(calendar_key: str, start: datetime, end: datetime, *, platfor
     return sorted(items, key=lambda item: (item.start, item.end, item.uid))
 
 
+def _idle_hrefs(calendar_key: str, start: datetime, end: datetime) -> set[str]:
+    """Objects that are busy somewhere in the mirror window but not in ``[start, end)``: nothing of theirs
+    can be in the range (short of a free occurrence there), so they need not be expanded. Only when the
+    range lies within the mirrored window (outside it the mirror has no busy rows to tell)."""
+    state = db.session.get(CalendarSyncState, calendar_key)
+    if state is None or state.window_start is None or state.window_end is None or not (
+            state.window_start <= start and end <= state.window_end):
+        return set()
+    busy_somewhere = set(db.session.scalars(select(BusyInterval.href).where(
+        BusyInterval.calendar_key == calendar_key).distinct()))
+    busy_here = set(db.session.scalars(select(BusyInterval.href).where(
+        BusyInterval.calendar_key == calendar_key, BusyInterval.start < end, BusyInterval.end > start).distinct()))
+    return busy_somewhere - busy_here
+
+
 def mirrored_items(calendar_key: str, start: datetime, end: datetime) -> list[CalendarItem]:
-    """The mirrored remote events overlapping the range, series expanded (at most ``Limits`` per object)."""
+    """The mirrored remote events overlapping the range, series expanded (at most ``Limits`` per object).
+    Objects whose busy time lies elsewhere are skipped (``_idle_hrefs``); free-only objects are read."""
     limits = Limits.from_config()
     zone = site_timezone()
     items: list[CalendarItem] = []
-    objects = db.session.scalars(select(CalendarObject).where(
+    idle = _idle_hrefs(calendar_key, start, end)
+    objects = [obj for obj in db.session.scalars(select(CalendarObject).where(
         CalendarObject.calendar_key == calendar_key, CalendarObject.own.is_(False),
-        CalendarObject.data.is_not(None))).all()
+        CalendarObject.data.is_not(None))) if obj.href not in idle]
     for obj in objects:
         found: list[CalendarItem] = []
         run_with_time_limit(limits.seconds, lambda obj=obj, found=found: _expand(obj, start, end, zone,

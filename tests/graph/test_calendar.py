@@ -115,8 +115,12 @@ def test_calendar_view_shows_every_event_and_get_schedule_busy(app, client, radi
     private = icalendar.Event.new(uid="private-1@other.example", summary="Arzttermin", start=day.replace(hour=10),
                                   end=day.replace(hour=11))
     private.add("class", "PRIVATE")
+    free = icalendar.Event.new(uid="free-1@other.example", summary="Mittagspause", start=day.replace(hour=12),
+                               end=day.replace(hour=13))
+    free.add("transp", "TRANSPARENT")  # no busy rows in the mirror: still shown, as free
     put_remote_event(remote.calendar, series)
     put_remote_event(remote.calendar, private)
+    put_remote_event(remote.calendar, free)
     assert mirror.sync_calendar(link.key).error is None
     stamp_mirror(link.key)
     # a citizen's web booking with this staff member
@@ -137,6 +141,7 @@ def test_calendar_view_shows_every_event_and_get_schedule_busy(app, client, radi
     assert (None, "singleInstance") in subjects  # the private event: busy time without subject
     assert "Arzttermin" not in str(items)
     assert (ours["subject"], "singleInstance") in subjects
+    assert next(item for item in items if item["subject"] == "Mittagspause")["showAs"] == "free"
     assert any(result.appointment.code in (item["subject"] or "") for item in items)
     occurrence = next(item for item in items if item["subject"] == "Jour fixe")
     assert client.get(f"/graph/v1.0/users/staff-{staff.key}/events/{occurrence['id']}",
