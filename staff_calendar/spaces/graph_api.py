@@ -5,15 +5,18 @@ case-insensitively."""
 
 from __future__ import annotations
 
+import operator
+import re
+from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import current_app, jsonify, request
 from sqlalchemy import select
 
 from citizen_portal.core import graph
-from citizen_portal.core.errors import NotFound
+from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import localized
+from citizen_portal.core.i18n import _l, localized
 from staff_calendar.spaces.models import Floor, Room
 from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS
 
@@ -66,15 +69,40 @@ def floor_json(floor: Floor) -> dict[str, Any]:
             "address": None, "geoCoordinates": None}
 
 
+FILTER_TERM = re.compile(r"^\s*(capacity)\s+(eq|ne|ge|gt|le|lt)\s+(\d{1,6})\s*$|"
+                         r"^\s*(isWheelChairAccessible)\s+(eq|ne)\s+(true|false)\s*$", re.IGNORECASE)
+COMPARE = {"eq": operator.eq, "ne": operator.ne, "ge": operator.ge, "gt": operator.gt, "le": operator.le,
+           "lt": operator.lt}
+
+
+def room_filter(expression: str) -> Callable[[dict[str, Any]], bool]:
+    """``$filter`` on rooms: ``capacity <op> N`` and ``isWheelChairAccessible eq|ne true|false``, joined by
+    ``and``; anything else is refused (400), never ignored."""
+    tests = []
+    for term in re.split(r"\s+and\s+", expression.strip(), flags=re.IGNORECASE):
+        match = FILTER_TERM.match(term)
+        if match is None:
+            raise Invalid(fields={"$filter": _l("Unterstützt: capacity ge 10, isWheelChairAccessible eq true "
+                                                "(mit and verbunden).")})
+        if match.group(1):
+            op, number = COMPARE[match.group(2).lower()], int(match.group(3))
+            tests.append(lambda room, op=op, number=number: op(room["capacity"], number))
+        else:
+            op, flag = COMPARE[match.group(5).lower()], match.group(6).lower() == "true"
+            tests.append(lambda room, op=op, flag=flag: op(room["isWheelChairAccessible"], flag))
+    return lambda room: all(test(room) for test in tests)
+
+
 @bp.get("/places/<kind>")
 def list_places(kind: str):
     graph.authorize_graph("Place.Read.All")
-    graph.reject_unsupported_options()
     wanted = ROOM_TYPES.get(kind.lower())
+    graph.reject_unsupported_options(*(["$filter"] if wanted == "room" else []))
     if wanted is None:
         return get_place(kind)
     if wanted == "room":
-        items = [room_json(room) for room in _active_rooms()]
+        keep = room_filter(request.args["$filter"]) if "$filter" in request.args else (lambda room: True)
+        items = [item for item in (room_json(room) for room in _active_rooms()) if keep(item)]
         context = "places/microsoft.graph.room"
     else:
         floors = db.session.scalars(select(Floor).where(Floor.active.is_(True)).order_by(Floor.key)).all()

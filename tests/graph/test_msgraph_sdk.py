@@ -184,7 +184,17 @@ def test_msgraph_sdk_calendar_rooms_and_errors(graph_server):
 
         # rooms, and a room booked through its calendar (the room rules apply)
         rooms = await client.places.graph_room.get(request_configuration=RequestConfiguration(
-            query_parameters=GraphRoomRequestBuilder.GraphRoomRequestBuilderGetQueryParameters(top=100)))
+            query_parameters=GraphRoomRequestBuilder.GraphRoomRequestBuilderGetQueryParameters(
+                top=100, filter="capacity ge 10 and isWheelChairAccessible eq true")))
+        too_small = await client.places.graph_room.get(request_configuration=RequestConfiguration(
+            query_parameters=GraphRoomRequestBuilder.GraphRoomRequestBuilderGetQueryParameters(
+                filter="capacity ge 13")))
+        assert too_small.value == []
+        with pytest.raises(ODataError) as unsupported:
+            await client.places.graph_room.get(request_configuration=RequestConfiguration(
+                query_parameters=GraphRoomRequestBuilder.GraphRoomRequestBuilderGetQueryParameters(
+                    filter="startswith(displayName,'S')")))
+        assert unsupported.value.response_status_code == 400
         (room,) = rooms.value
         assert isinstance(room, Room) and room.capacity == 12 and room.is_wheel_chair_accessible is True
         assert room.email_address == seeded["room_mail"]
