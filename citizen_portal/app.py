@@ -18,6 +18,7 @@ from citizen_portal.core import (
     config,
     database,
     errors,
+    graph,
     headers,
     i18n,
     logs,
@@ -48,6 +49,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.json = schemas.JSONProvider(app)
     _configure(app, overrides or {})
     _init_extensions(app)
+    graph.init_app(app)
     _register_packages(app)
     errors.register_error_handlers(app)
     logs.init_app(app)
@@ -71,6 +73,7 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.auth import views as auth_views
     from citizen_portal.core import api, openapi
     from citizen_portal.core import cli as core_cli
+    from citizen_portal.core import graph_api as core_graph_api
     from citizen_portal.pages import views as pages_views
     from citizen_portal.site import cli as site_cli
 
@@ -79,6 +82,7 @@ def _register_packages(app: Flask) -> None:
     auth_oidc.init_app(app)
     app.register_blueprint(openapi.bp)  # /api/v1/openapi.json and /docs: every package's operations
     api.init_app(app)  # rate-limit fields on API answers
+    app.register_blueprint(core_graph_api.bp)
     app.cli.add_command(core_cli.translate_cli)
     app.cli.add_command(core_cli.config_cli)
     app.cli.add_command(core_cli.worker_command)
@@ -100,6 +104,7 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.booking import admin_views as booking_admin_views
     from citizen_portal.booking import api as booking_api
     from citizen_portal.booking import cli as booking_cli
+    from citizen_portal.booking import graph_api as booking_graph_api
     from citizen_portal.booking import jobs as booking_jobs
     from citizen_portal.booking import staff_views as booking_staff_views
     from citizen_portal.booking import views as booking_views
@@ -108,21 +113,26 @@ def _register_packages(app: Flask) -> None:
     app.register_blueprint(booking_staff_views.bp)
     app.register_blueprint(booking_admin_views.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(booking_graph_api.bp)
     app.cli.add_command(booking_cli.booking_cli)
     booking_jobs.register(app)
 
     # staff calendars (CalDAV) and desks and rooms (staff_calendar)
+    from staff_calendar import graph_api as calendar_graph_api
     from staff_calendar.calendars import cli as calendar_cli
     from staff_calendar.calendars import jobs as calendar_jobs
     from staff_calendar.spaces import admin_views as spaces_admin_views
     from staff_calendar.spaces import api as spaces_api
     from staff_calendar.spaces import cli as spaces_cli
+    from staff_calendar.spaces import graph_api as spaces_graph_api
     from staff_calendar.spaces import jobs as spaces_jobs
     from staff_calendar.spaces import views as spaces_views
 
     app.register_blueprint(spaces_views.bp)
     app.register_blueprint(spaces_admin_views.bp)
     app.register_blueprint(spaces_api.bp)
+    app.register_blueprint(calendar_graph_api.bp)
+    app.register_blueprint(spaces_graph_api.bp)
     app.cli.add_command(calendar_cli.staff_calendar_cli)
     app.cli.add_command(spaces_cli.spaces_cli)
     calendar_jobs.register(app)

@@ -159,11 +159,16 @@ def schedule_event(
     location: str | None = None,
     description: str | None = None,
     transparent: bool = False,
+    privacy: str | None = None,
+    categories: list[str] | None = None,
+    status: str | None = None,
 ) -> None:
     """Queue create-or-update of an event: an outbox row added to the caller's open transaction
-    (no commit here). The worker PUTs it; SEQUENCE rises with every change."""
+    (no commit here). The worker PUTs it; SEQUENCE rises with every change. ``privacy`` is the
+    iCalendar CLASS (PRIVATE, CONFIDENTIAL), ``status`` e.g. CANCELLED."""
     outbox.enqueue(calendar_key, uid, "upsert",
-                   outbox._payload(summary, start, end, location, description, transparent))
+                   outbox._payload(summary, start, end, location, description, transparent, privacy=privacy,
+                                   categories=categories, status=status))
 
 
 def schedule_event_removal(*, calendar_key: str, uid: str) -> None:

@@ -21,7 +21,7 @@ PACKAGES = ("citizen_portal", "staff_calendar", "polls")
 CORE = "citizen_portal.core"
 CALENDAR_LIBRARIES = ("caldav", "icalendar", "recurring_ical_events")
 # modules only create_app may import: blueprints, CLI groups, job registrations
-ENTRY_SUFFIXES = ("views", "staff_views", "admin_views", "api", "cli", "jobs")
+ENTRY_SUFFIXES = ("views", "staff_views", "admin_views", "api", "graph_api", "cli", "jobs")
 # citizen_portal.site (the site-file loader) writes the calendar links, floors, desks and rooms, and
 # validates [site] spaces with its one declaration
 SITE_LOADER_MAY_IMPORT = frozenset({"staff_calendar.calendars.models", "staff_calendar.spaces.models",

@@ -55,6 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOGIN_RATE_LIMIT", str, "10 per minute", "login attempts per client"),
     Setting("BOOKING_RATE_LIMIT", str, "10 per minute;50 per hour", "appointment writes per client"),
     Setting("BOOKING_SLOTS_RATE_LIMIT", str, "120 per minute", "slot searches per client"),
+    Setting("GRAPH_RATE_LIMIT", str, "600 per minute", "requests to /graph/v1.0 per token (429 with Retry-After)"),
     Setting("POLLS_VOTE_RATE_LIMIT", str, "20 per minute; 200 per hour", "ballots per client"),
     Setting("POLLS_MAIL_RATE_LIMIT", str, "5 per minute; 30 per hour", "poll and suggestion mails per client"),
     Setting("CAPTCHA", str, "on", "ALTCHA proof-of-work on public writes: on or off (tests, trusted networks)"),

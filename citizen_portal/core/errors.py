@@ -151,7 +151,23 @@ def problem_response(error: DomainError):
     return response
 
 
+def _prefix_renderer():
+    """The renderers an API with its own error format registered for this request's path (``add_error_renderer``)."""
+    for prefix, renderers in current_app.extensions.get("error_renderers", {}).items():
+        if request.path == prefix or request.path.startswith(prefix + "/"):
+            return renderers
+    return None
+
+
+def add_error_renderer(app: Flask, prefix: str, domain: Any, http: Any) -> None:
+    """Errors under ``prefix`` render with ``domain(error)`` / ``http(exc, message)`` (e.g. Graph's envelope)."""
+    app.extensions.setdefault("error_renderers", {})[prefix] = (domain, http)
+
+
 def render_error(error: DomainError):
+    special = _prefix_renderer()
+    if special is not None:
+        return special[0](error)
     if wants_problem():
         return problem_response(error)
     if wants_json():
@@ -164,6 +180,9 @@ def _http_error(exc: HTTPException):
     message = HTTP_MESSAGES.get(status, exc.description)
     if isinstance(exc, CSRFError):
         message = _l("Das Formular ist abgelaufen. Bitte laden Sie die Seite neu und senden Sie es erneut.")
+    special = _prefix_renderer()
+    if special is not None:
+        return special[1](exc, message)
     error = DomainError(message, code="csrf_failed" if isinstance(exc, CSRFError) else HTTP_CODES.get(status, "error"))
     error.status = status
     allowed = getattr(exc, "valid_methods", None)

@@ -17,7 +17,8 @@ from staff_calendar.calendars import vtimezone
 PRODID = "-//Municipal Services Platform//Termine//DE"
 OWN_PROPERTY = "X-MUNICIPAL-PORTAL"
 # fields of our events that a merge after a 412 may overwrite (everything else stays as the remote has it)
-MANAGED_FIELDS = ("summary", "start", "end", "location", "description", "transparent", "status")
+MANAGED_FIELDS = ("summary", "start", "end", "location", "description", "transparent", "status", "class",
+                  "categories")
 
 
 def new_calendar(method: str | None = None) -> icalendar.Calendar:
@@ -63,6 +64,10 @@ def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_mar
     status = status or payload.get("status")
     if status:
         event.add("status", status)
+    if payload.get("class"):
+        event.add("class", payload["class"])
+    if payload.get("categories"):
+        event.add("categories", list(payload["categories"]))
     if own_marker:
         event.add(OWN_PROPERTY, own_marker)
     return event
@@ -90,7 +95,8 @@ def merge_event(remote_ics: str, payload: dict, base: dict | None, *, uid: str, 
     changed = [f for f in MANAGED_FIELDS if base is None or base.get(f) != payload.get(f)]
     ours = build_event(payload, uid=uid, sequence=0, tz=tz)
     names = {"summary": "SUMMARY", "start": "DTSTART", "end": "DTEND", "location": "LOCATION",
-             "description": "DESCRIPTION", "transparent": "TRANSP", "status": "STATUS"}
+             "description": "DESCRIPTION", "transparent": "TRANSP", "status": "STATUS", "class": "CLASS",
+             "categories": "CATEGORIES"}
     for field in changed:
         name = names[field]
         if name in event:

@@ -125,3 +125,49 @@ class OutboxEntry(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class GraphEvent(db.Model):
+    """An event a Graph client wrote into a staff member's calendar (``POST /users/{id}/events``).
+
+    The database holds what the client sent (the CalDAV server gets it through the outbox, with
+    ``uid``); ``change_key`` changes with every change (``If-Match``); ``transaction_id`` makes a
+    repeated POST (the SDK retries) return the first event instead of a second one."""
+
+    __tablename__ = "graph_events"
+    __table_args__ = (UniqueConstraint("calendar_key", "transaction_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_key: Mapped[str] = mapped_column(String(100), index=True)
+    owner: Mapped[str] = mapped_column(String(64), index=True)  # the staff member's key (= username)
+    uid: Mapped[str] = mapped_column(String(500), unique=True)
+    transaction_id: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    body_type: Mapped[str] = mapped_column(String(8), default="text")
+    body: Mapped[str] = mapped_column(Text, default="")
+    location: Mapped[str | None] = mapped_column(String(255))
+    attendees: Mapped[list] = mapped_column(JSON, default=list)
+    categories: Mapped[list] = mapped_column(JSON, default=list)
+    show_as: Mapped[str] = mapped_column(String(20), default="busy")
+    sensitivity: Mapped[str] = mapped_column(String(20), default="normal")
+    importance: Mapped[str] = mapped_column(String(10), default="normal")
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    time_zone: Mapped[str] = mapped_column(String(100), default="UTC")
+    is_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    change_key: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class GraphDeltaState(db.Model):
+    """What a ``calendarView/delta`` round last returned (event id → changeKey), behind its ``$deltatoken``."""
+
+    __tablename__ = "graph_delta_states"
+
+    token: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mailbox_id: Mapped[str] = mapped_column(String(120))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime())
+    window_end: Mapped[datetime] = mapped_column(UTCDateTime())
+    seen: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

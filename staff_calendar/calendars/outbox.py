@@ -58,12 +58,15 @@ class DeliveryError(Exception):
 
 
 def _payload(summary: str, start: datetime, end: datetime, location: str | None, description: str | None,
-             transparent: bool) -> dict:
+             transparent: bool, *, privacy: str | None = None, categories: list[str] | None = None,
+             status: str | None = None) -> dict:
+    """The desired state of an event; ``privacy`` (CLASS), ``categories`` and ``status`` only when set,
+    so the payload of callers that never set them stays as it was."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     if end <= start:
         raise ValueError("end must be after start")
-    return {
+    payload = {
         "summary": summary,
         "start": start.astimezone(UTC).isoformat(),
         "end": end.astimezone(UTC).isoformat(),
@@ -71,6 +74,13 @@ def _payload(summary: str, start: datetime, end: datetime, location: str | None,
         "description": description or None,
         "transparent": bool(transparent),
     }
+    if privacy and privacy != "PUBLIC":
+        payload["class"] = privacy
+    if categories:
+        payload["categories"] = list(categories)
+    if status:
+        payload["status"] = status
+    return payload
 
 
 def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = None) -> OutboxEntry:

@@ -21,7 +21,12 @@ through ``claim.py``)
     ``cancel(code, manage_token, *, now=None) -> Appointment``
     ``move(code, manage_token, new_start, *, now=None) -> Appointment``
     ``set_attendance(appointment_id, status, *, now=None) -> Appointment`` (staff: arrived / no_show)
+    ``location_appointments(location_key, start, end) -> list[Appointment]`` (the office's calendar)
+    ``staff_manage_token(code) -> (Appointment, manage_token)`` (staff acting for the citizen: Graph Bookings)
     ``expire_holds(*, now=None) -> int``
+
+Availability (``availability.py``): ``staff_availability(location, staff, start, end, *, now=None)
+-> dict[staff key, list[AvailabilityItem]]`` (available / busy within working time)
 
 Codes (``codes.py``): ``normalize_code(code) -> str``
 
@@ -62,13 +67,17 @@ from citizen_portal.booking.services.manage import (
     changeable,
     expire_holds,
     get_by_token,
+    location_appointments,
     move,
     set_attendance,
+    staff_manage_token,
 )
 from citizen_portal.booking.services.retention import erase_personal_data, send_reminders
+from citizen_portal.booking.services.availability import AvailabilityItem, staff_availability
 
 __all__ = [
     "MAX_RANGE_DAYS",
+    "AvailabilityItem",
     "BookingRequest",
     "BookingResult",
     "Client",
@@ -86,6 +95,7 @@ __all__ = [
     "is_offered",
     "list_services",
     "load_service",
+    "location_appointments",
     "move",
     "normalize_code",
     "offered_location",
@@ -93,4 +103,6 @@ __all__ = [
     "send_reminders",
     "set_attendance",
     "slots_json",
+    "staff_availability",
+    "staff_manage_token",
 ]

@@ -25,13 +25,14 @@ from citizen_portal.booking.models import (
     NO_SHOW,
     PENDING,
     Appointment,
+    Location,
     SlotClaim,
     StaffMember,
 )
 from citizen_portal.booking.services import notifications
 from citizen_portal.booking.services.calendar_events import remove_calendar_event, schedule_calendar_event
 from citizen_portal.booking.services.claim import WantedTime, claim_time, release
-from citizen_portal.booking.services.codes import find_appointment
+from citizen_portal.booking.services.codes import find_appointment, manage_token_for, normalize_code
 from citizen_portal.booking.services.webhook_events import emit_appointment_event
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
@@ -173,3 +174,23 @@ def expire_holds(*, now: datetime | None = None) -> int:
         for appointment in stale:
             release(appointment, EXPIRED)
     return len(stale)
+
+
+def location_appointments(location_key: str, start: datetime, end: datetime) -> list[Appointment]:
+    """Active and cancelled appointments at the location starting in ``[start, end)`` (not the expired
+    holds), by start: what the office's calendar shows (the Graph Bookings calendarView)."""
+    return list(db.session.scalars(
+        select(Appointment).join(Location, Location.id == Appointment.location_id)
+        .where(Location.key == location_key, Appointment.start_at >= start, Appointment.start_at < end,
+               Appointment.status != EXPIRED)
+        .order_by(Appointment.start_at, Appointment.id)))
+
+
+def staff_manage_token(code: str) -> tuple[Appointment, str]:
+    """For staff acting for a citizen (Graph Bookings): the appointment with this code and its manage
+    token, so cancel and move apply the citizen's rules (``changeable``); ``NotFound`` once erased."""
+    appointment = db.session.scalars(select(Appointment).where(Appointment.code == normalize_code(code))).first()
+    token = manage_token_for(appointment) if appointment is not None else None
+    if appointment is None or token is None:
+        raise NotFound(_l("Diesen Termin gibt es nicht (mehr)."))
+    return appointment, token

@@ -1,5 +1,7 @@
 """Busy time of people from their bookings in this package: every room booking is OPAQUE and
-blocks its booker (desk bookings are TRANSPARENT and block nobody).
+blocks its booker (desk bookings are TRANSPARENT and block nobody); so does every event a Graph
+client wrote into the person's calendar (``GraphEvent.owner``) unless it is
+cancelled or shown as free.
 
 The events these bookings write to the booker's calendar are this platform's own and are left out
 of the busy-time mirror, so this is where they count: from the moment the booking commits, in any
@@ -15,7 +17,10 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import User
+from staff_calendar.calendars.models import GraphEvent
 from staff_calendar.spaces.models import RoomBooking
+
+NOT_BLOCKING = ("free", "workingElsewhere")
 
 
 def booked_seconds(usernames: Collection[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
@@ -28,7 +33,12 @@ def booked_seconds(usernames: Collection[str], start: datetime, end: datetime) -
                RoomBooking.end_at > start)
         .order_by(User.username, RoomBooking.start_at)
     ).all()
+    events = db.session.execute(
+        select(GraphEvent.owner, GraphEvent.start_at, GraphEvent.end_at)
+        .where(GraphEvent.owner.in_(sorted(set(usernames))), GraphEvent.start_at < end, GraphEvent.end_at > start,
+               GraphEvent.is_cancelled.is_(False), GraphEvent.show_as.not_in(NOT_BLOCKING))
+    ).all()
     booked: dict[str, list[tuple[int, int]]] = defaultdict(list)
-    for username, booking_start, booking_end in rows:
+    for username, booking_start, booking_end in [*rows, *events]:
         booked[username].append((int(booking_start.timestamp()), -int(-booking_end.timestamp() // 1)))
-    return dict(booked)
+    return {name: sorted(spans) for name, spans in booked.items()}
