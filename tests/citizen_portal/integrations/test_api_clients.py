@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import quote
 
 import pytest
@@ -176,3 +176,30 @@ def test_the_token_endpoint_is_rate_limited(fresh_database_url, tmp_path):
         limiter.enabled = was_enabled
     assert [a.status_code for a in answers] == [401, 401, 429]
     assert answers[2].headers["Retry-After"].isdigit() and answers[2].get_json()["error"] == "rate_limited"
+
+
+def test_a_client_with_appointments_write_books_without_the_captcha(app, client):
+    """Software that authenticated with appointments.write needs no proof of work; anonymous callers and
+    clients without the scope still do."""
+    from tests.citizen_portal.booking.factories import make_setup
+    from tests.citizen_portal.booking.test_api import body, start_at
+    from tests.factories import not_a_holiday
+
+    app.config["CAPTCHA"] = "on"
+    location, service, _ = make_setup(holidays=None)
+    day = not_a_holiday(date.today() + timedelta(days=3))
+    writer = _token(client, *_secret(api_clients.create_client("Fachanwendung", ["appointments.write"])))
+    reader = _token(client, *_secret(api_clients.create_client("Anzeige", ["appointments.read"])))
+
+    anonymous = client.post("/api/v1/appointments", json=body(service, location, start_at(day, 9)))
+    assert anonymous.status_code == 400 and "altcha" in anonymous.get_json()["fields"]
+    without_scope = client.post("/api/v1/appointments", json=body(service, location, start_at(day, 9)),
+                                headers=_bearer(reader["access_token"]))
+    assert without_scope.status_code == 403
+    booked = client.post("/api/v1/appointments", json=body(service, location, start_at(day, 9)),
+                         headers=_bearer(writer["access_token"]))
+    assert booked.status_code == 201, booked.get_json()
+
+
+def _secret(made) -> tuple[str, str]:
+    return made.client_id, made.client_secret
