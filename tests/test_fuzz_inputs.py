@@ -98,8 +98,10 @@ def _has_message(response) -> bool:
     if response.is_json:
         body = response.get_json(silent=True) or {}
         graph_error = body.get("error") if isinstance(body.get("error"), dict) else {}
-        # the platform's problem details (detail), older JSON errors (message), Graph's error body
-        return bool(body.get("detail") or body.get("message") or graph_error.get("message"))
+        # the platform's problem details (detail), older JSON errors (message), Graph's error body,
+        # OAuth 2.0 token errors (RFC 6749: error_description)
+        return bool(body.get("detail") or body.get("message") or graph_error.get("message")
+                    or body.get("error_description"))
     return "<main" in response.get_data(as_text=True) or 'id="main"' in response.get_data(as_text=True)
 
 
@@ -110,7 +112,7 @@ KEYS_BY_ENDPOINT = {"booking_admin.location": "buergeramt", "booking_admin.staff
 
 def _path_values(rule: Rule, known: dict[str, str]) -> Iterator[dict[str, Any]]:
     """Argument sets for a rule: the real keys first (so the view runs), then nasty values one at a time."""
-    arguments = sorted(rule.arguments)
+    arguments = sorted(rule._converters)  # the path's placeholders (rule.arguments also holds defaults)
     base: dict[str, Any] = {}
     for name in arguments:
         converter = rule._converters[name]
