@@ -178,14 +178,14 @@ def test_the_token_endpoint_is_rate_limited(fresh_database_url, tmp_path):
     assert answers[2].headers["Retry-After"].isdigit() and answers[2].get_json()["error"] == "rate_limited"
 
 
-def test_a_client_with_appointments_write_books_without_the_captcha(app, client):
+def test_a_client_with_appointments_write_books_without_the_captcha(app, client, monkeypatch):
     """Software that authenticated with appointments.write needs no proof of work; anonymous callers and
     clients without the scope still do."""
     from tests.citizen_portal.booking.factories import make_setup
     from tests.citizen_portal.booking.test_api import body, start_at
     from tests.factories import not_a_holiday
 
-    app.config["CAPTCHA"] = "on"
+    monkeypatch.setitem(app.config, "CAPTCHA", "on")
     location, service, _ = make_setup(holidays=None)
     day = not_a_holiday(date.today() + timedelta(days=3))
     writer = _token(client, *_secret(api_clients.create_client("Fachanwendung", ["appointments.write"])))
