@@ -50,3 +50,25 @@ def test_live_server_serves_the_app_and_sees_seeded_data(live_server):
         assert 'name="csrf_token"' in response.read().decode()
     with live_server.app.app_context():
         assert db.session.query(User).filter_by(username="seeded").count() == 1
+
+
+def test_under_ci_every_skip_is_a_failure_and_locally_a_skip(pytester, monkeypatch):
+    pytester.makeconftest('pytest_plugins = ["tests.fixtures.requirements"]')
+    pytester.makepyfile("""
+        import pytest
+        from tests.fixtures.requirements import require
+
+        def test_missing_part():
+            require(False, "a CalDAV server")
+
+        def test_plain_skip():
+            pytest.skip("no browser")
+
+        @pytest.mark.xfail(reason="known")
+        def test_expected_failure():
+            assert False
+    """)
+    monkeypatch.setenv("CI", "true")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(failed=2, xfailed=1)
+    monkeypatch.delenv("CI")
+    pytester.runpytest_inprocess("-p", "no:cacheprovider").assert_outcomes(skipped=2, xfailed=1)
