@@ -31,13 +31,16 @@ translations: $(VENV)/.installed
 run: install
 	$(PY) scripts/run.py
 
+# ruff, then scripts/test_passes.py: the whole suite on SQLite and on PostgreSQL, and the tests that book,
+# list or show times under a faked clock at Friday 20:30, Sunday 23:55, DST Monday 07:55 and 31 December
+# 23:50 (two passes at a time; PASSES="sqlite dst-monday" runs some)
+PASSES ?=
 test: install
 	$(PY) -m ruff check .
-	PORTAL_TEST_DB=sqlite $(PY) -m pytest
-	PORTAL_TEST_DB=postgresql $(PY) -m pytest
+	$(PY) scripts/test_passes.py $(PASSES)
 
 # the SQLite pass with the clock moved to an awkward moment: MOMENT=friday-evening|sunday-night|
-# dst-monday|new-years-eve|rotate (scripts/faked_clock.py; CI runs "rotate")
+# dst-monday|new-years-eve|rotate (scripts/faked_clock.py; make test runs all four on the time tests)
 # CLOCK_ARGS: pytest arguments for that pass (default: the whole suite)
 MOMENT ?= rotate
 CLOCK_ARGS ?=
