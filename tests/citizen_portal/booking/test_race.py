@@ -78,21 +78,10 @@ def gunicorn_server(fresh_database_url, tmp_path, request):
 
 def test_thirty_concurrent_bookings_of_one_slot(gunicorn_server):
     url, service, location, start, database_url, instance = gunicorn_server
-    barrier = threading.Barrier(CLIENTS)
-    answers: list[tuple[int, dict]] = [None] * CLIENTS  # type: ignore[list-item]
-
-    def client(index: int) -> None:
-        body = {"service": service, "location": location, "start": start.isoformat(),
-                "name": f"Bürger {index}", "email": f"buerger{index}@example.org", "privacy_consent": True}
-        barrier.wait()
-        response = requests.post(f"{url}/api/v1/appointments", json=body, timeout=60)
-        answers[index] = (response.status_code, response.json())
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = _book_all_at_once(url, [
+        {"service": service, "location": location, "start": start.isoformat(),
+         "name": f"Bürger {index}", "email": f"buerger{index}@example.org", "privacy_consent": True}
+        for index in range(CLIENTS)])
 
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] + [409] * (CLIENTS - 1), statuses
@@ -118,22 +107,11 @@ def test_concurrent_holds_of_one_client_stop_at_the_limit(gunicorn_server):
     the client limit is counted in the database under its lock, so exactly 3 win in any process."""
     url, service, location, start, database_url, instance = gunicorn_server
     clients = 8
-    barrier = threading.Barrier(clients)
-    answers: list[tuple[int, dict]] = [None] * clients  # type: ignore[list-item]
-
-    def client(index: int) -> None:
-        when = start.replace(hour=8) + timedelta(minutes=30 * index)  # 08:00 … 11:30
-        body = {"service": service, "location": location, "start": when.isoformat(),
-                "name": f"Bot {index}", "email": f"bot{index}@example.org", "privacy_consent": True}
-        barrier.wait()
-        response = requests.post(f"{url}/api/v1/appointments", json=body, timeout=60)
-        answers[index] = (response.status_code, response.json())
-
-    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    answers = _book_all_at_once(url, [
+        {"service": service, "location": location,
+         "start": (start.replace(hour=8) + timedelta(minutes=30 * index)).isoformat(),  # 08:00 … 11:30
+         "name": f"Bot {index}", "email": f"bot{index}@example.org", "privacy_consent": True}
+        for index in range(clients)])
 
     statuses = sorted(status for status, _ in answers)
     assert statuses == [201] * 3 + [409] * (clients - 3), answers
@@ -142,3 +120,21 @@ def test_concurrent_holds_of_one_client_stop_at_the_limit(gunicorn_server):
     with app.app_context():
         assert db.session.scalar(select(func.count(Appointment.id))) == 3
         db.engine.dispose()
+
+
+def _book_all_at_once(url: str, bodies: list[dict]) -> list[tuple[int, dict]]:
+    """POST every body to the booking API from its own thread, released together; (status, JSON) per body."""
+    barrier = threading.Barrier(len(bodies))
+    answers: list[tuple[int, dict]] = [None] * len(bodies)  # type: ignore[list-item]
+
+    def client(index: int) -> None:
+        barrier.wait()
+        response = requests.post(f"{url}/api/v1/appointments", json=bodies[index], timeout=60)
+        answers[index] = (response.status_code, response.json())
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return answers
