@@ -229,7 +229,7 @@ def test_a_claimed_delivery_is_not_sent_by_a_second_worker(app, client, webhook_
     _emit("poll.closed", {"id": 4})
     delivery = db.session.scalars(select(WebhookDelivery)).one()
     now = utcnow()
-    assert webhooks._claim(delivery.id, now) is not None  # worker A holds the lease
+    assert webhooks.delivery._claim(delivery.id, now) is not None  # worker A holds the lease
     assert webhooks.deliver(delivery.id, now=now + timedelta(seconds=10)) is False  # worker B
     assert webhook_receiver.requests == 0
     assert webhooks.deliver(delivery.id, now=now + timedelta(seconds=webhooks.LEASE_SECONDS + 1)) is True
