@@ -28,6 +28,7 @@ import pytest
 from staff_calendar.demo_seed import calendar_name, demo_events
 from tests.fixtures.database import free_port
 from tests.fixtures.mail import body_text
+from tests.fixtures.patience import patience
 
 # scripts/run.py makes its own SQLite database, so the test database of the pass does not matter
 pytestmark = pytest.mark.sqlite_pass_only
@@ -79,7 +80,7 @@ def running_portal(tmp_path_factory):
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = Output(process)
     try:
-        output.wait_for(READY_LINE, process, START_TIMEOUT_SECONDS)
+        output.wait_for(READY_LINE, process, patience(START_TIMEOUT_SECONDS))
         yield env, instance, output
     finally:
         if process.poll() is None:
@@ -106,7 +107,7 @@ def test_run_script_serves_the_demo(running_portal) -> None:
     assert status == 200 and '<html lang="en"' in page
     status, page = get(f"{base}/", {"Cookie": "lang=en"})
     assert status == 200 and '<html lang="en"' in page
-    deadline = time.monotonic() + 30  # the worker's first heartbeat may take a moment
+    deadline = time.monotonic() + patience(30)  # the worker's first heartbeat may take a moment
     status, body = get(f"{base}/healthz")
     while status == 503 and time.monotonic() < deadline:
         time.sleep(1)
@@ -179,7 +180,7 @@ def portal_events(env: dict, instance: Path, path: str) -> list[str]:
 
 
 def wait_until(condition, what: str) -> None:
-    deadline = time.monotonic() + WAIT_FOR_CALENDAR_SECONDS
+    deadline = time.monotonic() + patience(WAIT_FOR_CALENDAR_SECONDS)
     while time.monotonic() < deadline:
         if condition():
             return
