@@ -165,7 +165,7 @@ def submit(data: PublicRequestInput, language: str) -> Submitted:
                               organisation=data.organisation, organisation_key=org_key,
                               show_organisation=bool(data.show_organisation and data.organisation),
                               purpose=data.purpose, attendees=data.attendees, language=language,
-                              verify_token_hash=token_hash(token), status="unverified")
+                              verify_token_hash=token_hash(token), status="unverified", created_at=now())
         request.uses = [RoomUse(room_id=room.id, start_at=o.start, end_at=o.end, status="wanted", uid=new_uid())
                         for o in outcomes if o.ok]
         db.session.add(request)
