@@ -36,7 +36,7 @@ def _at(day, hour):
 
 
 def test_series_is_held_tentative_then_confirmed(setup, calendar_calls):
-    room, first, admin, _ = setup
+    _room, first, admin, _ = setup
     until = first + timedelta(weeks=2)
     submitted = public_requests.submit(request_input(first, until=until.isoformat()), "de")
     assert [o.ok for o in submitted.outcomes] == [True, True, True]
@@ -58,7 +58,7 @@ def test_series_is_held_tentative_then_confirmed(setup, calendar_calls):
 
 
 def test_decline_frees_the_time(setup, calendar_calls):
-    room, first, admin, staff = setup
+    _room, first, admin, staff = setup
     submitted = public_requests.submit(request_input(first), "de")
     request, _ = public_requests.verify(submitted.token)
     with pytest.raises(Conflict):  # held: the staff member cannot take it
@@ -74,7 +74,7 @@ def test_decline_frees_the_time(setup, calendar_calls):
 
 
 def test_staff_booking_makes_the_date_taken(setup):
-    room, first, _, staff = setup
+    _room, first, _, staff = setup
     rooms.book_room(staff, "buergerraum", _at(first, 18), _at(first, 19), "Sitzung")
     second = first + timedelta(weeks=1)
     submitted = public_requests.submit(request_input(second), "de")
@@ -124,7 +124,7 @@ def test_auto_approval_for_known_organisations(setup, calendar_calls):
 
 
 def test_cancel_one_date_then_the_rest_and_no_show(setup, clock, calendar_calls):
-    room, first, admin, _ = setup
+    _room, first, admin, _ = setup
     submitted = public_requests.submit(request_input(first, until=(first + timedelta(weeks=2)).isoformat()), "de")
     request, _ = public_requests.verify(submitted.token)
     _, manage = public_requests.approve(admin, request.id)
@@ -148,7 +148,7 @@ def test_cancel_one_date_then_the_rest_and_no_show(setup, clock, calendar_calls)
 
 
 def test_erasure_after_the_use_and_of_unconfirmed_requests(setup, clock):
-    room, first, admin, _ = setup
+    _room, first, admin, _ = setup
     unconfirmed_id = public_requests.submit(request_input(first), "de").request.id
     used = public_requests.submit(request_input(first + timedelta(weeks=1), email="b@example.org"), "de")
     request, _ = public_requests.verify(used.token)
