@@ -80,8 +80,9 @@ def request_form(key: str):
                                  "end": request.args.get("end", "")}, {})
     form = request.form.to_dict()
     try:
-        data = parse_form(PublicRequestInput, request.form, ignore=PAGE_FIELDS | {"room"})  # room from the URL
-        data = data.model_copy(update={"room": key}) if data.room != key else data
+        fields = request.form.copy()
+        fields["room"] = key  # the room is the page's
+        data = parse_form(PublicRequestInput, fields, ignore=PAGE_FIELDS)
         captcha.verify_submission(request.form.get("altcha"), request.form.get(captcha.WAITING_FIELD),
                                   CAPTCHA_SCOPE)
         submitted = public_requests.submit(data, current_language())
