@@ -124,3 +124,36 @@ def test_json_api(app, site, smtp_sink):
     refused = client.post("/api/v1/public-room-requests", json={**body, "attendees": 500})
     assert refused.status_code == 400 and "attendees" in refused.get_json()["fields"]
     assert client.get("/api/v1/room-requests").status_code == 401
+
+
+def test_graph_calendar_view_shows_requests_as_room_events(app, site):
+    from citizen_portal.core.api_tokens import create_api_token
+    from staff_calendar.spaces.services import public_requests
+    from staff_calendar.spaces.services.common import Actor
+    from tests.staff_calendar.spaces.public.helpers import request_input
+
+    first, admin = site
+    db.session.add(User(username="leser", display_name="Leser", roles="staff"))
+    db.session.commit()
+    token = create_api_token("leser", "graph")
+    submitted = public_requests.submit(request_input(first, until=(first + timedelta(weeks=1)).isoformat(),
+                                                     organisation=None), "de")
+    request, _ = public_requests.verify(submitted.token)
+    params = {"startDateTime": f"{first.isoformat()}T00:00:00", "endDateTime":
+              f"{(first + timedelta(weeks=2)).isoformat()}T00:00:00"}
+    client = app.test_client()
+
+    def events() -> list[dict]:
+        answer = client.get("/graph/v1.0/users/room-buergerraum/calendarView", query_string=params,
+                            headers={"Authorization": f"Bearer {token}"})
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        return answer.get_json()["value"]
+
+    held = events()
+    assert [(e["subject"], e["showAs"]) for e in held] == [("belegt", "tentative")] * 2
+    assert "Erika" not in str(held)
+    public_requests.approve(Actor.of(admin), request.id)
+    assert [e["showAs"] for e in events()] == ["busy", "busy"]
+    one = client.get(f"/graph/v1.0/users/room-buergerraum/events/{held[0]['id']}",
+                     headers={"Authorization": f"Bearer {token}"})
+    assert one.status_code == 200 and one.get_json()["subject"] == "belegt"
