@@ -38,11 +38,11 @@ def decide(request_id: int):
     try:
         data = parse_form(DecisionInput, request.form, ignore=frozenset({"csrf_token", "decision"}))
         if request.form.get("decision") == "approve":
-            found, manage = public_requests.approve(actor, request_id, data.reason)
+            found, manage = public_requests.approve(actor, request_id, data.reason or "")
             public_mails.approved(found, manage)
             flash(_("Die Anfrage ist zugesagt; die Termine sind im Raumkalender bestätigt."), "success")
         elif request.form.get("decision") == "decline":
-            found = public_requests.decline(actor, request_id, data.reason)
+            found = public_requests.decline(actor, request_id, data.reason or "")
             public_mails.declined(found)
             flash(_("Die Anfrage ist abgesagt; die Zeiten sind wieder frei."), "success")
         else:

@@ -168,10 +168,10 @@ def pending_requests() -> PendingListOut:
 def decide_request(request_id: int, body: DecisionBody) -> RequestOut:
     actor = Actor.of(current_user)
     if body.decision == "approve":
-        found, manage = public_requests.approve(actor, request_id, body.reason)
+        found, manage = public_requests.approve(actor, request_id, body.reason or "")
         public_mails.approved(found, manage)
     else:
-        found = public_requests.decline(actor, request_id, body.reason)
+        found = public_requests.decline(actor, request_id, body.reason or "")
         public_mails.declined(found)
     return RequestOut(id=found.id, room=found.room.key, status=found.status, dates=[
         DateOutcomeOut(start=_iso(u.start_at), end=_iso(u.end_at), ok=u.status == "confirmed") for u in found.uses])

@@ -73,7 +73,7 @@ class PublicRequestInput(Schema):
 class DecisionInput(Schema):
     """A room admin's decision: a reason (required when declining)."""
 
-    reason: MultiLine[1000] = ""
+    reason: MultiLine[1000] | None = None
 
 
 class CancelInput(Schema):
