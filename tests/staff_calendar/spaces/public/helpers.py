@@ -28,7 +28,7 @@ def public_table(**overrides: Any) -> dict:
 
 
 def make_public_room(key: str = "buergerraum", calendar_key: str | None = None, **public: Any) -> Room:
-    if calendar_key:
+    if calendar_key and db.session.query(CalendarLink).filter_by(key=calendar_key).first() is None:
         db.session.add(CalendarLink(key=calendar_key, owner_kind="room", owner_key=key,
                                     url=f"http://127.0.0.1:1/{key}/"))
         db.session.commit()
