@@ -22,7 +22,7 @@ from tests.staff_calendar.spaces.public.helpers import BERLIN, make_public_room,
 def setup(app, clock, calendar_calls):
     make_site(public_hours_per_month=10)
     room = make_public_room(calendar_key="room:buergerraum")
-    first = series_start()
+    first = series_start(4)  # the longest series below has four dates
     clock.set(first - timedelta(days=2), 12)
     admin = User(username="raeume", display_name="Raumvergabe", roles="room_admin")
     staff = User(username="tschmidt", display_name="T. Schmidt", roles="staff")
