@@ -187,9 +187,9 @@ def verify(token: str) -> tuple[RoomRequest, list[DateOutcome]]:
     request = by_verify_token(token)
     request_id, room_id = request.id, request.room_id
     room = db.session.get(Room, room_id)
-    for use in request.uses:  # remote data first: the room's calendar, live per date (mirror on failure)
-        if room.calendar_key and not calendar.is_free(room.calendar_key, use.start_at, use.end_at).free:
-            raise Conflict(_l("Der Raum ist zu dieser Zeit schon belegt."), code="room_taken")
+    # remote data first: the room's calendar, live per date (the mirror decides on failure)
+    remote_busy = {use.id for use in request.uses if room.calendar_key
+                   and not calendar.is_free(room.calendar_key, use.start_at, use.end_at).free}
     settings, moment = load_settings(), now()
     with write_transaction(locks.room(room_id), locks.room_requester(request.email_key)):
         request = by_verify_token(token)
@@ -198,6 +198,8 @@ def verify(token: str) -> tuple[RoomRequest, list[DateOutcome]]:
         outcomes = judge(settings, room, [(u.start_at, u.end_at) for u in wanted], request.email_key,
                          request.organisation_key, moment, exclude_request=request_id)
         auto = bool(request.organisation) and request.organisation in (room.public or {}).get("auto_approve", [])
+        outcomes = [DateOutcome(o.start, o.end, "room_taken", str(_l("belegt"))) if use.id in remote_busy and o.ok
+                    else o for use, o in zip(wanted, outcomes, strict=True)]
         for use, outcome in zip(wanted, outcomes, strict=True):
             use.status = ("confirmed" if auto else "held") if outcome.ok else "taken"
         request.verify_token_hash = None

@@ -164,3 +164,13 @@ def test_erasure_after_the_use_and_of_unconfirmed_requests(setup, clock):
     assert public_requests.erase_expired() == 1
     db.session.expire_all()
     assert db.session.get(RoomRequest, request_id) is None
+
+
+def test_an_event_in_the_rooms_own_calendar_takes_that_date_only(setup, calendar_calls):
+    _room, first, _, _ = setup
+    second = first + timedelta(weeks=1)
+    submitted = public_requests.submit(request_input(first, until=second.isoformat()), "de")
+    calendar_calls.busy["room:buergerraum"] = [(_at(second, 19), _at(second, 21))]  # e.g. from a CalDAV client
+    request, outcomes = public_requests.verify(submitted.token)
+    assert [o.code for o in outcomes] == [None, "room_taken"]
+    assert [u.status for u in request.uses] == ["held", "taken"] and request.status == "pending"
