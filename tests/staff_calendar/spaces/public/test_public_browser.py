@@ -111,35 +111,39 @@ def test_series_approved_into_radicale_and_decline_frees(live_server_factory, ra
     assert len(held) == 3 and {str(e["STATUS"]) for e in held.values()} == {"TENTATIVE"}
     assert all("Erika" not in e.to_ical().decode() for e in held.values())
 
-    # the room admin approves
+    # a second request (a single date, 20:00-21:00), to be declined
+    request_room(page, base, first, None, "20:00", "21:00", text["send"])
+    page.goto(base + path_of(smtp_sink.wait_for(2)[1]))
+    page.get_by_role("button", name=text["confirm"]).click()
+    page.wait_for_load_state()
+    drain(server)
+    assert len(remote_events(remote)) == 4
+    assert not EVENING_FREE.search(free_line(page, base, first))  # 20:00-21:00 is held
+
+    # the room admin sees both, approves the series and declines the single date
     page.goto(base + "/anmelden")
     page.fill("#username", "raeume")
     page.fill("#password", "Sehr-geheim-2026")
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
     page.goto(base + "/raeume/verwaltung/")
-    assert "Erika Muster" in page.content()
-    assert_no_axe_violations(page, f"room admin ({language})")
+    assert page.content().count("Erika Muster") == 2
+    assert_no_axe_violations(page, f"room admin, two pending ({language})")
     page.get_by_role("button", name=re.compile(f"^{text['approve']}")).first.click()
     page.wait_for_url(re.compile(r"/raeume/verwaltung/$"))
     drain(server)
-    confirmed = remote_events(remote)
-    assert confirmed.keys() == held.keys()
-    assert {str(e["STATUS"]) for e in confirmed.values()} == {"CONFIRMED"}
-    approval = smtp_sink.wait_for(2)[1]
-    page.goto(base + path_of(approval))
+    after_approval = remote_events(remote)
+    confirmed = {uid: event for uid, event in after_approval.items() if uid in held}
+    assert {str(e["STATUS"]) for e in confirmed.values()} == {"CONFIRMED"} and len(confirmed) == 3
+    assert [str(e["STATUS"]) for uid, e in after_approval.items() if uid not in held] == ["TENTATIVE"]
+    page.goto(base + path_of(smtp_sink.wait_for(3)[2]))
     assert_no_axe_violations(page, f"manage link ({language})")
 
-    # a second request (a single date, 20:00-21:00), declined: its time is free again
-    request_room(page, base, first, None, "20:00", "21:00", text["send"])
-    page.goto(base + path_of(smtp_sink.wait_for(3)[2]))
-    page.get_by_role("button", name=text["confirm"]).click()
-    page.wait_for_load_state()
-    drain(server)
-    assert len(remote_events(remote)) == 4
-    assert not EVENING_FREE.search(free_line(page, base, first))  # 20:00-21:00 is held
     page.goto(base + "/raeume/verwaltung/")
-    page.fill("#field-reason", "Renovierung")
+    page.get_by_role("button", name=re.compile(f"^{text['decline']}")).first.click()  # without a reason
+    assert page.locator("#error-summary").is_visible()
+    assert_no_axe_violations(page, f"room admin, decline without reason ({language})")
+    page.locator("textarea[name=reason]").first.fill("Renovierung")
     page.get_by_role("button", name=re.compile(f"^{text['decline']}")).first.click()
     page.wait_for_url(re.compile(r"/raeume/verwaltung/$"))
     drain(server)
