@@ -126,11 +126,17 @@ def _register_packages(app: Flask) -> None:
     from staff_calendar.spaces import cli as spaces_cli
     from staff_calendar.spaces import graph_api as spaces_graph_api
     from staff_calendar.spaces import jobs as spaces_jobs
+    from staff_calendar.spaces import public_admin_views as public_rooms_admin_views
+    from staff_calendar.spaces import public_api as public_rooms_api
+    from staff_calendar.spaces import public_views as public_rooms_views
     from staff_calendar.spaces import views as spaces_views
 
     app.register_blueprint(spaces_views.bp)
     app.register_blueprint(spaces_admin_views.bp)
     app.register_blueprint(spaces_api.bp)
+    app.register_blueprint(public_rooms_views.bp)
+    app.register_blueprint(public_rooms_admin_views.bp)
+    app.register_blueprint(public_rooms_api.bp)
     app.register_blueprint(calendar_graph_api.bp)
     app.register_blueprint(spaces_graph_api.bp)
     app.cli.add_command(calendar_cli.staff_calendar_cli)

@@ -38,6 +38,7 @@ DEMO_LOGINS = (  # username, password, roles, display name; passwords meet the n
     ("mmueller", "mueller-demo", "staff,service_admin", "Maria Müller"),
     ("tschmidt", "schmidt-demo", "staff", "Thomas Schmidt"),
     ("poll", "poll-demo", "poll_admin", "Bürgerbeteiligung"),
+    ("raeume", "raeume-demo", "room_admin", "Raumvergabe"),
 )
 
 
@@ -327,6 +328,7 @@ Ready after {seconds:.0f} s (start page answered {status}).
   CalDAV server: {settings.caldav_url}  (user {SERVICE_ACCOUNT}, password in {settings.instance / 'caldav_password'};
                  staff calendars e.g. {settings.caldav_url}mmueller/termine/ as mmueller / {STAFF_CALDAV_PASSWORD})
   Demo logins:   {', '.join(f'{user} / {password} ({roles})' for user, password, roles, _ in DEMO_LOGINS)}
+  Public rooms:  {settings.portal_url}raeume/ (requests approved at {settings.portal_url}raeume/verwaltung/ as raeume)
   Demo poll:     {settings.portal_url}beteiligung/ (printed codes in {settings.instance / 'demo_poll_codes.txt'})
   Mails:         written to {settings.instance / 'mail'} (no SMTP server configured)
   Logs:          {settings.instance / 'logs'}

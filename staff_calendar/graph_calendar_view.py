@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,7 +31,8 @@ from staff_calendar.calendars.models import GraphDeltaState
 from staff_calendar.calendars.view import CalendarItem
 from staff_calendar.graph_schemas import ScheduleInput
 from staff_calendar.spaces.models import Room, RoomBooking
-from staff_calendar.spaces.services import rooms
+from staff_calendar.spaces.services import public_requests, rooms
+from staff_calendar.spaces.services.public_busy import holding_uses, public_label
 
 DELTA_KEEP_DAYS = 7
 
@@ -70,6 +71,15 @@ def room_booking_item(room: Room, booking: RoomBooking, organizer: str | None = 
                         body=organizer)
 
 
+def public_use_items(room: Room, start: datetime, end: datetime) -> list[CalendarItem]:
+    """Citizens' held (``tentative``) and confirmed requests of the room, without names."""
+    return [CalendarItem(uid=public_requests.event_uid(use), start=use.start_at, end=use.end_at, source="room",
+                         subject=public_label(request) or "belegt", location=localized(room.name, room.key),
+                         show_as="busy" if use.status == "confirmed" else "tentative",
+                         change_key=view.change_key(use.uid, use.start_at, use.end_at, use.status))
+            for use, request in holding_uses(room.id, start, end)]
+
+
 def items_for(box: Mailbox, start: datetime, end: datetime) -> list[CalendarItem]:
     """Every event of the mailbox's calendar overlapping ``[start, end)``: a staff member's calendar
     (``view.calendar_items``), or a room's bookings plus the events of its own CalDAV calendar."""
@@ -78,7 +88,7 @@ def items_for(box: Mailbox, start: datetime, end: datetime) -> list[CalendarItem
     room = room_of(box)
     bookings = db.session.scalars(select(RoomBooking).where(
         RoomBooking.room_id == room.id, RoomBooking.start_at < end, RoomBooking.end_at > start)).all()
-    items = [room_booking_item(room, booking) for booking in bookings]
+    items = [room_booking_item(room, booking) for booking in bookings] + public_use_items(room, start, end)
     if room.calendar_key:
         items += view.mirrored_items(room.calendar_key, start, end)
     return sorted(items, key=lambda item: (item.start, item.end, item.uid))
@@ -98,6 +108,11 @@ def find_event(box: Mailbox, event_id: str) -> CalendarItem:
         for booking in db.session.scalars(select(RoomBooking).where(RoomBooking.room_id == room.id)):
             if rooms.room_event_uid(booking) == uid:
                 return room_booking_item(room, booking)
+        far = datetime.max.replace(tzinfo=UTC)
+        item = next((candidate for candidate in public_use_items(room, datetime.min.replace(tzinfo=UTC), far)
+                     if candidate.uid == uid), None)
+        if item is not None:
+            return item
         item = view.find_item(room.calendar_key, uid, occurrence) if room.calendar_key else None
     else:
         item = view.find_item(box.calendar_key, uid, occurrence) if box.calendar_key else None

@@ -1,7 +1,8 @@
 """Who may do what: roles and the decorators that guard staff pages and API endpoints.
 
 Roles: ``staff`` (desks, rooms, today's appointments), ``service_admin`` (appointment rules),
-``poll_admin`` (polls and suggestions), ``admin`` (everything). ``admin`` implies every role.
+``poll_admin`` (polls and suggestions), ``room_admin`` (citizens' room requests), ``admin`` (everything).
+``admin`` implies every role.
 Part of the core, so every package may use it. ``init_app`` tells flask-login how to find the
 current user (the session cookie of staff in the browser, or a bearer API token on JSON endpoints)
 and what happens without one: JSON 401 under ``/api/``, otherwise a redirect to the login page.
@@ -22,7 +23,7 @@ from citizen_portal.core.extensions import csrf, db, login_manager
 from citizen_portal.core.i18n import _l, utc_now
 from citizen_portal.core.models import User
 
-ROLES = ("staff", "service_admin", "poll_admin", "admin")
+ROLES = ("staff", "service_admin", "poll_admin", "room_admin", "admin")
 
 F = TypeVar("F", bound=Callable[..., Any])
 

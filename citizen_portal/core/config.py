@@ -58,6 +58,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GRAPH_RATE_LIMIT", str, "600 per minute", "requests to /graph/v1.0 per token (429 with Retry-After)"),
     Setting("POLLS_VOTE_RATE_LIMIT", str, "20 per minute; 200 per hour", "ballots per client"),
     Setting("POLLS_MAIL_RATE_LIMIT", str, "5 per minute; 30 per hour", "poll and suggestion mails per client"),
+    Setting("PUBLIC_ROOMS_RATE_LIMIT", str, "5 per minute; 30 per hour",
+            "requests for public rooms (/raeume, /api/v1/public-room-requests) per client"),
     Setting("CAPTCHA", str, "on", "ALTCHA proof-of-work on public writes: on or off (tests, trusted networks)"),
     Setting("CAPTCHA_EXPIRY_SECONDS", int, 600, "how long a captcha challenge is valid"),
     Setting("CAPTCHA_COST", int, 1, "SHA-256 rounds per captcha attempt"),

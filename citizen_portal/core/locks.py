@@ -99,6 +99,16 @@ def spaces_admin() -> Lock:
     return Lock("spaces-admin")
 
 
+def room_requester(marker: str) -> Lock:
+    """A requester of public rooms (a hash of the normalised address): the monthly hours re-check."""
+    return Lock(f"room-requester:{marker}")
+
+
+def room_requests() -> Lock:
+    """The public room requests' erasure and expiry (one worker at a time)."""
+    return Lock("room-requests")
+
+
 def desk_release() -> Lock:
     return Lock("desk-release")
 

@@ -26,6 +26,9 @@ SCOPES: dict[str, object] = {
     "polls.manage": _l("An Umfragen teilnehmen und Umfragen verwalten"),
     "suggestions.manage": _l("Vorschläge einreichen und verwalten"),
     "webhooks.manage": _l("Webhook-Abonnements verwalten"),
+    "public-rooms.read": _l("Räume für Bürgerinnen und Bürger und ihre Belegung lesen"),
+    "public-rooms.write": _l("Räume für Bürgerinnen und Bürger anfragen"),
+    "room-requests.manage": _l("Raumanfragen von Bürgerinnen und Bürgern entscheiden"),
     # Microsoft Graph permission names (the /graph/v1.0 subset)
     "Calendars.Read": _l("Graph: Kalender lesen"),
     "Calendars.ReadWrite": _l("Graph: Kalender lesen und schreiben"),
@@ -38,6 +41,7 @@ SCOPES: dict[str, object] = {
 IMPLIES: dict[str, tuple[str, ...]] = {
     "appointments.write": ("appointments.read",),
     "rooms.write": ("rooms.read",),
+    "public-rooms.write": ("public-rooms.read",),
     "desks.write": ("desks.read",),
     "polls.manage": ("polls.read",),
     "Calendars.ReadWrite": ("Calendars.Read",),
@@ -49,6 +53,7 @@ ROLE_SCOPES: dict[str, tuple[str, ...]] = {
               "Place.Read.All"),
     "service_admin": ("appointments.write", "Bookings.ReadWrite.All"),
     "poll_admin": ("polls.manage", "suggestions.manage"),
+    "room_admin": ("room-requests.manage", "public-rooms.read"),
     "admin": tuple(SCOPES),
 }
 

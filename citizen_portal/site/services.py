@@ -257,7 +257,7 @@ def _apply_spaces(applier: _Applier, parsed: SiteFile) -> None:
         applier.upsert(Room, "room", spec.key, {
             "floor_id": floors[spec.floor].id, "name": spec.name, "capacity": spec.capacity,
             "attributes": spec.attributes, "opening_hours": spec.opening_hours, "calendar_key": calendar_key,
-            "x": spec.x, "y": spec.y})
+            "x": spec.x, "y": spec.y, "public": spec.public.model_dump() if spec.public else None})
         rooms.add(spec.key)
     applier.deactivate_missing(Floor, "floor", set(floors))
     applier.deactivate_missing(Desk, "desk", {spec.key for spec in parsed.desks})

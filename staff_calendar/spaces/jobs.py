@@ -26,7 +26,14 @@ def _purge() -> object:
 def _room_horizon() -> int:
     from staff_calendar.spaces.services.common import load_settings
 
-    return load_settings().horizon_days
+    settings = load_settings()
+    return max(settings.horizon_days, settings["public_horizon_days"])  # rooms for citizens reach further
+
+
+def _erase_room_requests() -> object:
+    from staff_calendar.spaces.services.public_requests import erase_expired
+
+    return erase_expired()
 
 
 def register(app: Flask) -> None:
@@ -35,6 +42,7 @@ def register(app: Flask) -> None:
     register_booking_horizon(app, "spaces.rooms", _room_horizon)
     register_job(app, "spaces.release_unchecked", _release, every_seconds=300)
     register_job(app, "spaces.purge_expired", _purge, every_seconds=6 * 3600)
+    register_job(app, "spaces.public-erasure", _erase_room_requests, every_seconds=3600)
     from staff_calendar.spaces.services.webhook_events import EVENT_TYPES
 
     for event_type in EVENT_TYPES:  # desk and room booking events for webhooks

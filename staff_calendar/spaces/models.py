@@ -73,6 +73,8 @@ class Room(db.Model):
     x: Mapped[float | None] = mapped_column(Float)
     y: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # the site file's ``public`` table (``site.schema.PublicRoomSpec``): None = staff only
+    public: Mapped[dict | None] = mapped_column(JSON)
 
     floor: Mapped[Floor] = relationship(back_populates="rooms")
 
@@ -162,3 +164,72 @@ class FeedToken(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+# --- rooms for citizens and associations (issue 16) --------------------------------------------
+
+REQUEST_STATUSES = ("unverified", "pending", "approved", "declined", "cancelled")
+USE_STATUSES = ("wanted", "held", "confirmed", "taken", "declined", "cancelled")
+HOLDING_USES = ("held", "confirmed")  # the uses that make a room busy
+
+
+class RoomRequest(db.Model):
+    """A citizen's or association's request for a public room: one date or a weekly series
+    (``uses``). Personal data (name, e-mail, organisation, purpose) is erased by the worker
+    ``public_erase_after_days`` after the last use; only SHA-256 hashes of the links are stored."""
+
+    __tablename__ = "room_requests"
+    __table_args__ = (
+        CheckConstraint("attendees >= 1", name="attendees_positive"),
+        CheckConstraint("status IN ('unverified', 'pending', 'approved', 'declined', 'cancelled')",
+                        name="status_valid"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(12), default="unverified")
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    # keyed hashes of the normalised address and organisation: the monthly hours are counted by them
+    email_key: Mapped[str] = mapped_column(String(64), index=True)
+    organisation: Mapped[str | None] = mapped_column(String(200))
+    organisation_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    show_organisation: Mapped[bool] = mapped_column(Boolean, default=False)
+    purpose: Mapped[str] = mapped_column(String(1000))
+    attendees: Mapped[int] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(5), default="de")
+    verify_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    decision_reason: Mapped[str | None] = mapped_column(String(1000))
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    room: Mapped[Room] = relationship()
+    uses: Mapped[list[RoomUse]] = relationship(back_populates="request", order_by="RoomUse.start_at",
+                                               cascade="all, delete-orphan")
+
+
+class RoomUse(db.Model):
+    """One date of a request, ``[start_at, end_at)``. ``held`` (tentative) and ``confirmed`` uses make
+    the room busy for staff bookings and other requests alike (``services.public_busy``)."""
+
+    __tablename__ = "room_uses"
+    __table_args__ = (
+        CheckConstraint("end_at > start_at", name="range_valid"),
+        CheckConstraint("status IN ('wanted', 'held', 'confirmed', 'taken', 'declined', 'cancelled')",
+                        name="status_valid"),
+        Index("ix_room_uses_room_start", "room_id", "start_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("room_requests.id", ondelete="CASCADE"), index=True)
+    room_id: Mapped[int] = mapped_column(ForeignKey("rooms.id", ondelete="CASCADE"))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(12), default="wanted")
+    no_show: Mapped[bool] = mapped_column(Boolean, default=False)
+    uid: Mapped[str] = mapped_column(String(64), unique=True)
+
+    request: Mapped[RoomRequest] = relationship(back_populates="uses")

@@ -73,3 +73,11 @@ class SpacesSettings(BaseModel):
     afternoon: HalfDay = Field("12:30-17:00", description="local times of an afternoon desk booking, likewise")
     occupancy_min_count: int = Field(3, ge=1, le=100, description=(
         "occupancy figures below this count are shown as \"fewer than\" it (aggregate, k-anonymous)"))
+    public_horizon_days: int = Field(90, ge=1, le=366, description=(
+        "rooms for citizens: how far ahead a public room can be requested (the last date of a weekly series too)"))
+    public_hours_per_month: int = Field(20, ge=1, le=744, description=(
+        "rooms for citizens: hours per calendar month one e-mail address, and one organisation, may hold"))
+    public_erase_after_days: int = Field(30, ge=1, le=3650, description=(
+        "rooms for citizens: the requester's data is erased this many days after the last use"))
+    public_verify_hours: int = Field(24, ge=1, le=168, description=(
+        "rooms for citizens: an e-mail address not confirmed within this many hours drops the request"))

@@ -97,8 +97,9 @@ def test_run_script_serves_the_demo(running_portal) -> None:
     env, instance, output = running_portal
     base = f"http://127.0.0.1:{env['PORTAL_PORT']}"
     text = "\n".join(output.lines)
-    assert "30 changes" in text
+    assert "32 changes" in text
     assert "demo logins" in text and "admin / admin-demo (admin)" in text
+    assert "raeume / raeume-demo (room_admin)" in text and f"Public rooms:  {base}/raeume/" in text
     assert f"Portal:        {base}/" in text
 
     status, page = get(f"{base}/", {"Accept-Language": "de-DE,de;q=0.9"})
@@ -134,6 +135,8 @@ def test_run_script_serves_the_demo(running_portal) -> None:
         assert not (instance / maybe).exists() or (instance / maybe).stat().st_mode & 0o077 == 0, maybe
     status, page = get(f"{base}/beteiligung/")
     assert status == 200 and "/beteiligung/spielplatz-am-stadtpark" in page
+    status, page = get(f"{base}/raeume/buergerraum")  # the demo's room for citizens (issue 16)
+    assert status == 200 and "Bürgerraum" in page and "Hausordnung" in page
 
     password = (instance / "caldav_password").read_text().strip()
     assert oct((instance / "caldav_password").stat().st_mode & 0o777) == "0o600"

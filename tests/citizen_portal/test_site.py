@@ -81,7 +81,9 @@ def test_minimal_file_is_valid() -> None:
 def test_demo_site_passes_check() -> None:
     parsed = parse_site_file(DEMO, TZ)
     assert (len(parsed.locations), len(parsed.services), len(parsed.staff)) == (2, 4, 4)
-    assert (len(parsed.floors), len(parsed.desks), len(parsed.rooms)) == (1, 10, 2)
+    assert (len(parsed.floors), len(parsed.desks), len(parsed.rooms)) == (1, 10, 3)
+    [public] = [room for room in parsed.rooms if room.public]  # the demo's room for citizens (issue 16)
+    assert public.key == "buergerraum" and public.public.hours["sat"] and public.public.house_rules["en"]
     assert {staff.key for staff in parsed.staff} == {"mmueller", "tschmidt", "aylmaz", "jweber"}
     assert any(service.email_confirmation for service in parsed.services)
     for day in ("mon", "tue", "wed", "thu", "fri"):
@@ -205,7 +207,7 @@ def test_load_demo_is_idempotent(app) -> None:
     assert "+ location standesamt" in first.lines()
     assert "+ staff mmueller" in first.lines()
     assert "+ calendar staff:mmueller" in first.lines()
-    assert len(first) == 30
+    assert len(first) == 32  # the demo's room for citizens and its calendar link (issue 16)
     second = apply_site(parse_site_file(DEMO, TZ))
     assert second.lines() == []
     assert second.summary() == "no changes"
@@ -273,11 +275,11 @@ def test_cli_check_and_load(app, tmp_path) -> None:
     runner = app.test_cli_runner()
     result = runner.invoke(args=["site", "check", str(DEMO)])
     assert result.exit_code == 0, result.output
-    assert "OK: 2 locations, 4 services, 4 staff, 1 floors, 10 desks, 2 rooms" in result.output
+    assert "OK: 2 locations, 4 services, 4 staff, 1 floors, 10 desks, 3 rooms" in result.output
     result = runner.invoke(args=["site", "load", str(DEMO)])
     assert result.exit_code == 0, result.output
     assert "+ service geburtsurkunde" in result.output
-    assert result.output.strip().endswith("30 changes")
+    assert result.output.strip().endswith("32 changes")
     result = runner.invoke(args=["site", "load", str(DEMO)])
     assert result.output.strip().splitlines()[-1] == "no changes"
 
@@ -312,7 +314,7 @@ def test_flask_site_load_twice_on_a_real_database(fresh_database_url, tmp_path) 
         assert result.returncode == 0, result.stderr
         return result.stdout.strip().splitlines()
 
-    assert load()[-1] == "30 changes"
+    assert load()[-1] == "32 changes"
     assert load() == ["no changes"]
 
 

@@ -167,6 +167,23 @@ class DeskSpec(Entry):
     y: Position = None
 
 
+class PublicRoomSpec(SiteModel):
+    """A room's ``public`` table: the room can be requested by citizens and associations."""
+
+    hours: Hours = Field(description='times the public may request, e.g. `{ mon = ["18:00-22:00"], sat = '
+                                     '["09:00-20:00"] }` (public holidays and closures excluded)')
+    description: localized(2000) = Field({}, description="shown in the catalogue")
+    equipment: localized(1000) = Field({}, description="e.g. chairs, tables, projector, kitchen")
+    house_rules: localized(5000) = Field(description="requesters must accept them")
+    accessibility: localized(1000) = Field({}, description="step-free access, toilets, hearing loop ...")
+    photo: text(300) | None = Field(None, description="path of an image under `static/`, e.g. `img/rooms/saal.jpg`")
+    photo_alt: localized(300) = Field({}, description="text alternative of the photo")
+    blackout_dates: Dates = Field([], description="days the room cannot be requested, in addition to the "
+                                                  "public holidays and `[site] closures`")
+    auto_approve: Annotated[list[text(200, "organisation")], shaped(list, "a list of names")] = Field(
+        [], description="organisations whose requests are approved without a room admin (exact name)")
+
+
 class RoomSpec(Entry):
     floor: Floor
     name: localized()
@@ -179,6 +196,9 @@ class RoomSpec(Entry):
                                           description="like a staff member's: busy time of the room (`room:<key>`)")
     x: Position = None
     y: Position = None
+    public: PublicRoomSpec | None = Field(None, title="table", description=(
+        "rooms for citizens: `{ hours, house_rules, description, equipment, accessibility, photo, photo_alt, "
+        "blackout_dates, auto_approve }`; without it the room is for staff only"))
 
 
 def entries(model: type[Entry], kind: str) -> Any:

@@ -5,7 +5,8 @@
   public holiday or closure, not in the past, within ``horizon_days``); the page offers exactly those times.
 - ``attendees`` at most the room's capacity; the room not blocked that day. (Shapes: a title of
   1..200 characters, 1..1000 attendees, aware times: ``schemas.RoomBookingInput``.)
-- Busy time = other bookings in the database + the room's CalDAV calendar through the mirror
+- Busy time = other bookings in the database + citizens' held or confirmed requests
+  (``public_busy``) + the room's CalDAV calendar through the mirror
   (``busy_intervals``), so a booking made from a calendar client counts too. Before the lock the
   room's calendar is asked live (``is_free``), the mirror decides on failure.
 - No overlap per room: PostgreSQL exclusion constraint + ``locks.room`` (SQLite: BEGIN IMMEDIATE).
@@ -47,6 +48,7 @@ from staff_calendar.spaces.services.common import (
     user_calendar_key,
     username_of,
 )
+from staff_calendar.spaces.services.public_busy import holding_uses, public_label
 from staff_calendar.spaces.services.webhook_events import emit_room_event
 
 
@@ -54,7 +56,7 @@ from staff_calendar.spaces.services.webhook_events import emit_room_event
 class BusyRange:
     start: datetime
     end: datetime
-    source: str  # "booking" | "calendar" | "block"
+    source: str  # "booking" | "calendar" | "block" | "public" (a citizen's held or confirmed request)
     booking_id: int | None = None
     title: str | None = None
 
@@ -86,6 +88,8 @@ def busy_ranges(room: Room, day: date, *, include_calendar: bool = True) -> list
                                       RoomBooking.end_at > start).order_by(RoomBooking.start_at)
         ).scalars()
     ]
+    ranges += [BusyRange(use.start_at, use.end_at, "public", None, public_label(request))
+               for use, request in holding_uses(room.id, start, end)]
     block = db.session.execute(
         select(SpaceBlock).where(SpaceBlock.room_id == room.id, SpaceBlock.first_day <= day,
                                  SpaceBlock.last_day >= day)
