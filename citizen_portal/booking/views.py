@@ -27,6 +27,8 @@ from citizen_portal.booking import schemas
 from citizen_portal.booking import services as booking
 from citizen_portal.booking.day_lists import day_label, group_by_week, month_end, month_of, month_weeks, weekday_names
 from citizen_portal.booking.models import PENDING, Appointment, Location, Service
+from citizen_portal.booking.services.office import office_info
+from citizen_portal.booking.services.recovery import held_by_confirm_token
 from citizen_portal.core import captcha
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import limiter
@@ -287,7 +289,8 @@ def _submit_booking(service: Service, location: Location, start: datetime):
 def booked(code: str) -> str:
     appointment = booking.get_by_token(code, _token())
     return render_template("citizen_portal/booking/booked.html", appointment=appointment,
-                           pending=appointment.status == PENDING, settings=booking.booking_settings())
+                           pending=appointment.status == PENDING, settings=booking.booking_settings(),
+                           office=office_info(appointment.service, appointment.location))
 
 
 # ---------------------------------------------------------------- holds
@@ -297,8 +300,9 @@ def booked(code: str) -> str:
 def confirm_hold(code: str):
     token = _token()
     if request.method == "GET":
-        return render_template("citizen_portal/booking/confirm_hold.html", code=booking.normalize_code(code),
-                               token=token)
+        appointment = held_by_confirm_token(code, token)
+        return render_template("citizen_portal/booking/confirm_hold.html", code=appointment.code, token=token,
+                               appointment=appointment)
     parse_form(schemas.NoBody, request.form)
     try:
         result = booking.confirm(code, token)
@@ -312,7 +316,8 @@ def confirm_hold(code: str):
 
 
 def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
-    return {"appointment": appointment, "token": token, "changeable": booking.changeable(appointment, now=utc_now())}
+    return {"appointment": appointment, "token": token, "changeable": booking.changeable(appointment, now=utc_now()),
+            "office": office_info(appointment.service, appointment.location)}
 
 
 @bp.get("/verwalten/<code>")
