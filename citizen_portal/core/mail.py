@@ -80,8 +80,6 @@ def build_message(mail: Mail) -> EmailMessage:
     message["Subject"] = one_line(mail.subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
-    for name, value in mail.headers.items():
-        message[name] = one_line(value)
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")
@@ -94,6 +92,8 @@ def build_message(mail: Mail) -> EmailMessage:
             attachment.data, maintype=main_type, subtype=sub_type,
             filename=attachment.filename, params=extra,
         )
+    for name, value in mail.headers.items():  # last: set_content/add_attachment move Content-* headers
+        message[name] = one_line(value)
     return message
 
 

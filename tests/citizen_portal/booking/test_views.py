@@ -69,8 +69,16 @@ def test_services_page_shows_description_duration_documents(client, setup):
 
 
 def test_locations_page(client, setup):
+    # one location: nothing to choose, straight to its days (and back from there to the services)
+    single = client.get("/termine/ausweis/")
+    assert single.status_code == 303 and single.headers["Location"].endswith("/termine/ausweis/buergeramt/")
+    days = text(client.get("/termine/ausweis/buergeramt/"))
+    assert 'href="/termine/"' in days and 'href="/termine/ausweis/"' not in days
+    second = make_location("rathaus", {"de": "Rathaus", "en": "Town hall"}, opening_hours=EVERY_DAY)
+    setup["service"].locations.append(second)
+    db.session.commit()
     page = text(client.get("/termine/ausweis/"))
-    assert "Bürgeramt Mitte" in page and "Marktplatz 1" in page
+    assert "Bürgeramt Mitte" in page and "Marktplatz 1" in page and "Rathaus" in page
     assert 'href="/termine/ausweis/buergeramt/"' in page
     assert client.get("/termine/gibtsnicht/").status_code == 404
 
@@ -230,7 +238,8 @@ def test_move_through_day_and_time_lists(client, booked):
     assert f"tag={new_day.isoformat()}" in days
     times = text(client.get(f"/termine/verwalten/{code}/verschieben?token={token}&tag={new_day.isoformat()}"))
     new_start = slot_start(new_day, 14)
-    assert f'value="{new_start.isoformat()}"' in times and 'type="radio"' in times
+    # the same grid of time buttons as when booking: one click moves
+    assert f'type="submit" name="start" value="{new_start.isoformat()}"' in times and "booking-times" in times
     # no time chosen: error summary
     missing = client.post(f"/termine/verwalten/{code}/verschieben?token={token}&tag={new_day.isoformat()}")
     assert missing.status_code == 400 and 'href="#field-start"' in text(missing)
