@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import (
     format_date,
     format_datetime,
+    format_decimal,
     format_time,
     get_locale,
     ngettext,
@@ -114,6 +115,8 @@ def init_app(app: Flask) -> None:
         local_date=lambda value, fmt="full": format_date(value, fmt),
         local_time=lambda value, fmt="short": format_time(value, fmt),
         local_datetime=lambda value, fmt="medium": format_datetime(value, fmt),
+        # 100.0 -> "100,0" (de), "100.0" (en): one decimal, the locale's separators
+        local_decimal=lambda value, fmt="#,##0.0": format_decimal(value, fmt),
     )
 
 
