@@ -7,6 +7,7 @@ again"."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import icalendar
@@ -129,7 +130,7 @@ def test_book_calendar_lookup_and_recovery_on_a_phone(phone, server, smtp_sink, 
     assert phone.locator("iframe").count() == 0
     with phone.expect_download() as download_info:
         phone.get_by_role("link", name=t["calendar"]).click()
-    event = icalendar.Calendar.from_ical(open(download_info.value.path(), "rb").read()).walk("VEVENT")[0]
+    event = icalendar.Calendar.from_ical(Path(download_info.value.path()).read_bytes()).walk("VEVENT")[0]
     assert code in str(event["SUMMARY"]) and "/termine/verwalten/" in str(event["URL"])
     assert event.walk("VALARM")
     [mail] = smtp_sink.wait_for(1)
