@@ -288,7 +288,7 @@ def test_deactivating_a_room_or_floor_keeps_bookings(setup, client):
     response = client.post(f"{BASE}/raeume/r1", data=_room_form(active=None), follow_redirects=True)
     assert "1 future booking is kept" in _text(response)
     response = client.post(f"{BASE}/etagen/f1", data={"name_de": "Etage f1"}, follow_redirects=True)
-    assert "2 future booking(s) are kept" in _text(response)
+    assert "2 future bookings are kept" in _text(response)
     assert db.session.execute(db.select(db.func.count()).select_from(RoomBooking)).scalar_one() == 1
     assert db.session.execute(db.select(db.func.count()).select_from(DeskBooking)).scalar_one() == 1
     assert db.session.execute(db.select(Floor.active).where(Floor.key == "f1")).scalar_one() is False
