@@ -177,3 +177,52 @@ def test_pending_booking_send_again_without_javascript(phone_without_js, server,
     page.get_by_role("button", name=t["send"]).click()
     assert t["sent"] in page.locator("main").inner_text()
     check("lookup sent")
+
+
+@pytest.fixture
+def captcha_server(live_server_factory, smtp_sink):
+    """The booking form with the captcha on (a cheap proof of work, a short no-JavaScript wait)."""
+    live = live_server_factory(**smtp_sink.config, CAPTCHA="on", CAPTCHA_KEY_PREFIX="00", CAPTCHA_WAIT_SECONDS=3)
+    with live.app.app_context():
+        location = make_location("amt", {"de": "Amt", "en": "Office"}, opening_hours=EVERY_DAY)
+        service = make_service("ausweis", {"de": "Ausweis", "en": "Identity card"}, locations=[location],
+                               duration_minutes=30)
+        make_staff("anna", "Anna", locations=[location], services=[service])
+        db.session.commit()
+    return live
+
+
+def fill_form(page, t: dict) -> None:
+    page.get_by_label(t["name"]).fill("Erika Mustermann")
+    page.get_by_label(t["email"]).fill("erika@example.org")
+    page.get_by_label(t["privacy"]).check()
+
+
+def test_captcha_solves_by_itself(phone, captcha_server, smtp_sink, assert_no_axe_violations):
+    """Nobody ticks a box: the widget solves on load, the booking goes through at once."""
+    t = TEXT["de"]
+    phone.goto(f"{captcha_server.url}/termine/ausweis/amt/")
+    phone.get_by_role("link", name=re.compile(t["next"])).click()
+    phone.wait_for_function("() => { const field = document.querySelector('input[name=altcha]');"
+                            " return field && field.value.length > 0; }")
+    assert_no_axe_violations(phone, "form with the captcha (375 px)")
+    no_sideways_scrolling(phone)
+    fill_form(phone, t)
+    phone.get_by_role("button", name=t["book"]).click()
+    assert phone.locator(".booking-code").count() == 1
+    smtp_sink.wait_for(1)
+
+
+def test_without_javascript_the_wait_is_told_up_front(phone_without_js, captcha_server, smtp_sink):
+    t = TEXT["de"]
+    page = phone_without_js
+    page.goto(f"{captcha_server.url}/termine/ausweis/amt/")
+    page.get_by_role("link", name=re.compile(t["next"])).click()
+    note = page.locator(".captcha [role=note]").inner_text()
+    assert "erst 3 Sekunden nach dem Laden absenden" in note  # the real length, before anything is typed
+    page.wait_for_timeout(3200)
+    fill_form(page, t)
+    page.get_by_role("button", name=t["book"]).click()
+    # accepted; without the proof of work the citizen confirms by mail
+    assert "Bitte bestätigen Sie Ihren Termin" in page.locator("h1").inner_text()
+    assert "bestaetigen" in body_text(smtp_sink.wait_for(1)[0])
