@@ -307,6 +307,9 @@ def test_captcha_on_the_form(app, client, setup):
         assert "<altcha-widget" in page and 'name="altcha"' in page
         refused = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
         assert refused.status_code == 400 and 'href="#field-altcha"' in text(refused)
+        # every field in one pass, the captcha included
+        both = text(client.post(book_url(start), data={**VALID, "name": "", "start": start.isoformat()}))
+        assert 'href="#field-name"' in both and 'href="#field-altcha"' in both and "2 Angaben" in both
         import json
 
         challenge = json.loads(unescape(re.search(r'challenge="([^"]+)"', raw).group(1)))  # the form's own
