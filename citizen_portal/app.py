@@ -106,10 +106,12 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.booking import cli as booking_cli
     from citizen_portal.booking import graph_api as booking_graph_api
     from citizen_portal.booking import jobs as booking_jobs
+    from citizen_portal.booking import recovery_views as booking_recovery_views
     from citizen_portal.booking import staff_views as booking_staff_views
     from citizen_portal.booking import views as booking_views
 
     app.register_blueprint(booking_views.bp)
+    app.register_blueprint(booking_recovery_views.bp)
     app.register_blueprint(booking_staff_views.bp)
     app.register_blueprint(booking_admin_views.bp)
     app.register_blueprint(booking_api.bp)

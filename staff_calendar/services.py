@@ -13,9 +13,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
+import icalendar
 from blinker import Namespace
 from flask import current_app
 from sqlalchemy import ColumnElement, literal, select
@@ -198,19 +199,48 @@ def itip_message(
     organizer_email: str,
     attendee_email: str,
     attendee_name: str | None = None,
+    url: str | None = None,
+    alarm_minutes: int | None = None,
 ) -> bytes:
     """An iTIP calendar for a mail attachment (METHOD, VTIMEZONE of the site zone, UID, SEQUENCE,
-    DTSTAMP now, STATUS:CANCELLED for CANCEL)."""
+    DTSTAMP now, STATUS:CANCELLED for CANCEL; URL and a display VALARM when given)."""
     tz = site_timezone()
     calendar = ical.new_calendar(method=method)
     payload = {"summary": summary, "start": start, "end": end, "location": location, "description": description}
     event = ical.build_event(payload, uid=uid, sequence=sequence, tz=tz,
                              status="CANCELLED" if method == "CANCEL" else "CONFIRMED")
+    _add_link_and_alarm(event, url, alarm_minutes if method != "CANCEL" else None, summary)
     event.add("organizer", f"mailto:{organizer_email}")
     attendee_params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED"}
     if attendee_name:
         attendee_params["CN"] = attendee_name
     event.add("attendee", f"mailto:{attendee_email}", parameters=attendee_params)
+    calendar.add_component(event)
+    ical.add_timezones(calendar, [start, end])
+    return calendar.to_ical()
+
+
+def _add_link_and_alarm(event: Any, url: str | None, alarm_minutes: int | None, summary: str) -> None:
+    if url:
+        event.add("url", url)
+    if alarm_minutes:
+        alarm = icalendar.Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", summary)
+        alarm.add("trigger", timedelta(minutes=-alarm_minutes))
+        event.add_component(alarm)
+
+
+def citizen_event(*, uid: str, sequence: int, summary: str, start: datetime, end: datetime, location: str | None,
+                  description: str | None, url: str | None, alarm_minutes: int | None = None) -> bytes:
+    """A calendar file to download ("In den Kalender eintragen"): METHOD:PUBLISH, one VEVENT with the
+    same UID as the mail's invitation (so clients update rather than duplicate), DESCRIPTION, URL, an
+    optional display VALARM, VTIMEZONE of the site zone; no ORGANIZER/ATTENDEE (nothing to answer)."""
+    tz = site_timezone()
+    calendar = ical.new_calendar(method="PUBLISH")
+    payload = {"summary": summary, "start": start, "end": end, "location": location, "description": description}
+    event = ical.build_event(payload, uid=uid, sequence=sequence, tz=tz, status="CONFIRMED")
+    _add_link_and_alarm(event, url, alarm_minutes, summary)
     calendar.add_component(event)
     ical.add_timezones(calendar, [start, end])
     return calendar.to_ical()

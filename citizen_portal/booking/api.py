@@ -57,8 +57,8 @@ def _visible_location(key: str | None) -> None:
         raise NotFound()
 
 
-@operation(bp, "GET", "/services", summary=_l("Dienstleistungen auflisten"), scope="appointments.read",
-           description=_l("Die aktiven Dienstleistungen mit Dauer und den Standorten, die sie anbieten."),
+@operation(bp, "GET", "/services", summary=_l("Leistungen auflisten"), scope="appointments.read",
+           description=_l("Die aktiven Leistungen mit Dauer und den Standorten, die sie anbieten."),
            responses={200: ServiceListOut}, tags=TAGS, paginated="services")
 def list_services() -> ServiceListOut:
     return ServiceListOut(services=[
@@ -69,7 +69,7 @@ def list_services() -> ServiceListOut:
 
 
 @operation(bp, "GET", "/services/<key>/slots", summary=_l("Freie Zeiten suchen"), scope="appointments.read",
-           description=_l("Freie Zeiten einer Dienstleistung zwischen zwei Tagen (höchstens 62 Tage), "
+           description=_l("Freie Zeiten einer Leistung zwischen zwei Tagen (höchstens 62 Tage), "
                           "optional an einem Standort."),
            query=schemas.SlotQuery, responses={200: SlotListOut, 404: Problem}, tags=TAGS,
            limits=(slot_search_limit,), paginated="slots")
@@ -121,7 +121,7 @@ def show_appointment(code: str) -> AppointmentOut:
 
 
 @operation(bp, "PATCH", "/appointments/<code>", summary=_l("Termin verschieben"), scope="appointments.write",
-           description=_l("Verschiebt den Termin auf eine andere freie Zeit derselben Dienstleistung."),
+           description=_l("Verschiebt den Termin auf eine andere freie Zeit derselben Leistung."),
            body=schemas.ChosenTime, responses={200: AppointmentOut, 404: Problem, 409: SlotTakenProblem},
            tags=TAGS, access=MANAGE_TOKEN, limits=(booking_limit,))
 def move_appointment(code: str, body: schemas.ChosenTime) -> AppointmentOut:

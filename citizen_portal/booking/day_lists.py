@@ -74,3 +74,16 @@ def weekday_names() -> list[tuple[str, str]]:
     monday = date(2024, 1, 1)
     return [(format_date(monday + timedelta(days=n), "EEE"), format_date(monday + timedelta(days=n), "EEEE"))
             for n in range(7)]
+
+
+def next_free_slot(service, location, today: date, last_bookable: date):
+    """The "nächster freier Termin" shortcut: the earliest free time of ``service`` at ``location``
+    within ``MAX_RANGE_DAYS`` (and the horizon), or ``None``."""
+    from citizen_portal.booking import services as booking
+
+    last = min(today + timedelta(days=booking.MAX_RANGE_DAYS - 1), last_bookable)
+    counts = booking.days_with_slots(service.key, today, last, location_key=location.key) if last >= today else {}
+    if not counts:
+        return None
+    first = min(counts)
+    return next(iter(booking.find_slots(service.key, first, first, location_key=location.key)), None)

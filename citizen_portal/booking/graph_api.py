@@ -225,7 +225,7 @@ def create_appointment(business_id: str):
     location = _location(business_id)
     data = parse(AppointmentInput, graph.json_body())
     if not data.service_id:
-        raise Invalid(fields={"serviceId": _l("Bitte geben Sie die Dienstleistung an.")})
+        raise Invalid(fields={"serviceId": _l("Bitte geben Sie die Leistung an.")})
     if data.start_date_time is None:
         raise Invalid(fields={"startDateTime": _l("Bitte geben Sie den Beginn an.")})
     start = graph.parse_moment(data.start_date_time, "startDateTime")

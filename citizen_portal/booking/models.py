@@ -85,6 +85,8 @@ class Location(db.Model):
     address: Mapped[str] = mapped_column(String(300), default="")
     opening_hours: Mapped[dict[str, list[str]]] = mapped_column(JSON, default=dict)
     closures: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # what citizens need to know (site file): phone, email, step_free {de, en}, payment {de, en}
+    info: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     services: Mapped[list[Service]] = relationship(
@@ -110,6 +112,8 @@ class Service(db.Model):
     horizon_days: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["horizon_days"])
     email_confirmation: Mapped[bool] = mapped_column(Boolean, default=SERVICE_DEFAULTS["email_confirmation"])
     max_active_per_email: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["max_active_per_email"])
+    # what citizens need to know (site file): fees {de, en}, needs_consent (Art. 6(1)(a) instead of (e))
+    info: Mapped[dict] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     locations: Mapped[list[Location]] = relationship(

@@ -209,6 +209,15 @@ class ChosenTime(Input):
                              json_schema_extra=CHOOSE_TIME)
 
 
+class Lookup(Input):
+    """Lost the mail: booking number and e-mail address (the manage link goes to that address)."""
+
+    code: SingleLine[20] = Field(description="Booking number", examples=["K7M-4QX"],
+                                 json_schema_extra=message(None, missing=_l("Bitte geben Sie Ihre Buchungsnummer an.")))
+    email: Email = Field(description="The address given when booking", examples=["erika@example.org"],
+                         json_schema_extra=message(None, missing=_l("Bitte geben Sie Ihre E-Mail-Adresse an.")))
+
+
 class NoBody(Input):
     """Cancel and confirm send nothing (the code is in the path, the token in the query or the
     ``Authorization`` header): a field sent is refused, by the form and by the API alike."""

@@ -18,19 +18,21 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import format_date
 from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response
 
-from citizen_portal.booking import schemas
+from citizen_portal.booking import day_lists, schemas
 from citizen_portal.booking import services as booking
 from citizen_portal.booking.day_lists import day_label, group_by_week, month_end, month_of, month_weeks, weekday_names
 from citizen_portal.booking.models import PENDING, Appointment, Location, Service
+from citizen_portal.booking.services.office import office_info
+from citizen_portal.booking.services.recovery import held_by_confirm_token
 from citizen_portal.core import captcha
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import limiter
-from citizen_portal.core.i18n import _, _l, current_language, site_timezone, utc_now
+from citizen_portal.core.i18n import _, _l, current_language, ngettext, site_timezone, utc_now
 from citizen_portal.core.schemas import parse, parse_form
 
 bp = Blueprint("booking", __name__, url_prefix="/termine")
@@ -77,9 +79,13 @@ def _captcha_context(scope: str) -> dict[str, Any]:
         "captcha_on": True,
         "captcha_scope": scope,
         "captcha_challenge": captcha.new_challenge(scope, cost=booking.proof_of_work_cost()),
-        "captcha_noscript_note": _l("Ihr Browser führt kein JavaScript aus. Zum Schutz vor automatisierten "
-                                    "Buchungen nehmen wir das Formular deshalb erst einige Sekunden nach dem "
-                                    "Laden an, und Sie bestätigen den Termin über den Link in der E-Mail."),
+        "captcha_noscript_note": ngettext(
+            "Ihr Browser führt kein JavaScript aus. Zum Schutz vor automatisierten Buchungen können Sie das "
+            "Formular deshalb erst %(num)s Sekunde nach dem Laden absenden, und Sie bestätigen den Termin über "
+            "den Link in der E-Mail. Füllen Sie es in Ruhe aus.",
+            "Ihr Browser führt kein JavaScript aus. Zum Schutz vor automatisierten Buchungen können Sie das "
+            "Formular deshalb erst %(num)s Sekunden nach dem Laden absenden, und Sie bestätigen den Termin über "
+            "den Link in der E-Mail. Füllen Sie es in Ruhe aus.", current_app.config["CAPTCHA_WAIT_SECONDS"]),
     }
 
 
@@ -164,9 +170,11 @@ def privacy() -> str:
 
 
 @bp.get("/<service_key>/")
-def locations(service_key: str) -> str:
+def locations(service_key: str):
     service = booking.load_service(service_key)
     offered = [location for location in service.locations if location.active]
+    if len(offered) == 1:  # nothing to choose: straight to the days
+        return redirect(url_for(".days", service_key=service.key, location_key=offered[0].key), code=303)
     return render_template("citizen_portal/booking/locations.html", service=service, locations=offered)
 
 
@@ -177,6 +185,8 @@ def days(service_key: str, location_key: str) -> str:
     location = booking.offered_location(service, location_key)
     month = _chosen_month(service, location)
     return render_template("citizen_portal/booking/days.html", service=service, location=location,
+                           next_free=day_lists.next_free_slot(service, location, _today(), _last_bookable_day(service)),
+                           single_location=sum(1 for item in service.locations if item.active) == 1,
                            **_days_context(service, location, month))
 
 
@@ -287,7 +297,8 @@ def _submit_booking(service: Service, location: Location, start: datetime):
 def booked(code: str) -> str:
     appointment = booking.get_by_token(code, _token())
     return render_template("citizen_portal/booking/booked.html", appointment=appointment,
-                           pending=appointment.status == PENDING, settings=booking.booking_settings())
+                           pending=appointment.status == PENDING, settings=booking.booking_settings(),
+                           office=office_info(appointment.service, appointment.location))
 
 
 # ---------------------------------------------------------------- holds
@@ -297,8 +308,9 @@ def booked(code: str) -> str:
 def confirm_hold(code: str):
     token = _token()
     if request.method == "GET":
-        return render_template("citizen_portal/booking/confirm_hold.html", code=booking.normalize_code(code),
-                               token=token)
+        appointment = held_by_confirm_token(code, token)
+        return render_template("citizen_portal/booking/confirm_hold.html", code=appointment.code, token=token,
+                               appointment=appointment)
     parse_form(schemas.NoBody, request.form)
     try:
         result = booking.confirm(code, token)
@@ -312,7 +324,8 @@ def confirm_hold(code: str):
 
 
 def _manage_context(appointment: Appointment, token: str) -> dict[str, Any]:
-    return {"appointment": appointment, "token": token, "changeable": booking.changeable(appointment, now=utc_now())}
+    return {"appointment": appointment, "token": token, "changeable": booking.changeable(appointment, now=utc_now()),
+            "office": office_info(appointment.service, appointment.location)}
 
 
 @bp.get("/verwalten/<code>")

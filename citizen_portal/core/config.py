@@ -46,6 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_SMTP_PASSWORD_ENV", str, "", "name of the variable holding the SMTP password"),
     Setting("MAIL_FROM", str, "Terminvergabe <noreply@musterhausen.example>", "sender"),
     Setting("MAIL_RETRY_HOURS", float, 48.0, "a mail the relay does not take is retried this long, then given up"),
+    Setting("CITIZEN_ICS_ALARM_MINUTES", int, 60, "citizen calendar entries remind this long before (0: no VALARM)"),
     # --- rate limits and the captcha
     Setting("REDIS_URL", str, "", "redis://host:6379/0 shared by every process: rate limits, single-use captcha "
             "solutions (empty: per-process memory, fine for one process)"),
@@ -54,6 +55,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_HEADERS_ENABLED", bool, True, "RateLimit headers on limited endpoints"),
     Setting("LOGIN_RATE_LIMIT", str, "10 per minute", "login attempts per client"),
     Setting("BOOKING_RATE_LIMIT", str, "10 per minute;50 per hour", "appointment writes per client"),
+    Setting("BOOKING_LOOKUP_RATE_LIMIT", str, "3 per minute;10 per hour", "links sent again per client"),
     Setting("BOOKING_SLOTS_RATE_LIMIT", str, "120 per minute", "slot searches per client"),
     Setting("GRAPH_RATE_LIMIT", str, "600 per minute", "requests to /graph/v1.0 per token (429 with Retry-After)"),
     Setting("POLLS_VOTE_RATE_LIMIT", str, "20 per minute; 200 per hour", "ballots per client"),

@@ -15,6 +15,7 @@ from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import (
     format_date,
     format_datetime,
+    format_decimal,
     format_time,
     get_locale,
     ngettext,
@@ -29,6 +30,15 @@ TRANSLATIONS_ROOT = PROJECT_ROOT / "translations"
 TRANSLATION_AREAS = ("core", "booking", "calendar", "spaces", "polls")
 
 
+# the regional format of a language: English in en-GB style (24-hour times, day before month)
+REGIONAL_FORMATS = {"en": "en_GB"}
+
+
+def regional(language: str) -> str:
+    """The Babel locale that formats ``language`` ("en" -> "en_GB"); translations fall back to "en"."""
+    return REGIONAL_FORMATS.get(language, language)
+
+
 def supported_locales() -> list[str]:
     return [code.strip() for code in current_app.config["LOCALES"].split(",") if code.strip()]
 
@@ -39,11 +49,11 @@ def select_locale() -> str:
     if has_request_context():
         chosen = request.cookies.get(LANGUAGE_COOKIE)
         if chosen in locales:
-            return chosen
+            return regional(chosen)
         best = request.accept_languages.best_match(locales)
         if best:
-            return best
-    return current_app.config["DEFAULT_LOCALE"]
+            return regional(best)
+    return regional(current_app.config["DEFAULT_LOCALE"])
 
 
 def select_timezone() -> str:
@@ -56,7 +66,9 @@ def site_timezone() -> ZoneInfo:
 
 
 def current_language() -> str:
-    return str(get_locale() or current_app.config["DEFAULT_LOCALE"])
+    """The language ("de", "en") of the current locale, without its region."""
+    locale = get_locale()
+    return locale.language if locale else current_app.config["DEFAULT_LOCALE"]
 
 
 def localized(values: dict[str, str] | None, fallback: str = "") -> str:
@@ -103,6 +115,8 @@ def init_app(app: Flask) -> None:
         local_date=lambda value, fmt="full": format_date(value, fmt),
         local_time=lambda value, fmt="short": format_time(value, fmt),
         local_datetime=lambda value, fmt="medium": format_datetime(value, fmt),
+        # 100.0 -> "100,0" (de), "100.0" (en): one decimal, the locale's separators
+        local_decimal=lambda value, fmt="#,##0.0": format_decimal(value, fmt),
     )
 
 
@@ -115,6 +129,7 @@ __all__ = [
     "init_app",
     "localized",
     "ngettext",
+    "regional",
     "select_locale",
     "site_timezone",
     "supported_locales",

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -60,6 +60,8 @@ class Mail:
     html: str | None = None
     kind: str = "mail"  # for the log line only
     attachments: list[Attachment] = field(default_factory=list)
+    sender_name: str | None = None  # the display name of From (in the mail's language)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Reply-To, Auto-Submitted, Content-Language
 
 
 def one_line(text: str) -> str:
@@ -72,7 +74,8 @@ def build_message(mail: Mail) -> EmailMessage:
     if not EMAIL_PATTERN.match(recipient):
         raise ValueError("the recipient must be one plain e-mail address")
     message = EmailMessage()
-    message["From"] = current_app.config["MAIL_FROM"]
+    sender = current_app.config["MAIL_FROM"]
+    message["From"] = formataddr((one_line(mail.sender_name), parseaddr(sender)[1])) if mail.sender_name else sender
     message["To"] = recipient
     message["Subject"] = one_line(mail.subject)
     message["Date"] = formatdate(localtime=False)
@@ -89,6 +92,8 @@ def build_message(mail: Mail) -> EmailMessage:
             attachment.data, maintype=main_type, subtype=sub_type,
             filename=attachment.filename, params=extra,
         )
+    for name, value in mail.headers.items():  # last: set_content/add_attachment move Content-* headers
+        message[name] = one_line(value)
     return message
 
 

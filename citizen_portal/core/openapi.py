@@ -45,7 +45,7 @@ VERSION = "1.0.0"
 REF = "#/components/schemas/{model}"
 TOKEN_URL = "/oauth/token"
 TAGS: dict[str, Any] = {
-    "appointments": _l("Termine der Bürgerinnen und Bürger: Dienstleistungen, freie Zeiten, Buchen, Verschieben, "
+    "appointments": _l("Termine der Bürgerinnen und Bürger: Leistungen, freie Zeiten, Buchen, Verschieben, "
                        "Absagen"),
     "captcha": _l("Captcha für Schreibzugriffe ohne Anmeldung"),
     "desks": _l("Arbeitsplätze der Beschäftigten"),

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from citizen_portal.core.i18n import _l
 
 SCOPES: dict[str, object] = {
-    "appointments.read": _l("Dienstleistungen, freie Zeiten und Termine lesen"),
+    "appointments.read": _l("Leistungen, freie Zeiten und Termine lesen"),
     "appointments.write": _l("Termine buchen, verschieben und absagen"),
     "rooms.read": _l("Räume, ihre Belegung und eigene Raumbuchungen lesen"),
     "rooms.write": _l("Räume buchen und Raumbuchungen absagen"),

@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import threading
 import time
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -96,9 +97,26 @@ def legal_text(page: str) -> list[str] | None:
     return [part.strip() for part in str(value).replace("\r\n", "\n").split("\n\n") if part.strip()]
 
 
+def site_contact() -> dict[str, str]:
+    """How citizens reach the office (``[site] contact``: phone, email); every error page shows it.
+    Without a loaded site file both are empty and the pages name no contact."""
+    contact = site_info()["settings"].get("contact") or {}
+    return {"phone": contact.get("phone") or "", "email": contact.get("email") or ""}
+
+
+def legal_facts(name: str) -> dict[str, Any]:
+    """The required facts of a legal page (``[site] legal.accessibility`` / ``legal.privacy``), or ``{}``;
+    the statement's date as a ``date``."""
+    facts = dict((site_info()["settings"].get("legal") or {}).get(name) or {})
+    if facts.get("prepared_on"):
+        facts["prepared_on"] = date.fromisoformat(facts["prepared_on"])
+    return facts
+
+
 @bp.app_context_processor
 def _layout_helpers() -> dict:
-    return {"site_name": site_name, "main_navigation": main_navigation, "legal_pages": LEGAL_PAGES}
+    return {"site_name": site_name, "main_navigation": main_navigation, "legal_pages": LEGAL_PAGES,
+            "site_contact": site_contact}
 
 
 @bp.get("/")
@@ -132,7 +150,8 @@ def legal(page: str) -> str:
     if page not in LEGAL_PAGES:
         raise NotFound()
     return render_template(f"citizen_portal/pages/{page}.html", page=page, title=LEGAL_PAGES[page],
-                           paragraphs=legal_text(page))
+                           paragraphs=legal_text(page), accessibility=legal_facts("accessibility"),
+                           privacy=legal_facts("privacy"))
 
 
 def _database_check() -> dict[str, Any]:

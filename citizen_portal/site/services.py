@@ -30,6 +30,7 @@ from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import SiteSettings
 from citizen_portal.site.schema import CalendarSpec, SiteFile, SiteSection
+from citizen_portal.site.schema.models import LOCATION_INFO, SERVICE_INFO
 from staff_calendar.calendars.models import CalendarLink
 from staff_calendar.spaces.models import Desk, Floor, Room
 
@@ -161,7 +162,8 @@ class _Applier:
 
 def site_settings_json(site: SiteSection) -> dict[str, Any]:
     """What goes into ``SiteSettings.settings``: legal texts, booking and spaces settings."""
-    return {"legal": site.legal.model_dump(exclude_none=True), "booking": site.booking.model_dump(),
+    return {"legal": site.legal.model_dump(exclude_none=True), "contact": site.contact.model_dump(),
+            "booking": site.booking.model_dump(),
             "spaces": site.spaces.model_dump(), "closures": site.closures}
 
 
@@ -183,7 +185,7 @@ def _apply_locations(applier: _Applier, parsed: SiteFile) -> dict[str, Location]
     for spec in parsed.locations:
         rows[spec.key], _ = applier.upsert(Location, "location", spec.key, {
             "name": spec.name, "address": spec.address, "opening_hours": spec.opening_hours,
-            "closures": spec.closures})
+            "closures": spec.closures, "info": spec.model_dump(include=set(LOCATION_INFO), exclude_defaults=True)})
     applier.deactivate_missing(Location, "location", set(rows))
     return rows
 
@@ -193,6 +195,7 @@ def _apply_services(applier: _Applier, parsed: SiteFile, locations: dict[str, Lo
     for spec in parsed.services:
         row, change = applier.upsert(Service, "service", spec.key, {
             "name": spec.name, "description": spec.description, "documents": spec.documents,
+            "info": spec.model_dump(include=set(SERVICE_INFO), exclude_defaults=True),
             **spec.model_dump(include=set(ServiceSettings.model_fields))})
         applier.add_details(change, _assign_keys(row, "locations", [locations[key] for key in spec.locations]))
         rows[spec.key] = row

@@ -15,7 +15,7 @@ from flask_login import current_user
 from citizen_portal.core.access import roles_required
 from citizen_portal.core.calendar_days import WEEKDAYS
 from citizen_portal.core.errors import Invalid
-from citizen_portal.core.i18n import _
+from citizen_portal.core.i18n import _, ngettext
 from citizen_portal.core.schemas import Schema, parse_form
 from staff_calendar.spaces import admin_schemas as forms
 from staff_calendar.spaces.models import Desk, Floor, Room
@@ -95,8 +95,10 @@ def _saved(result: admin.Saved, message: str):
     """Flash what was saved (and the bookings a deactivation kept), then 303 to the overview."""
     flash(message, "success")
     if result.deactivated:
-        flash(_("Deaktiviert. %(count)s künftige Buchung(en) bleiben bestehen; die Buchenden können sie "
-                "weiterhin stornieren. Informieren Sie sie bei Bedarf.", count=result.future_bookings), "info")
+        flash(ngettext("Deaktiviert. %(num)s künftige Buchung bleibt bestehen; die Buchenden können sie "
+                       "weiterhin stornieren. Informieren Sie sie bei Bedarf.",
+                       "Deaktiviert. %(num)s künftige Buchungen bleiben bestehen; die Buchenden können sie "
+                       "weiterhin stornieren. Informieren Sie sie bei Bedarf.", result.future_bookings), "info")
     return redirect(url_for(".index"), code=303)
 
 

@@ -25,6 +25,11 @@ MINIMAL = """
 name = "Stadt Testhausen"
 timezone = "Europe/Berlin"
 holidays = "BW"
+contact = { phone = "+49 7971 1", email = "amt@testhausen.example" }
+legal.accessibility.feedback_email = "a11y@testhausen.example"
+legal.accessibility.enforcement = "Schlichtungsstelle"
+legal.accessibility.prepared_on = "2026-12-01"
+legal.privacy = { controller = "Stadt Testhausen", dpo_email = "dsb@a.example", supervisory_authority = "LfDI" }
 
 [[locations]]
 key = "amt"
@@ -145,9 +150,9 @@ def test_demo_site_passes_check() -> None:
          r"site\.closures"),
         ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nspaces = { checkin = "yes" }',
          r"site\.spaces\.checkin: must be true or false"),
-        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nlegal = { impressum = { en = "x" } }',
+        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nlegal.impressum = { en = "x" }',
          r"site\.legal\.impressum\.de: missing \(the German text is required\)"),
-        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nlegal = { agb = "x" }',
+        ('name = "Stadt Testhausen"', 'name = "Stadt Testhausen"\nlegal.agb = "x"',
          r"site\.legal\.agb: unknown key"),
         ('name = { de = "Amt", en = "Office" }', 'name = { de = "Amt", fr = "Bureau" }',
          r"locations\[amt\]\.name\.fr: unknown language"),
@@ -327,3 +332,23 @@ def test_links_of_other_owners_stay_active(app) -> None:
     assert not any("desk-user" in line for line in report.lines())
     link = db.session.execute(select(CalendarLink).where(CalendarLink.key == "staff:desk-user")).scalar_one()
     assert link.active is True
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("contact = ", r"^site\.contact: missing"),
+    ("legal.accessibility.", r"^site\.legal\.accessibility: missing"),
+    ("legal.privacy = ", r"^site\.legal\.privacy: missing"),
+])
+def test_contact_and_legal_facts_are_required(line: str, expected: str) -> None:
+    """BITV 2.0 § 7 and Art. 13 DSGVO: a file without the office's contact, the accessibility statement's
+    feedback and enforcement facts or the privacy facts fails ``flask site check``."""
+    text = "\n".join(row for row in MINIMAL.splitlines() if not row.startswith(line))
+    assert any(re.search(expected, error) for error in errors_of(text)), errors_of(text)
+
+
+def test_accessibility_needs_feedback_and_enforcement() -> None:
+    text = "\n".join(row for row in MINIMAL.splitlines()
+                     if not row.startswith(("legal.accessibility.feedback_email", "legal.accessibility.enforcement")))
+    errors = errors_of(text)
+    assert any(error.startswith("site.legal.accessibility.feedback_email: missing") for error in errors), errors
+    assert any(error.startswith("site.legal.accessibility.enforcement: missing") for error in errors), errors

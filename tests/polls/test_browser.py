@@ -58,7 +58,7 @@ def test_vote_with_a_code_receipt_and_results_after_close(live_server, page, ass
     page.get_by_role("link", name="Ergebnisse ansehen").click()
     assert page.locator("svg[role=img]").count() == 3
     row = page.locator("table").first.get_by_role("row", name=re.compile("Grün"))
-    assert "1" in row.inner_text() and "100.0 %" in row.inner_text()
+    assert "1" in row.inner_text() and "100,0 %" in row.inner_text()
     assert_no_axe_violations(page, "results page")
     page.goto(f"{base}/beteiligung/{slug}/quittung?r={receipt}")  # counted with the last batch at the close
     assert page.get_by_text("Ja: Die Stimme mit diesem Quittungscode wurde gezählt.").is_visible()

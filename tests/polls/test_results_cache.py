@@ -31,7 +31,7 @@ def test_cached_results_page_changes_with_every_ballot_and_language(client, app)
         assert _count(client.get(url).get_data(as_text=True)) == expected - 1  # pending: not counted yet
         count_ballots(poll)
         html = client.get(url).get_data(as_text=True)
-        assert _count(html) == expected and f">{expected} (100.0 %)<" in html
+        assert _count(html) == expected and f">{expected} (100,0 %)<" in html
     assert _count(client.get(url).get_data(as_text=True)) == 3  # served from the cache, still right
     english = client.get(url, headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Which colour?" in english and "Welche Farbe?" not in english

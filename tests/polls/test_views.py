@@ -73,7 +73,7 @@ def test_results_after_close_only(client, app):
     response = client.get(f"/beteiligung/{poll.slug}/ergebnisse")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "<svg" in html and 'role="img"' in html and "<table" in html and "100.0 %" in html
+    assert "<svg" in html and 'role="img"' in html and "<table" in html and "100,0 %" in html
     csv_body = client.get(f"/beteiligung/{poll.slug}/ergebnisse.csv").get_data(as_text=True)
     assert "Welche Farbe?;single;Rot;1;100.0" in csv_body
     ods = client.get(f"/beteiligung/{poll.slug}/ergebnisse.ods")

@@ -83,7 +83,7 @@ def _active_count(email_digest: str, service_id: int, now: datetime) -> int:
 
 
 def _limit_reached() -> Conflict:
-    problem = _l("Sie haben für diese Dienstleistung bereits einen Termin. Bitte sagen Sie ihn ab, "
+    problem = _l("Sie haben für diese Leistung bereits einen Termin. Bitte sagen Sie ihn ab, "
                  "bevor Sie einen neuen buchen.")
     return Conflict(problem, code="limit_reached", fields={"email": problem})
 

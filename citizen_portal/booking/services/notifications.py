@@ -19,7 +19,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from citizen_portal.booking.models import Appointment
-from citizen_portal.core.i18n import _
+from citizen_portal.booking.services.office import office_info
+from citizen_portal.core.i18n import _, localized, regional
 from citizen_portal.core.mail import Attachment, Mail, send_mail
 from staff_calendar import services as calendar_services
 
@@ -41,25 +42,40 @@ def citizen_summary(appointment: Appointment) -> str:
     return f"{name} – {appointment.code}"
 
 
-def ics_for(appointment: Appointment, method: str) -> bytes:
-    """The iTIP attachment: METHOD REQUEST or CANCEL, UID of the staff event, current SEQUENCE."""
-    organizer = parseaddr(current_app.config["MAIL_FROM"])[1] or "noreply@example.invalid"
+def _event_fields(appointment: Appointment, manage_link: str | None) -> dict:
+    """What the citizen's calendar entry says (in the current locale): summary, place, a
+    DESCRIPTION with the documents to bring, the office's phone and the manage link, and URL."""
     location = appointment.location
-    loc_names = location.name or {}
-    loc_name = loc_names.get(appointment.language) or loc_names.get("de") or ""
-    return calendar_services.itip_message(
-        method=method,
-        uid=calendar_services.event_uid("appointment", appointment.id),
-        sequence=appointment.sequence,
-        summary=citizen_summary(appointment),
-        start=appointment.start_at,
-        end=appointment.end_at,
-        location=", ".join(part for part in (loc_name, location.address) if part) or None,
-        description=None,
-        organizer_email=organizer,
-        attendee_email=appointment.email,
-        attendee_name=appointment.name,
-    )
+    office = office_info(appointment.service, location)
+    lines = [_("Buchungsnummer: %(code)s", code=appointment.code)]
+    if office.documents:
+        lines += ["", _("Bitte mitbringen:"), *(f"- {item}" for item in office.documents)]
+    if office.phone:
+        lines += ["", _("Telefon: %(phone)s", phone=office.phone)]
+    if manage_link:
+        lines += ["", _("Termin ansehen, verschieben oder absagen:"), manage_link]
+    return {
+        "uid": calendar_services.event_uid("appointment", appointment.id),
+        "sequence": appointment.sequence, "summary": citizen_summary(appointment),
+        "start": appointment.start_at, "end": appointment.end_at,
+        "location": ", ".join(part for part in (localized(location.name), location.address) if part) or None,
+        "description": "\n".join(lines), "url": manage_link,
+        "alarm_minutes": current_app.config["CITIZEN_ICS_ALARM_MINUTES"] or None,
+    }
+
+
+def ics_for(appointment: Appointment, method: str, manage_link: str | None = None) -> bytes:
+    """The iTIP attachment: METHOD REQUEST or CANCEL, UID of the staff event, current SEQUENCE,
+    DESCRIPTION (documents, manage link), URL and the optional VALARM."""
+    organizer = parseaddr(current_app.config["MAIL_FROM"])[1] or "noreply@example.invalid"
+    return calendar_services.itip_message(method=method, organizer_email=organizer,
+                                          attendee_email=appointment.email, attendee_name=appointment.name,
+                                          **_event_fields(appointment, manage_link))
+
+
+def calendar_file(appointment: Appointment, manage_token: str) -> bytes:
+    """The "In den Kalender eintragen" download of the booked and manage pages (METHOD:PUBLISH)."""
+    return calendar_services.citizen_event(**_event_fields(appointment, manage_url(appointment.code, manage_token)))
 
 
 def _send(appointment: Appointment, kind: str, subject_text, template: str, *, method: str | None = None,
@@ -77,17 +93,24 @@ def _send(appointment: Appointment, kind: str, subject_text, template: str, *, m
 
 def _render_and_send(appointment: Appointment, kind: str, subject_text, template: str, method: str | None,
                      context: dict) -> None:
-    with force_locale(appointment.language or "de"):
-        text = render_template(f"email/booking/{template}.txt", appointment=appointment, **context)
+    language = appointment.language or "de"
+    with force_locale(regional(language)):
+        office = office_info(appointment.service, appointment.location)
+        text = render_template(f"email/booking/{template}.txt", appointment=appointment, office=office, **context)
         subject = str(subject_text())
+        sender_name = _("%(site)s – Terminvergabe", site=office.site_name) if office.site_name else None
         attachments = []
         if method:
             attachments.append(Attachment(
                 filename="termin.ics" if method == "REQUEST" else "absage.ics",
                 content_type=f"text/calendar; method={method}; charset=UTF-8",
-                data=ics_for(appointment, method),
+                data=ics_for(appointment, method, context.get("manage_url")),
             ))
-    send_mail(Mail(to=appointment.email, subject=subject, text=text, kind=kind, attachments=attachments))
+    headers = {"Auto-Submitted": "auto-generated", "Content-Language": language}
+    if office.email:
+        headers["Reply-To"] = office.email
+    send_mail(Mail(to=appointment.email, subject=subject, text=text, kind=kind, attachments=attachments,
+                   sender_name=sender_name, headers=headers))
 
 
 def send_confirmation(appointment: Appointment, manage_token: str | None, *, moved: bool = False) -> bool:
@@ -114,6 +137,13 @@ def send_cancellation(appointment: Appointment) -> bool:
     return _send(appointment, "booking-cancellation",
                  lambda: _("Ihr Termin wurde abgesagt: %(code)s", code=appointment.code),
                  "cancellation", method="CANCEL")
+
+
+def send_manage_link(appointment: Appointment, manage_token: str) -> bool:
+    """Lost the mail: the manage link again (asked for with booking number and address)."""
+    return _send(appointment, "booking-manage-link",
+                 lambda: _("Ihr Link zum Termin: %(code)s", code=appointment.code),
+                 "manage_link", manage_url=manage_url(appointment.code, manage_token))
 
 
 def send_reminder(appointment: Appointment, manage_token: str | None) -> bool:

@@ -136,7 +136,7 @@ def load_service(service_key: str) -> Service:
         select(Service).where(Service.key == service_key).options(selectinload(Service.locations))
     ).first()
     if service is None or not service.active:
-        raise NotFound(_l("Diese Dienstleistung gibt es nicht."))
+        raise NotFound(_l("Diese Leistung gibt es nicht."))
     return service
 
 
@@ -146,7 +146,7 @@ def offered_location(service: Service, location_key: str) -> Location:
     for location in service.locations:
         if location.key == location_key and location.active:
             return location
-    raise NotFound(_l("Diese Dienstleistung wird an diesem Standort nicht angeboten."))
+    raise NotFound(_l("Diese Leistung wird an diesem Standort nicht angeboten."))
 
 
 def qualified_staff(service: Service, locations: list[Location]) -> dict[int, list[StaffMember]]:

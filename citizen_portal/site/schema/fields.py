@@ -197,7 +197,7 @@ Hours = Annotated[dict[Weekday, DayRanges], shaped(dict, 'a table like { mon = [
                   Field(title="weekly hours")]
 
 
-def _iso_date(value: Any) -> Any:
+def iso_date(value: Any) -> Any:
     if isinstance(value, date) and not isinstance(value, datetime):
         return value.isoformat()
     try:
@@ -208,7 +208,7 @@ def _iso_date(value: Any) -> Any:
     raise ValueError(f"{value!r} is not a date YYYY-MM-DD that exists")
 
 
-Dates = Annotated[list[Annotated[str, BeforeValidator(_iso_date)]], shaped(list, "a list of dates"), distinct(str),
+Dates = Annotated[list[Annotated[str, BeforeValidator(iso_date)]], shaped(list, "a list of dates"), distinct(str),
                   AfterValidator(sorted), Field(title="list of dates")]
 
 

@@ -5,10 +5,11 @@ generated from the descriptions here (``python -m citizen_portal.site.schema.ref
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+import re
+from typing import Annotated, Any, Literal
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, Field, ValidationInfo, field_validator, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo, field_validator, model_validator
 
 from citizen_portal.booking.settings import BookingSettings, ServiceSettings
 from citizen_portal.core.calendar_days import german_regions
@@ -25,6 +26,7 @@ from .fields import (
     Key,
     SiteModel,
     Url,
+    iso_date,
     keys,
     localized,
     problems,
@@ -55,10 +57,48 @@ def _timezone(value: str, info: ValidationInfo) -> str:
     return value
 
 
+Email = Annotated[text(MAX_EMAIL, "email address"), rule(EMAIL_PATTERN.match, "is not an email address")]
+Phone = Annotated[text(50, "phone number"), rule(re.compile(r"\+?[0-9][0-9 ()/-]{3,48}").fullmatch,
+                                                  "{value!r} is not a phone number like '+49 7971 123-0'")]
+
+
+class Contact(SiteModel):
+    """How citizens reach the office: shown on every error page and in the mails (their Reply-To)."""
+
+    phone: Phone = Field(description="phone number of the citizens' service, shown on every error page")
+    email: Email = Field(description="e-mail address of the citizens' service; the Reply-To of every citizen mail")
+
+
+class Accessibility(SiteModel):
+    """The facts BITV 2.0 § 7 requires in the accessibility statement."""
+
+    status: Literal["full", "partial", "none"] = Field("partial", description=(
+        "how far the pages conform: `full`, `partial` or `none`"))
+    known_barriers: localized(5000) | None = Field(None, description="what is not yet accessible, and why")
+    feedback_email: Email = Field(description="where people report barriers (the feedback mechanism)")
+    feedback_phone: Phone | None = None
+    enforcement: localized(2000) = Field(description=(
+        "the enforcement procedure: name, address and web page of the Land's Schlichtungs- or Durchsetzungsstelle"))
+    prepared_on: Annotated[str, BeforeValidator(iso_date)] = Field(description="date the statement was prepared")
+
+
+class Privacy(SiteModel):
+    """The facts Art. 13 DSGVO requires on the privacy page."""
+
+    controller: localized(2000) = Field(description="the controller: name and address of the city")
+    dpo_email: Email = Field(description="e-mail address of the data protection officer")
+    supervisory_authority: localized(1000) = Field(description=(
+        "the supervisory authority citizens may complain to (the Land's data protection commissioner)"))
+
+
 class Legal(SiteModel):
     impressum: localized(50_000) | None = None
     datenschutz: localized(50_000) | None = None
     barrierefreiheit: localized(50_000) | None = None
+    accessibility: Accessibility = Field(title="table", description=(
+        "required: `{ feedback_email, enforcement = {de, en}, prepared_on, status, known_barriers, feedback_phone }`"))
+    privacy: Privacy = Field(title="table", description=(
+        "required: `{ controller = {de, en}, dpo_email, supervisory_authority = {de, en} }`"))
 
 
 BELOW = {"x-default": "see below"}
@@ -73,9 +113,11 @@ class SiteSection(SiteModel):
         f"Bundesland ({', '.join(f'`{code}`' for code in REGIONS)}) whose public holidays close every location, "
         "desk and room"))
     closures: Dates = Field([], description="`[\"2026-12-24\"]`: days on which every desk and room is closed")
-    legal: Legal = Field(Legal(), title="table", description=(
+    contact: Contact = Field(title="table", description="required: `{ phone, email }` of the citizens' service")
+    legal: Legal = Field(title="table", description=(
         "city texts for `impressum`, `datenschutz`, `barrierefreiheit`, each `{de, en}`; plain text, blank lines "
-        "separate paragraphs; missing pages use the built-in text"))
+        "separate paragraphs; missing pages use the built-in text; the required facts in `accessibility` and "
+        "`privacy`"))
     booking: BookingSettings = Field(BookingSettings(), title="table", json_schema_extra=BELOW,
                                      description="appointment settings")
     spaces: SpacesSettings = Field(SpacesSettings(), title="table", json_schema_extra=BELOW,
@@ -93,12 +135,22 @@ class LocationSpec(Entry):
     address: text(300) = ""
     opening_hours: Hours = Field({}, description='`{ mon = ["08:00-12:00", "13:00-16:00"], ... }`')
     closures: Dates = Field([], description="`[\"2026-12-24\"]`, in addition to the Bundesland's public holidays")
+    phone: Phone | None = Field(None, description="the office's phone (default: `[site] contact.phone`)")
+    email: Email | None = Field(None, description="the office's e-mail (default: `[site] contact.email`)")
+    step_free: localized(500) | None = Field(None, description="step-free access: entrance, lift, toilet")
+    payment: localized(500) | None = Field(None, description="accepted means of payment, e.g. card, cash")
+
+
+LOCATION_INFO = ("phone", "email", "step_free", "payment")
 
 
 class ServiceSpec(ServiceSettings, Entry):
     name: localized()
     description: localized(5000) = Field({}, description="shown when choosing the service")
     documents: Documents = Field({}, description="what to bring")
+    fees: localized(500) | None = Field(None, description="what it costs, e.g. `{ de = \"12,00 Euro\" }`")
+    needs_consent: bool = Field(False, description=(
+        "the booking asks for consent (Art. 6(1)(a) DSGVO) instead of the public-task basis (Art. 6(1)(e))"))
     locations: Annotated[keys("location key", "locations"), rule(len, "must name at least one location")] = Field(
         description="where the service is offered (at least one)")
 
@@ -122,7 +174,7 @@ CALENDAR = ("`{ url, username, password_env | password_file }`: the CalDAV calen
             "slots and into which appointments are written (link key `staff:<key>`)")
 
 
-Email = Annotated[text(MAX_EMAIL, "email address"), rule(EMAIL_PATTERN.match, "is not an email address")]
+SERVICE_INFO = ("fees", "needs_consent")
 
 
 class StaffSpec(Entry):

@@ -105,7 +105,7 @@ def test_service_not_at_location_is_not_found(app):
     other = make_location()
     with pytest.raises(NotFound) as error:
         services.book(request_for(service, other, local(9)), now=NOW)
-    assert str(error.value.message) == "Diese Dienstleistung wird an diesem Standort nicht angeboten."
+    assert str(error.value.message) == "Diese Leistung wird an diesem Standort nicht angeboten."
 
 
 def test_unknown_service_is_not_found(app):

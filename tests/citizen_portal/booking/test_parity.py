@@ -179,7 +179,7 @@ def test_the_limit_per_address_names_the_email_field(client, office, via):
     booking.book(booking.BookingRequest("ausweis", "buergeramt", at(office["day"], 11), contact()))
     outcome = book(client, via, at(office["day"], 10), VALID)
     assert outcome.kind == "conflict"
-    assert outcome.fields == {"field-email": "Sie haben für diese Dienstleistung bereits einen Termin. Bitte sagen "
+    assert outcome.fields == {"field-email": "Sie haben für diese Leistung bereits einen Termin. Bitte sagen "
                                              "Sie ihn ab, bevor Sie einen neuen buchen."}
 
 
@@ -187,7 +187,7 @@ def test_the_limit_per_address_names_the_email_field(client, office, via):
 def test_a_location_that_does_not_offer_the_service(client, office, via):
     make_location("standesamt")
     outcome = book(client, via, at(office["day"], 10), VALID, location="standesamt")
-    assert outcome.kind == "not_found" and outcome.says("Diese Dienstleistung wird an diesem Standort nicht angeboten.")
+    assert outcome.kind == "not_found" and outcome.says("Diese Leistung wird an diesem Standort nicht angeboten.")
 
 
 # ---------------------------------------------------------------- move

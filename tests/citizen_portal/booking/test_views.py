@@ -69,8 +69,16 @@ def test_services_page_shows_description_duration_documents(client, setup):
 
 
 def test_locations_page(client, setup):
+    # one location: nothing to choose, straight to its days (and back from there to the services)
+    single = client.get("/termine/ausweis/")
+    assert single.status_code == 303 and single.headers["Location"].endswith("/termine/ausweis/buergeramt/")
+    days = text(client.get("/termine/ausweis/buergeramt/"))
+    assert 'href="/termine/"' in days and 'href="/termine/ausweis/"' not in days
+    second = make_location("rathaus", {"de": "Rathaus", "en": "Town hall"}, opening_hours=EVERY_DAY)
+    setup["service"].locations.append(second)
+    db.session.commit()
     page = text(client.get("/termine/ausweis/"))
-    assert "Bürgeramt Mitte" in page and "Marktplatz 1" in page
+    assert "Bürgeramt Mitte" in page and "Marktplatz 1" in page and "Rathaus" in page
     assert 'href="/termine/ausweis/buergeramt/"' in page
     assert client.get("/termine/gibtsnicht/").status_code == 404
 
@@ -95,7 +103,7 @@ def test_days_page_in_english(client, setup):
     day = future_day(3)
     page = text(client.get(f"/termine/ausweis/buergeramt/?monat={day:%Y-%m}"))
     assert '<html lang="en">' in page
-    assert f"{day:%A}, {day:%B} {day.day}, {day.year}" in page
+    assert f"{day:%A}, {day.day} {day:%B} {day.year}" in page  # en-GB: day before month
     assert "16 free times" in page
 
 
@@ -190,7 +198,8 @@ def test_hold_page_and_confirmation(client, setup):
     db.session.refresh(result.appointment)
     assert result.appointment.status == CONFIRMED
     assert "Ihr Termin ist gebucht" in text(client.get(done.headers["Location"]))
-    assert client.get(f"/termine/bestaetigen/{result.appointment.code}?token=falsch").status_code == 200
+    wrong = client.get(f"/termine/bestaetigen/{result.appointment.code}?token=falsch")
+    assert wrong.status_code == 404 and "/termine/verwalten/" in text(wrong)  # the way out: the lookup
     assert client.post(f"/termine/bestaetigen/{result.appointment.code}?token=falsch").status_code == 404
 
 
@@ -229,7 +238,8 @@ def test_move_through_day_and_time_lists(client, booked):
     assert f"tag={new_day.isoformat()}" in days
     times = text(client.get(f"/termine/verwalten/{code}/verschieben?token={token}&tag={new_day.isoformat()}"))
     new_start = slot_start(new_day, 14)
-    assert f'value="{new_start.isoformat()}"' in times and 'type="radio"' in times
+    # the same grid of time buttons as when booking: one click moves
+    assert f'type="submit" name="start" value="{new_start.isoformat()}"' in times and "booking-times" in times
     # no time chosen: error summary
     missing = client.post(f"/termine/verwalten/{code}/verschieben?token={token}&tag={new_day.isoformat()}")
     assert missing.status_code == 400 and 'href="#field-start"' in text(missing)
@@ -297,6 +307,9 @@ def test_captcha_on_the_form(app, client, setup):
         assert "<altcha-widget" in page and 'name="altcha"' in page
         refused = client.post(book_url(start), data={**VALID, "start": start.isoformat()})
         assert refused.status_code == 400 and 'href="#field-altcha"' in text(refused)
+        # every field in one pass, the captcha included
+        both = text(client.post(book_url(start), data={**VALID, "name": "", "start": start.isoformat()}))
+        assert 'href="#field-name"' in both and 'href="#field-altcha"' in both and "2 Angaben" in both
         import json
 
         challenge = json.loads(unescape(re.search(r'challenge="([^"]+)"', raw).group(1)))  # the form's own

@@ -235,7 +235,7 @@ def test_all_problems_are_reported_at_once(setup, client):
         key="R 1", name_de="", capacity="0", x="200", **{"hours.mon": "18:00-08:00"})))
     for field in ("field-key", "field-name-de", "field-capacity", "field-x", "field-y", "field-hours-mon"):
         assert f'href="#{field}"' in page, field
-    assert "Bitte korrigieren Sie 6 Angabe(n)" in page
+    assert "Bitte korrigieren Sie 6 Angaben" in page
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -266,7 +266,7 @@ def test_deactivating_a_desk_keeps_its_bookings_and_says_how_many(setup, client)
     db.session.commit()
     assert "Künftige Buchungen dieses Platzes: 2" in _text(client.get(f"{BASE}/plaetze/d1"))
     response = client.post(f"{BASE}/plaetze/d1", data=_desk_form(active=None), follow_redirects=True)
-    assert "2 künftige Buchung(en) bleiben bestehen" in _text(response)
+    assert "2 künftige Buchungen bleiben bestehen" in _text(response)
     desk = db.session.execute(db.select(Desk).where(Desk.key == "d1")).scalar_one()
     assert desk.active is False
     assert db.session.execute(db.select(db.func.count()).select_from(DeskBooking)).scalar_one() == 3
@@ -286,9 +286,9 @@ def test_deactivating_a_room_or_floor_keeps_bookings(setup, client):
     db.session.commit()
     client.set_cookie("lang", "en")
     response = client.post(f"{BASE}/raeume/r1", data=_room_form(active=None), follow_redirects=True)
-    assert "1 future booking(s) are kept" in _text(response)
+    assert "1 future booking is kept" in _text(response)
     response = client.post(f"{BASE}/etagen/f1", data={"name_de": "Etage f1"}, follow_redirects=True)
-    assert "2 future booking(s) are kept" in _text(response)
+    assert "2 future bookings are kept" in _text(response)
     assert db.session.execute(db.select(db.func.count()).select_from(RoomBooking)).scalar_one() == 1
     assert db.session.execute(db.select(db.func.count()).select_from(DeskBooking)).scalar_one() == 1
     assert db.session.execute(db.select(Floor.active).where(Floor.key == "f1")).scalar_one() is False
