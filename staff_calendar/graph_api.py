@@ -63,6 +63,18 @@ for _paths, _methods, _view_function in graph_calendar_view.VIEWS:
     routes(*_paths, methods=_methods)(_view_function)
 
 
+def _events_target(caller: GraphCaller, groups: dict[str, str]) -> graph.SubscriptionTarget:
+    """Change notifications of a mailbox's events: a staff member's calendar (every change the platform
+    writes into it: Graph events, appointments, room and desk bookings), a room's bookings."""
+    box = mailbox_for(caller, groups.get("ident"))
+    topics = [f"room:{box.key}"] if box.kind == "room" else [f"calendar:{_staff_calendar(box)}"]
+    return graph.SubscriptionTarget(topics, f"Users/{box.id}/Events", "#Microsoft.Graph.Event")
+
+
+bp.record_once(lambda state: graph.register_subscription_resource(state.app, graph.SubscriptionResource(
+    "events", r"(?:users/(?P<ident>[^/]+)|me)(?:/calendar)?/events", "Calendars.Read", _events_target)))
+
+
 def _may_write(caller: GraphCaller, box: Mailbox) -> None:
     """A staff member writes into her own calendar, service admins and admins into every one; an API
     client with Calendars.ReadWrite into the staff calendars it sees. A room is booked by a person (the

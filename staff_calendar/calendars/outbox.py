@@ -28,8 +28,10 @@ from sqlalchemy import func, or_, select, update
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
+from citizen_portal.core.graph import encode_id
 from citizen_portal.core.i18n import site_timezone
 from citizen_portal.core.logs import bound_request_id, current_request_id
+from citizen_portal.core.webhooks.graph import notify_graph_change
 from staff_calendar.calendars import ical, recovery
 from staff_calendar.calendars.client import (
     CalendarUnavailable,
@@ -84,11 +86,13 @@ def _payload(summary: str, start: datetime, end: datetime, location: str | None,
 
 
 def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = None) -> OutboxEntry:
-    """Add or coalesce the row for (calendar, UID) in the caller's open transaction (flush, no commit)."""
+    """Add or coalesce the row for (calendar, UID) in the caller's open transaction (flush, no commit);
+    a real change is also a Graph change notification of the calendar (``core.webhooks.graph``)."""
     payload = payload or {}
     row = db.session.scalar(select(OutboxEntry).where(OutboxEntry.calendar_key == calendar_key,
                                                       OutboxEntry.uid == uid))
     now = datetime.now(UTC)
+    change = "deleted" if action == "delete" else "created" if row is None or row.action == "delete" else "updated"
     if row is None:
         row = OutboxEntry(calendar_key=calendar_key, uid=uid, action=action, payload=payload, sequence=0,
                           revision=1, state="pending", attempts=0, next_attempt_at=now,
@@ -110,6 +114,7 @@ def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = Non
         row.last_error = None
         row.request_id = current_request_id()
     db.session.flush()
+    notify_graph_change([f"calendar:{calendar_key}"], encode_id(uid), change)
     return row
 
 
