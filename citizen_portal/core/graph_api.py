@@ -1,13 +1,15 @@
 """``/graph/v1.0/users``: the staff members and rooms the packages offer as Graph users
 (``citizen_portal.core.graph.register_mailboxes``); ``{id}`` is the id or the e-mail address.
-``/graph/v1.0/subscriptions``: change notifications (thin adapter over ``core.graph.subscriptions``)."""
+``/graph/v1.0/subscriptions``: change notifications (thin adapter over ``core.graph.subscriptions``);
+``/graph/v1.0/openapi.json``: the OpenAPI document of every Graph route (``core.graph.openapi``)."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from citizen_portal.core import graph
 from citizen_portal.core.graph import subscriptions
+from citizen_portal.core.graph.openapi import build_document
 from citizen_portal.core.graph.schemas import SubscriptionInput
 from citizen_portal.core.schemas import parse
 
@@ -83,3 +85,9 @@ def reauthorize_subscription(subscription_id: str):
 def delete_subscription(subscription_id: str):
     subscriptions.delete_subscription(graph.authorize_graph(None), subscription_id)
     return graph.no_content()
+
+
+@bp.get("/openapi.json", endpoint="graph_openapi")
+def openapi_document():
+    """The OpenAPI 3.1 document of ``/graph/v1.0`` (public, like ``/api/v1/openapi.json``)."""
+    return jsonify(build_document(current_app))
