@@ -4,12 +4,13 @@ URL map and the views themselves, so it lists exactly what is served.
 Rules of the document (``build_document``):
 - every rule under ``/graph/v1.0`` with each of its methods (HEAD and OPTIONS left out) is one operation;
   path variables become path parameters (``<ident>`` → ``{ident}``);
-- what an operation needs and answers is read from its view's code (the view and the module functions it
-  calls in the Graph adapter modules, two levels deep): the permission passed to ``authorize_graph`` (the scope of its security; ``None``:
-  any valid token), the pydantic model given to ``parse`` (the request body's schema, by alias), the query
-  options of the helpers it calls (``query_range`` → ``startDateTime``/``endDateTime``, ``collection`` →
-  ``$top``/``$skiptoken``/``$count``, ``select_fields`` → ``$select``) and its success status
-  (``created`` 201, ``accepted`` 202, ``no_content`` 204, else 200);
+- what an operation needs and answers is read from its view's code (the view and the functions of the
+  Graph adapter modules it calls, two levels deep): the permission passed to ``authorize_graph`` (the
+  scope of its security; ``None``: any valid token), the pydantic model given to ``parse`` (the request
+  body's schema, by alias), the query options of the helpers it calls (``query_range`` →
+  ``startDateTime``/``endDateTime``, ``collection`` → ``$top``/``$skiptoken``/``$count``,
+  ``select_fields`` → ``$select``) and its success status (``created`` 201, ``accepted`` 202,
+  ``no_content`` 204, else 200);
 - every operation can answer Graph's error envelope (``GraphError``) with 400, 401, 403, 404 and 429.
 """
 
