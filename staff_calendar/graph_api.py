@@ -141,10 +141,11 @@ def _fields(data: EventInput) -> graph_events.EventFields:
     if data.end is not None:
         values.end = graph.parse_moment({"dateTime": data.end.date_time, "timeZone": data.end.time_zone}, "end")
     values.transaction_id = data.transaction_id
-    if data.is_all_day:
-        raise Invalid(fields={"isAllDay": _l("Ganztägige Termine werden hier nicht unterstützt.")})
+    values.all_day = bool(data.is_all_day)
     if data.recurrence is not None:
-        raise Invalid(fields={"recurrence": _l("Serientermine können hier nicht angelegt werden.")})
+        raise Invalid(fields={"recurrence": _l("Serientermine können über diese Schnittstelle nicht angelegt "
+                                               "werden; bitte legen Sie die einzelnen Termine an.")},
+                      code="recurrence_not_supported")
     return values
 
 

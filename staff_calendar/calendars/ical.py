@@ -52,8 +52,12 @@ def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_mar
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstamp", datetime.now(UTC))
-    event.add("dtstart", _local(start, tz))
-    event.add("dtend", _local(end, tz))
+    if payload.get("all_day"):  # whole days: DTSTART;VALUE=DATE (the dates in the calendar's zone)
+        event.add("dtstart", _local(start, tz).date())
+        event.add("dtend", _local(end, tz).date())
+    else:
+        event.add("dtstart", _local(start, tz))
+        event.add("dtend", _local(end, tz))
     event.add("sequence", sequence)
     event.add("summary", payload.get("summary") or "")
     if payload.get("location"):
@@ -93,6 +97,8 @@ def merge_event(remote_ics: str, payload: dict, base: dict | None, *, uid: str, 
         raise ValueError("remote object has no VEVENT")
     event = masters[0]
     changed = [f for f in MANAGED_FIELDS if base is None or base.get(f) != payload.get(f)]
+    if (base or {}).get("all_day") != payload.get("all_day"):  # dates ↔ date-times: both ends anew
+        changed = list(dict.fromkeys([*changed, "start", "end"]))
     ours = build_event(payload, uid=uid, sequence=0, tz=tz)
     names = {"summary": "SUMMARY", "start": "DTSTART", "end": "DTEND", "location": "LOCATION",
              "description": "DESCRIPTION", "transparent": "TRANSP", "status": "STATUS", "class": "CLASS",

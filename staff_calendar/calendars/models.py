@@ -155,6 +155,8 @@ class GraphEvent(db.Model):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     time_zone: Mapped[str] = mapped_column(String(100), default="UTC")
     is_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an all-day event: start and end are midnights in ``time_zone`` (CalDAV: DTSTART;VALUE=DATE)
+    is_all_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     change_key: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

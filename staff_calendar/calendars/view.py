@@ -74,7 +74,7 @@ def graph_item(event: GraphEvent) -> CalendarItem:
     return CalendarItem(uid=event.uid, start=event.start_at, end=event.end_at, source="graph",
                         subject=event.subject, location=event.location, body=event.body,
                         categories=list(event.categories or []), show_as=event.show_as,
-                        sensitivity=event.sensitivity, cancelled=event.is_cancelled,
+                        sensitivity=event.sensitivity, cancelled=event.is_cancelled, all_day=event.is_all_day,
                         change_key=event.change_key, record=event)
 
 

@@ -19,9 +19,7 @@ from citizen_portal.core.graph import MAX_LIFETIME_MINUTES, encode_id
 from citizen_portal.core.graph.subscriptions import run_lifecycle
 from citizen_portal.core.models import GraphSubscription, User
 from citizen_portal.core.webhooks.graph import notify_graph_change
-from staff_calendar.calendars.models import CalendarLink
-from tests.factories import stamp_mirror
-from tests.graph.helpers import BER, future_day, headers, staff_with_token
+from tests.graph.helpers import BER, future_day, headers, staff_with_token, unreachable_calendar
 
 STATE = "geheimer-Zustand-42"
 
@@ -35,12 +33,7 @@ def loopback_http(app, monkeypatch):
 def office(app, loopback_http):
     """A staff member (service admin, so her token may also read Bookings) with a linked calendar."""
     location, service, staff, user, token = staff_with_token()
-    db.session.add(CalendarLink(key=f"staff:{staff.key}", owner_kind="staff", owner_key=staff.key,
-                                url="http://127.0.0.1:9/cal/", active=True))
-    db.session.flush()
-    staff.calendar_key = f"staff:{staff.key}"
-    db.session.commit()
-    stamp_mirror(staff.calendar_key)
+    unreachable_calendar(staff)
     return {"location": location, "service": service, "staff": staff, "user": user, "token": token}
 
 

@@ -21,10 +21,9 @@ from msgraph.generated.models.subscription import Subscription
 from citizen_portal.core.extensions import db
 from citizen_portal.core.graph import MAX_LIFETIME_MINUTES
 from scripts.graph_example import make_client
-from staff_calendar.calendars.models import CalendarLink
-from tests.factories import build_app, stamp_mirror
+from tests.factories import build_app
 from tests.fixtures.gunicorn import gunicorn_instance, worker_instance
-from tests.graph.helpers import BER, future_day, run_async, staff_with_token
+from tests.graph.helpers import BER, future_day, run_async, staff_with_token, unreachable_calendar
 
 WITHIN_SECONDS = 15.0
 STATE = "fachverfahren-7f3a"
@@ -34,12 +33,7 @@ def _seed(database_url, instance):
     app = build_app(database_url, instance)
     with app.app_context():
         location, service, staff, _user, token = staff_with_token()
-        db.session.add(CalendarLink(key=f"staff:{staff.key}", owner_kind="staff", owner_key=staff.key,
-                                    url="http://127.0.0.1:9/cal/", active=True))
-        db.session.flush()
-        staff.calendar_key = f"staff:{staff.key}"
-        db.session.commit()
-        stamp_mirror(staff.calendar_key)
+        unreachable_calendar(staff)
         seeded = {"location": location.key, "service": service.key, "staff": staff.email, "token": token}
         db.engine.dispose()
     return seeded
