@@ -185,6 +185,15 @@ def test_lifetime_change_types_and_resources_are_checked(app, client, office, we
     assert client.delete(url, headers=headers(token)).status_code == 204
     assert client.get(url, headers=headers(token)).status_code == 404
 
+    # an expired subscription is gone: not listed, not renewable
+    ended = _subscribe(client, token, webhook_receiver, resource)
+    row = db.session.get(GraphSubscription, ended["id"])
+    row.expires_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert client.get("/graph/v1.0/subscriptions", headers=headers(token)).get_json()["value"] == []
+    assert client.patch(f"/graph/v1.0/subscriptions/{ended['id']}", headers=headers(token),
+                        json={"expirationDateTime": _expiry()}).status_code == 404
+
 
 def test_the_read_permission_of_the_resource_is_needed(app, client, office, webhook_receiver):
     made = api_clients.create_client("Nur Termine", ["Bookings.Read.All"])

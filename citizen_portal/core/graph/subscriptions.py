@@ -16,8 +16,8 @@ Rules:
   answered within ``VALIDATION_TIMEOUT_SECONDS`` with 200 and exactly the token as ``text/plain``, else
   400 ``ValidationError``; a new ``notificationUrl`` on PATCH is validated again; a
   ``lifecycleNotificationUrl`` cannot be added later (Graph's rule);
-- a caller sees, renews and deletes only its own subscriptions (another's is 404); at most
-  ``MAX_PER_CALLER`` active ones;
+- a caller sees, renews and deletes only its own subscriptions (another's is 404); an expired or removed
+  one is gone (404, renew before it ends); at most ``MAX_PER_CALLER`` active ones;
 - the job "graph-subscriptions": a subscription whose owner lost the permission (client revoked, scope or
   role removed) is removed with a ``subscriptionRemoved`` lifecycle notification; one that expires within
   ``REAUTHORIZE_BEFORE`` gets ``reauthorizationRequired`` once (cleared by renewing or ``/reauthorize``);
@@ -182,7 +182,8 @@ def create_subscription(caller: GraphCaller, data: SubscriptionInput) -> GraphSu
         validate_endpoint(url)  # network: before the transaction
     with write_transaction(locks.webhooks()):
         active = db.session.scalar(select(func.count(GraphSubscription.id)).where(
-            GraphSubscription.principal == caller.principal.key, GraphSubscription.removed_at.is_(None)))
+            GraphSubscription.principal == caller.principal.key, GraphSubscription.removed_at.is_(None),
+            GraphSubscription.expires_at > now))
         if active >= MAX_PER_CALLER:
             raise Forbidden(_l("Höchstens %(count)s Abonnements je Zugang.", count=MAX_PER_CALLER),
                             code="quota_exceeded")
@@ -197,15 +198,18 @@ def create_subscription(caller: GraphCaller, data: SubscriptionInput) -> GraphSu
 
 
 def subscriptions_of(caller: GraphCaller) -> list[GraphSubscription]:
+    """The caller's subscriptions that are neither removed nor expired."""
     return list(db.session.scalars(select(GraphSubscription).where(
-        GraphSubscription.principal == caller.principal.key, GraphSubscription.removed_at.is_(None))
-        .order_by(GraphSubscription.created_at, GraphSubscription.id)))
+        GraphSubscription.principal == caller.principal.key, GraphSubscription.removed_at.is_(None),
+        GraphSubscription.expires_at > utcnow()).order_by(GraphSubscription.created_at, GraphSubscription.id)))
 
 
 def get_subscription(caller: GraphCaller, subscription_id: str) -> GraphSubscription:
-    """The caller's own subscription (another's, a removed one or none: ``NotFound``)."""
+    """The caller's own subscription (another's, a removed or expired one, or none: ``NotFound``; an
+    expired subscription cannot be renewed, as in Graph: create a new one)."""
     subscription = db.session.get(GraphSubscription, subscription_id)
-    if subscription is None or subscription.principal != caller.principal.key or subscription.removed_at:
+    if (subscription is None or subscription.principal != caller.principal.key or subscription.removed_at
+            or subscription.expires_at <= utcnow()):
         raise NotFound()
     return subscription
 
