@@ -142,10 +142,7 @@ def _fields(data: EventInput) -> graph_events.EventFields:
         values.end = graph.parse_moment({"dateTime": data.end.date_time, "timeZone": data.end.time_zone}, "end")
     values.transaction_id = data.transaction_id
     values.all_day = bool(data.is_all_day)
-    if data.recurrence is not None:
-        raise Invalid(fields={"recurrence": _l("Serientermine können über diese Schnittstelle nicht angelegt "
-                                               "werden; bitte legen Sie die einzelnen Termine an.")},
-                      code="recurrence_not_supported")
+    values.recurrence = data.recurrence
     return values
 
 
@@ -188,6 +185,10 @@ def update_event(ident: str | None, event_id: str):
     _may_write(caller, box)
     item = _writable(box, event_id)
     values = _fields(parse(EventInput, graph.json_body()))
+    if "recurrence" in values.sent:
+        raise Invalid(fields={"recurrence": _l("Die Wiederholung einer Serie kann nicht geändert werden; bitte "
+                                               "löschen Sie die Serie und legen Sie sie neu an.")},
+                      code="recurrence_not_supported")
     event = graph_events.update_event(_owner(box), box.calendar_key or "", item.uid, values,
                                       if_match=request.headers.get("If-Match"))
     zone_name, zone = graph.preferred_timezone()
@@ -195,10 +196,14 @@ def update_event(ident: str | None, event_id: str):
 
 
 def _writable(box: Mailbox, event_id: str) -> CalendarItem:
+    """An event written through Graph; a single occurrence of a series is changed only with its series."""
     item = find_event(box, event_id)
     if item.source != "graph":
         raise Forbidden(_l("Dieser Termin wurde nicht über diese Schnittstelle angelegt und kann hier nur "
                            "gelesen werden."))
+    if item.occurrence is not None:
+        raise Invalid(_l("Einzelne Termine einer Serie können nicht geändert werden; bitte ändern Sie die Serie "
+                         "(seriesMasterId)."), code="occurrence_not_supported")
     return item
 
 

@@ -18,7 +18,7 @@ PRODID = "-//Municipal Services Platform//Termine//DE"
 OWN_PROPERTY = "X-MUNICIPAL-PORTAL"
 # fields of our events that a merge after a 412 may overwrite (everything else stays as the remote has it)
 MANAGED_FIELDS = ("summary", "start", "end", "location", "description", "transparent", "status", "class",
-                  "categories")
+                  "categories", "rrule")
 
 
 def new_calendar(method: str | None = None) -> icalendar.Calendar:
@@ -72,6 +72,8 @@ def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_mar
         event.add("class", payload["class"])
     if payload.get("categories"):
         event.add("categories", list(payload["categories"]))
+    if payload.get("rrule"):
+        event.add("rrule", icalendar.vRecur.from_ical(payload["rrule"]))
     if own_marker:
         event.add(OWN_PROPERTY, own_marker)
     return event
@@ -102,7 +104,7 @@ def merge_event(remote_ics: str, payload: dict, base: dict | None, *, uid: str, 
     ours = build_event(payload, uid=uid, sequence=0, tz=tz)
     names = {"summary": "SUMMARY", "start": "DTSTART", "end": "DTEND", "location": "LOCATION",
              "description": "DESCRIPTION", "transparent": "TRANSP", "status": "STATUS", "class": "CLASS",
-             "categories": "CATEGORIES"}
+             "categories": "CATEGORIES", "rrule": "RRULE"}
     for field in changed:
         name = names[field]
         if name in event:

@@ -61,9 +61,9 @@ class DeliveryError(Exception):
 
 def _payload(summary: str, start: datetime, end: datetime, location: str | None, description: str | None,
              transparent: bool, *, privacy: str | None = None, categories: list[str] | None = None,
-             status: str | None = None, all_day: bool = False) -> dict:
-    """The desired state of an event; ``privacy`` (CLASS), ``categories``, ``status`` and ``all_day`` only
-    when set, so the payload of callers that never set them stays as it was."""
+             status: str | None = None, all_day: bool = False, rrule: str | None = None) -> dict:
+    """The desired state of an event; ``privacy`` (CLASS), ``categories``, ``status``, ``all_day`` and
+    ``rrule`` only when set, so the payload of callers that never set them stays as it was."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     if end <= start:
@@ -84,6 +84,8 @@ def _payload(summary: str, start: datetime, end: datetime, location: str | None,
         payload["status"] = status
     if all_day:
         payload["all_day"] = True
+    if rrule:
+        payload["rrule"] = rrule
     return payload
 
 

@@ -1,8 +1,8 @@
 """All-day events through Graph (``isAllDay`` with midnight start and end) against a real Radicale: written
 to CalDAV as dates (``DTSTART;VALUE=DATE``), read back as dates at midnight in calendarView (in any zone
 asked for), busy in getSchedule for the whole day; times that are not midnight are 400 and nothing is
-written; a PATCH moves it by whole days. Recurring events are refused with a clear error (documented as
-unsupported)."""
+written; a PATCH moves it by whole days. Recurrence patterns other than daily/weekly are refused with a
+clear error (``recurrence_not_supported``)."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_all_day_event_is_written_as_dates_and_read_back(app, client, radicale_s
     assert stored["DTSTART"].dt.hour == 9 and stored["DTSTART"].dt.date() == later
 
 
-def test_all_day_needs_midnights_and_recurrence_is_refused(app, client):
+def test_all_day_needs_midnights_and_unsupported_recurrence_is_refused(app, client):
     *_, staff, _user, token = staff_with_token()
     unreachable_calendar(staff)
     first = future_day(8).date()
@@ -96,8 +96,8 @@ def test_all_day_needs_midnights_and_recurrence_is_refused(app, client):
     utc_midnight = client.post(url, json=_all_day(first, zone="UTC"), headers=headers(token))
     assert utc_midnight.status_code == 201  # midnight in the zone the client named
     series = client.post(url, headers=headers(token), json=_all_day(first, recurrence={
-        "pattern": {"type": "weekly", "interval": 1, "daysOfWeek": ["monday"]},
-        "range": {"type": "numbered", "startDate": str(first), "numberOfOccurrences": 4}}))
+        "pattern": {"type": "absoluteMonthly", "interval": 1, "dayOfMonth": first.day},
+        "range": {"type": "noEnd", "startDate": str(first)}}))
     assert series.status_code == 400
     error = series.get_json()["error"]
     assert error["code"] == "ErrorInvalidRequest" and error["innerError"]["code"] == "recurrence_not_supported"
