@@ -7,7 +7,8 @@ Rules:
   (1–``MAX_OCCURRENCES``); ``range.startDate`` is the start's date. Anything else (monthly and yearly
   patterns, ``noEnd``) is refused with ``recurrence_not_supported``;
 - the series ends at most ``MAX_SERIES_DAYS`` after its start;
-- occurrences are expanded from the RRULE in the event's own zone (wall-clock times across DST), exactly as
+- occurrences (calendarView, getSchedule, the person's busy time for appointments) are expanded from the
+  RRULE in the event's own zone (wall-clock times across DST), exactly as
   the CalDAV server expands the RRULE written there (``ical.build_event``).
 """
 

@@ -50,8 +50,8 @@ DESCRIPTION = (
     "\"message\", \"innerError\"}}. Extensions beyond Microsoft Graph are named municipal.*: the free slots "
     "of a Bookings service (GET .../services/{id}/municipal.freeSlots) and the Standard Webhooks key of a "
     "subscription (municipal.webhookSecret, returned once). Not supported: $filter beyond the rooms' "
-    "capacity/isWheelChairAccessible, $search, $expand, $batch, recurring events created through the API, "
-    "all-day events created through the API, rich notifications (includeResourceData)."
+    "capacity/isWheelChairAccessible, $search, $expand, $batch, monthly or yearly series and series without end, "
+    "changing single occurrences, rich notifications (includeResourceData)."
 )
 ERROR_SCHEMA = {"type": "object", "required": ["error"], "properties": {"error": {
     "type": "object", "required": ["code", "message"], "properties": {
