@@ -63,6 +63,18 @@ for _paths, _methods, _view_function in graph_calendar_view.VIEWS:
     routes(*_paths, methods=_methods)(_view_function)
 
 
+def _events_target(caller: GraphCaller, groups: dict[str, str]) -> graph.SubscriptionTarget:
+    """Change notifications of a mailbox's events: a staff member's calendar (every change the platform
+    writes into it: Graph events, appointments, room and desk bookings), a room's bookings."""
+    box = mailbox_for(caller, groups.get("ident"))
+    topics = [f"room:{box.key}"] if box.kind == "room" else [f"calendar:{_staff_calendar(box)}"]
+    return graph.SubscriptionTarget(topics, f"Users/{box.id}/Events", "#Microsoft.Graph.Event")
+
+
+bp.record_once(lambda state: graph.register_subscription_resource(state.app, graph.SubscriptionResource(
+    "events", r"(?:users/(?P<ident>[^/]+)|me)(?:/calendar)?/events", "Calendars.Read", _events_target)))
+
+
 def _may_write(caller: GraphCaller, box: Mailbox) -> None:
     """A staff member writes into her own calendar, service admins and admins into every one; an API
     client with Calendars.ReadWrite into the staff calendars it sees. A room is booked by a person (the
@@ -129,10 +141,8 @@ def _fields(data: EventInput) -> graph_events.EventFields:
     if data.end is not None:
         values.end = graph.parse_moment({"dateTime": data.end.date_time, "timeZone": data.end.time_zone}, "end")
     values.transaction_id = data.transaction_id
-    if data.is_all_day:
-        raise Invalid(fields={"isAllDay": _l("Ganztägige Termine werden hier nicht unterstützt.")})
-    if data.recurrence is not None:
-        raise Invalid(fields={"recurrence": _l("Serientermine können hier nicht angelegt werden.")})
+    values.all_day = bool(data.is_all_day)
+    values.recurrence = data.recurrence
     return values
 
 
@@ -175,6 +185,10 @@ def update_event(ident: str | None, event_id: str):
     _may_write(caller, box)
     item = _writable(box, event_id)
     values = _fields(parse(EventInput, graph.json_body()))
+    if "recurrence" in values.sent:
+        raise Invalid(fields={"recurrence": _l("Die Wiederholung einer Serie kann nicht geändert werden; bitte "
+                                               "löschen Sie die Serie und legen Sie sie neu an.")},
+                      code="recurrence_not_supported")
     event = graph_events.update_event(_owner(box), box.calendar_key or "", item.uid, values,
                                       if_match=request.headers.get("If-Match"))
     zone_name, zone = graph.preferred_timezone()
@@ -182,10 +196,14 @@ def update_event(ident: str | None, event_id: str):
 
 
 def _writable(box: Mailbox, event_id: str) -> CalendarItem:
+    """An event written through Graph; a single occurrence of a series is changed only with its series."""
     item = find_event(box, event_id)
     if item.source != "graph":
         raise Forbidden(_l("Dieser Termin wurde nicht über diese Schnittstelle angelegt und kann hier nur "
                            "gelesen werden."))
+    if item.occurrence is not None:
+        raise Invalid(_l("Einzelne Termine einer Serie können nicht geändert werden; bitte ändern Sie die Serie "
+                         "(seriesMasterId)."), code="occurrence_not_supported")
     return item
 
 

@@ -162,10 +162,10 @@ def event_json(box: Mailbox, item: CalendarItem, zone_name: str, zone: ZoneInfo)
         "onlineMeetingProvider": "unknown",
         "hasAttachments": False,
         "showAs": "free" if item.cancelled else item.show_as,
-        "type": "occurrence" if item.occurrence is not None else "singleInstance",
+        "type": "occurrence" if item.occurrence is not None else "seriesMaster" if item.series else "singleInstance",
+        "recurrence": record.recurrence if record is not None and item.occurrence is None else None,
         "seriesMasterId": graph.encode_id(item.uid) if item.occurrence is not None else None,
-        "start": graph.format_moment(item.start, zone_name, zone),
-        "end": graph.format_moment(item.end, zone_name, zone),
+        **_times(item, zone_name, zone),
         "location": location or {"displayName": "", "locationType": "default"},
         "locations": [location] if location else [],
         "attendees": attendees,
@@ -177,6 +177,16 @@ def event_json(box: Mailbox, item: CalendarItem, zone_name: str, zone: ZoneInfo)
         item_json["locations"] = []
         item_json["attendees"] = []
     return item_json
+
+
+def _times(item: CalendarItem, zone_name: str, zone: ZoneInfo) -> dict[str, Any]:
+    """``start``/``end``; an all-day event's are its dates at midnight (in any zone asked for, as Graph)."""
+    if not item.all_day:
+        return {"start": graph.format_moment(item.start, zone_name, zone),
+                "end": graph.format_moment(item.end, zone_name, zone)}
+    own = graph.zone_named(item.record.time_zone if item.record is not None else None) or site_timezone()
+    return {name: {"dateTime": f"{moment.astimezone(own).date().isoformat()}T00:00:00.0000000", "timeZone": zone_name}
+            for name, moment in (("start", item.start), ("end", item.end))}
 
 
 def context_of(box: Mailbox, name: str) -> str:

@@ -163,13 +163,17 @@ def schedule_event(
     privacy: str | None = None,
     categories: list[str] | None = None,
     status: str | None = None,
+    all_day: bool = False,
+    rrule: str | None = None,
 ) -> None:
     """Queue create-or-update of an event: an outbox row added to the caller's open transaction
     (no commit here). The worker PUTs it; SEQUENCE rises with every change. ``privacy`` is the
-    iCalendar CLASS (PRIVATE, CONFIDENTIAL), ``status`` e.g. CANCELLED."""
+    iCalendar CLASS (PRIVATE, CONFIDENTIAL), ``status`` e.g. CANCELLED; ``all_day``: start and end are
+    midnights (written as dates); ``rrule``: a series (``start``/``end`` its first occurrence)."""
     outbox.enqueue(calendar_key, uid, "upsert",
                    outbox._payload(summary, start, end, location, description, transparent, privacy=privacy,
-                                   categories=categories, status=status))
+                                   categories=categories, status=status, all_day=all_day,
+                                   rrule=rrule))
 
 
 def schedule_event_removal(*, calendar_key: str, uid: str) -> None:

@@ -130,6 +130,21 @@ def appointment_json(appointment: Appointment, zone_name: str, zone: ZoneInfo) -
     }
 
 
+def _appointments_target(caller: graph.GraphCaller, groups: dict[str, str]) -> graph.SubscriptionTarget:
+    """Change notifications of an office's appointments (a client restricted to staff members: theirs)."""
+    location = _location(groups["business"])
+    staff = caller.principal.staff_usernames
+    topics = ([f"business:{location.key}"] if staff is None
+              else [f"business:{location.key}:staff:{key}" for key in sorted(staff)])
+    return graph.SubscriptionTarget(topics, f"solutions/bookingBusinesses/{location.key}/appointments",
+                                    "#microsoft.graph.bookingAppointment")
+
+
+bp.record_once(lambda state: graph.register_subscription_resource(state.app, graph.SubscriptionResource(
+    "appointments", r"solutions/bookingBusinesses/(?P<business>[^/]+)/appointments", "Bookings.Read.All",
+    _appointments_target)))
+
+
 @bp.get(BUSINESS)
 def list_businesses():
     graph.authorize_graph("Bookings.Read.All")

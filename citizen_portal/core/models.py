@@ -182,6 +182,36 @@ class WebhookSubscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class GraphSubscription(db.Model):
+    """A Graph change-notification subscription (``POST /graph/v1.0/subscriptions``): who made it
+    (``principal`` = ``Principal.key``, re-checked for ``permission``), the resource as sent and the
+    ``topics`` it listens to (``calendar:<key>``, ``room:<key>``, ``business:<key>``), ``item_path``
+    and ``odata_type`` of its notifications. Its notifications are webhook events delivered through
+    the outbox (``core.webhooks.graph``), signed with ``secret`` (``whsec_``) as Standard Webhooks too.
+    ``warned_at``: ``reauthorizationRequired`` sent; ``removed_at``: ``subscriptionRemoved`` sent, no
+    more notifications."""
+
+    __tablename__ = "graph_subscriptions"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64), index=True)
+    application_id: Mapped[str] = mapped_column(String(120))
+    permission: Mapped[str] = mapped_column(String(64))
+    resource: Mapped[str] = mapped_column(String(300))
+    topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    item_path: Mapped[str] = mapped_column(String(300))
+    odata_type: Mapped[str] = mapped_column(String(80))
+    change_types: Mapped[str] = mapped_column(String(60))
+    client_state: Mapped[str | None] = mapped_column(String(255))
+    notification_url: Mapped[str] = mapped_column(String(2000))
+    lifecycle_url: Mapped[str | None] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(100))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    removed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class WebhookEvent(db.Model):
     """An event of the outbox, written in the transaction of the change it reports. ``id`` is the
     ``webhook-id`` (``msg_…``); ``location_id``/``staff_username`` only decide which restricted
@@ -206,10 +236,14 @@ class WebhookDelivery(db.Model):
 
     __tablename__ = "webhook_deliveries"
     __table_args__ = (Index("ix_webhook_deliveries_state_next", "state", "next_attempt_at"),
-                      Index("uq_webhook_deliveries_pair", "subscription_id", "event_id", unique=True))
+                      Index("uq_webhook_deliveries_pair", "subscription_id", "event_id", unique=True),
+                      Index("uq_webhook_deliveries_graph_pair", "graph_subscription_id", "event_id", unique=True))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    subscription_id: Mapped[int] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    # one of the two: a platform webhook subscription, or a Graph change-notification subscription
+    subscription_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_subscriptions.id", ondelete="CASCADE"))
+    graph_subscription_id: Mapped[str | None] = mapped_column(
+        ForeignKey("graph_subscriptions.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)

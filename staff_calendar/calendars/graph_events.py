@@ -11,6 +11,11 @@ Rules:
 - ``changeKey`` changes with every change; ``If-Match`` (``W/"<changeKey>"``, the bare key or ``*``)
   that does not match → ``PreconditionFailed`` (412), nothing changes;
 - start before end, at most 14 days long; a cancelled event cannot be changed any more;
+- an all-day event (``isAllDay``) starts and ends at midnight in its time zone, whole days (written to
+  the CalDAV server as dates); a PATCH that keeps it all-day must keep to that;
+- a series (``recurrence``, see ``graph_recurrence``) is one event with an RRULE; start and end are its
+  first occurrence; moving the start moves the series (its range starts on the new date); the day locks
+  cover the first occurrence only;
 - cancel keeps the event as ``STATUS:CANCELLED`` (Graph's organizer cancel), delete removes it.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -27,9 +32,10 @@ from citizen_portal.core import locks
 from citizen_portal.core.database import utcnow, write_transaction
 from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.graph import PreconditionFailed
+from citizen_portal.core.graph import PreconditionFailed, zone_named
 from citizen_portal.core.i18n import _l, site_timezone
 from staff_calendar import services as calendar
+from staff_calendar.calendars.graph_recurrence import to_rrule
 from staff_calendar.calendars.models import GraphEvent
 
 MAX_LENGTH = timedelta(days=14)
@@ -52,6 +58,8 @@ class EventFields:
     start: datetime | None = None
     end: datetime | None = None
     time_zone: str = "UTC"
+    all_day: bool = False
+    recurrence: dict | None = None
     transaction_id: str | None = None
     sent: set[str] = field(default_factory=set)
 
@@ -60,11 +68,17 @@ def _new_change_key() -> str:
     return secrets.token_urlsafe(12)
 
 
-def _check_times(start: datetime, end: datetime) -> None:
+def _check_times(start: datetime, end: datetime, *, all_day: bool = False, time_zone: str = "UTC") -> None:
     if end <= start:
         raise Invalid(fields={"end": _l("Das Ende muss nach dem Beginn liegen.")})
     if end - start > MAX_LENGTH:
         raise Invalid(fields={"end": _l("Ein Termin darf höchstens 14 Tage dauern.")})
+    if all_day:
+        zone = zone_named(time_zone) or site_timezone()
+        for name, moment in (("start", start), ("end", end)):
+            if moment.astimezone(zone).time() != time(0):
+                raise Invalid(fields={name: _l("Ein ganztägiger Termin beginnt und endet um Mitternacht "
+                                               "(nur ein Datum, z. B. 2026-12-10T00:00:00).")})
 
 
 def _day_locks(owner: str, *spans: tuple[datetime, datetime]) -> list[locks.Lock]:
@@ -83,7 +97,18 @@ def _push(event: GraphEvent) -> None:
         calendar_key=event.calendar_key, uid=event.uid, summary=event.subject, start=event.start_at,
         end=event.end_at, location=event.location, description=event.body or None,
         transparent=event.show_as in ("free", "workingElsewhere"), privacy=PRIVACY.get(event.sensitivity),
-        categories=list(event.categories or []), status="CANCELLED" if event.is_cancelled else None)
+        categories=list(event.categories or []), status="CANCELLED" if event.is_cancelled else None,
+        all_day=event.is_all_day, rrule=event.rrule)
+
+
+def _series(recurrence: dict | None, start: datetime, time_zone: str) -> tuple[dict | None, str | None]:
+    """Graph's recurrence (its range starting on the start's date) and its RRULE; (None, None) for none."""
+    if not recurrence:
+        return None, None
+    zone = zone_named(time_zone) or site_timezone()
+    limits = {**(recurrence.get("range") or {}), "startDate": start.astimezone(zone).date().isoformat()}
+    recurrence = {**recurrence, "range": limits}
+    return recurrence, to_rrule(recurrence, start, zone)
 
 
 def _existing(calendar_key: str, transaction_id: str | None) -> GraphEvent | None:
@@ -98,7 +123,12 @@ def create_event(owner: str, calendar_key: str, values: EventFields) -> tuple[Gr
     ``transactionId`` was seen before and the first event is returned unchanged)."""
     if values.start is None or values.end is None:
         raise Invalid(fields={"start" if values.start is None else "end": _l("Bitte geben Sie Beginn und Ende an.")})
-    _check_times(values.start, values.end)
+    _check_times(values.start, values.end, all_day=values.all_day, time_zone=values.time_zone)
+    if values.recurrence and (values.recurrence.get("range") or {}).get("startDate") not in (
+            None, values.start.astimezone(zone_named(values.time_zone) or site_timezone()).date().isoformat()):
+        raise Invalid(fields={"recurrence": _l("range.startDate muss das Datum des Beginns sein.")},
+                      code="recurrence_not_supported")
+    recurrence, rrule = _series(values.recurrence, values.start, values.time_zone)
     found = _existing(calendar_key, values.transaction_id)
     if found is not None:
         return found, False
@@ -114,7 +144,9 @@ def create_event(owner: str, calendar_key: str, values: EventFields) -> tuple[Gr
                 body=values.body, location=values.location, attendees=values.attendees,
                 categories=values.categories, show_as=values.show_as, sensitivity=values.sensitivity,
                 importance=values.importance, start_at=values.start, end_at=values.end,
-                time_zone=values.time_zone, is_cancelled=False, change_key=_new_change_key(),
+                time_zone=values.time_zone, is_cancelled=False, is_all_day=values.all_day,
+                recurrence=recurrence, rrule=rrule,
+                change_key=_new_change_key(),
                 created_at=now, updated_at=now)
             db.session.add(event)
             db.session.flush()
@@ -155,7 +187,10 @@ def update_event(owner: str, calendar_key: str, uid: str, values: EventFields, *
     end = values.end if "end" in values.sent else before.end_at
     if start is None or end is None:
         raise Invalid(fields={"start": _l("Bitte geben Sie Beginn und Ende an.")})
-    _check_times(start, end)
+    all_day = values.all_day if "is_all_day" in values.sent else before.is_all_day
+    time_zone = values.time_zone if "start" in values.sent else before.time_zone
+    _check_times(start, end, all_day=all_day, time_zone=time_zone)
+    recurrence, rrule = _series(before.recurrence, start, time_zone)
     with write_transaction(*_day_locks(owner, (before.start_at, before.end_at), (start, end))):
         event = get_event(calendar_key, uid)
         _check_match(event, if_match)
@@ -166,7 +201,8 @@ def update_event(owner: str, calendar_key: str, uid: str, values: EventFields, *
             if name in values.sent or (name == "body_type" and "body" in values.sent) or (
                     name == "time_zone" and "start" in values.sent):
                 setattr(event, name, getattr(values, name))
-        event.start_at, event.end_at = start, end
+        event.start_at, event.end_at, event.is_all_day = start, end, all_day
+        event.recurrence, event.rrule = recurrence, rrule
         _changed(owner, event)
     calendar.request_drain()
     return event

@@ -18,7 +18,7 @@ PRODID = "-//Municipal Services Platform//Termine//DE"
 OWN_PROPERTY = "X-MUNICIPAL-PORTAL"
 # fields of our events that a merge after a 412 may overwrite (everything else stays as the remote has it)
 MANAGED_FIELDS = ("summary", "start", "end", "location", "description", "transparent", "status", "class",
-                  "categories")
+                  "categories", "rrule")
 
 
 def new_calendar(method: str | None = None) -> icalendar.Calendar:
@@ -52,8 +52,12 @@ def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_mar
     event = icalendar.Event()
     event.add("uid", uid)
     event.add("dtstamp", datetime.now(UTC))
-    event.add("dtstart", _local(start, tz))
-    event.add("dtend", _local(end, tz))
+    if payload.get("all_day"):  # whole days: DTSTART;VALUE=DATE (the dates in the calendar's zone)
+        event.add("dtstart", _local(start, tz).date())
+        event.add("dtend", _local(end, tz).date())
+    else:
+        event.add("dtstart", _local(start, tz))
+        event.add("dtend", _local(end, tz))
     event.add("sequence", sequence)
     event.add("summary", payload.get("summary") or "")
     if payload.get("location"):
@@ -68,6 +72,8 @@ def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_mar
         event.add("class", payload["class"])
     if payload.get("categories"):
         event.add("categories", list(payload["categories"]))
+    if payload.get("rrule"):
+        event.add("rrule", icalendar.vRecur.from_ical(payload["rrule"]))
     if own_marker:
         event.add(OWN_PROPERTY, own_marker)
     return event
@@ -93,10 +99,12 @@ def merge_event(remote_ics: str, payload: dict, base: dict | None, *, uid: str, 
         raise ValueError("remote object has no VEVENT")
     event = masters[0]
     changed = [f for f in MANAGED_FIELDS if base is None or base.get(f) != payload.get(f)]
+    if (base or {}).get("all_day") != payload.get("all_day"):  # dates ↔ date-times: both ends anew
+        changed = list(dict.fromkeys([*changed, "start", "end"]))
     ours = build_event(payload, uid=uid, sequence=0, tz=tz)
     names = {"summary": "SUMMARY", "start": "DTSTART", "end": "DTEND", "location": "LOCATION",
              "description": "DESCRIPTION", "transparent": "TRANSP", "status": "STATUS", "class": "CLASS",
-             "categories": "CATEGORIES"}
+             "categories": "CATEGORIES", "rrule": "RRULE"}
     for field in changed:
         name = names[field]
         if name in event:

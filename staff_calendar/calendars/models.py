@@ -6,6 +6,7 @@ Secrets never stand in the database or the site file, only the name of an enviro
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -155,6 +156,12 @@ class GraphEvent(db.Model):
     end_at: Mapped[datetime] = mapped_column(UTCDateTime())
     time_zone: Mapped[str] = mapped_column(String(100), default="UTC")
     is_cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # an all-day event: start and end are midnights in ``time_zone`` (CalDAV: DTSTART;VALUE=DATE)
+    is_all_day: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # a series: its RRULE (``graph_recurrence``; start_at/end_at are the first occurrence) and Graph's
+    # ``recurrence`` as the client sent it
+    rrule: Mapped[str | None] = mapped_column(String(300))
+    recurrence: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     change_key: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

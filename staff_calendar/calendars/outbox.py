@@ -28,8 +28,10 @@ from sqlalchemy import func, or_, select, update
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
+from citizen_portal.core.graph import encode_id
 from citizen_portal.core.i18n import site_timezone
 from citizen_portal.core.logs import bound_request_id, current_request_id
+from citizen_portal.core.webhooks.graph import notify_graph_change
 from staff_calendar.calendars import ical, recovery
 from staff_calendar.calendars.client import (
     CalendarUnavailable,
@@ -59,9 +61,9 @@ class DeliveryError(Exception):
 
 def _payload(summary: str, start: datetime, end: datetime, location: str | None, description: str | None,
              transparent: bool, *, privacy: str | None = None, categories: list[str] | None = None,
-             status: str | None = None) -> dict:
-    """The desired state of an event; ``privacy`` (CLASS), ``categories`` and ``status`` only when set,
-    so the payload of callers that never set them stays as it was."""
+             status: str | None = None, all_day: bool = False, rrule: str | None = None) -> dict:
+    """The desired state of an event; ``privacy`` (CLASS), ``categories``, ``status``, ``all_day`` and
+    ``rrule`` only when set, so the payload of callers that never set them stays as it was."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     if end <= start:
@@ -80,15 +82,21 @@ def _payload(summary: str, start: datetime, end: datetime, location: str | None,
         payload["categories"] = list(categories)
     if status:
         payload["status"] = status
+    if all_day:
+        payload["all_day"] = True
+    if rrule:
+        payload["rrule"] = rrule
     return payload
 
 
 def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = None) -> OutboxEntry:
-    """Add or coalesce the row for (calendar, UID) in the caller's open transaction (flush, no commit)."""
+    """Add or coalesce the row for (calendar, UID) in the caller's open transaction (flush, no commit);
+    a real change is also a Graph change notification of the calendar (``core.webhooks.graph``)."""
     payload = payload or {}
     row = db.session.scalar(select(OutboxEntry).where(OutboxEntry.calendar_key == calendar_key,
                                                       OutboxEntry.uid == uid))
     now = datetime.now(UTC)
+    change = "deleted" if action == "delete" else "created" if row is None or row.action == "delete" else "updated"
     if row is None:
         row = OutboxEntry(calendar_key=calendar_key, uid=uid, action=action, payload=payload, sequence=0,
                           revision=1, state="pending", attempts=0, next_attempt_at=now,
@@ -110,6 +118,7 @@ def enqueue(calendar_key: str, uid: str, action: str, payload: dict | None = Non
         row.last_error = None
         row.request_id = current_request_id()
     db.session.flush()
+    notify_graph_change([f"calendar:{calendar_key}"], encode_id(uid), change)
     return row
 
 

@@ -24,7 +24,9 @@ import recurring_ical_events
 from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
+from citizen_portal.core.graph import zone_named
 from citizen_portal.core.i18n import site_timezone
+from staff_calendar.calendars.graph_recurrence import occurrences
 from staff_calendar.calendars.models import BusyInterval, CalendarObject, CalendarSyncState, GraphEvent, OutboxEntry
 from staff_calendar.calendars.reading import Limits
 from staff_calendar.calendars.time_limit import run_with_time_limit
@@ -70,12 +72,24 @@ def change_key(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:16]
 
 
-def graph_item(event: GraphEvent) -> CalendarItem:
-    return CalendarItem(uid=event.uid, start=event.start_at, end=event.end_at, source="graph",
+def graph_item(event: GraphEvent, occurrence: tuple[datetime, datetime] | None = None) -> CalendarItem:
+    """The event (a series: its master, starting at the first occurrence) or one occurrence of it."""
+    start, end = occurrence or (event.start_at, event.end_at)
+    return CalendarItem(uid=event.uid, start=start, end=end, source="graph",
                         subject=event.subject, location=event.location, body=event.body,
                         categories=list(event.categories or []), show_as=event.show_as,
-                        sensitivity=event.sensitivity, cancelled=event.is_cancelled,
+                        sensitivity=event.sensitivity, cancelled=event.is_cancelled, all_day=event.is_all_day,
+                        occurrence=start if occurrence else None, series=bool(event.rrule),
                         change_key=event.change_key, record=event)
+
+
+def graph_items(event: GraphEvent, start: datetime, end: datetime) -> list[CalendarItem]:
+    """The event, or every occurrence of a series, overlapping ``[start, end)``."""
+    if not event.rrule:
+        return [graph_item(event)] if event.start_at < end and event.end_at > start else []
+    zone = zone_named(event.time_zone) or site_timezone()
+    return [graph_item(event, span)
+            for span in occurrences(event.rrule, event.start_at, event.end_at, zone, start, end)]
 
 
 def outbox_item(row: OutboxEntry) -> CalendarItem | None:
@@ -99,8 +113,7 @@ def calendar_items(calendar_key: str, start: datetime, end: datetime, *, platfor
     graph_uids: set[str] = set()
     for event in db.session.scalars(select(GraphEvent).where(GraphEvent.calendar_key == calendar_key)):
         graph_uids.add(event.uid)
-        if event.start_at < end and event.end_at > start:
-            items.append(graph_item(event))
+        items.extend(graph_items(event, start, end))
     if platform:
         for row in db.session.scalars(select(OutboxEntry).where(OutboxEntry.calendar_key == calendar_key)):
             if row.uid in graph_uids:
@@ -206,7 +219,10 @@ def find_item(calendar_key: str, uid: str, occurrence: datetime | None) -> Calen
     event = db.session.scalar(select(GraphEvent).where(GraphEvent.calendar_key == calendar_key,
                                                        GraphEvent.uid == uid))
     if event is not None:
-        return graph_item(event)
+        if occurrence is None:
+            return graph_item(event)
+        found = graph_items(event, occurrence - timedelta(seconds=1), occurrence + timedelta(seconds=1))
+        return next((item for item in found if item.occurrence == occurrence), None)
     row = db.session.scalar(select(OutboxEntry).where(OutboxEntry.calendar_key == calendar_key,
                                                       OutboxEntry.uid == uid))
     if row is not None:

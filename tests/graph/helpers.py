@@ -61,3 +61,18 @@ def run_async(coroutine):
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def unreachable_calendar(staff) -> str:
+    """Link ``staff`` to a calendar on a port nobody listens on (events wait in the outbox); its key."""
+    from citizen_portal.core.extensions import db
+    from staff_calendar.calendars.models import CalendarLink
+    from tests.factories import stamp_mirror
+
+    db.session.add(CalendarLink(key=f"staff:{staff.key}", owner_kind="staff", owner_key=staff.key,
+                                url="http://127.0.0.1:9/cal/", active=True))
+    db.session.flush()
+    staff.calendar_key = f"staff:{staff.key}"
+    db.session.commit()
+    stamp_mirror(staff.calendar_key)
+    return staff.calendar_key

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from citizen_portal.core import graph
 from tests.factories import make_staff
-from tests.graph.helpers import headers, staff_with_token
+from tests.graph.helpers import future_day, headers, staff_with_token, unreachable_calendar
 
 
 def test_without_token_401_in_graph_envelope(app, client):
@@ -85,3 +85,45 @@ def test_ids_have_no_slash():
         ident = graph.encode_id(text)
         assert "/" not in ident and "+" not in ident and "=" not in ident
         assert graph.decode_id(ident) == text
+
+
+def test_double_slash_on_writes_iana_preference_echoed_and_json_errors_everywhere(app, client):
+    """A POST with ``//`` (the SDK's trailing-slash base URL) is served, not redirected; an IANA zone in
+    ``Prefer`` is honoured and echoed; a 405 and a 404 are Graph's JSON envelope too."""
+    _location, _service, staff, _user, token = staff_with_token()
+    unreachable_calendar(staff)
+    day = future_day(5).date()
+    response = client.post(f"/graph/v1.0//users//{staff.email}/events", headers=headers(
+        token, Prefer='outlook.timezone="Europe/Berlin"'), json={
+        "subject": "x", "start": {"dateTime": f"{day}T09:00:00", "timeZone": "Europe/Berlin"},
+        "end": {"dateTime": f"{day}T09:30:00", "timeZone": "Europe/Berlin"}})
+    assert response.status_code == 201, response.get_json()
+    assert response.headers["Preference-Applied"] == 'outlook.timezone="Europe/Berlin"'
+    assert response.get_json()["start"] == {"dateTime": f"{day}T09:00:00.0000000", "timeZone": "Europe/Berlin"}
+    assert "/" not in response.get_json()["id"]
+    for answer in (client.put("/graph/v1.0/users", headers=headers(token)),
+                   client.get("/graph/v1.0/users/x/nothing", headers=headers(token))):
+        assert answer.status_code in (404, 405)
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.get_json()["error"]["code"] in ("ErrorItemNotFound", "ErrorInvalidRequest")
+
+
+def test_429_has_an_integer_retry_after_in_graphs_envelope(fresh_database_url, tmp_path):
+    from citizen_portal.core.extensions import db, limiter
+    from tests.factories import build_app
+
+    app = build_app(fresh_database_url, tmp_path, RATELIMIT_ENABLED=True, GRAPH_RATE_LIMIT="2 per minute",
+                    RATELIMIT_STORAGE_URI="memory://")
+    try:
+        with app.app_context():
+            *_, token = staff_with_token()
+            client = app.test_client()
+            answers = [client.get("/graph/v1.0/users", headers=headers(token)) for _ in range(3)]
+            db.engine.dispose()
+    finally:
+        limiter.enabled = False  # the limiter is global: later tests' apps expect it off
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    limited = answers[2]
+    assert limited.headers["Retry-After"].isdigit() and 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert limited.headers["Content-Type"] == "application/json"
+    assert limited.get_json()["error"]["code"] == "TooManyRequests"

@@ -5,13 +5,15 @@ appointment becomes confirmed: at booking, or when a hold is confirmed; ``moved`
 confirmed one; ``arrived`` / ``no_show`` when staff mark it). The payload has ids, keys and times only;
 the citizen's name, e-mail and phone go only to clients holding ``appointments.write`` (software that
 books for citizens handles their contact data anyway). Restricted clients get only their locations' /
-staff members' events."""
+staff members' events. The same change is a Graph change notification of the office's appointments
+(``core.webhooks.graph``)."""
 
 from __future__ import annotations
 
 from citizen_portal.booking.models import Appointment
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.webhooks import EventType, emit_event, iso
+from citizen_portal.core.webhooks.graph import notify_graph_change
 
 READ, PERSONAL = "appointments.read", "appointments.write"
 
@@ -24,6 +26,11 @@ EVENT_TYPES = (
 )
 
 
+# Graph change notifications of the Bookings appointments (a cancelled appointment is gone, as in
+# Microsoft Bookings; here it stays readable with ``municipal.status`` "cancelled")
+GRAPH_CHANGE = {"appointment.booked": "created", "appointment.cancelled": "deleted"}
+
+
 def emit_appointment_event(type_: str, appointment: Appointment) -> None:
     """Queue ``type_`` for ``appointment`` in the caller's open write transaction."""
     data = {"id": appointment.id, "code": appointment.code, "status": appointment.status,
@@ -32,3 +39,6 @@ def emit_appointment_event(type_: str, appointment: Appointment) -> None:
     personal = {"name": appointment.name, "email": appointment.email, "phone": appointment.phone}
     emit_event(type_, data, personal=personal, location_id=appointment.location_id,
                staff_username=appointment.staff.key)
+    business = f"business:{appointment.location.key}"
+    notify_graph_change([business, f"{business}:staff:{appointment.staff.key}"], appointment.code,
+                        GRAPH_CHANGE.get(type_, "updated"))

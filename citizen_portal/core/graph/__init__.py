@@ -21,6 +21,9 @@ adapters over its services); this package holds what they share, once. Callers u
   ``dateTimeTimeZone`` values read in their zone (a missing offset or zone is UTC), ``dateTime`` written
   as ``YYYY-MM-DDTHH:MM:SS.0000000``;
 - ``bodies``: ids without ``/`` and request bodies;
+- ``subscriptions``: change-notification subscriptions (``register_subscription_resource``: what each
+  package offers; create / renew / delete with the validation handshake, the lifecycle job); the
+  packages queue notifications with ``core.webhooks.graph.notify_graph_change``;
 - ``responses``: collections with ``$select``, ``$top`` (and the ``$skiptoken`` of an absolute
   ``@odata.nextLink``), unsupported query options refused, 201/202/204.
 """
@@ -57,6 +60,12 @@ from citizen_portal.core.graph.responses import (
     select_fields,
     selected,
 )
+from citizen_portal.core.graph.subscriptions import (
+    MAX_LIFETIME_MINUTES,
+    SubscriptionResource,
+    SubscriptionTarget,
+    register_subscription_resource,
+)
 from citizen_portal.core.graph.times import (
     WEEKDAY_NAMES,
     WINDOWS_ZONES,
@@ -71,12 +80,13 @@ from citizen_portal.core.graph.times import (
 )
 
 __all__ = [
-    "DATETIME_FORMAT", "DEFAULT_PAGE_SIZE", "GRAPH_CODES", "MAX_PAGE_SIZE", "PREFIX", "UNSUPPORTED_OPTIONS",
-    "USERS_PERMISSION", "WEEKDAY_NAMES", "WINDOWS_ZONES", "GraphCaller", "GraphWsgi", "Mailbox",
-    "PreconditionFailed", "absolute_link", "accepted", "as_int", "authorize_graph", "collection", "created",
-    "current_caller", "decode_id", "encode_id", "error_response", "find_mailbox", "format_moment", "format_utc",
-    "graph_blueprint", "init_app", "is_graph_request", "json_body", "lower_keys", "mailboxes", "no_content",
-    "own_mailbox", "parse_moment", "preferred_page_size", "preferred_timezone", "query_moment", "query_range",
-    "register_mailboxes", "reject_unsupported_options", "render_domain_error", "render_http_error",
+    "DATETIME_FORMAT", "DEFAULT_PAGE_SIZE", "GRAPH_CODES", "MAX_LIFETIME_MINUTES", "MAX_PAGE_SIZE", "PREFIX",
+    "UNSUPPORTED_OPTIONS", "USERS_PERMISSION", "WEEKDAY_NAMES", "WINDOWS_ZONES", "GraphCaller", "GraphWsgi",
+    "Mailbox", "PreconditionFailed", "SubscriptionResource", "SubscriptionTarget", "absolute_link", "accepted",
+    "as_int", "authorize_graph", "collection", "created", "current_caller", "decode_id", "encode_id",
+    "error_response", "find_mailbox", "format_moment", "format_utc", "graph_blueprint", "init_app",
+    "is_graph_request", "json_body", "lower_keys", "mailboxes", "no_content", "own_mailbox", "parse_moment",
+    "preferred_page_size", "preferred_timezone", "query_moment", "query_range", "register_mailboxes",
+    "register_subscription_resource", "reject_unsupported_options", "render_domain_error", "render_http_error",
     "request_id", "select_fields", "selected", "time_of_day", "zone_named",
 ]

@@ -36,18 +36,19 @@ class GraphCaller:
         return box.kind != "staff" or self.principal.sees_staff(box.key)
 
 
-def authorize_graph(permission: str) -> GraphCaller:
+def authorize_graph(permission: str | None) -> GraphCaller:
     """The one access check of the Graph API: a bearer token (an API client's access token from
     ``POST /oauth/token``, or a person's token from ``flask users token create``) holding the Graph
     permission as a scope (``core.scopes``). No token or a bad one → 401 ``InvalidAuthenticationToken``
     (cookies are not accepted here: the blueprints are exempt from CSRF); the scope missing → 403
-    ``ErrorAccessDenied``. The caller is kept for this request (``current_caller``)."""
+    ``ErrorAccessDenied``; ``None``: any valid token (the operation checks more itself). The caller is
+    kept for this request (``current_caller``)."""
     if bearer_token() is None:
         raise Unauthorized(_l("Das Zugriffstoken fehlt."))
     principal = current_principal()
     if principal is None:
         raise Unauthorized(_l("Das Zugriffstoken ist ungültig oder widerrufen."))
-    if not principal.has(permission):
+    if permission is not None and not principal.has(permission):
         raise Forbidden(_l("Diesem Zugriffstoken fehlt die Berechtigung %(permission)s.", permission=permission))
     user = db.session.get(User, principal.user_id) if principal.kind == "user" else None
     g.graph_caller = GraphCaller(principal, user)

@@ -14,6 +14,7 @@ from citizen_portal.core.errors import add_error_renderer
 from citizen_portal.core.extensions import csrf, limiter
 from citizen_portal.core.graph.errors import render_domain_error, render_http_error
 from citizen_portal.core.graph.protocol import PREFIX, is_graph_request, request_id
+from citizen_portal.core.graph.subscriptions import init_app as init_subscriptions
 
 
 def graph_blueprint(name: str, import_name: str) -> Blueprint:
@@ -60,11 +61,13 @@ class GraphWsgi:
 
 
 def init_app(app: Flask) -> None:
-    """Graph request and response conventions for every blueprint under ``/graph/v1.0``."""
+    """Graph request and response conventions for every blueprint under ``/graph/v1.0``; the lifecycle job
+    of change-notification subscriptions."""
     app.wsgi_app = GraphWsgi(app.wsgi_app)  # type: ignore[method-assign]
     app.after_request(_graph_headers)
     add_error_renderer(app, PREFIX, render_domain_error, render_http_error)
     app.extensions["graph_mailbox_sources"] = []
+    init_subscriptions(app)
 
 
 def _graph_headers(response):

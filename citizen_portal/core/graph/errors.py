@@ -30,12 +30,12 @@ GRAPH_CODES = {400: "ErrorInvalidRequest", 401: "InvalidAuthenticationToken", 40
 
 
 def error_response(status: int, message: Any, *, inner: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None):
-    """The Graph error envelope with ``status`` (code from ``GRAPH_CODES``)."""
+                   headers: dict[str, str] | None = None, code: str | None = None):
+    """The Graph error envelope with ``status`` (``code``, else the one of ``GRAPH_CODES``)."""
     inner_error = {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"), "request-id": request_id(),
                    "client-request-id": request.headers.get("client-request-id", request_id())}
     inner_error.update(inner or {})
-    body = {"error": {"code": GRAPH_CODES.get(status, "generalException"), "message": str(message),
+    body = {"error": {"code": code or GRAPH_CODES.get(status, "generalException"), "message": str(message),
                       "innerError": inner_error}}
     response = jsonify(body)
     response.status_code = status
@@ -44,7 +44,8 @@ def error_response(status: int, message: Any, *, inner: dict[str, Any] | None = 
 
 
 def render_domain_error(error: DomainError):
-    """A platform error as a Graph error: the platform's own code and field messages go to ``innerError``."""
+    """A platform error as a Graph error: the platform's own code and field messages go to ``innerError``;
+    an error class with a ``graph_code`` names Graph's code itself (e.g. ``ValidationError``)."""
     inner: dict[str, Any] = {"code": error.code}
     if error.fields:
         inner["fields"] = {key: str(value) for key, value in error.fields.items()}
@@ -52,7 +53,8 @@ def render_domain_error(error: DomainError):
     headers = dict(error.headers)
     if error.status == 401:
         headers = {"WWW-Authenticate": 'Bearer realm="graph"'}
-    return error_response(error.status, error.message, inner=inner, headers=headers)
+    return error_response(error.status, error.message, inner=inner, headers=headers,
+                          code=getattr(error, "graph_code", None))
 
 
 def render_http_error(exc: HTTPException, message: Any):

@@ -8,6 +8,8 @@ Rules:
   is logged and retried with backoff (30 s doubling, at most 1 h apart) for ``WEBHOOK_RETRY_HOURS``
   (at least 24 h), then given up.
 - The receiver URL is checked again before each request (``subscriptions.check_receiver_url``).
+- Graph change notifications (``graph``) are deliveries of a ``GraphSubscription``: same outbox, lease,
+  retries and signature; their URL and body come from ``graph.graph_target``.
 - ``redeliver`` sends a given-up (or waiting) delivery again now; a delivered one never (409).
 """
 
@@ -29,8 +31,16 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.jobs import register_job
-from citizen_portal.core.models import ApiClient, WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
+from citizen_portal.core.models import (
+    ApiClient,
+    GraphSubscription,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEvent,
+    WebhookSubscription,
+)
 from citizen_portal.core.webhooks.events import payload
+from citizen_portal.core.webhooks.graph import graph_target
 from citizen_portal.core.webhooks.signing import sign
 from citizen_portal.core.webhooks.subscriptions import check_receiver_url, get_subscription
 
@@ -96,9 +106,13 @@ def _claim(delivery_id: int, now: datetime) -> _Claimed | None:
         if not claimed:
             return None
         delivery = db.session.get(WebhookDelivery, delivery_id)
+        event = db.session.get(WebhookEvent, delivery.event_id)
+        if delivery.graph_subscription_id is not None:  # a Graph change notification (``graph``)
+            graph_subscription = db.session.get(GraphSubscription, delivery.graph_subscription_id)
+            url, body = graph_target(graph_subscription, event)
+            return _Claimed(url, graph_subscription.secret, event.id, body)
         subscription = db.session.get(WebhookSubscription, delivery.subscription_id)
         client = db.session.get(ApiClient, subscription.client_id)
-        event = db.session.get(WebhookEvent, delivery.event_id)
         result = _Claimed(subscription.url, subscription.secret, event.id, payload(event, client.scopes or ()))
     return result
 

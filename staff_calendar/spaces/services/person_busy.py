@@ -1,7 +1,7 @@
 """Busy time of people from their bookings in this package: every room booking is OPAQUE and
 blocks its booker (desk bookings are TRANSPARENT and block nobody); so does every event a Graph
-client wrote into the person's calendar (``GraphEvent.owner``) unless it is
-cancelled or shown as free.
+client wrote into the person's calendar (``GraphEvent.owner``; a series: each occurrence) unless it
+is cancelled or shown as free.
 
 The events these bookings write to the booker's calendar are this platform's own and are left out
 of the busy-time mirror, so this is where they count: from the moment the booking commits, in any
@@ -13,11 +13,12 @@ from collections import defaultdict
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.models import User
 from staff_calendar.calendars.models import GraphEvent
+from staff_calendar.calendars.view import graph_items
 from staff_calendar.spaces.models import RoomBooking
 
 NOT_BLOCKING = ("free", "workingElsewhere")
@@ -33,11 +34,12 @@ def booked_seconds(usernames: Collection[str], start: datetime, end: datetime) -
                RoomBooking.end_at > start)
         .order_by(User.username, RoomBooking.start_at)
     ).all()
-    events = db.session.execute(
-        select(GraphEvent.owner, GraphEvent.start_at, GraphEvent.end_at)
-        .where(GraphEvent.owner.in_(sorted(set(usernames))), GraphEvent.start_at < end, GraphEvent.end_at > start,
-               GraphEvent.is_cancelled.is_(False), GraphEvent.show_as.not_in(NOT_BLOCKING))
-    ).all()
+    events = []
+    for event in db.session.scalars(
+            select(GraphEvent).where(GraphEvent.owner.in_(sorted(set(usernames))), GraphEvent.start_at < end,
+                                     or_(GraphEvent.end_at > start, GraphEvent.rrule.is_not(None)),
+                                     GraphEvent.is_cancelled.is_(False), GraphEvent.show_as.not_in(NOT_BLOCKING))):
+        events.extend((event.owner, item.start, item.end) for item in graph_items(event, start, end))
     booked: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for username, booking_start, booking_end in [*rows, *events]:
         booked[username].append((int(booking_start.timestamp()), -int(-booking_end.timestamp() // 1)))

@@ -3,14 +3,17 @@
 
 Rules: emitted inside the transaction of the booking or cancellation. The payload has ids, keys and
 times; who booked (username) and a room booking's title go only to clients holding the area's write
-scope. Clients restricted to staff members get only those members' bookings."""
+scope. Clients restricted to staff members get only those members' bookings. A room booking is also a
+Graph change notification of the room mailbox's events (``core.webhooks.graph``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+from citizen_portal.core.graph import encode_id
 from citizen_portal.core.i18n import _l
 from citizen_portal.core.webhooks import EventType, emit_event, iso
+from citizen_portal.core.webhooks.graph import notify_graph_change
 from staff_calendar.spaces.models import Desk, DeskBooking, RoomBooking
 
 EVENT_TYPES = (
@@ -33,3 +36,7 @@ def emit_room_event(type_: str, booking: RoomBooking, room_key: str, username: s
     emit_event(type_, {"id": booking.id, "room": room_key, "start": iso(booking.start_at), "end": iso(booking.end_at),
                        "attendees": booking.attendees},
                personal={"user": username, "title": booking.title}, staff_username=username)
+    from staff_calendar.spaces.services.rooms import room_event_uid  # rooms imports this module
+
+    notify_graph_change([f"room:{room_key}"], encode_id(room_event_uid(booking)),
+                        "created" if type_.endswith("created") else "deleted")
