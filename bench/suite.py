@@ -144,7 +144,7 @@ def run_database(kind: str, args, table: Table) -> None:
         def make_db(name: str) -> str:
             return f"sqlite:///{workdir / name}.db"
     else:
-        cluster = PostgresCluster(workdir / "pg")
+        cluster = PostgresCluster(Path(f"/tmp/bench-pg-{workdir.name}"))  # readable by the postgres user
         cluster.start()
 
         def make_db(name: str) -> str:
@@ -169,6 +169,7 @@ def run_database(kind: str, args, table: Table) -> None:
     finally:
         if cluster is not None:
             cluster.stop()
+            shutil.rmtree(cluster.base, ignore_errors=True)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
