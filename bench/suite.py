@@ -201,7 +201,8 @@ def measure_rounds(args, table: Table, label: str, servers: dict, baseline: Guni
         results["rush_writes"].append(booked[0])
         results["desks"].append(wrk.run(desks_urls[0], args.seconds, headers={"Authorization": f"Bearer {TOKEN}"}))
         results["ballots"].append(wrk.run(f"{servers['votes'].url}/api/v1/polls/{seeded['poll_id']}/ballots",
-                                          args.seconds, body_lines=seeded["ballots"]))
+                                          args.seconds, body_lines=seeded["ballots"],
+                                          first_line=round_number * 6000))  # unused codes each round
         results["book8"].append(writes.book_distinct(book_url, write_starts, 8, args.seconds,
                                                      service=SERVICE, location=LOCATION))
     base = results["base"]

@@ -5,8 +5,8 @@ the same two cores, so the figures measure the server and not the client.
 ``available()`` says whether ``wrk`` is on the PATH; ``run(url, seconds, ...)`` runs it once and
 returns req/s, p50/p95/p99 (ms), the number of non-2xx answers and socket errors, read from a Lua
 ``done`` hook that prints them as one JSON line. ``body_lines`` (a file, one JSON body per line)
-makes it POST those bodies in turn (each wrk thread takes every n-th line), e.g. one ballot per
-code.
+makes it POST those bodies in turn from ``first_line`` on (each wrk thread takes every n-th line),
+e.g. one ballot per code.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ init = function(args)
   lines = {}
   for line in io.lines(args[1]) do table.insert(lines, line) end
   nthreads = tonumber(args[2])
-  index = id
+  index = id + tonumber(args[3])
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -74,7 +74,7 @@ def available() -> bool:
 
 
 def run(url: str, seconds: float, *, threads: int = 2, connections: int = 16, headers: dict[str, str] | None = None,
-        body_lines: Path | None = None) -> WrkResult:
+        body_lines: Path | None = None, first_line: int = 0) -> WrkResult:
     """One wrk run against ``url`` (see the module docstring)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write((POST_BODIES if body_lines else "") + REPORT)
@@ -84,7 +84,7 @@ def run(url: str, seconds: float, *, threads: int = 2, connections: int = 16, he
         command += ["-H", f"{name}: {value}"]
     command.append(url)
     if body_lines:
-        command += ["--", str(body_lines), str(threads)]
+        command += ["--", str(body_lines), str(threads), str(first_line)]
     try:
         output = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout
     finally:

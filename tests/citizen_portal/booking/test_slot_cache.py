@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select, text
 
-from citizen_portal.booking.models import Appointment, SlotVersion
+from citizen_portal.booking.models import Appointment, SlotVersion, StaffDayVersion
 from citizen_portal.booking.schemas import LocationHours
 from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
 from citizen_portal.booking.services.cache import slot_cache
@@ -224,3 +224,43 @@ def test_a_booking_in_another_process_is_visible_at_once(fresh_database_url, tmp
         db.engine.dispose()
     with worker_b.app_context():
         db.engine.dispose()
+
+
+def test_a_booking_invalidates_only_answers_covering_its_staff_member_and_day(app):
+    """Issue 13: a booking raises the version of its (staff member, UTC day) only: the cached
+    answer of another day stays valid (a hit), the one of the booked day is recomputed."""
+    location, service, [member] = make_setup()
+    wednesday = TUESDAY + timedelta(days=1)
+    assert tuesday(service) == ALL
+    wednesday_slots = find_slots(service.key, wednesday, wednesday, now=NOW)
+    hits = slot_cache().hits
+    book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    assert find_slots(service.key, wednesday, wednesday, now=NOW) == wednesday_slots
+    assert slot_cache().hits == hits + 1
+    assert tuesday(service) == [start for start in ALL if start != "09:00"]
+    assert slot_cache().hits == hits + 1  # recomputed
+    versions = db.session.execute(select(StaffDayVersion.staff_id, StaffDayVersion.day)).all()
+    assert versions == [(member.id, TUESDAY)]
+    assert db.session.scalar(select(SlotVersion.token)) is not None
+
+
+def test_staff_day_versions_grow_with_every_change_of_an_appointment(app):
+    """Insert, update (old and new day) and delete each raise the versions, so their sum changes."""
+    location, service, [member] = make_setup()
+    result = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+
+    def versions() -> dict:
+        return dict(db.session.execute(select(StaffDayVersion.day, StaffDayVersion.version)).all())
+
+    first = versions()
+    appointment = db.session.get(Appointment, result.appointment.id)
+    appointment.start_at = local(TUESDAY + timedelta(days=1), 9)
+    appointment.end_at = appointment.start_at + timedelta(minutes=25)
+    appointment.blocked_until = appointment.start_at + timedelta(minutes=30)
+    db.session.commit()
+    moved = versions()
+    assert moved[TUESDAY] > first[TUESDAY] and TUESDAY + timedelta(days=1) in moved
+    db.session.execute(text("DELETE FROM appointment_slot_claims"))
+    db.session.execute(text("DELETE FROM appointments"))
+    db.session.commit()
+    assert versions()[TUESDAY + timedelta(days=1)] > moved[TUESDAY + timedelta(days=1)]
