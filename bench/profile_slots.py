@@ -23,6 +23,8 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 SERVICE = "personalausweis"
+OWN_MODULES = (r"^(claim|appointments|notifications|mail|services|slot_engine|database|locks|calendar_events|"
+               r"webhook_events|events|outbox|holds|codes|api|worker|metrics|security|working_hours)\.py")
 
 
 def _app(url: str):
@@ -103,7 +105,7 @@ def main() -> None:
         print(f"{args.what}: {len(times)} × p50 {statistics.median(times):.2f} ms, min {min(times):.2f} ms")
         print(top(profile, "tottime"))
         print(top(profile, "cumulative", 40))
-        print(top(profile, "cumulative", r"^(claim|appointments|notifications|mail|services|slot_engine|database|locks|calendar_events|webhook_events|events|outbox|holds|codes|api|worker|caldav\w*|metrics|security)\.py"))
+        print(top(profile, "cumulative", OWN_MODULES))
     finally:
         cleanup()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import requests
 
-from bench import wrk, writes
+from bench import writes, wrk
 from bench.common import ROOT, Gunicorn, throwaway_database
 
 SERVICE, LOCATION = "personalausweis", "rathaus"
@@ -66,11 +66,13 @@ class Table:
         return "; ".join(parts)
 
     def markdown(self) -> str:
-        lines = ["| measure | db, workers | figures (per round → median) | target | met |", "|---|---|---|---|---|"]
+        lines = ["| measure | db, workers | figures (per round → median) | target | met |",
+                 "|---|---|---|---|---|"]
         for row in self.rows:
             met = "" if row["met"] is None else ("✔" if row["met"] else "✘")
             note = f" ({row['note']})" if row["note"] else ""
-            lines.append(f"| {row['measure']} | {row['database']} | {self.cells(row)}{note} | {row['target']} | {met} |")
+            cells = f"{self.cells(row)}{note}"
+            lines.append(f"| {row['measure']} | {row['database']} | {cells} | {row['target']} | {met} |")
         return "\n".join(lines)
 
 

@@ -78,7 +78,7 @@ def run(url: str, seconds: float, *, threads: int = 2, connections: int = 16, he
     """One wrk run against ``url`` (see the module docstring)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write((POST_BODIES if body_lines else "") + REPORT)
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(int(round(seconds)), 1)}s", "--timeout", "10s",
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(round(seconds), 1)}s", "--timeout", "10s",
                "-s", script.name]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]

@@ -246,7 +246,7 @@ def test_a_booking_invalidates_only_answers_covering_its_staff_member_and_day(ap
 
 def test_staff_day_versions_grow_with_every_change_of_an_appointment(app):
     """Insert, update (old and new day) and delete each raise the versions, so their sum changes."""
-    location, service, [member] = make_setup()
+    location, service, _staff = make_setup()
     result = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
 
     def versions() -> dict:
