@@ -76,6 +76,23 @@ def profile_bookings(url: str, first_day: date, count: int, profile: cProfile.Pr
     return times
 
 
+def profile_cached(url: str, first_day: date, count: int, profile: cProfile.Profile) -> list[float]:
+    """``count`` cached 1-day slot requests through the Flask test client."""
+    client = _app(url).test_client()
+    day = first_day + timedelta(days=(7 - first_day.weekday()) % 7 + 1)
+    path = f"/api/v1/services/{SERVICE}/slots?from={day}&to={day}"
+    client.get(path)
+    times = []
+    for _ in range(count):
+        began = time.perf_counter()
+        profile.enable()
+        response = client.get(path)
+        profile.disable()
+        times.append((time.perf_counter() - began) * 1000)
+        assert response.status_code == 200
+    return times
+
+
 def top(profile: cProfile.Profile, sort: str, limit: int | str = 20) -> str:
     out = io.StringIO()
     stats = pstats.Stats(profile, stream=out)
@@ -88,7 +105,7 @@ def main() -> None:
     from bench.slots import seed
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--what", choices=("booking", "plan"), default="booking")
+    parser.add_argument("--what", choices=("booking", "plan", "cached"), default="booking")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--database-url")
     args = parser.parse_args()
@@ -100,6 +117,8 @@ def main() -> None:
         profile = cProfile.Profile()
         if args.what == "plan":
             times = time_plan(url, first_day, 28, args.count, profile)
+        elif args.what == "cached":
+            times = profile_cached(url, first_day, args.count, profile)
         else:
             times = profile_bookings(url, first_day, args.count, profile)
         print(f"{args.what}: {len(times)} × p50 {statistics.median(times):.2f} ms, min {min(times):.2f} ms")

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, column, func, select, text, update
 
 from citizen_portal.booking.models import SlotVersion, StaffDayVersion, StaffMember
 from citizen_portal.core.extensions import db
@@ -139,6 +139,19 @@ def staff_day_version(staff_ids: list[int] | tuple[int, ...], first: date, last:
     return int(_one_row(select(_day_version_expression(tuple(staff_ids), first, last)))[0] or 0)
 
 
+def _precompiled(columns: list) -> Any:
+    """``select(*columns)`` rendered once with its values inline, as a typed text statement: run on
+    every hit, it skips SQLAlchemy's per-execution expansion of the ``IN`` lists (a third of a hit's
+    time). The values are ids, dates and calendar keys the dialect quotes itself; anything it cannot
+    render inline keeps the plain statement."""
+    statement = select(*columns)
+    try:
+        sql = str(statement.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:  # a type without a literal form: the plain statement works too
+        return statement
+    return text(sql).columns(*(column(f"v{index}", item.type) for index, item in enumerate(columns)))
+
+
 def input_version() -> str:
     """The booking input version (one primary-key read); "" when the row is missing, which then
     never validates an entry (see ``check``)."""
@@ -157,7 +170,7 @@ def check(entry: Entry | None, now: datetime) -> tuple[bool, str]:
             columns.append(_day_version_expression(entry.staff_ids, *entry.version_days))
         if entry.calendar_keys:
             columns.append(calendar_services.busy_version_expression(entry.calendar_keys))
-        statement = entry.extras["check"] = select(*columns)
+        statement = entry.extras["check"] = _precompiled(columns)
     row = list(_one_row(statement))
     token = row.pop(0) or ""
     valid = bool(token) and token == entry.token
