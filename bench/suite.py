@@ -13,7 +13,8 @@ times. Ratios are taken per round against the bare endpoint of the same round; t
 median. Then: a 30-client race for one time (winners must equal the staff free then), double
 bookings over everything booked (must be 0), cold slot computation in-process, RSS per worker with
 the demo city (``demo/site.toml``). Captcha, rate limits, request log and the after-commit outbox
-drain are off; mails go to the configured (absent) SMTP server and fail fast after the commit.
+drain are off; without an SMTP host the mails are written to the instance folder (after the commit,
+in the request, as in production).
 """
 
 from __future__ import annotations
