@@ -19,6 +19,7 @@ from citizen_portal.core.schemas import parse
 from staff_calendar.calendars.models import BusyInterval, CalendarLink
 from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.factories import stamp_mirror
+from tests.fixtures.database import database_kind
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 07:00 local
@@ -264,3 +265,32 @@ def test_staff_day_versions_grow_with_every_change_of_an_appointment(app):
     db.session.execute(text("DELETE FROM appointments"))
     db.session.commit()
     assert versions()[TUESDAY + timedelta(days=1)] > moved[TUESDAY + timedelta(days=1)]
+
+
+def test_appointment_writes_of_two_staff_members_do_not_wait_for_each_other(fresh_database_url, tmp_path):
+    """Issue 13: on PostgreSQL an appointment's transaction used to hold the one version row until
+    its commit, so every other booking waited; now each writes its own (staff member, day) row.
+    (SQLite has one writer at a time anyway.)"""
+    if database_kind() != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises all writers")
+    from tests.factories import build_app
+
+    app = build_app(fresh_database_url, tmp_path)
+    with app.app_context():
+        location, service, staff = make_setup(2)
+        db.session.commit()
+        first = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+        second = book(request_for(service, location, local(TUESDAY, 9), "b@example.org"), now=NOW)
+        assert {first.appointment.staff_id, second.appointment.staff_id} == {member.id for member in staff}
+        ids = (first.appointment.id, second.appointment.id)
+        db.session.remove()
+        update = text("UPDATE appointments SET language = 'en' WHERE id = :id")
+        with db.engine.connect() as one, db.engine.connect() as other:
+            assert one.execute(update, {"id": ids[0]}).rowcount == 1  # its transaction stays open
+            other.execute(text("SET lock_timeout = '2s'"))
+            assert other.execute(update, {"id": ids[1]}).rowcount == 1  # before: waited for the version row
+            other.commit()
+            one.commit()
+        assert list(db.session.scalars(select(Appointment.language).where(Appointment.id.in_(ids)))) == ["en", "en"]
+        db.session.remove()
+        db.engine.dispose()
