@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 FLASK := $(VENV)/bin/flask
 export FLASK_APP := citizen_portal.app:create_app
 
-.PHONY: run test test-clock install assets translations lint clean
+.PHONY: run test test-clock install assets translations lint clean bench
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,9 @@ lint: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor
+
+# Issue 13's table from one run (reads with wrk, writes with Python clients; SQLite and a throwaway
+# PostgreSQL): `make bench BENCH_ARGS="--seconds 10 --rounds 5"`.
+bench: $(VENV)/.installed
+	@command -v wrk >/dev/null || { echo "make bench needs wrk (Debian/Ubuntu: apt-get install wrk)"; exit 1; }
+	$(PY) -m bench.suite $(BENCH_ARGS)

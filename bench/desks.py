@@ -17,7 +17,7 @@ import random
 import shutil
 import tempfile
 import uuid
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import requests
@@ -68,7 +68,8 @@ def seed(database_url: str, days: list[date]) -> None:
         user_ids = list(db.session.scalars(db.select(User.id).order_by(User.id)))
         desk_ids = list(db.session.scalars(db.select(Desk.id).order_by(Desk.id)))
         digest = hashlib.sha256(TOKEN.encode()).hexdigest()
-        db.session.add(ApiToken(user_id=user_ids[0], name="bench", token_hash=digest))
+        db.session.add(ApiToken(user_id=user_ids[0], name="bench", token_hash=digest,
+                                expires_at=datetime.now(UTC) + timedelta(days=30)))
         rows = []
         for day in days:
             for half in ("morning", "afternoon"):

@@ -26,10 +26,11 @@ bucket, ``services/holds.py``) exist only to limit living holds per session and 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -260,3 +261,20 @@ class SlotVersion(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(32))
+
+
+class StaffDayVersion(db.Model):
+    """The slot input version of one staff member's appointments on one version day (the UTC date
+    of a time + 2 hours, i.e. the local date in Germany; ``cache.version_day``): raised by row
+    triggers (migration ``2201_booking_staff_day_versions``) in the transaction of every insert,
+    update or delete of an appointment, for the version days of its old and new ``start_at`` and
+    ``blocked_until``. A fresh
+    number that only grows, so the *sum* over the rows a cached slot answer covers changes with
+    every committed change of one of them (``services/cache.py``), whatever order transactions
+    commit in. Bookings of different staff members never write the same row."""
+
+    __tablename__ = "booking_staff_day_versions"
+
+    staff_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, index=True)

@@ -5,15 +5,19 @@ only while all of these hold (checked on every request, so a change made by any 
 UI, the site loader or the calendar sync is visible on the very next request in every process):
 
 - the booking input version (``SlotVersion.token``, replaced by database triggers in the same
-  transaction as any change of appointments, holds, cancellations, locations, services, staff,
-  their links or the site settings, and by ``invalidate_for_staff_bookings`` in the transaction of a
-  staff member's room booking) equals the one read *before* the entry's data was read;
+  transaction as any change of locations, services, staff, their links or the site settings, and
+  by ``invalidate_for_staff_bookings`` in the transaction of a staff member's room booking) equals
+  the one read *before* the entry's data was read;
+- the sum of the staff/day versions (``StaffDayVersion``, raised by row triggers with every change
+  of an appointment, hold or cancellation) of the entry's staff members over the UTC days it
+  covers is unchanged: a booking invalidates only the answers covering that staff member and day,
+  and bookings of different staff members write different rows;
 - the mirror version of the entry's calendars (``staff_calendar.services.busy_version``) is unchanged;
 - ``computed_at <= now < valid_until``: the time-dependent rules (a hold that runs out, a cancelled
   slot that is released after the delay, lead time passing the first slot, the local day/horizon
   moving at midnight) cannot have changed the result yet.
 
-Cost of a hit: one small statement (both versions), outside any transaction. Entries per app
+Cost of a hit: one small statement (the three versions), outside any transaction. Entries per app
 (``app.extensions``), least recently used out.
 """
 
@@ -23,13 +27,13 @@ import threading
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, column, func, select, text, update
 
-from citizen_portal.booking.models import SlotVersion, StaffMember
+from citizen_portal.booking.models import SlotVersion, StaffDayVersion, StaffMember
 from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 
@@ -46,6 +50,9 @@ class Entry:
     calendar_keys: tuple[str, ...]
     mirror_version: str
     value: Any
+    staff_ids: tuple[int, ...] = ()
+    version_days: tuple[date, date] | None = None
+    day_version: int = 0
     extras: dict[str, Any] = field(default_factory=dict)  # derived forms (e.g. the JSON body)
 
 
@@ -110,6 +117,41 @@ def invalidate_for_staff_bookings(_sender: object, *, usernames: tuple[str, ...]
     db.session.execute(update(SlotVersion).where(SlotVersion.id == 1).values(token=uuid.uuid4().hex))
 
 
+VERSION_DAY_SHIFT = timedelta(hours=2)  # as in migration 2201_booking_staff_day_versions
+
+
+def version_day(moment: datetime) -> date:
+    """The version day of a time (see ``StaffDayVersion``): the UTC date of ``moment`` + 2 hours."""
+    return (moment.astimezone(UTC) + VERSION_DAY_SHIFT).date()
+
+
+def _day_version_expression(staff_ids: tuple[int, ...], first: date, last: date):
+    return (select(func.coalesce(func.sum(StaffDayVersion.version), 0))
+            .where(StaffDayVersion.staff_id.in_(staff_ids), StaffDayVersion.day.between(first, last))
+            .scalar_subquery())
+
+
+def staff_day_version(staff_ids: list[int] | tuple[int, ...], first: date, last: date) -> int:
+    """The sum of the staff/day versions of ``staff_ids`` on the UTC days ``first``..``last``
+    (``slot_engine.plan`` reads it before the appointments; 0 without staff)."""
+    if not staff_ids:
+        return 0
+    return int(_one_row(select(_day_version_expression(tuple(staff_ids), first, last)))[0] or 0)
+
+
+def _precompiled(columns: list) -> Any:
+    """``select(*columns)`` rendered once with its values inline, as a typed text statement: run on
+    every hit, it skips SQLAlchemy's per-execution expansion of the ``IN`` lists (a third of a hit's
+    time). The values are ids, dates and calendar keys the dialect quotes itself; anything it cannot
+    render inline keeps the plain statement."""
+    statement = select(*columns)
+    try:
+        sql = str(statement.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:  # a type without a literal form: the plain statement works too
+        return statement
+    return text(sql).columns(*(column(f"v{index}", item.type) for index, item in enumerate(columns)))
+
+
 def input_version() -> str:
     """The booking input version (one primary-key read); "" when the row is missing, which then
     never validates an entry (see ``check``)."""
@@ -124,10 +166,16 @@ def check(entry: Entry | None, now: datetime) -> tuple[bool, str]:
     statement = entry.extras.get("check")
     if statement is None:  # built once per entry (building it costs more than running it)
         columns = [_TOKEN]
+        if entry.staff_ids and entry.version_days:
+            columns.append(_day_version_expression(entry.staff_ids, *entry.version_days))
         if entry.calendar_keys:
             columns.append(calendar_services.busy_version_expression(entry.calendar_keys))
-        statement = entry.extras["check"] = select(*columns)
-    row = _one_row(statement)
-    token = row[0] or ""
-    valid = bool(token) and token == entry.token and (not entry.calendar_keys or row[1] == entry.mirror_version)
+        statement = entry.extras["check"] = _precompiled(columns)
+    row = list(_one_row(statement))
+    token = row.pop(0) or ""
+    valid = bool(token) and token == entry.token
+    if entry.staff_ids and entry.version_days:
+        valid = valid and int(row.pop(0) or 0) == entry.day_version
+    if entry.calendar_keys:
+        valid = valid and row.pop(0) == entry.mirror_version
     return valid, token

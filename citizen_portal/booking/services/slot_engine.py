@@ -46,6 +46,7 @@ from citizen_portal.booking.models import (
     Service,
     StaffMember,
 )
+from citizen_portal.booking.services import cache as slot_cache
 from citizen_portal.booking.services.working_hours import working_seconds
 from citizen_portal.booking.settings import BookingSettings, from_stored
 from citizen_portal.core.calendar_days import is_public_holiday
@@ -92,6 +93,11 @@ class SlotPlan:
     valid_until: float = float("inf")
     calendar_keys: tuple[str, ...] = ()
     mirror_version: str = ""
+    # and the staff/day versions (``cache.staff_day_version``) of ``staff_ids`` on the UTC days
+    # ``version_days`` (first, last) are unchanged
+    staff_ids: tuple[int, ...] = ()
+    version_days: tuple[date, date] | None = None
+    day_version: int = 0
 
 
 def booking_settings() -> BookingSettings:
@@ -211,6 +217,10 @@ def plan(
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     cancel_delay_s = settings.cancelled_slot_delay_minutes * 60
     valid_until = next_midnight  # the result holds while now < valid_until (and no input changes)
+    version_days, day_version = None, 0
+    if with_validity:  # before the appointments: a change after this read is caught by the next check
+        version_days = (slot_cache.version_day(range_start), slot_cache.version_day(range_end - timedelta(seconds=1)))
+        day_version = slot_cache.staff_day_version(staff_ids, *version_days)
 
     # bulk: every appointment of these staff members in the range that can block time (1 query)
     rows = db.session.execute(
@@ -304,4 +314,5 @@ def plan(
     if slots:  # the first slot drops out once now + lead time passes its start
         valid_until = min(valid_until, slots[0].start.timestamp() - lead_s + 1e-6)
     return SlotPlan(slots, grid, dict(load), valid_until=valid_until, calendar_keys=calendar_keys,
-                   mirror_version=mirror_version)
+                    staff_ids=tuple(staff_ids), version_days=version_days, day_version=day_version,
+                    mirror_version=mirror_version)

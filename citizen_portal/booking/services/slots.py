@@ -59,6 +59,7 @@ def _cached_plan(service_key: str, first_day: date, last_day: date, location_key
     entry = slot_cache_module.Entry(
         token=token, computed_at=now.timestamp(), valid_until=result.valid_until,
         calendar_keys=result.calendar_keys, mirror_version=result.mirror_version, value=result.slots,
+        staff_ids=result.staff_ids, version_days=result.version_days, day_version=result.day_version,
     )
     if token:
         cache.put(key, entry)

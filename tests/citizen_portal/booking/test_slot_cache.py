@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import event, select, text
 
-from citizen_portal.booking.models import Appointment, SlotVersion
+from citizen_portal.booking.models import Appointment, SlotVersion, StaffDayVersion
 from citizen_portal.booking.schemas import LocationHours
 from citizen_portal.booking.services import BookingRequest, admin, book, cancel, expire_holds, find_slots
 from citizen_portal.booking.services.cache import slot_cache
@@ -19,6 +19,7 @@ from citizen_portal.core.schemas import parse
 from staff_calendar.calendars.models import BusyInterval, CalendarLink
 from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.factories import stamp_mirror
+from tests.fixtures.database import database_kind
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 07:00 local
@@ -223,4 +224,73 @@ def test_a_booking_in_another_process_is_visible_at_once(fresh_database_url, tmp
         db.session.remove()
         db.engine.dispose()
     with worker_b.app_context():
+        db.engine.dispose()
+
+
+def test_a_booking_invalidates_only_answers_covering_its_staff_member_and_day(app):
+    """Issue 13: a booking raises the version of its (staff member, UTC day) only: the cached
+    answer of another day stays valid (a hit), the one of the booked day is recomputed."""
+    location, service, [member] = make_setup()
+    wednesday = TUESDAY + timedelta(days=1)
+    assert tuesday(service) == ALL
+    wednesday_slots = find_slots(service.key, wednesday, wednesday, now=NOW)
+    hits = slot_cache().hits
+    book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+    assert find_slots(service.key, wednesday, wednesday, now=NOW) == wednesday_slots
+    assert slot_cache().hits == hits + 1
+    assert tuesday(service) == [start for start in ALL if start != "09:00"]
+    assert slot_cache().hits == hits + 1  # recomputed
+    versions = db.session.execute(select(StaffDayVersion.staff_id, StaffDayVersion.day)).all()
+    assert versions == [(member.id, TUESDAY)]
+    assert db.session.scalar(select(SlotVersion.token)) is not None
+
+
+def test_staff_day_versions_grow_with_every_change_of_an_appointment(app):
+    """Insert, update (old and new day) and delete each raise the versions, so their sum changes."""
+    location, service, _staff = make_setup()
+    result = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+
+    def versions() -> dict:
+        return dict(db.session.execute(select(StaffDayVersion.day, StaffDayVersion.version)).all())
+
+    first = versions()
+    appointment = db.session.get(Appointment, result.appointment.id)
+    appointment.start_at = local(TUESDAY + timedelta(days=1), 9)
+    appointment.end_at = appointment.start_at + timedelta(minutes=25)
+    appointment.blocked_until = appointment.start_at + timedelta(minutes=30)
+    db.session.commit()
+    moved = versions()
+    assert moved[TUESDAY] > first[TUESDAY] and TUESDAY + timedelta(days=1) in moved
+    db.session.execute(text("DELETE FROM appointment_slot_claims"))
+    db.session.execute(text("DELETE FROM appointments"))
+    db.session.commit()
+    assert versions()[TUESDAY + timedelta(days=1)] > moved[TUESDAY + timedelta(days=1)]
+
+
+def test_appointment_writes_of_two_staff_members_do_not_wait_for_each_other(fresh_database_url, tmp_path):
+    """Issue 13: on PostgreSQL an appointment's transaction used to hold the one version row until
+    its commit, so every other booking waited; now each writes its own (staff member, day) row.
+    (SQLite has one writer at a time anyway.)"""
+    if database_kind() != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite serialises all writers")
+    from tests.factories import build_app
+
+    app = build_app(fresh_database_url, tmp_path)
+    with app.app_context():
+        location, service, staff = make_setup(2)
+        db.session.commit()
+        first = book(request_for(service, location, local(TUESDAY, 9)), now=NOW)
+        second = book(request_for(service, location, local(TUESDAY, 9), "b@example.org"), now=NOW)
+        assert {first.appointment.staff_id, second.appointment.staff_id} == {member.id for member in staff}
+        ids = (first.appointment.id, second.appointment.id)
+        db.session.remove()
+        update = text("UPDATE appointments SET language = 'en' WHERE id = :id")
+        with db.engine.connect() as one, db.engine.connect() as other:
+            assert one.execute(update, {"id": ids[0]}).rowcount == 1  # its transaction stays open
+            other.execute(text("SET lock_timeout = '2s'"))
+            assert other.execute(update, {"id": ids[1]}).rowcount == 1  # before: waited for the version row
+            other.commit()
+            one.commit()
+        assert list(db.session.scalars(select(Appointment.language).where(Appointment.id.in_(ids)))) == ["en", "en"]
+        db.session.remove()
         db.engine.dispose()
