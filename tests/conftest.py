@@ -38,11 +38,11 @@ def pytest_report_header(config) -> str:
 
 def pytest_collection_modifyitems(config, items) -> None:
     """Tests that bring their own database (e.g. ``make run``'s script) run once, in the SQLite
-    pass; in the PostgreSQL pass they are deselected, so no skip hides anything."""
-    if database_kind() != "postgresql":
-        return
-    selected = [item for item in items if item.get_closest_marker("sqlite_pass_only") is None]
-    deselected = [item for item in items if item.get_closest_marker("sqlite_pass_only") is not None]
+    pass, and tests of a PostgreSQL-only behaviour (row locks SQLite does not have) run in the
+    PostgreSQL pass; in the other pass they are deselected, so no skip hides anything."""
+    other_pass = "sqlite_pass_only" if database_kind() == "postgresql" else "postgresql_only"
+    selected = [item for item in items if item.get_closest_marker(other_pass) is None]
+    deselected = [item for item in items if item.get_closest_marker(other_pass) is not None]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = selected

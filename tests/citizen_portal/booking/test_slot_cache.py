@@ -19,7 +19,6 @@ from citizen_portal.core.schemas import parse
 from staff_calendar.calendars.models import BusyInterval, CalendarLink
 from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.factories import stamp_mirror
-from tests.fixtures.database import database_kind
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NOW = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)  # Monday 07:00 local
@@ -267,12 +266,11 @@ def test_staff_day_versions_grow_with_every_change_of_an_appointment(app):
     assert versions()[TUESDAY + timedelta(days=1)] > moved[TUESDAY + timedelta(days=1)]
 
 
+@pytest.mark.postgresql_only
 def test_appointment_writes_of_two_staff_members_do_not_wait_for_each_other(fresh_database_url, tmp_path):
     """Issue 13: on PostgreSQL an appointment's transaction used to hold the one version row until
     its commit, so every other booking waited; now each writes its own (staff member, day) row.
     (SQLite has one writer at a time anyway.)"""
-    if database_kind() != "postgresql":
-        pytest.skip("PostgreSQL only: SQLite serialises all writers")
     from tests.factories import build_app
 
     app = build_app(fresh_database_url, tmp_path)
