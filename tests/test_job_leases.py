@@ -78,6 +78,7 @@ def test_two_worker_processes_run_each_periodic_job_once_per_period(fresh_databa
         times = sorted(at for _, at in runs[job])
         gaps = [b - a for a, b in pairwise(times)]
         assert min(gaps) >= period - 0.05, (job, gaps)  # never twice in one period, whoever ran it
-        # never more often than once per period; and it came round again (on an idle machine in every
-        # period, but a busy one gives each worker a share of a core, so the count is not asserted)
-        assert 2 <= len(times) <= seconds / period + 1, (job, len(times))
+        # the gaps above are the rule (never twice in one period, however long the workers ran); and it
+        # came round again (on an idle machine in every period; a busy one gives each worker a share of
+        # a core, so the count is not asserted)
+        assert len(times) >= 2, (job, len(times))
