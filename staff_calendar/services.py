@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from blinker import Namespace
@@ -162,13 +162,15 @@ def schedule_event(
     privacy: str | None = None,
     categories: list[str] | None = None,
     status: str | None = None,
+    room: dict | None = None,
 ) -> None:
     """Queue create-or-update of an event: an outbox row added to the caller's open transaction
     (no commit here). The worker PUTs it; SEQUENCE rises with every change. ``privacy`` is the
-    iCalendar CLASS (PRIVATE, CONFIDENTIAL), ``status`` e.g. CANCELLED."""
+    iCalendar CLASS (PRIVATE, CONFIDENTIAL), ``status`` e.g. CANCELLED, ``room`` the booked room
+    (``{"name", "address"}``, written as ``ATTENDEE;CUTYPE=ROOM``)."""
     outbox.enqueue(calendar_key, uid, "upsert",
                    outbox._payload(summary, start, end, location, description, transparent, privacy=privacy,
-                                   categories=categories, status=status))
+                                   categories=categories, status=status, room=room))
 
 
 def schedule_event_removal(*, calendar_key: str, uid: str) -> None:
@@ -200,14 +202,17 @@ def itip_message(
     attendee_name: str | None = None,
 ) -> bytes:
     """An iTIP calendar for a mail attachment (METHOD, VTIMEZONE of the site zone, UID, SEQUENCE,
-    DTSTAMP now, STATUS:CANCELLED for CANCEL)."""
+    DTSTAMP now, STATUS:CANCELLED for CANCEL). The attendee's answer is already given and no reply is
+    asked for (``PARTSTAT`` set, ``RSVP=FALSE``): the organizer is the sending address, which may not
+    read replies, so clients must not offer "Accept/Decline" that would mail it."""
     tz = site_timezone()
     calendar = ical.new_calendar(method=method)
     payload = {"summary": summary, "start": start, "end": end, "location": location, "description": description}
     event = ical.build_event(payload, uid=uid, sequence=sequence, tz=tz,
                              status="CANCELLED" if method == "CANCEL" else "CONFIRMED")
     event.add("organizer", f"mailto:{organizer_email}")
-    attendee_params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED"}
+    attendee_params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED",
+                       "RSVP": "FALSE"}
     if attendee_name:
         attendee_params["CN"] = attendee_name
     event.add("attendee", f"mailto:{attendee_email}", parameters=attendee_params)
@@ -216,11 +221,22 @@ def itip_message(
     return calendar.to_ical()
 
 
-def personal_feed(events: list[dict]) -> bytes:
+FEED_REFRESH = timedelta(hours=1)
+
+
+def personal_feed(events: list[dict], *, name: str) -> bytes:
     """A VCALENDAR (no METHOD) for a subscription feed; ``events`` are dicts with keys
-    uid, summary, start, end, location, description, transparent, sequence."""
+    uid, summary, start, end, location, description, transparent, sequence and optionally stamp
+    (DTSTAMP/LAST-MODIFIED: the feed is byte-identical until a booking changes) and room.
+
+    Rules: the calendar is named (``NAME``, RFC 7986, and ``X-WR-CALNAME`` for Outlook and Apple);
+    clients are told to refresh hourly (``REFRESH-INTERVAL``, ``X-PUBLISHED-TTL``)."""
     tz = site_timezone()
     calendar = ical.new_calendar()
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", FEED_REFRESH)
     moments: list[datetime] = []
     for item in events:
         event = ical.build_event(item, uid=item["uid"], sequence=int(item.get("sequence") or 0), tz=tz)

@@ -19,6 +19,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from citizen_portal.booking.models import Appointment
+from citizen_portal.booking.services.calendar_events import appointment_uid
 from citizen_portal.core.i18n import _
 from citizen_portal.core.mail import Attachment, Mail, send_mail
 from staff_calendar import services as calendar_services
@@ -49,7 +50,7 @@ def ics_for(appointment: Appointment, method: str) -> bytes:
     loc_name = loc_names.get(appointment.language) or loc_names.get("de") or ""
     return calendar_services.itip_message(
         method=method,
-        uid=calendar_services.event_uid("appointment", appointment.id),
+        uid=appointment_uid(appointment),
         sequence=appointment.sequence,
         summary=citizen_summary(appointment),
         start=appointment.start_at,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -253,13 +254,23 @@ def _calendar_keys(username: str, room: Room) -> list[str]:
     return keys
 
 
+def room_address(room: Room) -> str:
+    """The room's calendar address (the Graph room mailbox and the ``ATTENDEE;CUTYPE=ROOM`` of its events)."""
+    return f"raum-{room.key}@{current_app.config['EVENT_UID_DOMAIN']}"
+
+
 def _event_fields(room: Room, booking: RoomBooking, booker: str) -> dict:
+    """The calendar fields of a room booking; the description lists only the parts that exist (no
+    dangling separator when the booker is not named, as in the personal feed)."""
+    name = localized(room.name, room.key)
+    people = f"{booking.attendees} Person" if booking.attendees == 1 else f"{booking.attendees} Personen"
     return {
         "summary": booking.title,
         "start": booking.start_at,
         "end": booking.end_at,
-        "location": localized(room.name, room.key),
-        "description": f"Raumbuchung: {localized(room.name, room.key)}, {booking.attendees} Personen, {booker}",
+        "location": name,
+        "description": ", ".join(part for part in (f"Raumbuchung: {name}", people, booker) if part),
+        "room": {"name": name, "address": room_address(room)},
     }
 
 
@@ -270,5 +281,5 @@ def feed_events(user_id: int, since: datetime) -> list[dict]:
         .where(RoomBooking.user_id == user_id, RoomBooking.end_at >= since)
     ).scalars():
         events.append({"uid": room_event_uid(booking), "sequence": 0, "transparent": False,
-                       **_event_fields(booking.room, booking, "")})
+                       "stamp": booking.created_at, **_event_fields(booking.room, booking, "")})
     return events
