@@ -83,7 +83,7 @@ def test_mail_attachment_and_feed_carry_the_same_vtimezone(app):
                                  organizer_email="termine@x.example", attendee_email="erika@example.org")
     feed = services.personal_feed([{"uid": "room-1@x.example", "summary": "Besprechung", "start": start,
                                     "end": start + timedelta(hours=1), "location": None, "description": None,
-                                    "transparent": False, "sequence": 0}])
+                                    "transparent": False, "sequence": 0}], name="Feed")
     for text in (mail.decode(), feed.decode()):
         assert "RRULE:FREQ=YEARLY" in text
         assert_vtimezone_reads_right(text, BER, now)
