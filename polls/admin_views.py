@@ -39,12 +39,14 @@ def _actor_id() -> int | None:
 
 def _poll_form_values(poll=None) -> dict:
     if poll is None:
-        return {"mode": Mode.CODES.value, "results_visibility": "after_close", "published": "1"}
+        return {"mode": Mode.CODES.value, "results_visibility": "after_close", "published": "1",
+                "min_ballots_live": "10"}
     return {
         "slug": poll.slug, "title_de": poll.title.get("de", ""), "title_en": poll.title.get("en", ""),
         "description_de": (poll.description or {}).get("de", ""),
         "description_en": (poll.description or {}).get("en", ""),
         "mode": poll.mode, "results_visibility": poll.results_visibility,
+        "min_ballots_live": str(poll.min_ballots_live),
         "opens_at": to_local(poll.opens_at).strftime("%Y-%m-%dT%H:%M"),
         "closes_at": to_local(poll.closes_at).strftime("%Y-%m-%dT%H:%M"),
         "published": "1" if poll.published else "0",
