@@ -294,7 +294,7 @@ def test_appointments_from_before_random_uids_keep_their_old_uid(app):
     already sit in calendars under that UID)."""
     from citizen_portal.booking.services.calendar_events import appointment_uid
 
-    location, service, [member] = make_setup()
+    location, service, _staff = make_setup()
     result = services.book(request_for(service, location, local(9)), now=NOW)
     result.appointment.calendar_uid = None
     assert appointment_uid(result.appointment) == calendar_services.event_uid("appointment", result.appointment.id)
