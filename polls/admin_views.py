@@ -10,7 +10,7 @@ from flask_login import current_user
 from citizen_portal.core.access import roles_required
 from citizen_portal.core.errors import Conflict, Invalid
 from citizen_portal.core.i18n import _, _l, localized, to_local
-from citizen_portal.core.navigation import register_nav_item
+from citizen_portal.core.navigation import register_landing, register_nav_item
 from citizen_portal.core.schemas import parse_form
 
 from . import schemas
@@ -25,6 +25,7 @@ bp = Blueprint("polls_admin", __name__, url_prefix="/verwaltung/beteiligung")
 bp.record_once(lambda state: register_nav_item(
     state.app, "polls_admin", _l("Beteiligung verwalten"), lambda: url_for("polls_admin.index"),
     roles=("poll_admin",), order=70))
+bp.record_once(lambda state: register_landing(state.app, "poll_admin", lambda: url_for("polls_admin.index"), order=70))
 
 
 @bp.before_request

@@ -40,12 +40,14 @@ ATTRIBUTE_LABELS = {
 
 
 def _register_navigation(state) -> None:
-    from citizen_portal.core.navigation import register_nav_item
+    from citizen_portal.core.navigation import register_landing, register_nav_item
 
     register_nav_item(state.app, "spaces", _l("Arbeitsplätze"), lambda: url_for("spaces.my_week"),
                       roles=("staff",), order=40)
     register_nav_item(state.app, "spaces_admin", _l("Arbeitsplätze verwalten"), lambda: url_for("spaces.admin"),
                       roles=("admin",), order=80)
+    # an administrator lands on the administration of desks and rooms (lowest order: before her other roles)
+    register_landing(state.app, "admin", lambda: url_for("spaces.admin"), order=10)
 
 
 bp.record_once(_register_navigation)
