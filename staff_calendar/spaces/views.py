@@ -236,7 +236,10 @@ def book_room():
     try:
         data = parse_form(schemas.RoomBookingInput, request.form)
         booking = rooms.book_room(_actor(), data.room, data.start_at, data.end_at, data.title, data.attendees)
-    except (Invalid, Conflict) as error:
+    except Conflict as error:  # taken or blocked: offer the room's next free time of the same length
+        suggestion = rooms.next_free_time(data.room, data.start_at, data.end_at)
+        return _render_rooms(**_error_context(error), suggestion=suggestion, status=error.status)
+    except Invalid as error:
         return _render_rooms(**_error_context(error), status=error.status)
     return _done(_("Raum gebucht: %(title)s.", title=booking.title))
 
@@ -281,7 +284,8 @@ def set_visibility():
 def create_feed():
     token = feeds.create_feed_token(_actor())
     feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for("spaces.feed", token=token)
-    return render_template("staff_calendar/spaces/feed_created.html", feed_url=feed_url)
+    webcal_url = "webcal://" + feed_url.split("://", 1)[-1]  # opens the subscribe dialog of calendar programs
+    return render_template("staff_calendar/spaces/feed_created.html", feed_url=feed_url, webcal_url=webcal_url)
 
 
 @bp.post("/kalender-abo/widerrufen")

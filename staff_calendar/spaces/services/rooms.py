@@ -130,6 +130,26 @@ def free_ranges(room: Room, day: date, moment: datetime, settings: SpacesContext
     return bookable.subtract(ranges, [(b.start, b.end) for b in busy])
 
 
+SUGGESTION_DAYS = 14
+
+
+def next_free_time(room_key: str, start: datetime, end: datetime, moment: datetime | None = None,
+                   ) -> tuple[datetime, datetime] | None:
+    """The first time from ``start`` on, at most ``SUGGESTION_DAYS`` days ahead, when ``room_key`` is
+    free for as long as ``end - start`` (the room page offers it when the chosen time is taken). The
+    same rules as booking: ``free_ranges`` (opening hours, blocks, bookings, the room calendar, the grid)."""
+    room, settings = active_room(room_key), load_settings()
+    moment = moment or now()
+    length = end - start
+    first_day = start.astimezone(site_timezone()).date()
+    for offset in range(SUGGESTION_DAYS + 1):
+        for free_start, free_end in free_ranges(room, first_day + timedelta(days=offset), moment, settings):
+            candidate = max(free_start, start)
+            if candidate + length <= free_end:
+                return candidate, candidate + length
+    return None
+
+
 @dataclass(frozen=True)
 class RoomDay:
     """One room on one day as the room page shows it: hours, busy time, what is still free."""
