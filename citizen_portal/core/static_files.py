@@ -119,3 +119,8 @@ def init_app(app: Flask) -> None:
             values["filename"] = fingerprinted(values["filename"])
 
     app.view_functions["static"] = serve_static
+
+    @app.context_processor
+    def _helpers() -> dict:
+        # the URL a stylesheet reaches a file by (relative, without fingerprint): what a preload must name
+        return {"static_path": lambda filename: f"{request.script_root}/static/{filename}"}
