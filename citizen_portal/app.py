@@ -25,6 +25,7 @@ from citizen_portal.core import (
     mail,
     metrics,
     schemas,
+    static_files,
     webhooks,
     worker,
 )
@@ -54,6 +55,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     errors.register_error_handlers(app)
     logs.init_app(app)
     headers.init_app(app)
+    static_files.init_app(app)
     bodies.init_app(app)
     mail.init_app(app)
     webhooks.init_app(app)

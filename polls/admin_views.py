@@ -10,7 +10,7 @@ from flask_login import current_user
 from citizen_portal.core.access import roles_required
 from citizen_portal.core.errors import Conflict, Invalid
 from citizen_portal.core.i18n import _, _l, localized, to_local
-from citizen_portal.core.navigation import register_nav_item
+from citizen_portal.core.navigation import register_landing, register_nav_item
 from citizen_portal.core.schemas import parse_form
 
 from . import schemas
@@ -25,6 +25,7 @@ bp = Blueprint("polls_admin", __name__, url_prefix="/verwaltung/beteiligung")
 bp.record_once(lambda state: register_nav_item(
     state.app, "polls_admin", _l("Beteiligung verwalten"), lambda: url_for("polls_admin.index"),
     roles=("poll_admin",), order=70))
+bp.record_once(lambda state: register_landing(state.app, "poll_admin", lambda: url_for("polls_admin.index"), order=70))
 
 
 @bp.before_request
@@ -39,12 +40,14 @@ def _actor_id() -> int | None:
 
 def _poll_form_values(poll=None) -> dict:
     if poll is None:
-        return {"mode": Mode.CODES.value, "results_visibility": "after_close", "published": "1"}
+        return {"mode": Mode.CODES.value, "results_visibility": "after_close", "published": "1",
+                "min_ballots_live": "10"}
     return {
         "slug": poll.slug, "title_de": poll.title.get("de", ""), "title_en": poll.title.get("en", ""),
         "description_de": (poll.description or {}).get("de", ""),
         "description_en": (poll.description or {}).get("en", ""),
         "mode": poll.mode, "results_visibility": poll.results_visibility,
+        "min_ballots_live": str(poll.min_ballots_live),
         "opens_at": to_local(poll.opens_at).strftime("%Y-%m-%dT%H:%M"),
         "closes_at": to_local(poll.closes_at).strftime("%Y-%m-%dT%H:%M"),
         "published": "1" if poll.published else "0",

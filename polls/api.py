@@ -96,7 +96,7 @@ def poll_results(poll_id: int) -> ResultsOut:
     poll, ballot_count = results.public_poll_with_ballots(poll_id)  # with the version, one statement
     if poll.status(now()) not in ("open", "closed"):
         raise NotFound()
-    if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
+    if not poll_service.results_visible(poll, is_admin=is_poll_admin(), ballots=ballot_count):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."), code="results_hidden")
     body = results.cached(poll, "json", _results_json, ballots=ballot_count)
     return ResultsOut.model_validate({"poll_id": poll.id, "status": poll.status(now()), **body})

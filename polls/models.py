@@ -71,6 +71,8 @@ class Poll(db.Model):
     description: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     mode: Mapped[str] = mapped_column(String(10), default=Mode.CODES.value)
     results_visibility: Mapped[str] = mapped_column(String(12), default="after_close")
+    # live results appear only once this many ballots are counted (``services.polls.results_visible``)
+    min_ballots_live: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
     opens_at: Mapped[datetime] = mapped_column(UTCDateTime())
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime())
     published: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -73,6 +73,9 @@ class PollInput(Schema):
         json_schema_extra=message(_l("Bitte wählen Sie, wann die Ergebnisse sichtbar sind.")))
     opens_at: LocalMoment = Field(json_schema_extra=WHEN)
     closes_at: LocalMoment = Field(json_schema_extra=WHEN)
+    # 0: live results from the first ballot on
+    min_ballots_live: Annotated[WholeNumber, Field(ge=0, le=100000)] = Field(
+        10, json_schema_extra=message(_l("Bitte geben Sie eine ganze Zahl ab 0 an.")))
     # the form sends a hidden "0" before the checkbox "1": the last value counts
     published: Flag = True
 

@@ -204,7 +204,7 @@ def _visible_poll(slug: str):
     """The poll whose results this visitor may see (live / after close / admins only), else 404,
     and its ballot count (the results' version), read in one statement."""
     poll, ballot_count = results.public_poll_with_ballots(slug)
-    if not poll_service.results_visible(poll, is_admin=is_poll_admin()):
+    if not poll_service.results_visible(poll, is_admin=is_poll_admin(), ballots=ballot_count):
         raise NotFound(_l("Die Ergebnisse dieser Umfrage sind noch nicht veröffentlicht."))
     return poll, ballot_count
 

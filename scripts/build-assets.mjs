@@ -1,8 +1,11 @@
 // Copies the self-hosted front-end assets the pages use into static/vendor/.
 // No page loads anything from a CDN: this is the only source of third-party CSS, fonts and JS.
-import { cpSync, mkdirSync, rmSync, existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+// Then it writes Brotli and gzip copies (<file>.br, <file>.gz) of every text file under static/, which
+// citizen_portal/core/static_files.py sends to browsers that accept them (git ignores them).
+import { cpSync, mkdirSync, rmSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const modules = join(root, "node_modules");
@@ -37,3 +40,25 @@ for (const [from, to] of copies) {
   cpSync(source, join(target, to), { recursive: true });
   console.log(`copied ${from} -> static/vendor/${to}`);
 }
+
+const COMPRESSIBLE = new Set([".css", ".js", ".mjs", ".svg", ".json", ".txt", ".map"]);
+const MIN_BYTES = 512; // the same threshold as static_files.MIN_COMPRESS_BYTES
+
+function* textFiles(dir) {
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) yield* textFiles(path);
+    else if (COMPRESSIBLE.has(extname(entry.name)) && statSync(path).size >= MIN_BYTES) yield path;
+  }
+}
+
+let packed = 0;
+for (const path of textFiles(join(root, "static"))) {
+  const data = readFileSync(path);
+  writeFileSync(`${path}.br`, brotliCompressSync(data, {
+    params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: data.length },
+  }));
+  writeFileSync(`${path}.gz`, gzipSync(data, { level: 9 }));
+  packed += 1;
+}
+console.log(`precompressed ${packed} files (.br, .gz)`);

@@ -165,15 +165,17 @@ def schedule_event(
     status: str | None = None,
     all_day: bool = False,
     rrule: str | None = None,
+    room: dict | None = None,
 ) -> None:
     """Queue create-or-update of an event: an outbox row added to the caller's open transaction
     (no commit here). The worker PUTs it; SEQUENCE rises with every change. ``privacy`` is the
     iCalendar CLASS (PRIVATE, CONFIDENTIAL), ``status`` e.g. CANCELLED; ``all_day``: start and end are
-    midnights (written as dates); ``rrule``: a series (``start``/``end`` its first occurrence)."""
+    midnights (written as dates); ``rrule``: a series (``start``/``end`` its first occurrence);
+    ``room`` the booked room (``{"name", "address"}``, written as ``ATTENDEE;CUTYPE=ROOM``)."""
     outbox.enqueue(calendar_key, uid, "upsert",
                    outbox._payload(summary, start, end, location, description, transparent, privacy=privacy,
                                    categories=categories, status=status, all_day=all_day,
-                                   rrule=rrule))
+                                   rrule=rrule, room=room))
 
 
 def schedule_event_removal(*, calendar_key: str, uid: str) -> None:
@@ -207,7 +209,9 @@ def itip_message(
     alarm_minutes: int | None = None,
 ) -> bytes:
     """An iTIP calendar for a mail attachment (METHOD, VTIMEZONE of the site zone, UID, SEQUENCE,
-    DTSTAMP now, STATUS:CANCELLED for CANCEL; URL and a display VALARM when given)."""
+    DTSTAMP now, STATUS:CANCELLED for CANCEL; URL and a display VALARM when given). The attendee's
+    answer is already given and no reply is asked for (``PARTSTAT`` set, ``RSVP=FALSE``): the organizer
+    is the sending address, which may not read replies, so clients must not offer "Accept/Decline"."""
     tz = site_timezone()
     calendar = ical.new_calendar(method=method)
     payload = {"summary": summary, "start": start, "end": end, "location": location, "description": description}
@@ -215,7 +219,8 @@ def itip_message(
                              status="CANCELLED" if method == "CANCEL" else "CONFIRMED")
     _add_link_and_alarm(event, url, alarm_minutes if method != "CANCEL" else None, summary)
     event.add("organizer", f"mailto:{organizer_email}")
-    attendee_params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED"}
+    attendee_params = {"ROLE": "REQ-PARTICIPANT", "PARTSTAT": "ACCEPTED" if method == "REQUEST" else "DECLINED",
+                       "RSVP": "FALSE"}
     if attendee_name:
         attendee_params["CN"] = attendee_name
     event.add("attendee", f"mailto:{attendee_email}", parameters=attendee_params)
@@ -250,11 +255,22 @@ def citizen_event(*, uid: str, sequence: int, summary: str, start: datetime, end
     return calendar.to_ical()
 
 
-def personal_feed(events: list[dict]) -> bytes:
+FEED_REFRESH = timedelta(hours=1)
+
+
+def personal_feed(events: list[dict], *, name: str) -> bytes:
     """A VCALENDAR (no METHOD) for a subscription feed; ``events`` are dicts with keys
-    uid, summary, start, end, location, description, transparent, sequence."""
+    uid, summary, start, end, location, description, transparent, sequence and optionally stamp
+    (DTSTAMP/LAST-MODIFIED: the feed is byte-identical until a booking changes) and room.
+
+    Rules: the calendar is named (``NAME``, RFC 7986, and ``X-WR-CALNAME`` for Outlook and Apple);
+    clients are told to refresh hourly (``REFRESH-INTERVAL``, ``X-PUBLISHED-TTL``)."""
     tz = site_timezone()
     calendar = ical.new_calendar()
+    calendar.add("name", name)
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", FEED_REFRESH)
     moments: list[datetime] = []
     for item in events:
         event = ical.build_event(item, uid=item["uid"], sequence=int(item.get("sequence") or 0), tz=tz)

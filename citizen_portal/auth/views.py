@@ -18,6 +18,7 @@ from citizen_portal.auth import oidc, services
 from citizen_portal.core.access import start_session
 from citizen_portal.core.extensions import limiter
 from citizen_portal.core.i18n import _
+from citizen_portal.core.navigation import landing_for
 
 bp = Blueprint("auth", __name__)
 
@@ -42,6 +43,15 @@ def safe_next(target: str | None) -> str:
     return target
 
 
+def _after_login(user, target: str | None) -> str:
+    """Where a login ends: the page asked for (``next``, a path on this site), else the landing page of
+    the user's role (``core.navigation.landing_for``: "Heute" for staff, the poll administration for
+    poll administrators …), else the start page."""
+    if target and safe_next(target) == target:
+        return target
+    return landing_for(user) or url_for("pages.index")
+
+
 def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
@@ -49,10 +59,11 @@ def _login_limit() -> str:
 @bp.route("/anmelden", methods=["GET", "POST"])
 @limiter.limit(_login_limit, methods=["POST"])
 def login() -> str | Response | tuple[str, int]:
-    next_url = safe_next(request.values.get("next"))
+    asked = request.values.get("next")
+    next_url = safe_next(asked) if asked else ""  # empty: the role's landing page after the login
     if request.method == "GET":
         if current_user.is_authenticated:
-            return redirect(next_url)
+            return redirect(_after_login(current_user, next_url))
         return _login_page(next_url)
     if not current_app.config["LOCAL_LOGIN"]:
         abort(404)
@@ -63,7 +74,7 @@ def login() -> str | Response | tuple[str, int]:
         return _login_page(next_url, username=username, failed=True), 400
     start_session(user)
     flash(_("Sie sind angemeldet."), "success")
-    return redirect(next_url, code=303)
+    return redirect(_after_login(user, next_url), code=303)
 
 
 def _login_page(next_url: str, *, username: str = "", failed: bool = False, sso_failed: bool = False) -> str:
@@ -78,6 +89,7 @@ def oidc_login() -> Response:
     if not oidc.enabled():
         abort(404)
     session["oidc_next"] = safe_next(request.args.get("next"))
+    session["oidc_next_given"] = bool(request.args.get("next"))
     return oidc.client().authorize_redirect(url_for("auth.oidc_callback", _external=True))
 
 
@@ -104,7 +116,7 @@ def oidc_callback() -> Response | tuple[str, int]:
     start_session(user)
     session["oidc_id_token"] = token.get("id_token")
     flash(_("Sie sind angemeldet."), "success")
-    return redirect(next_url, code=303)
+    return redirect(_after_login(user, session.pop("oidc_next_given", None) and next_url), code=303)
 
 
 @bp.post("/abmelden")

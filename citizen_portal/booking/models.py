@@ -26,6 +26,7 @@ bucket, ``services/holds.py``) exist only to limit living holds per session and 
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -164,7 +165,8 @@ class Appointment(db.Model):
     a secret: every citizen action also needs the manage token (only its SHA-256 is stored).
     ``token_nonce`` lets the server re-derive the manage token for the reminder mail
     (HMAC with ``SECRET_KEY``; see ``services.codes.manage_token_for``). ``sequence`` is the
-    iTIP SEQUENCE of the event in the citizen's and the staff member's calendar."""
+    iTIP SEQUENCE of the event in the citizen's and the staff member's calendar; ``calendar_uid`` the
+    random part of its UID (nobody can guess another appointment's UID)."""
 
     __tablename__ = "appointments"
     __table_args__ = (
@@ -202,6 +204,9 @@ class Appointment(db.Model):
     # life cycle
     hold_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sequence: Mapped[int] = mapped_column(Integer, default=0)
+    # random part of the calendar UID (``calendar_events.appointment_uid``); NULL for appointments made
+    # before it existed, whose events keep their old UID ``appointment-<id>@…``
+    calendar_uid: Mapped[str | None] = mapped_column(String(64), default=lambda: secrets.token_hex(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

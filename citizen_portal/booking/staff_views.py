@@ -19,12 +19,15 @@ bp = Blueprint("booking_staff", __name__, url_prefix="/mitarbeitende")
 
 
 def _register_navigation(state) -> None:
-    from citizen_portal.core.navigation import register_nav_item
+    from citizen_portal.core.navigation import register_landing, register_nav_item
 
     register_nav_item(state.app, "booking_staff_today", _l("Heute"), lambda: url_for("booking_staff.today"),
                       roles=("staff",), order=20)
     register_nav_item(state.app, "booking_admin", _l("Terminvergabe verwalten"),
                       lambda: url_for("booking_admin.index"), roles=("service_admin",), order=60)
+    # after the login: staff see today's appointments; an appointments administrator without staff role her admin
+    register_landing(state.app, "staff", lambda: url_for("booking_staff.today"), order=20)
+    register_landing(state.app, "service_admin", lambda: url_for("booking_admin.index"), order=60)
 
 
 bp.record_once(_register_navigation)

@@ -13,6 +13,10 @@ domain code::
 
 ``path`` is a URL path (or a callable returning one, e.g. ``lambda: url_for("polls.index")``).
 ``roles=None`` shows the entry to everybody; a tuple shows it to logged-in users holding one of them.
+
+Landing pages: ``register_landing(app, role, path, order=…)``; after a login without an explicit
+target, ``landing_for(user)`` sends the user to the page of the role she holds with the lowest order
+(exact role match: an administrator lands on the administrators' page, not on everybody's).
 """
 
 from __future__ import annotations
@@ -75,3 +79,19 @@ def main_navigation() -> list[NavLink]:
     # one current entry: the most specific (``/arbeitsplaetze/verwaltung`` over ``/arbeitsplaetze/``)
     current_url = max((url for _item, url, matches in entries if matches), key=len, default=None)
     return [NavLink(item.key, str(item.label), url, url == current_url) for item, url, _matches in entries]
+
+
+def register_landing(app: Flask, role: str, path: str | Callable[[], str], *, order: int = 100) -> None:
+    """The page a user holding ``role`` lands on after logging in (lowest ``order`` wins)."""
+    landings: dict[str, tuple[int, str | Callable[[], str]]] = app.extensions.setdefault("landings", {})
+    landings[role] = (order, path)
+
+
+def landing_for(user: Any) -> str | None:
+    """The landing page of the user's first role by ``order`` (exact match), or None."""
+    roles = set(getattr(user, "role_list", ()) or ())
+    landings = current_app.extensions.get("landings", {})
+    for role, (_order, path) in sorted(landings.items(), key=lambda entry: (entry[1][0], entry[0])):
+        if role in roles:
+            return path() if callable(path) else path
+    return None

@@ -30,7 +30,7 @@ from citizen_portal.core.schemas import id_or_none
 
 from ..models import RATING_VALUES, Ballot, EmailToken, Option, Participation, Poll, Question, random_id
 from ..schemas import PollInput, QuestionInput
-from . import ballot_batches
+from . import ballot_batches, results
 from .common import now as utc_now
 
 
@@ -89,7 +89,7 @@ def create_poll(data: PollInput, actor_id: int | None) -> Poll:
         poll = Poll(
             slug=data.slug, title=data.title, description=data.description, mode=data.mode,
             results_visibility=data.results_visibility, opens_at=data.opens_at, closes_at=data.closes_at,
-            published=data.published, created_by_id=actor_id,
+            published=data.published, created_by_id=actor_id, min_ballots_live=data.min_ballots_live,
         )
         db.session.add(poll)
     return poll
@@ -133,6 +133,7 @@ def update_poll(poll_id: int, data: PollInput) -> Poll:
         poll.description = data.description
         poll.mode = data.mode
         poll.results_visibility = data.results_visibility
+        poll.min_ballots_live = data.min_ballots_live
         poll.opens_at = data.opens_at
         poll.closes_at = data.closes_at
         poll.published = data.published
@@ -195,11 +196,18 @@ def archive_poll(poll_id: int) -> Poll:
     return poll
 
 
-def results_visible(poll: Poll, *, is_admin: bool, now: datetime | None = None) -> bool:
+def results_visible(poll: Poll, *, is_admin: bool, now: datetime | None = None, ballots: int | None = None) -> bool:
+    """Who sees results when: admins always; "live" while open only from ``min_ballots_live`` counted
+    ballots on (default 10: a handful of votes would tell who voted what), and after the close; "after_close"
+    after the close; otherwise nobody. ``ballots``: the count if the caller has it (else one read)."""
     if is_admin:
         return True
     if poll.results_visibility == "live":
-        return poll.status(now or utc_now()) in ("open", "closed")
+        status = poll.status(now or utc_now())
+        if status == "open":
+            count = results.ballot_total(poll.id) if ballots is None else ballots
+            return count >= poll.min_ballots_live
+        return status == "closed"
     if poll.results_visibility == "after_close":
         return poll.status(now or utc_now()) == "closed"
     return False

@@ -46,12 +46,21 @@ def _local(moment: datetime, tz: ZoneInfo) -> datetime:
 
 def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_marker: str | None = None,
                 status: str | None = None) -> icalendar.Event:
-    """A VEVENT from an outbox payload (``start``/``end`` ISO strings or datetimes, aware)."""
+    """A VEVENT from an outbox payload (``start``/``end`` ISO strings or datetimes, aware).
+
+    ``stamp`` (optional, aware): DTSTAMP and LAST-MODIFIED, so a feed read twice is byte-identical;
+    without it DTSTAMP is now (iTIP and CalDAV writes). ``room`` (optional ``{"name", "address"}``):
+    the booked room as ``ATTENDEE;CUTYPE=ROOM`` (RFC 5545 3.2.3), which clients show as the room."""
     start = _as_datetime(payload["start"])
     end = _as_datetime(payload["end"])
     event = icalendar.Event()
     event.add("uid", uid)
-    event.add("dtstamp", datetime.now(UTC))
+    stamp = payload.get("stamp")
+    if stamp:
+        event.add("dtstamp", _as_datetime(stamp).astimezone(UTC))
+        event.add("last-modified", _as_datetime(stamp).astimezone(UTC))
+    else:
+        event.add("dtstamp", datetime.now(UTC))
     if payload.get("all_day"):  # whole days: DTSTART;VALUE=DATE (the dates in the calendar's zone)
         event.add("dtstart", _local(start, tz).date())
         event.add("dtend", _local(end, tz).date())
@@ -74,6 +83,11 @@ def build_event(payload: dict, *, uid: str, sequence: int, tz: ZoneInfo, own_mar
         event.add("categories", list(payload["categories"]))
     if payload.get("rrule"):
         event.add("rrule", icalendar.vRecur.from_ical(payload["rrule"]))
+    room = payload.get("room")
+    if room and room.get("address"):
+        event.add("attendee", f"mailto:{room['address']}",
+                  parameters={"CUTYPE": "ROOM", "ROLE": "NON-PARTICIPANT", "PARTSTAT": "ACCEPTED",
+                              "RSVP": "FALSE", "CN": room.get("name") or room["address"]})
     if own_marker:
         event.add(OWN_PROPERTY, own_marker)
     return event

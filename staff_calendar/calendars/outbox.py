@@ -61,9 +61,11 @@ class DeliveryError(Exception):
 
 def _payload(summary: str, start: datetime, end: datetime, location: str | None, description: str | None,
              transparent: bool, *, privacy: str | None = None, categories: list[str] | None = None,
-             status: str | None = None, all_day: bool = False, rrule: str | None = None) -> dict:
-    """The desired state of an event; ``privacy`` (CLASS), ``categories``, ``status``, ``all_day`` and
-    ``rrule`` only when set, so the payload of callers that never set them stays as it was."""
+             status: str | None = None, all_day: bool = False, rrule: str | None = None,
+             room: dict | None = None) -> dict:
+    """The desired state of an event; ``privacy`` (CLASS), ``categories``, ``status``, ``all_day``,
+    ``rrule`` and ``room`` (``{"name", "address"}``: ATTENDEE;CUTYPE=ROOM) only when set, so the
+    payload of callers that never set them stays as it was."""
     if start.tzinfo is None or end.tzinfo is None:
         raise ValueError("start and end must be timezone-aware")
     if end <= start:
@@ -80,6 +82,8 @@ def _payload(summary: str, start: datetime, end: datetime, location: str | None,
         payload["class"] = privacy
     if categories:
         payload["categories"] = list(categories)
+    if room:
+        payload["room"] = {"name": room.get("name"), "address": room["address"]}
     if status:
         payload["status"] = status
     if all_day:

@@ -18,6 +18,7 @@ from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, localized
 from staff_calendar.spaces.models import Floor, Room
+from staff_calendar.spaces.services import rooms
 from staff_calendar.spaces.settings import DEFAULT_ROOM_HOURS
 
 bp = graph.graph_blueprint("graph_places", __name__)
@@ -29,7 +30,7 @@ ROOM_TYPES = {"microsoft.graph.room": "room", "graph.room": "room",
 
 
 def room_mail(room: Room) -> str:
-    return f"raum-{room.key}@{current_app.config['EVENT_UID_DOMAIN']}"
+    return rooms.room_address(room)
 
 
 def floor_mail(floor: Floor) -> str:

@@ -4,6 +4,7 @@ the JSON API), the rules are ``staff_calendar.spaces.services``; views never com
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 
 import segno
@@ -39,12 +40,14 @@ ATTRIBUTE_LABELS = {
 
 
 def _register_navigation(state) -> None:
-    from citizen_portal.core.navigation import register_nav_item
+    from citizen_portal.core.navigation import register_landing, register_nav_item
 
     register_nav_item(state.app, "spaces", _l("Arbeitsplätze"), lambda: url_for("spaces.my_week"),
                       roles=("staff",), order=40)
     register_nav_item(state.app, "spaces_admin", _l("Arbeitsplätze verwalten"), lambda: url_for("spaces.admin"),
                       roles=("admin",), order=80)
+    # an administrator lands on the administration of desks and rooms (lowest order: before her other roles)
+    register_landing(state.app, "admin", lambda: url_for("spaces.admin"), order=10)
 
 
 bp.record_once(_register_navigation)
@@ -233,7 +236,10 @@ def book_room():
     try:
         data = parse_form(schemas.RoomBookingInput, request.form)
         booking = rooms.book_room(_actor(), data.room, data.start_at, data.end_at, data.title, data.attendees)
-    except (Invalid, Conflict) as error:
+    except Conflict as error:  # taken or blocked: offer the room's next free time of the same length
+        suggestion = rooms.next_free_time(data.room, data.start_at, data.end_at)
+        return _render_rooms(**_error_context(error), suggestion=suggestion, status=error.status)
+    except Invalid as error:
         return _render_rooms(**_error_context(error), status=error.status)
     return _done(_("Raum gebucht: %(title)s.", title=booking.title))
 
@@ -278,7 +284,8 @@ def set_visibility():
 def create_feed():
     token = feeds.create_feed_token(_actor())
     feed_url = current_app.config["BASE_URL"].rstrip("/") + url_for("spaces.feed", token=token)
-    return render_template("staff_calendar/spaces/feed_created.html", feed_url=feed_url)
+    webcal_url = "webcal://" + feed_url.split("://", 1)[-1]  # opens the subscribe dialog of calendar programs
+    return render_template("staff_calendar/spaces/feed_created.html", feed_url=feed_url, webcal_url=webcal_url)
 
 
 @bp.post("/kalender-abo/widerrufen")
@@ -290,12 +297,15 @@ def revoke_feed():
 
 @bp.get("/kalender/<token>.ics")
 def feed(token: str):
-    """The personal feed, for calendar clients (no login: the secret URL is the key)."""
+    """The personal feed, for calendar clients (no login: the secret URL is the key). A strong ETag of
+    the bytes (stable while no booking changes) answers ``If-None-Match`` with 304."""
     body = feeds.feed_for_token(token)
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
     response.headers["Content-Disposition"] = 'inline; filename="arbeitsplaetze.ics"'
     response.headers["Cache-Control"] = "private, max-age=300"
+    response.set_etag(hashlib.sha256(body).hexdigest()[:32])
+    response.make_conditional(request)
     response.headers["X-Robots-Tag"] = "noindex"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

@@ -18,12 +18,15 @@ _counter = itertools.count(1)
 
 
 def make_poll(mode: str = "codes", visibility: str = "live", *, questions: bool = True, published: bool = True,
-              opens_in: timedelta = timedelta(days=-1), closes_in: timedelta = timedelta(days=7)) -> Poll:
+              opens_in: timedelta = timedelta(days=-1), closes_in: timedelta = timedelta(days=7),
+              min_ballots_live: int = 0) -> Poll:
+    """A poll; ``min_ballots_live`` is 0 here (not the default 10) so tests see live results at once."""
     moment = now()
     poll = poll_service.create_poll(PollInput(
         slug=f"umfrage-{next(_counter)}", title_de="Testumfrage", title_en="Test poll",
         description_de="Beschreibung", description_en="Description", mode=mode, results_visibility=visibility,
         opens_at=moment + opens_in, closes_at=moment + closes_in, published=published,
+        min_ballots_live=min_ballots_live,
     ), None)
     if questions:
         poll_service.add_question(poll.id, QuestionInput(

@@ -180,10 +180,10 @@ def test_itip_and_feed(app):
     feed = icalendar.Calendar.from_ical(services.personal_feed([
         {"uid": "desk-1@x", "summary": "Schreibtisch 4", "start": start, "end": start + timedelta(hours=8),
          "location": "2. OG", "description": None, "transparent": True, "sequence": 2},
-    ]))
+    ], name="Feed"))
     assert "METHOD" not in feed
     assert str(feed.events[0]["TRANSP"]) == "TRANSPARENT" and int(feed.events[0]["SEQUENCE"]) == 2
-    assert services.personal_feed([]).startswith(b"BEGIN:VCALENDAR")
+    assert services.personal_feed([], name="Feed").startswith(b"BEGIN:VCALENDAR")
 
 
 def test_event_uid(app):

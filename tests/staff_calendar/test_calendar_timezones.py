@@ -83,7 +83,7 @@ def test_mail_attachment_and_feed_carry_the_same_vtimezone(app):
                                  organizer_email="termine@x.example", attendee_email="erika@example.org")
     feed = services.personal_feed([{"uid": "room-1@x.example", "summary": "Besprechung", "start": start,
                                     "end": start + timedelta(hours=1), "location": None, "description": None,
-                                    "transparent": False, "sequence": 0}])
+                                    "transparent": False, "sequence": 0}], name="Feed")
     for text in (mail.decode(), feed.decode()):
         assert "RRULE:FREQ=YEARLY" in text
         assert_vtimezone_reads_right(text, BER, now)
@@ -98,7 +98,7 @@ def test_other_site_zones(app, monkeypatch, key):
     start = now + timedelta(days=3)
     feed = services.personal_feed([{"uid": "room-2@x.example", "summary": "B", "start": start,
                                     "end": start + timedelta(hours=1), "location": None, "description": None,
-                                    "transparent": False, "sequence": 0}]).decode()
+                                    "transparent": False, "sequence": 0}], name="Feed").decode()
     if key == "Asia/Tokyo":
         local = now.astimezone(zone).replace(tzinfo=None)
         assert vobject.readOne(feed).vtimezone.gettzinfo().utcoffset(local) == timedelta(hours=9)

@@ -4,8 +4,9 @@ transaction; the worker delivers it after the commit).
 
 Rules:
 
-- UID ``event_uid("appointment", <id>)``: the same event across moves; staff members without a
-  calendar get none.
+- UID ``appointment_uid``: ``event_uid("appointment", <random calendar_uid>)``, the same event across
+  moves; appointments from before the random part existed keep ``appointment-<id>@…``; staff members
+  without a calendar get none.
 - Summary "<service name> – <code>" (German service name); the description is what
   ``settings["booking"]["event_details"]`` allows: "service_and_code" (default: nothing personal),
   "with_name" (+ citizen's name) or "full" (+ email, phone, note).
@@ -16,6 +17,12 @@ from __future__ import annotations
 from citizen_portal.booking.models import Appointment, StaffMember
 from citizen_portal.booking.services.slot_engine import booking_settings
 from staff_calendar import services as calendar_services
+
+
+def appointment_uid(appointment: Appointment) -> str:
+    """The UID of the appointment's event (staff calendar and the citizen's iTIP mail alike): random,
+    stable for the appointment's life; the old ``appointment-<id>`` form only for old rows."""
+    return calendar_services.event_uid("appointment", appointment.calendar_uid or appointment.id)
 
 
 def event_summary(appointment: Appointment) -> str:
@@ -44,7 +51,7 @@ def schedule_calendar_event(appointment: Appointment) -> None:
         return
     calendar_services.schedule_event(
         calendar_key=staff.calendar_key,
-        uid=calendar_services.event_uid("appointment", appointment.id),
+        uid=appointment_uid(appointment),
         summary=event_summary(appointment),
         start=appointment.start_at,
         end=appointment.end_at,
@@ -57,5 +64,5 @@ def remove_calendar_event(appointment: Appointment, staff: StaffMember) -> None:
     """Queue the removal of the event from ``staff``'s calendar (if any)."""
     if staff.calendar_key:
         calendar_services.schedule_event_removal(
-            calendar_key=staff.calendar_key, uid=calendar_services.event_uid("appointment", appointment.id)
+            calendar_key=staff.calendar_key, uid=appointment_uid(appointment)
         )

@@ -19,6 +19,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from citizen_portal.booking.models import Appointment
+from citizen_portal.booking.services.calendar_events import appointment_uid
 from citizen_portal.booking.services.office import office_info
 from citizen_portal.core.i18n import _, localized, regional
 from citizen_portal.core.mail import Attachment, Mail, send_mail
@@ -55,7 +56,7 @@ def _event_fields(appointment: Appointment, manage_link: str | None) -> dict:
     if manage_link:
         lines += ["", _("Termin ansehen, verschieben oder absagen:"), manage_link]
     return {
-        "uid": calendar_services.event_uid("appointment", appointment.id),
+        "uid": appointment_uid(appointment),
         "sequence": appointment.sequence, "summary": citizen_summary(appointment),
         "start": appointment.start_at, "end": appointment.end_at,
         "location": ", ".join(part for part in (localized(location.name), location.address) if part) or None,

@@ -71,5 +71,7 @@ def feed_events(user_id: int, since: date) -> list[dict]:
     events = []
     for group_uid, rows in groups.items():
         fields = _event_fields(settings, rows[0].desk, rows)
-        events.append({"uid": desk_event_uid(group_uid), "description": None, "sequence": 0, **fields})
+        stamp = max(row.created_at for row in rows)
+        events.append({"uid": desk_event_uid(group_uid), "description": None, "sequence": 0, "stamp": stamp,
+                       **fields})
     return events

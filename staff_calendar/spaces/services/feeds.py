@@ -2,12 +2,15 @@
 
 Only the SHA-256 of the token is stored; the URL is shown once, on creation. Creating a new one
 replaces (revokes) the old one; revoking deletes it. The feed is a VCALENDAR without METHOD from
-``staff_calendar.services.personal_feed``; desk events are TRANSPARENT."""
+``staff_calendar.services.personal_feed``; desk events are TRANSPARENT, room bookings name the room as
+``ATTENDEE;CUTYPE=ROOM``. Every event carries its booking's creation time as DTSTAMP/LAST-MODIFIED, so
+the bytes (and the view's ETag) change only when a booking does."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from citizen_portal.core import locks
@@ -22,6 +25,7 @@ from staff_calendar.spaces.services import desks, rooms
 from staff_calendar.spaces.services.common import Actor, today_local
 
 FEED_PAST_DAYS = 30
+FEED_NAME = "Arbeitsplätze und Räume"
 
 
 def create_feed_token(actor: Actor) -> str:
@@ -53,4 +57,5 @@ def feed_for_token(token: str) -> bytes:
     events = desks.feed_events(user_id, today_local() - timedelta(days=FEED_PAST_DAYS))
     events += rooms.feed_events(user_id, utc_now() - timedelta(days=FEED_PAST_DAYS))
     events.sort(key=lambda event: event["start"])
-    return calendar.personal_feed(events)
+    name = f"{FEED_NAME} – {current_app.config['SITE_NAME']}"
+    return calendar.personal_feed(events, name=name)

@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -131,6 +132,26 @@ def free_ranges(room: Room, day: date, moment: datetime, settings: SpacesContext
         return []
     busy = busy_ranges(room, day) if busy is None else busy
     return bookable.subtract(ranges, [(b.start, b.end) for b in busy])
+
+
+SUGGESTION_DAYS = 14
+
+
+def next_free_time(room_key: str, start: datetime, end: datetime, moment: datetime | None = None,
+                   ) -> tuple[datetime, datetime] | None:
+    """The first time from ``start`` on, at most ``SUGGESTION_DAYS`` days ahead, when ``room_key`` is
+    free for as long as ``end - start`` (the room page offers it when the chosen time is taken). The
+    same rules as booking: ``free_ranges`` (opening hours, blocks, bookings, the room calendar, the grid)."""
+    room, settings = active_room(room_key), load_settings()
+    moment = moment or now()
+    length = end - start
+    first_day = start.astimezone(site_timezone()).date()
+    for offset in range(SUGGESTION_DAYS + 1):
+        for free_start, free_end in free_ranges(room, first_day + timedelta(days=offset), moment, settings):
+            candidate = max(free_start, start)
+            if candidate + length <= free_end:
+                return candidate, candidate + length
+    return None
 
 
 @dataclass(frozen=True)
@@ -257,13 +278,23 @@ def _calendar_keys(username: str, room: Room) -> list[str]:
     return keys
 
 
+def room_address(room: Room) -> str:
+    """The room's calendar address (the Graph room mailbox and the ``ATTENDEE;CUTYPE=ROOM`` of its events)."""
+    return f"raum-{room.key}@{current_app.config['EVENT_UID_DOMAIN']}"
+
+
 def _event_fields(room: Room, booking: RoomBooking, booker: str) -> dict:
+    """The calendar fields of a room booking; the description lists only the parts that exist (no
+    dangling separator when the booker is not named, as in the personal feed)."""
+    name = localized(room.name, room.key)
+    people = f"{booking.attendees} Person" if booking.attendees == 1 else f"{booking.attendees} Personen"
     return {
         "summary": booking.title,
         "start": booking.start_at,
         "end": booking.end_at,
-        "location": localized(room.name, room.key),
-        "description": f"Raumbuchung: {localized(room.name, room.key)}, {booking.attendees} Personen, {booker}",
+        "location": name,
+        "description": ", ".join(part for part in (f"Raumbuchung: {name}", people, booker) if part),
+        "room": {"name": name, "address": room_address(room)},
     }
 
 
@@ -274,5 +305,5 @@ def feed_events(user_id: int, since: datetime) -> list[dict]:
         .where(RoomBooking.user_id == user_id, RoomBooking.end_at >= since)
     ).scalars():
         events.append({"uid": room_event_uid(booking), "sequence": 0, "transparent": False,
-                       **_event_fields(booking.room, booking, "")})
+                       "stamp": booking.created_at, **_event_fields(booking.room, booking, "")})
     return events

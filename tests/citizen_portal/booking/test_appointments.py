@@ -68,7 +68,10 @@ def test_book_confirmed_creates_appointment_claim_and_outbox_event(app, live_fre
     assert db.session.scalar(select(SlotClaim).where(SlotClaim.appointment_id == appointment.id))
     entry = db.session.scalars(select(OutboxEntry)).one()
     assert entry.calendar_key == "staff:a"
-    assert entry.uid == calendar_services.event_uid("appointment", appointment.id)
+    # random, not guessable from the id (issue 17.6)
+    assert entry.uid == calendar_services.event_uid("appointment", appointment.calendar_uid)
+    assert entry.uid != calendar_services.event_uid("appointment", appointment.id)
+    assert len(appointment.calendar_uid) == 32
     assert appointment.code in str(entry.payload) and "Erika" not in str(entry.payload)
     assert live_free[1] == ["staff:a"]
 
@@ -283,7 +286,18 @@ def test_move_same_uid_higher_sequence(app, live_free):
     claim = db.session.scalars(select(SlotClaim)).one()
     assert claim.start_at == moved.start_at
     entries = db.session.scalars(select(OutboxEntry).order_by(OutboxEntry.id)).all()
-    assert {entry.uid for entry in entries} == {calendar_services.event_uid("appointment", moved.id)}
+    assert {entry.uid for entry in entries} == {calendar_services.event_uid("appointment", moved.calendar_uid)}
+
+
+def test_appointments_from_before_random_uids_keep_their_old_uid(app):
+    """An appointment stored before ``calendar_uid`` existed keeps ``appointment-<id>@…`` (its events
+    already sit in calendars under that UID)."""
+    from citizen_portal.booking.services.calendar_events import appointment_uid
+
+    location, service, _staff = make_setup()
+    result = services.book(request_for(service, location, local(9)), now=NOW)
+    result.appointment.calendar_uid = None
+    assert appointment_uid(result.appointment) == calendar_services.event_uid("appointment", result.appointment.id)
 
 
 def test_move_into_overlap_with_itself_is_allowed(app):

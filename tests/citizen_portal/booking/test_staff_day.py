@@ -64,7 +64,8 @@ def test_lists_only_own_active_appointments_of_the_day(client, setup):
     page = unescape(response.get_data(as_text=True))
     assert "Anna Arm" in page and "Rollstuhl" in page and setup["started"].code in page
     assert "Carla Clausen" not in page and "Dora Dreher" not in page and "Bernd Bauer" not in page
-    assert "<caption" in page and 'scope="col"' in page
+    # cards, not a wide table (issue 17.5): a list of appointments, each with its facts as a description list
+    assert '<ol class="staff-cards"' in page and "<dl" in page and "<table" not in page
 
 
 def test_requires_staff_login(client, setup):
