@@ -1,0 +1,33 @@
+"""Typed input of fair access: joining the waiting list and asking for a time in a release window
+(the HTML forms and the JSON API parse through the same models). Shapes only; rules in the services."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from citizen_portal.booking.schemas import Consent, Input
+from citizen_portal.core.schemas import Email, SingleLine
+
+Part = Literal["morning", "afternoon"]
+
+
+class Preferences(Input):
+    """Which times suit: location keys, weekdays (0 = Monday) and parts of the day; empty: any."""
+
+    locations: list[SingleLine[64]] = Field(default_factory=list, max_length=20)
+    weekdays: list[Literal[0, 1, 2, 3, 4, 5, 6]] = Field(default_factory=list, max_length=7)
+    parts: list[Part] = Field(default_factory=list, max_length=2)
+
+    def as_json(self) -> dict:
+        return {"locations": sorted(set(self.locations)), "weekdays": sorted(set(self.weekdays)),
+                "parts": sorted(set(self.parts))}
+
+
+class JoinRequest(Preferences):
+    """Join a service's waiting list (or ask for a time in a release window): name, e-mail, consent."""
+
+    name: SingleLine[200]
+    email: Email
+    privacy_consent: Consent
