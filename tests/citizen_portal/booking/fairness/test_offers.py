@@ -24,8 +24,8 @@ from citizen_portal.booking.fairness.models import (
 from citizen_portal.booking.models import CONFIRMED
 from citizen_portal.core.errors import Conflict
 from citizen_portal.core.extensions import db
-from tests.citizen_portal.booking.fairness.helpers import NOW, book, join_confirmed, link_token, local, setup
 from tests.citizen_portal.booking.factories import contact
+from tests.citizen_portal.booking.fairness.helpers import NOW, book, join_confirmed, link_token, local, setup
 from tests.fixtures.mail import body_text
 
 NINE = local(9, 0)
@@ -51,8 +51,8 @@ def test_freed_time_goes_to_the_first_matching_person_and_accepting_books_it(app
     location, service, _ = setup(offer_hours=2)
     settings_delay = services.booking_settings().cancelled_slot_delay_minutes
     assert settings_delay > 0
-    afternoon, _ = join_confirmed(service, "afternoon@example.org", parts=["afternoon"])
-    wednesday, _ = join_confirmed(service, "wednesday@example.org", weekdays=[2])
+    join_confirmed(service, "afternoon@example.org", parts=["afternoon"])
+    join_confirmed(service, "wednesday@example.org", weekdays=[2])
     first, _ = join_confirmed(service, "first@example.org", parts=["morning"], weekdays=[1])
     second, _ = join_confirmed(service, "second@example.org")
     smtp_sink.clear()
@@ -86,7 +86,7 @@ def test_freed_time_goes_to_the_first_matching_person_and_accepting_books_it(app
 def test_expired_offer_passes_to_the_next_then_the_time_becomes_public(app, smtp_sink):
     location, service, _ = setup(offer_hours=2)
     first, _ = join_confirmed(service, "first@example.org")
-    second, _ = join_confirmed(service, "second@example.org")
+    join_confirmed(service, "second@example.org")
     smtp_sink.clear()
     cancelled_nine(service, location, smtp_sink)
     [first_offer] = offer_mails(smtp_sink, 2)

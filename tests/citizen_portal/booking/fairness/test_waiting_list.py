@@ -13,11 +13,20 @@ from citizen_portal.booking.fairness.models import BOOKED, LEFT, UNCONFIRMED, WA
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.security import token_hash
-from tests.citizen_portal.booking.fairness.helpers import NOW, TUESDAY, book, join, join_confirmed, link_token, local, setup
+from tests.citizen_portal.booking.fairness.helpers import (
+    NOW,
+    TUESDAY,
+    book,
+    join,
+    join_confirmed,
+    link_token,
+    local,
+    setup,
+)
 
 
 def test_join_needs_the_double_opt_in_and_stores_tokens_hashed(app, smtp_sink):
-    location, service, _ = setup()
+    _, service, _ = setup()
     joined = join(service, "Erika.Muster+warte@Example.org", weekdays=[1], parts=["morning"])
     assert joined.entry.status == UNCONFIRMED
     assert waiting_list.people_ahead(joined.entry) == 0
@@ -46,7 +55,7 @@ def test_one_entry_per_normalised_address(app, smtp_sink):
 def test_position_band_and_leaving(app, smtp_sink):
     _, service, _ = setup()
     entries = [join_confirmed(service, f"person{n}@example.org") for n in range(23)]
-    last, token = entries[-1]
+    last, _ = entries[-1]
     assert waiting_list.people_ahead(last) == 22
     assert waiting_list.position_band(22) == 20
     assert [waiting_list.position_band(n) for n in (0, 3, 7, 48, 123, 480)] == [0, 3, 5, 50, 120, 500]
