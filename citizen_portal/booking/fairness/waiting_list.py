@@ -74,7 +74,7 @@ def waiting_list_open(service: Service, now: datetime) -> bool:
     return service.waiting_list == "always" or (service.waiting_list == "when_full" and nothing_free(service, now))
 
 
-def _check_preferences(service: Service, preferences: Preferences) -> None:
+def check_preferences(service: Service, preferences: Preferences) -> None:
     offered = {location.key for location in service.locations if location.active}
     unknown = [key for key in preferences.locations if key not in offered]
     if unknown:
@@ -91,7 +91,7 @@ def join(service_key: str, data: JoinRequest, *, language: str = "de", now: date
         raise Conflict(_l("Für diese Dienstleistung gibt es keine Warteliste."), code="waiting_list_off")
     if not waiting_list_open(service, now):
         raise Conflict(_l("Es sind noch Termine frei. Bitte buchen Sie direkt."), code="slots_free")
-    _check_preferences(service, data)
+    check_preferences(service, data)
     digest = email_hash(data.email)
     confirm_token, manage_token = new_token(24), new_token(24)
     with write_transaction(locks.waiting_list(service.id), locks.booking_email(digest)):
