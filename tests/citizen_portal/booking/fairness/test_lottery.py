@@ -28,7 +28,7 @@ AFTER = OPENS + timedelta(minutes=15)
 
 
 def release_setup(**service_kw):
-    location, service, staff = setup(release_days_ahead=2, release_hour=8, release_window_minutes=15,
+    location, service, _staff = setup(release_days_ahead=2, release_hour=8, release_window_minutes=15,
                                      waiting_list="when_full", **service_kw)
     assert lottery.ensure_windows(now=NOW) == 2
     window = db.session.scalars(select(ReleaseWindow).where(ReleaseWindow.opens_at == OPENS)).one()
@@ -61,7 +61,7 @@ def test_the_day_is_withheld_until_the_draw_and_nothing_is_first_come_first_serv
 
 
 def test_requests_only_inside_the_window_and_one_per_normalised_address(app, smtp_sink):
-    _, service, window = release_setup()
+    _, service, _window = release_setup()
     data = parse(JoinRequest, {"name": "B", "email": "b@example.org", "privacy_consent": True})
     with pytest.raises(Conflict) as early:
         lottery.request_time(service.key, data, now=NOW)
@@ -73,7 +73,7 @@ def test_requests_only_inside_the_window_and_one_per_normalised_address(app, smt
 
 
 def test_seeded_lottery_respects_preferences_is_reproducible_and_logs_nothing_personal(app, smtp_sink, caplog):
-    location, service, window = release_setup()
+    _location, service, window = release_setup()
     people = [ask(service, f"p{n}@example.org", parts=["morning"]) for n in range(10)]
     unconfirmed = ask(service, "lazy@example.org", confirm=False)
     with caplog.at_level(logging.INFO, logger="citizen_portal.booking.fairness.lottery"):
