@@ -3,21 +3,22 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
 from citizen_portal.booking.schemas import Consent, Input
-from citizen_portal.core.schemas import Email, SingleLine
+from citizen_portal.core.schemas import Email, SingleLine, WholeNumber
 
 Part = Literal["morning", "afternoon"]
+Weekday = Annotated[WholeNumber, Field(ge=0, le=6)]
 
 
 class Preferences(Input):
     """Which times suit: location keys, weekdays (0 = Monday) and parts of the day; empty: any."""
 
     locations: list[SingleLine[64]] = Field(default_factory=list, max_length=20)
-    weekdays: list[Literal[0, 1, 2, 3, 4, 5, 6]] = Field(default_factory=list, max_length=7)
+    weekdays: list[Weekday] = Field(default_factory=list, max_length=7)
     parts: list[Part] = Field(default_factory=list, max_length=2)
 
     def as_json(self) -> dict:
