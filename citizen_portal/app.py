@@ -109,10 +109,12 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.booking import staff_views as booking_staff_views
     from citizen_portal.booking import views as booking_views
     from citizen_portal.booking.fairness import jobs as fairness_jobs
+    from citizen_portal.booking.fairness import staff_views as fairness_staff_views
     from citizen_portal.booking.fairness import views as fairness_views
 
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(fairness_views.bp)
+    app.register_blueprint(fairness_staff_views.bp)
     app.register_blueprint(booking_staff_views.bp)
     app.register_blueprint(booking_admin_views.bp)
     app.register_blueprint(booking_api.bp)
