@@ -108,6 +108,7 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.booking import jobs as booking_jobs
     from citizen_portal.booking import staff_views as booking_staff_views
     from citizen_portal.booking import views as booking_views
+    from citizen_portal.booking.fairness import api as fairness_api
     from citizen_portal.booking.fairness import jobs as fairness_jobs
     from citizen_portal.booking.fairness import staff_views as fairness_staff_views
     from citizen_portal.booking.fairness import views as fairness_views
@@ -118,6 +119,7 @@ def _register_packages(app: Flask) -> None:
     app.register_blueprint(booking_staff_views.bp)
     app.register_blueprint(booking_admin_views.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(fairness_api.bp)
     app.register_blueprint(booking_graph_api.bp)
     app.cli.add_command(booking_cli.booking_cli)
     booking_jobs.register(app)

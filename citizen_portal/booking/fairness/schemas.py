@@ -32,3 +32,16 @@ class JoinRequest(Preferences):
     name: SingleLine[200]
     email: Email
     privacy_consent: Consent
+
+
+class JoinBody(JoinRequest):
+    """``POST /api/v1/services/{key}/waiting-list`` and ``…/release-requests``."""
+
+    altcha: SingleLine[4000] | None = Field(default=None, description="Solved ALTCHA challenge (captcha on)")
+    language: SingleLine[8] | None = Field(default=None, description="Language of the mails", examples=["de", "en"])
+
+
+class TokenBody(Input):
+    """A link's token from a mail (double opt-in, offer)."""
+
+    token: SingleLine[200] = Field(description="The token from the link in the mail")
