@@ -20,6 +20,7 @@ import random
 import re
 import shutil
 import statistics
+import sys
 import tempfile
 import threading
 import time as clock
@@ -211,6 +212,7 @@ def run(kind: str, args, database_url: str, workdir: Path) -> dict:
     SINK.clear()
     with Gunicorn("citizen_portal.app:create_app()", env, args.workers) as portal:
         portal.wait("/api/v1/services")
+        print(f"({kind}) running", file=sys.stderr, flush=True)
         began = clock.monotonic()
         if kind == "a":
             threads = [threading.Thread(target=fcfs, args=(a, portal.url, day, app, began)) for a in actors]
@@ -234,6 +236,7 @@ def run(kind: str, args, database_url: str, workdir: Path) -> dict:
             drawn = clock.monotonic() - began
         for thread in threads:
             thread.join()
+        print(f"({kind}) done in {clock.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
     winners = _booked_mailboxes(app, day)
     for actor in actors:
         if kind == "c":
