@@ -39,24 +39,35 @@ SERVICE, LOCATION = "aufenthalt", "abh"
 
 
 class Mailbox:
-    """The SMTP sink's messages by recipient (normalised), and the links in them."""
+    """The SMTP sink's messages indexed by recipient (each message parsed once), and their links."""
 
     def __init__(self, sink) -> None:
         self.sink = sink
+        self.lock = threading.Lock()
+        self.seen = 0
+        self.bodies: dict[str, list[str]] = {}
 
-    def link(self, address: str, path: str, timeout: float = 60.0, after: int = 0) -> tuple[int, str] | None:
+    def _refresh(self) -> None:
+        with self.lock:
+            with self.sink.condition:
+                new = list(self.sink.messages[self.seen:])
+            self.seen += len(new)
+            for message in new:
+                text = message.get_body(preferencelist=("plain",)).get_content()
+                self.bodies.setdefault(message["To"].lower(), []).append(text)
+
+    def link(self, address: str, path: str, timeout: float = 60.0) -> tuple[int, str] | None:
         deadline = clock.monotonic() + timeout
         pattern = re.compile(rf"/termine/warteliste/{path}/(\d+)\?token=([\w-]+)")
-        while clock.monotonic() < deadline:
-            with self.sink.condition:
-                messages = list(self.sink.messages)
-            for message in messages[after:]:
-                if message["To"].lower() == address.lower():
-                    match = pattern.search(message.get_body(preferencelist=("plain",)).get_content())
-                    if match:
-                        return int(match.group(1)), match.group(2)
-            clock.sleep(0.2)
-        return None
+        while True:
+            self._refresh()
+            for text in self.bodies.get(address.lower(), []):
+                match = pattern.search(text)
+                if match:
+                    return int(match.group(1)), match.group(2)
+            if clock.monotonic() >= deadline:
+                return None
+            clock.sleep(0.3)
 
 
 class Actor:
@@ -159,7 +170,7 @@ def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined:
         answer = actor.session.post(f"{url}/api/v1/services/{SERVICE}/waiting-list", timeout=60, json={
             "name": f"{actor.kind} {actor.index}", "email": address, "privacy_consent": True,
             "altcha": actor.captcha(url, solver)})
-        if answer.status_code != 202:
+        if answer.status_code != 202 or on_list:  # already on the list: the answer is the same, nothing new
             continue
         link = mail.link(address, "bestaetigen", timeout=30)
         if link is not None:
@@ -181,19 +192,20 @@ def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined:
 # ------------------------------------------------------------------ (c) release window + lottery
 
 def window(actor: Actor, url: str, mail: Mailbox, solver, began: float) -> None:
+    confirmed = False
     for attempt in range(20 if actor.kind == "bot" else 1):
         actor.think()
         address = actor.spelling(attempt)
         answer = actor.session.post(f"{url}/api/v1/services/{SERVICE}/release-requests", timeout=60, json={
             "name": f"{actor.kind} {actor.index}", "email": address, "privacy_consent": True,
             "altcha": actor.captcha(url, solver)})
-        if answer.status_code != 202:
+        if answer.status_code != 202 or confirmed:  # one request per mailbox: further spellings add nothing
             continue
         link = mail.link(address, "losung/bestaetigen", timeout=30)
         if link is not None:
             actor.think()
-            actor.session.post(f"{url}/api/v1/release-requests/{link[0]}/confirmation", json={"token": link[1]},
-                               timeout=60)
+            confirmed = actor.session.post(f"{url}/api/v1/release-requests/{link[0]}/confirmation",
+                                           json={"token": link[1]}, timeout=60).status_code == 200
 
 
 def run(kind: str, args, database_url: str, workdir: Path) -> dict:
@@ -208,8 +220,8 @@ def run(kind: str, args, database_url: str, workdir: Path) -> dict:
            "PORTAL_SESSION_COOKIE_SECURE": "false"}
     actors = [Actor("bot", i, args.scale) for i in range(args.bots)] + \
              [Actor("human", i, args.scale) for i in range(args.humans)]
-    mail = Mailbox(SINK)
     SINK.clear()
+    mail = Mailbox(SINK)
     with Gunicorn("citizen_portal.app:create_app()", env, args.workers) as portal:
         portal.wait("/api/v1/services")
         print(f"({kind}) running", file=sys.stderr, flush=True)
