@@ -346,6 +346,7 @@ def main() -> None:
             database_url, cleanup = make_database(args.database_url, workdir)
             try:
                 rows.append((kind, run(kind, args, database_url, workdir)))
+                print(f"({kind}) {rows[-1][1]}", file=sys.stderr, flush=True)
             finally:
                 cleanup()
                 shutil.rmtree(workdir, ignore_errors=True)
