@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from flask import Blueprint
 
-from citizen_portal.booking.api import appointment_out
 from citizen_portal.booking.api_schemas import BookedAppointmentOut, SlotTakenProblem
 from citizen_portal.booking.fairness import lottery, offers, waiting_list
 from citizen_portal.booking.fairness.api_schemas import (
@@ -27,7 +26,7 @@ from citizen_portal.core.access import bearer_token
 from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation
 from citizen_portal.core.api_clients import principal_for_token
 from citizen_portal.core.extensions import csrf
-from citizen_portal.core.i18n import _l, current_language, supported_locales
+from citizen_portal.core.i18n import _l, current_language, site_timezone, supported_locales
 
 bp = Blueprint("fairness_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -90,7 +89,10 @@ def leave_waiting_list(entry_id: int, body: NoBody) -> WaitingEntryOut:
            limits=(booking_limit,))
 def accept_offer(offer_id: int, body: TokenBody):
     result = offers.accept(offer_id, body.token)
-    answer = BookedAppointmentOut(**appointment_out(result.appointment).model_dump(), manage_token=result.manage_token)
+    booked, zone = result.appointment, site_timezone()  # the shape of POST /appointments' answer
+    answer = BookedAppointmentOut(code=booked.code, status=booked.status, service=booked.service.key,
+                                  location=booked.location.key, start=booked.start_at.astimezone(zone).isoformat(),
+                                  end=booked.end_at.astimezone(zone).isoformat(), manage_token=result.manage_token)
     return answer, 201, {"Cache-Control": "no-store"}
 
 
