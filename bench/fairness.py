@@ -325,7 +325,7 @@ SINK = None
 
 
 def main() -> None:
-    global SINK
+    global SINK, STAFF
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url")
     parser.add_argument("--humans", type=int, default=500)
@@ -334,7 +334,9 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=60.0)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--only", choices=("a", "b", "c"))
+    parser.add_argument("--staff", type=int, default=STAFF, help="staff members (slots = staff × 10)")
     args = parser.parse_args()
+    STAFF = args.staff
     from tests.fixtures.mail import SmtpSink
 
     SINK = SmtpSink()
