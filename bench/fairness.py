@@ -318,7 +318,8 @@ def _booked_mailboxes(app, day: date) -> set[str]:
         emails = db.session.scalars(select(Appointment.email).where(Appointment.status == CONFIRMED)).all()
         db.engine.dispose()
     names = {normalised_email(email) for email in emails if email}
-    return {f"{name.split('@')[0]}@gmail.com" if name.endswith("@gmail.com") else name for name in names}
+    gmail = ("@gmail.com", "@googlemail.com")  # one mailbox, two domains
+    return {f"{name.split('@')[0]}@gmail.com" if name.endswith(gmail) else name for name in names}
 
 
 SINK = None
