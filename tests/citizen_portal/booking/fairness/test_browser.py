@@ -6,6 +6,7 @@ form, and the staff page. Runs against a live server on the suite's database."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
@@ -63,7 +64,7 @@ def test_waiting_list_pages_are_axe_clean_and_script_free(page, live_server_fact
     with live.app.app_context():
         start = a_week_ahead(9)
         while start.weekday() != 1:  # she asked for Tuesdays
-            start = start.replace(day=start.day) + __import__("datetime").timedelta(days=1)
+            start += timedelta(days=1)
         other = services.book(services.BookingRequest("titel", "abh", start, contact(email="o@example.org")))
         smtp_sink.clear()
         services.cancel(other.appointment.code, other.manage_token)
