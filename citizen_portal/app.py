@@ -111,15 +111,23 @@ def _register_packages(app: Flask) -> None:
     from citizen_portal.booking import recovery_views as booking_recovery_views
     from citizen_portal.booking import staff_views as booking_staff_views
     from citizen_portal.booking import views as booking_views
+    from citizen_portal.booking.fairness import api as fairness_api
+    from citizen_portal.booking.fairness import jobs as fairness_jobs
+    from citizen_portal.booking.fairness import staff_views as fairness_staff_views
+    from citizen_portal.booking.fairness import views as fairness_views
 
     app.register_blueprint(booking_views.bp)
     app.register_blueprint(booking_recovery_views.bp)
+    app.register_blueprint(fairness_views.bp)
+    app.register_blueprint(fairness_staff_views.bp)
     app.register_blueprint(booking_staff_views.bp)
     app.register_blueprint(booking_admin_views.bp)
     app.register_blueprint(booking_api.bp)
+    app.register_blueprint(fairness_api.bp)
     app.register_blueprint(booking_graph_api.bp)
     app.cli.add_command(booking_cli.booking_cli)
     booking_jobs.register(app)
+    fairness_jobs.register(app)
 
     # staff calendars (CalDAV) and desks and rooms (staff_calendar)
     from staff_calendar import graph_api as calendar_graph_api

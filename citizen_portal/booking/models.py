@@ -116,6 +116,13 @@ class Service(db.Model):
     max_active_per_email: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["max_active_per_email"])
     # what citizens need to know (site file): fees {de, en}, needs_consent (Art. 6(1)(a) instead of (e))
     info: Mapped[dict] = mapped_column(JSON, default=dict)
+    # fair access (booking/fairness/): waiting list and release windows
+    waiting_list: Mapped[str] = mapped_column(String(12), default=SERVICE_DEFAULTS["waiting_list"])
+    offer_hours: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["offer_hours"])
+    offer_group_size: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["offer_group_size"])
+    release_days_ahead: Mapped[int | None] = mapped_column(Integer)
+    release_hour: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["release_hour"])
+    release_window_minutes: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["release_window_minutes"])
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     locations: Mapped[list[Location]] = relationship(
@@ -250,7 +257,7 @@ class SlotClaim(db.Model):
 # tables whose changes can change the free slots of some service (besides the calendar mirror)
 SLOT_INPUT_TABLES = (
     "appointments", "locations", "services", "staff_members", "staff_locations", "staff_services",
-    "service_locations", "site_settings",
+    "service_locations", "site_settings", "booking_reservations", "release_windows",
 )
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field
 
 EventDetails = Literal["service_and_code", "with_name", "full"]
+WaitingListMode = Literal["off", "when_full", "always"]
 EVENT_DETAILS: tuple[str, ...] = get_args(EventDetails)
 
 
@@ -36,6 +37,8 @@ class BookingSettings(BaseModel):
     slot_step_minutes: int | None = Field(None, ge=5, le=240, json_schema_extra={"x-default": "duration + buffer"},
                                           description="distance between offered start times, e.g. `10` for a "
                                                       "15-minute service")
+    waiting_list_retention_days: int = Field(90, ge=1, le=730, description=(
+        "a waiting-list entry (and its personal data) is removed this many days after joining"))
 
 
 class ServiceSettings(BaseModel):
@@ -52,6 +55,16 @@ class ServiceSettings(BaseModel):
         "the booking becomes valid only after the citizen confirms by email"))
     max_active_per_email: int = Field(1, ge=1, le=100, description=(
         "upcoming appointments one email address may hold for this service"))
+    waiting_list: WaitingListMode = Field("when_full", description=(
+        "waiting list: `off`, `when_full` (offered when nothing is free within the horizon) or `always`"))
+    offer_hours: int = Field(2, ge=1, le=72, description="a waiting-list offer link is valid this long")
+    offer_group_size: int = Field(1, ge=1, le=10, description=(
+        "a freed time is offered to this many people on the waiting list at once (the first to accept books)"))
+    release_days_ahead: int | None = Field(None, ge=1, le=365, description=(
+        "release window: each day's times are released this many days ahead by a lottery (none: no windows)"))
+    release_hour: int = Field(8, ge=0, le=23, description="local hour at which a release window opens")
+    release_window_minutes: int = Field(15, ge=5, le=1440, description=(
+        "requests are collected this long; then the lottery allocates the day's times"))
 
 
 def _bound(metadata: list[Any], name: str) -> Any:

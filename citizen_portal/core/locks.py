@@ -157,3 +157,8 @@ def suggestions() -> Lock:
 
 def poll_tokens() -> Lock:
     return Lock("polls:tokens")
+
+
+def waiting_list(service_id: int) -> Lock:
+    """A service's waiting list, its offers and reservations, and its release windows (fair access)."""
+    return Lock(f"waiting-list:{service_id}")

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from citizen_portal.booking import metrics
+from citizen_portal.booking.fairness.hooks import FairPass
 from citizen_portal.booking.models import CONFIRMED, EXPIRED, PENDING, Appointment, SlotClaim, StaffMember
 from citizen_portal.booking.schemas import Contact
 from citizen_portal.booking.services import notifications
@@ -58,6 +59,8 @@ class BookingRequest:
     confirm_by_email: bool = False
     # the browser session and client address (hold limits; stored only as keyed hashes)
     client: Client = field(default_factory=Client)
+    # set by fair access (an accepted waiting-list offer, the lottery): may book a withheld time
+    fair_pass: FairPass | None = None
 
 
 @dataclass
@@ -141,7 +144,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         return appointment
 
     more_locks = [locks.booking_email(digest), *(hold_locks(digest, keys) if hold else [])]
-    appointment = claim_time(wanted, write, now=now, more_locks=more_locks)
+    appointment = claim_time(wanted, write, now=now, more_locks=more_locks, fair_pass=request.fair_pass)
     metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
     manage_token = derive_manage_token(nonce)
     if confirm_token is not None:

@@ -29,6 +29,7 @@ from typing import TypeVar
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from citizen_portal.booking.fairness.hooks import FairPass
 from citizen_portal.booking.models import (
     ACTIVE_STATUSES,
     EXPIRED,
@@ -74,14 +75,16 @@ class _StaffTaken(Exception):
 
 
 def claim_time(wanted: WantedTime, write: Callable[[StaffMember], T], *, now: datetime,
-               more_locks: Iterable[locks.Lock] = (), moving: Appointment | None = None) -> T:
+               more_locks: Iterable[locks.Lock] = (), moving: Appointment | None = None,
+               fair_pass: FairPass | None = None) -> T:
     """Find a staff member who holds ``wanted`` and run ``write(staff)`` in her locked transaction
     (see the module docstring); returns what ``write`` returns. ``moving``: the appointment being
-    moved (it blocks nobody, and its staff member is asked first). A ``DomainError`` raised by
+    moved (it blocks nobody, and its staff member is asked first). ``fair_pass``: an accepted
+    waiting-list offer or the lottery may book a time fair access withholds from the public. A ``DomainError`` raised by
     ``write`` rolls back and propagates."""
     start, blocked_until = wanted.start.astimezone(UTC), wanted.blocked_until
     ignore_id = moving.id if moving is not None else None
-    order = _free_staff_in_order(wanted, now, ignore_id)
+    order = _free_staff_in_order(wanted, now, ignore_id, fair_pass)
     if moving is not None and moving.staff_id in order:
         order.remove(moving.staff_id)
         order.insert(0, moving.staff_id)
@@ -103,13 +106,14 @@ def claim_time(wanted: WantedTime, write: Callable[[StaffMember], T], *, now: da
     raise slot_taken(wanted.service, wanted.location.key, start, now)
 
 
-def _free_staff_in_order(wanted: WantedTime, now: datetime, ignore_id: int | None) -> list[int]:
+def _free_staff_in_order(wanted: WantedTime, now: datetime, ignore_id: int | None,
+                         fair_pass: FairPass | None = None) -> list[int]:
     """The staff members free at ``wanted.start``, fairly ordered, from one run of the slot engine;
     ``Invalid`` for a time that is not bookable at all, ``slot_taken`` for one nobody has free."""
     start = wanted.start.astimezone(UTC)
     day = start.astimezone(site_timezone()).date()
     result = plan(wanted.service, day, day, now=now, location_key=wanted.location.key,
-                  ignore_appointment_id=ignore_id, with_grid=True)
+                  ignore_appointment_id=ignore_id, with_grid=True, fair_pass=fair_pass)
     slot = next((slot for slot in result.slots if slot.start == start), None)
     if slot is None:
         if (wanted.location.key, start) not in result.grid:

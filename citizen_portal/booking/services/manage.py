@@ -7,7 +7,8 @@ Rules:
   inside their lock.
 - ``move`` takes the claim path of ``book`` (``claim.claim_time``), with the appointment's own staff
   member asked first; cancelling frees the time at once (offered again after
-  ``cancelled_slot_delay_minutes``, see the slot engine).
+  ``cancelled_slot_delay_minutes``, see the slot engine) and first offered to the waiting list
+  (``fairness.offers.time_freed``).
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def cancel(code: str, manage_token: str, *, now: datetime | None = None) -> Appo
             remove_calendar_event(appointment, appointment.staff)
             emit_appointment_event("appointment.cancelled", appointment)
     metrics.CANCELLATIONS.inc()
+    from citizen_portal.booking.fairness.offers import time_freed  # fairness builds on these services
+
+    time_freed(appointment.id, now=now)  # the waiting list is offered the time first
     if was_confirmed:
         notifications.send_cancellation(appointment)
         calendar_services.request_drain()

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
+from citizen_portal.booking.fairness.hooks import FairPass, withheld
 from citizen_portal.booking.models import (
     ACTIVE_STATUSES,
     CANCELLED,
@@ -182,6 +183,7 @@ def plan(
     ignore_appointment_id: int | None = None,
     with_grid: bool = False,
     with_validity: bool = False,
+    fair_pass: FairPass | None = None,
 ) -> SlotPlan:
     """Compute free slots of ``service`` on the local days ``first_day``..``last_day`` (inclusive).
 
@@ -191,7 +193,9 @@ def plan(
     the busy time) for the slot cache.
 
     Fixed number of queries: settings, staff (+ their locations), appointments, room bookings,
-    mirror (+ its coverage and version). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
+    mirror (+ its coverage and version), and the times fair access withholds (``fairness.hooks.withheld``:
+    reserved for waiting-list offers, days not yet released; ``fair_pass`` lets an offer or the lottery
+    through). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
     zone = site_timezone()
     settings, region = _site_inputs()
     locations = [loc for loc in service.locations if loc.active]
@@ -216,6 +220,7 @@ def plan(
     range_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
     cancel_delay_s = settings.cancelled_slot_delay_minutes * 60
+    hidden = withheld(service, first_day, last_day, today, fair_pass)
     valid_until = next_midnight  # the result holds while now < valid_until (and no input changes)
     version_days, day_version = None, 0
     if with_validity:  # before the appointments: a change after this read is caught by the next check
@@ -241,7 +246,7 @@ def plan(
     blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
     load: dict[tuple[int, date], int] = defaultdict(int)
     for row in rows:
-        if row.id == ignore_appointment_id:
+        if row.id == ignore_appointment_id or (row.status == CANCELLED and row.id == hidden.ignore_appointment_id):
             continue
         if row.status == PENDING:
             if row.hold_expires_at is None or row.hold_expires_at <= now:
@@ -308,8 +313,11 @@ def plan(
 
     slots = []
     duration = timedelta(seconds=duration_s)
+    location_ids = {location.key: location.id for location in locations}
     for (start_s, location_key_), members in sorted(free.items()):
         start = datetime.fromtimestamp(start_s, UTC)
+        if hidden.hides(location_ids[location_key_], start):
+            continue
         slots.append(Slot(start, start + duration, location_key_, tuple(members)))
     if slots:  # the first slot drops out once now + lead time passes its start
         valid_until = min(valid_until, slots[0].start.timestamp() - lead_s + 1e-6)
