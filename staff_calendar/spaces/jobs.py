@@ -24,10 +24,14 @@ def _purge() -> object:
 
 
 def _room_horizon() -> int:
+    """Staff book rooms ``horizon_days`` ahead; where rooms are public, citizens reach further."""
     from staff_calendar.spaces.services.common import load_settings
+    from staff_calendar.spaces.services.public_rooms import public_rooms
 
     settings = load_settings()
-    return max(settings.horizon_days, settings["public_horizon_days"])  # rooms for citizens reach further
+    if not public_rooms():
+        return settings.horizon_days
+    return max(settings.horizon_days, settings["public_horizon_days"])
 
 
 def _erase_room_requests() -> object:

@@ -37,7 +37,7 @@ def approved(request: RoomRequest, manage_token: str) -> None:
     room = localized(request.room.name, request.room.key)
     ics = calendar.personal_feed([{"uid": event_uid(use), "summary": room, "start": use.start_at, "end": use.end_at,
                                    "location": room, "description": request.purpose, "transparent": False,
-                                   "sequence": 1} for use in uses])
+                                   "sequence": 1} for use in uses], name=room)
     _send(request, "email/spaces/public_approved.txt", lambda room: _("Zusage: %(room)s", room=room),
           "room-request-approved", [Attachment("raum.ics", "text/calendar; charset=UTF-8", ics)],
           uses=uses, link=_link("public_rooms.manage", token=manage_token))

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from citizen_portal.booking import services
-from staff_calendar import services as calendar_services
+from citizen_portal.booking.services.calendar_events import appointment_uid
 from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.fixtures.mail import body_text
 
@@ -45,7 +45,7 @@ def test_confirmation_mail_with_ics_and_manage_link(app, smtp_sink):
     assert "09:00" in text and "Personalausweis" in text and location.address in text
     ics = unfold(ics_of(message))
     assert "METHOD:REQUEST" in ics and "BEGIN:VTIMEZONE" in ics and "TZID:Europe/Berlin" in ics
-    assert f"UID:{calendar_services.event_uid('appointment', result.appointment.id)}" in ics
+    assert f"UID:{appointment_uid(result.appointment)}" in ics
     assert "SEQUENCE:0" in ics and "Marktplatz 1" in ics
 
 
@@ -73,7 +73,7 @@ def test_cancellation_mail_same_uid_higher_sequence(app, smtp_sink):
     services.cancel(result.appointment.code, result.manage_token, now=NOW)
     confirmation, cancellation = smtp_sink.wait_for(2)
     first, second = unfold(ics_of(confirmation)), unfold(ics_of(cancellation))
-    uid = f"UID:{calendar_services.event_uid('appointment', result.appointment.id)}"
+    uid = f"UID:{appointment_uid(result.appointment)}"
     assert uid in first and uid in second
     assert "METHOD:CANCEL" in second and "STATUS:CANCELLED" in second and "SEQUENCE:1" in second
 
