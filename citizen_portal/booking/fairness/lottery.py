@@ -108,7 +108,7 @@ def request_time(service_key: str, data: JoinRequest, *, language: str = "de",
     token = new_token(24)
     with write_transaction(locks.waiting_list(service.id), locks.booking_email(digest)):
         if has_active_appointment(digest, service.id, now):
-            problem = _l("Sie haben für diese Dienstleistung bereits einen Termin.")
+            problem = _l("Sie haben für diese Leistung bereits einen Termin.")
             raise Conflict(problem, code="limit_reached", fields={"email": problem})
         row = db.session.scalars(select(ReleaseRequest).where(
             ReleaseRequest.window_id == window.id, ReleaseRequest.email_hash == digest)).first()

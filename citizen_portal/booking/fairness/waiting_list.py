@@ -78,7 +78,7 @@ def check_preferences(service: Service, preferences: Preferences) -> None:
     offered = {location.key for location in service.locations if location.active}
     unknown = [key for key in preferences.locations if key not in offered]
     if unknown:
-        problem = _l("Bitte wählen Sie nur Standorte, die diese Dienstleistung anbieten.")
+        problem = _l("Bitte wählen Sie nur Standorte, die diese Leistung anbieten.")
         raise Invalid(problem, fields={"locations": problem})
 
 
@@ -88,7 +88,7 @@ def join(service_key: str, data: JoinRequest, *, language: str = "de", now: date
     now = now or datetime.now(UTC)
     service = load_service(service_key)
     if service.waiting_list == "off":
-        raise Conflict(_l("Für diese Dienstleistung gibt es keine Warteliste."), code="waiting_list_off")
+        raise Conflict(_l("Für diese Leistung gibt es keine Warteliste."), code="waiting_list_off")
     if not waiting_list_open(service, now):
         raise Conflict(_l("Es sind noch Termine frei. Bitte buchen Sie direkt."), code="slots_free")
     check_preferences(service, data)
@@ -96,7 +96,7 @@ def join(service_key: str, data: JoinRequest, *, language: str = "de", now: date
     confirm_token, manage_token = new_token(24), new_token(24)
     with write_transaction(locks.waiting_list(service.id), locks.booking_email(digest)):
         if has_active_appointment(digest, service.id, now):
-            problem = _l("Sie haben für diese Dienstleistung bereits einen Termin.")
+            problem = _l("Sie haben für diese Leistung bereits einen Termin.")
             raise Conflict(problem, code="limit_reached", fields={"email": problem})
         entry = db.session.scalars(select(WaitingEntry).where(
             WaitingEntry.service_id == service.id, WaitingEntry.email_hash == digest,
