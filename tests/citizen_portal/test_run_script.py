@@ -239,7 +239,7 @@ def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> Non
     page.get_by_label("E-Mail-Adresse").fill("erika@example.org")
     page.get_by_label("Ich habe die Datenschutzhinweise").check()
     # nobody ticks a box: the widget solves on load
-    page.wait_for_function("() => document.querySelector('input[name=altcha]')?.value", timeout=30_000)
+    page.wait_for_function("() => document.querySelector('input[name=altcha]')?.value", timeout=patience(30) * 1000)
     page.get_by_role("button", name="Termin verbindlich buchen").click()
     assert "Ihr Termin ist gebucht" in page.locator("h1").inner_text()
     code = page.locator(".booking-code").inner_text().strip()
