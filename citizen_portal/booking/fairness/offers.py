@@ -162,7 +162,8 @@ def accept(offer_id: int, token: str, *, now: datetime | None = None):
     except Conflict as error:
         with write_transaction(locks.waiting_list(offer.service_id)):
             offer = db.session.get(WaitingOffer, offer_id)
-            if offer.status == OPEN:
+            # the winner may have withdrawn this offer already; one that was tried and lost is LOST
+            if offer.status == OPEN or (offer.status == WITHDRAWN and error.code == "slot_taken"):
                 offer.status, offer.decided_at = LOST, now
                 if error.code == "limit_reached":
                     end_entry(offer.entry, BOOKED, "booked_elsewhere", now)
