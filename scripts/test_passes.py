@@ -7,7 +7,8 @@ Passes (``PASSES``):
   31 December 23:50. The suite must pass at any hour; these four make CI prove it on every run.
 
 Two passes run at once (the machine has two cores and most of a pass waits for servers and the browser);
-each output line is prefixed with its pass. Exit status 1 when any pass failed.
+each output line is prefixed with its pass. Exit status 1 when any pass failed; the summary at the end repeats
+every failed test by name (CI keeps only the tail of the output).
 
     python scripts/test_passes.py               # everything (what make test runs after ruff)
     python scripts/test_passes.py sqlite dst-monday
@@ -39,14 +40,19 @@ def _passes() -> dict[str, list[str]]:
     return passes
 
 
-def _run(name: str, command: list[str], results: dict[str, tuple[int, float]], lock: threading.Lock) -> None:
+def _run(name: str, command: list[str], results: dict[str, tuple[int, float]], lock: threading.Lock,
+         failures: dict[str, list[str]]) -> None:
     started = time.monotonic()
+    failed: list[str] = []
     with subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           bufsize=1) as process:
         for line in process.stdout:
+            if line.startswith(("FAILED ", "ERROR ")):
+                failed.append(line.rstrip()[:300])
             with lock:
                 print(f"[{name}] {line}", end="", flush=True)
     results[name] = (process.returncode, time.monotonic() - started)
+    failures[name] = failed
 
 
 def main(selected: list[str]) -> int:
@@ -57,6 +63,7 @@ def main(selected: list[str]) -> int:
     names = selected or list(passes)
     build_library()  # once, before two passes could compile it at the same time
     results: dict[str, tuple[int, float]] = {}
+    failures: dict[str, list[str]] = {}
     lock = threading.Lock()
     waiting = list(names)
     running: list[threading.Thread] = []
@@ -64,7 +71,7 @@ def main(selected: list[str]) -> int:
         running = [thread for thread in running if thread.is_alive()]
         while waiting and len(running) < PARALLEL:
             name = waiting.pop(0)
-            thread = threading.Thread(target=_run, args=(name, passes[name], results, lock))
+            thread = threading.Thread(target=_run, args=(name, passes[name], results, lock, failures))
             thread.start()
             running.append(thread)
         time.sleep(0.5)
@@ -72,6 +79,8 @@ def main(selected: list[str]) -> int:
     for name in names:
         code, seconds = results[name]
         print(f"  {name:16} {'passed' if code == 0 else f'FAILED (exit {code})':18} {seconds / 60:5.1f} min")
+        for line in failures.get(name, []):
+            print(f"      {line}")
     return 0 if all(code == 0 for code, _ in results.values()) else 1
 
 
