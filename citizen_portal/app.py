@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from citizen_portal.core import (
     access,
+    after_response,
     bodies,
     captcha,
     config,
@@ -57,6 +58,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     headers.init_app(app)
     static_files.init_app(app)
     bodies.init_app(app)
+    after_response.init_app(app)
     mail.init_app(app)
     webhooks.init_app(app)
     worker.init_app(app)

@@ -1,10 +1,11 @@
 """Never a dead end, and the calendar file: pages for a citizen who lost the mail.
 
 ``/termine/verwalten/``: booking number + e-mail address; the manage link is sent to that address
-(``services.recovery.send_manage_link``); the answer is the same page whether or not a booking
-matched. ``POST /termine/gebucht/<code>/erneut-senden?token=``: a pending hold's confirmation
-link again. ``/termine/kalender/<code>.ics?token=``: "In den Kalender eintragen". All three are
-rate-limited per client (``limits.lookup_limit``); pages with a token are never cached nor leak it.
+(``services.recovery.send_manage_link``, after the response); the answer is the same page, in the
+same time, whether or not a booking matched. ``POST /termine/gebucht/<code>/erneut-senden?token=``:
+a pending hold's confirmation link again. ``/termine/kalender/<code>.ics?token=``: "In den Kalender
+eintragen". All three are rate-limited per client (``limits.lookup_limit``); pages with a token are
+never cached nor leak it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from citizen_portal.booking.limits import lookup_limit
 from citizen_portal.booking.services import get_by_token
 from citizen_portal.booking.services.notifications import calendar_file
 from citizen_portal.booking.services.recovery import resend_confirmation, send_manage_link
+from citizen_portal.core.after_response import after_response
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.i18n import _, _l
 from citizen_portal.core.schemas import parse_form
@@ -51,7 +53,7 @@ def lookup():
     except Invalid as error:
         return render_template("citizen_portal/booking/lookup.html", data=typed, sent=False,
                                errors={key: str(value) for key, value in error.fields.items()}), 400
-    send_manage_link(form.code, form.email)
+    after_response(send_manage_link, form.code, form.email)  # its duration must not tell whether it matched
     return render_template("citizen_portal/booking/lookup.html", data={}, errors={}, sent=True)
 
 

@@ -46,6 +46,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAIL_SMTP_PASSWORD_ENV", str, "", "name of the variable holding the SMTP password"),
     Setting("MAIL_FROM", str, "Terminvergabe <noreply@musterhausen.example>", "sender"),
     Setting("MAIL_RETRY_HOURS", float, 48.0, "a mail the relay does not take is retried this long, then given up"),
+    Setting("AFTER_RESPONSE_IN_BACKGROUND", bool, True,
+            "deliver mail (and run other after-response work) in a background thread once the answer is sent; "
+            "off: at once, inside the request"),
     Setting("CITIZEN_ICS_ALARM_MINUTES", int, 60, "citizen calendar entries remind this long before (0: no VALARM)"),
     # --- rate limits and the captcha
     Setting("REDIS_URL", str, "", "redis://host:6379/0 shared by every process: rate limits, single-use captcha "

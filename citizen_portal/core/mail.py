@@ -3,9 +3,11 @@ otherwise each message is written to ``instance/mail/<timestamp>-<id>.eml`` (the
 
 Rules:
 - ``send_mail`` is called after the database commit (a rolled-back booking sends nothing). It renders
-  the message, stores it in ``mail_outbox`` in its own transaction and then tries to deliver it at once;
-  a relay that is down or refuses costs nothing but time: the worker's job "mail-outbox" retries with
-  backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS``, so no mail is lost on an exception.
+  the message and stores it in ``mail_outbox`` in its own transaction; delivery follows after the
+  response (``core.after_response``: the citizen never waits for the relay, and the time of an answer
+  does not tell whether a mail was sent). A relay that is down or refuses costs nothing but time: the
+  worker's job "mail-outbox" retries with backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS`` and
+  delivers what a stopped process left, so no mail is lost on an exception.
 - Header fields never carry line breaks: a subject is one line whatever a user typed into a name or
   title (no header injection), and the recipient must be one plain address.
 - Delivered and given-up messages are erased from the outbox (only kind and times stay); log lines
@@ -29,6 +31,7 @@ from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 
 from citizen_portal.core import locks
+from citizen_portal.core.after_response import after_response
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.health import register_health_check
@@ -98,8 +101,8 @@ def build_message(mail: Mail) -> EmailMessage:
 
 
 def send_mail(mail: Mail) -> None:
-    """Queue one mail and try to deliver it now; never raises for delivery problems (the worker
-    retries). Call after the commit of the change the mail is about."""
+    """Queue one mail and deliver it after the response; never raises for delivery problems (the
+    worker retries). Call after the commit of the change the mail is about."""
     try:
         message = bytes(build_message(mail))
     except ValueError:  # input that should have been refused before the commit: never a 500 after it
@@ -108,7 +111,12 @@ def send_mail(mail: Mail) -> None:
     with write_transaction(locks.mail_outbox()):
         queued = QueuedMail(kind=mail.kind[:64], message=message, request_id=current_request_id())
         db.session.add(queued)
-    _deliver(queued.id)
+    after_response(_deliver_for_request, queued.id, current_request_id())
+
+
+def _deliver_for_request(mail_id: int, request_id: str | None) -> None:
+    with bound_request_id(request_id):  # the log lines of the request that queued it
+        _deliver(mail_id)
 
 
 def deliver_mail_outbox(limit: int = 50) -> str:
