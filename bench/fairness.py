@@ -79,6 +79,7 @@ class Actor:
         self.session = requests.Session()
         self.mailbox = f"bot{index}@gmail.com" if kind == "bot" else f"human{index}@example.org"
         self.result: str | None = None
+        self.outcome = "did not try"  # (b): where it ended, for the breakdown
         self.seconds: float | None = None
 
     def spelling(self, attempt: int) -> str:
@@ -178,6 +179,7 @@ def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined:
             confirmed = actor.session.post(f"{url}/api/v1/waiting-list/{link[0]}/confirmation",
                                            json={"token": link[1]}, timeout=60)
             on_list = on_list or (address if confirmed.status_code == 200 else None)
+    actor.outcome = "on the list" if on_list else "not on the list"
     joined.wait()
     offered.wait()  # every freed time has been offered (the offers are mailed before the cancel returns)
     found = mail.link(on_list, "angebot", timeout=2) if on_list else None
@@ -186,6 +188,9 @@ def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined:
         answer = actor.session.post(f"{url}/api/v1/waiting-list/offers/{found[0]}/acceptance",
                                     json={"token": found[1]}, timeout=60)
         actor.result = "booked" if answer.status_code == 201 else None
+        actor.outcome = "booked" if actor.result else f"offer refused: {answer.status_code} {answer.text[:80]}"
+    elif on_list:
+        actor.outcome = "no offer"
     actor.seconds = clock.monotonic() - began
 
 
@@ -256,6 +261,11 @@ def run(kind: str, args, database_url: str, workdir: Path) -> dict:
             actor.seconds = drawn
         elif actor.result == "booked" and actor.mailbox not in winners:
             actor.result = None
+    if kind == "b":
+        outcomes: dict[str, int] = {}
+        for actor in actors:
+            outcomes[f"{actor.kind}: {actor.outcome}"] = outcomes.get(f"{actor.kind}: {actor.outcome}", 0) + 1
+        print(f"({kind}) outcomes: {outcomes}", file=sys.stderr, flush=True)
     humans = sum(1 for a in actors if a.kind == "human" and a.mailbox in winners)
     bots = sum(1 for a in actors if a.kind == "bot" and a.mailbox in winners)
     times = [a.seconds for a in actors if a.kind == "human" and a.seconds is not None]

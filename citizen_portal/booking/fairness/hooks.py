@@ -32,11 +32,12 @@ class FairPass:
 @dataclass
 class Withheld:
     """``times``: (location id, UTC start) reserved; ``days``: local days not yet released;
-    ``ignore_appointment_id``: the freed appointment a ``FairPass`` may book over."""
+    ``freed_start``: the reserved start a ``FairPass`` books; the cancelled appointments there (the
+    reservation's seats) do not block it during their cancellation delay."""
 
     times: set[tuple[int, datetime]]
     days: set[date]
-    ignore_appointment_id: int | None = None
+    freed_start: datetime | None = None
 
     def hides(self, location_id: int, start: datetime) -> bool:
         return (location_id, start) in self.times or start.astimezone(site_timezone()).date() in self.days
@@ -55,7 +56,7 @@ def withheld(service: Service, first_day: date, last_day: date, today: date,
             Reservation.service_id == service.id, Reservation.start_at >= range_start,
             Reservation.start_at < range_end)):
         if reservation.id == fair_pass.reservation_id:
-            result.ignore_appointment_id = reservation.freed_appointment_id
+            result.freed_start = reservation.start_at
             continue
         result.times.add((reservation.location_id, reservation.start_at))
     if service.release_days_ahead:

@@ -64,8 +64,10 @@ class WaitingEntry(db.Model):
 
 class Reservation(db.Model):
     """A time of a service at a location withheld from the public while it is offered to the
-    waiting list. ``freed_appointment_id``: the cancelled appointment that freed it (the offer's
-    booking ignores that appointment's cancellation delay)."""
+    waiting list. ``seats``: how many appointments at that time were freed and not yet taken again
+    (two staff members' cancellations at 09:00 are two seats). ``freed_appointment_id``: the first
+    cancelled appointment that freed it (an offer's booking ignores the cancellation delay of every
+    cancelled appointment at this time)."""
 
     __tablename__ = "booking_reservations"
     __table_args__ = (UniqueConstraint("service_id", "location_id", "start_at"),)
@@ -75,6 +77,7 @@ class Reservation(db.Model):
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     start_at: Mapped[datetime] = mapped_column(UTCDateTime())
     freed_appointment_id: Mapped[int | None] = mapped_column(Integer)
+    seats: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     service: Mapped[Service] = relationship(lazy="joined", innerjoin=True)

@@ -4,14 +4,16 @@ Rules:
 - A time freed by a cancellation (``time_freed``, called after the cancel's commit; the cancelled
   slot delay keeps the public away meanwhile) of a service with a waiting list becomes a
   ``Reservation`` (withheld from the public, ``hooks.withheld``) when someone on the list matches it.
+  Each further cancellation at that time (another staff member's appointment) adds a seat.
 - Matching (``matches``): the entry's preferred locations, weekdays and part of the day (morning:
   starts before 12:00 local), each empty list meaning any.
-- It is offered to the first ``offer_group_size`` matching waiting entries (list order, see
+- It is offered to the first ``offer_group_size`` × seats matching waiting entries (list order, see
   ``waiting_list``) who have not had an offer of this time, each offer valid ``offer_hours``.
 - ``accept``: only an open, unexpired offer; books through ``booking.services.book`` with a
   ``FairPass`` (mail, .ics, calendar event as every booking). One wins; a loser of the same time
   (``slot_taken``) gets ``Conflict("offer_lost")``, priority on the list (the next matching offer
-  goes to them first) and stays on the list.
+  goes to them first) and stays on the list. An accepted offer takes one seat; the last seat ends the
+  reservation and withdraws the offers still open.
 - ``expire_offers`` (job): open offers past ``expires_at`` expire (the entry keeps its place), the
   next matching people get the time; nobody left (or the time passed): the reservation ends and the
   time is public.
@@ -65,7 +67,7 @@ def _key(reservation: Reservation) -> str:
 
 def _offer_next(reservation: Reservation, now: datetime) -> list[tuple[WaitingOffer, str]]:
     """Inside the service's lock: open offers of the reservation to the next matching entries up to
-    the group size; the reservation ends when none is open and nobody is left. Returns the new offers
+    the group size per seat; the reservation ends when none is open and nobody is left. Returns the new offers
     with their tokens (mailed after the commit)."""
     service = reservation.service
     key = _key(reservation)
@@ -78,7 +80,7 @@ def _offer_next(reservation: Reservation, now: datetime) -> list[tuple[WaitingOf
             WaitingEntry.service_id == service.id, WaitingEntry.status == WAITING)
             .order_by(WaitingEntry.priority.desc(), WaitingEntry.confirmed_at, WaitingEntry.id)).all()
         for entry in candidates:
-            if open_count + len(created) >= max(service.offer_group_size, 1):
+            if open_count + len(created) >= max(service.offer_group_size, 1) * reservation.seats:
                 break
             if entry.id in had or not matches(entry.preferences or {}, reservation.location.key, reservation.start_at):
                 continue
@@ -118,12 +120,15 @@ def time_freed(appointment_id: int, *, now: datetime | None = None) -> int:
             Reservation.service_id == service.id, Reservation.location_id == appointment.location_id,
             Reservation.start_at == appointment.start_at)).first()
         if existing is not None:
-            return 0
-        reservation = Reservation(service_id=service.id, location_id=appointment.location_id,
-                                  start_at=appointment.start_at, freed_appointment_id=appointment.id, created_at=now)
-        db.session.add(reservation)
-        db.session.flush()
-        created = _offer_next(reservation, now)
+            existing.seats += 1
+            created = _offer_next(existing, now)
+        else:
+            reservation = Reservation(service_id=service.id, location_id=appointment.location_id,
+                                      start_at=appointment.start_at, freed_appointment_id=appointment.id,
+                                      created_at=now)
+            db.session.add(reservation)
+            db.session.flush()
+            created = _offer_next(reservation, now)
     _mail_all(created)
     return len(created)
 
@@ -176,15 +181,28 @@ def accept(offer_id: int, token: str, *, now: datetime | None = None):
     with write_transaction(locks.waiting_list(offer.service_id)):
         offer = db.session.get(WaitingOffer, offer_id)
         offer.status, offer.decided_at, offer.appointment_id = ACCEPTED, now, result.appointment.id
-        for other in db.session.scalars(select(WaitingOffer).where(
-                WaitingOffer.reservation_key == offer.reservation_key, WaitingOffer.status == OPEN)):
-            other.status, other.decided_at = WITHDRAWN, now
-            if other.entry.status == OFFERED:
-                other.entry.status, other.entry.priority = WAITING, 1
         end_entry(offer.entry, BOOKED, "accepted", now)
         if reservation is not None:
-            db.session.execute(Reservation.__table__.delete().where(Reservation.id == reservation.id))
+            _take_seat(reservation.id, offer.reservation_key, now)
     return result
+
+
+def _take_seat(reservation_id: int, key: str, now: datetime) -> None:
+    """Inside the service's lock, after an accepted offer: one seat fewer; the last one ends the
+    reservation and withdraws the offers of this time still open (their entries keep priority)."""
+    reservation = db.session.scalars(select(Reservation).where(Reservation.id == reservation_id)
+                                     .execution_options(populate_existing=True)).first()
+    if reservation is None:
+        return
+    if reservation.seats > 1:
+        reservation.seats -= 1
+        return
+    for other in db.session.scalars(select(WaitingOffer).where(
+            WaitingOffer.reservation_key == key, WaitingOffer.status == OPEN)):
+        other.status, other.decided_at = WITHDRAWN, now
+        if other.entry.status == OFFERED:
+            other.entry.status, other.entry.priority = WAITING, 1
+    db.session.execute(Reservation.__table__.delete().where(Reservation.id == reservation_id))
 
 
 def withdraw_open_offers(entry: WaitingEntry, now: datetime) -> None:

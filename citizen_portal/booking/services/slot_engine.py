@@ -246,7 +246,7 @@ def plan(
     blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
     load: dict[tuple[int, date], int] = defaultdict(int)
     for row in rows:
-        if row.id == ignore_appointment_id or (row.status == CANCELLED and row.id == hidden.ignore_appointment_id):
+        if row.id == ignore_appointment_id or (row.status == CANCELLED and row.start_at == hidden.freed_start):
             continue
         if row.status == PENDING:
             if row.hold_expires_at is None or row.hold_expires_at <= now:

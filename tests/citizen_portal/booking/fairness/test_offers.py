@@ -131,3 +131,29 @@ def test_someone_who_booked_elsewhere_is_skipped_and_removed(app, smtp_sink):
     assert offer_mail["To"] == "next@example.org"
     db.session.refresh(elsewhere)
     assert elsewhere.status == BOOKED and elsewhere.end_reason == "booked_elsewhere"
+
+
+def test_two_staff_members_freed_at_one_time_are_two_offers_and_both_can_book(app, smtp_sink):
+    """Two appointments at 09:00 (two staff members) cancelled: two seats, two people get an offer,
+    both book; the public never sees the time meanwhile and it is not withheld afterwards."""
+    location, service, staff = setup(staff_count=2, offer_hours=2)
+    join_confirmed(service, "first@example.org")
+    join_confirmed(service, "second@example.org")
+    third, _ = join_confirmed(service, "third@example.org")
+    taken = [book(service, location, NINE, email=f"other{n}@example.org") for n in range(2)]
+    smtp_sink.clear()
+    for result in taken:
+        services.cancel(result.appointment.code, result.manage_token, now=NOW)
+    mails = offer_mails(smtp_sink, 4)  # two cancellation mails and two offers
+    assert sorted(mail["To"] for mail in mails) == ["first@example.org", "second@example.org"]
+    assert db.session.scalars(select(Reservation)).one().seats == 2
+    assert NINE not in slot_starts(service, location)
+    with pytest.raises(Conflict):
+        book(service, location, NINE, email="fast@example.org")
+
+    booked = [offers.accept(*link_token(mail, "angebot"), now=NOW + timedelta(minutes=5)) for mail in mails]
+    assert {result.appointment.staff_id for result in booked} == {member.id for member in staff}
+    assert all(result.appointment.start_at == NINE for result in booked)
+    assert db.session.scalar(select(db.func.count(Reservation.id))) == 0
+    db.session.refresh(third)
+    assert third.status == WAITING  # nobody else was offered the time
