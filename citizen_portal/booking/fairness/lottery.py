@@ -12,9 +12,11 @@ Rules:
 - ``draw`` (job, once the window closed): a random seed is claimed under the service's lock (a
   second drawer finds it and stops); the confirmed requests, ordered by id, are shuffled with
   ``random.Random(seed)``; in that order each gets the earliest free time of the day that suits its
-  preferences, booked through ``booking.services.book`` with a ``FairPass`` (mail, .ics, calendar).
+  preferences (a time has one seat per staff member free then), booked through
+  ``booking.services.book`` with a ``FairPass`` (mail, .ics, calendar).
   The seed and the allocation ``[[request id, start or null], ...]`` are stored and logged, nothing
-  personal: anyone with the request ids can replay it (``replay``). Then the day is public.
+  personal: anyone with the request ids can replay the order (``allocation_order``). Then the day is
+  public.
 - Those not drawn get a one-click link to the waiting list (``join_from_lottery``).
 """
 
@@ -23,6 +25,7 @@ from __future__ import annotations
 import logging
 import random
 import secrets
+from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
@@ -170,14 +173,15 @@ def draw(window_id: int, *, now: datetime | None = None, seed: str | None = None
     requests = {row.id: row for row in db.session.scalars(select(ReleaseRequest).where(
         ReleaseRequest.window_id == window.id, ReleaseRequest.confirmed_at.is_not(None)))}
     free = plan(service, window.day, window.day, now=now, fair_pass=fair_pass).slots
-    taken: set[tuple[str, datetime]] = set()
+    booked: Counter[tuple[str, datetime]] = Counter()  # per time: one seat per free staff member
+    full: set[tuple[str, datetime]] = set()
     allocation: list[list] = []
     results: list[tuple[int, datetime | None]] = []
     for request_id in allocation_order(window.seed, list(requests)):
         row, won = requests[request_id], None
         for slot in free:
-            if (slot.location_key, slot.start) in taken or not matches(row.preferences or {}, slot.location_key,
-                                                                       slot.start):
+            time_key = (slot.location_key, slot.start)
+            if time_key in full or not matches(row.preferences or {}, slot.location_key, slot.start):
                 continue
             try:
                 book(BookingRequest(service.key, slot.location_key, slot.start,
@@ -186,9 +190,11 @@ def draw(window_id: int, *, now: datetime | None = None, seed: str | None = None
             except Conflict as error:
                 if error.code != "slot_taken":
                     break  # e.g. the address booked meanwhile: no time for this request
-                taken.add((slot.location_key, slot.start))
+                full.add(time_key)
                 continue
-            taken.add((slot.location_key, slot.start))
+            booked[time_key] += 1
+            if booked[time_key] >= max(len(slot.staff_ids), 1):
+                full.add(time_key)
             won = slot.start
             break
         allocation.append([request_id, won.isoformat() if won else None])

@@ -27,8 +27,8 @@ DURING = OPENS + timedelta(minutes=5)
 AFTER = OPENS + timedelta(minutes=15)
 
 
-def release_setup(**service_kw):
-    location, service, _staff = setup(release_days_ahead=2, release_hour=8, release_window_minutes=15,
+def release_setup(staff_count: int = 1, **service_kw):
+    location, service, _staff = setup(staff_count, release_days_ahead=2, release_hour=8, release_window_minutes=15,
                                      waiting_list="when_full", **service_kw)
     assert lottery.ensure_windows(now=NOW) == 2
     window = db.session.scalars(select(ReleaseWindow).where(ReleaseWindow.opens_at == OPENS)).one()
@@ -90,6 +90,16 @@ def test_seeded_lottery_respects_preferences_is_reproducible_and_logs_nothing_pe
     assert sorted(a.start_at.isoformat() for a in booked) == sorted(won)
     text = caplog.text
     assert "fixed-seed" in text and "@example.org" not in text and "Erika" not in text
+
+
+def test_a_time_with_two_free_staff_members_goes_to_two_people(app, smtp_sink):
+    _location, service, window = release_setup(staff_count=2)
+    people = [ask(service, f"p{n}@example.org", parts=["morning"]) for n in range(18)]
+    allocation = lottery.draw(window.id, now=AFTER, seed="two-seats")
+    won = [start for _, start in allocation if start]
+    assert len(won) == 16  # eight morning times × two staff members, eighteen people
+    assert all(won.count(start) == 2 for start in won)
+    assert len(allocation) == len(people)
 
 
 def test_losers_join_the_waiting_list_in_one_click(app, smtp_sink):
