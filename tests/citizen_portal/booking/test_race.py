@@ -5,10 +5,6 @@ carrying alternatives. And (issue 18.2) concurrent holds from one client address
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import threading
 from datetime import datetime, time, timedelta
 from pathlib import Path
@@ -22,9 +18,9 @@ from citizen_portal.booking.models import Appointment, SlotClaim
 from citizen_portal.core.extensions import db
 from tests.citizen_portal.booking.factories import ALL_WEEK, make_setup
 from tests.factories import build_app, not_a_holiday
-from tests.fixtures.database import free_port, wait_for_port
+from tests.fixtures.gunicorn import gunicorn_instance
+from tests.fixtures.patience import patience
 
-ROOT = Path(__file__).resolve().parents[3]
 CLIENTS = 30
 
 
@@ -42,38 +38,15 @@ def seed(database_url: str, instance: Path, **service_kw) -> tuple[str, str, dat
 
 @pytest.fixture
 def gunicorn_server(fresh_database_url, tmp_path, request):
-    """gunicorn on a seeded database; ``indirect`` parameters: ``{"service": {...}, "env": {...}}``."""
+    """gunicorn (4 workers) on a seeded database; ``indirect`` parameters: ``{"service": {...},
+    "env": {"PORTAL_<KEY>": value}}``."""
     options = getattr(request, "param", {})
     instance = tmp_path / "instance"
     instance.mkdir()
     service, location, start = seed(fresh_database_url, instance, **options.get("service", {}))
-    port = free_port()
-    env = {
-        **os.environ,
-        "PORTAL_DATABASE_URL": fresh_database_url,
-        "PORTAL_SECRET_KEY": "race-test-secret",
-        "PORTAL_INSTANCE_PATH": str(instance),
-        "PORTAL_CAPTCHA": "off",
-        "PORTAL_RATELIMIT_ENABLED": "false",
-        "PORTAL_OUTBOX_DRAIN_AFTER_COMMIT": "false",
-        "PORTAL_REQUEST_LOG": "false",
-        "PORTAL_MAIL_SMTP_HOST": "",
-        **options.get("env", {}),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-w", "4", "-b", f"127.0.0.1:{port}", "--graceful-timeout", "5",
-         "citizen_portal.app:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-    )
-    try:
-        wait_for_port(port, timeout=60)
-        # every worker imported and ready: warm them up with cheap requests
-        for _ in range(8):
-            requests.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=30)
-        yield f"http://127.0.0.1:{port}", service, location, start, fresh_database_url, instance
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(15)
+    settings = {key.removeprefix("PORTAL_"): value for key, value in options.get("env", {}).items()}
+    with gunicorn_instance(fresh_database_url, instance, workers=4, RATELIMIT_ENABLED="false", **settings) as url:
+        yield url, service, location, start, fresh_database_url, instance
 
 
 def test_thirty_concurrent_bookings_of_one_slot(gunicorn_server):
@@ -129,7 +102,7 @@ def _book_all_at_once(url: str, bodies: list[dict]) -> list[tuple[int, dict]]:
 
     def client(index: int) -> None:
         barrier.wait()
-        response = requests.post(f"{url}/api/v1/appointments", json=bodies[index], timeout=60)
+        response = requests.post(f"{url}/api/v1/appointments", json=bodies[index], timeout=patience(60))
         answers[index] = (response.status_code, response.json())
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(bodies))]
