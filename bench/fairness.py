@@ -172,14 +172,19 @@ def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined:
             "name": f"{actor.kind} {actor.index}", "email": address, "privacy_consent": True,
             "altcha": actor.captcha(url, solver)})
         if answer.status_code != 202 or on_list:  # already on the list: the answer is the same, nothing new
+            actor.outcome = actor.outcome if on_list else f"join answered {answer.status_code}"
             continue
         link = mail.link(address, "bestaetigen", timeout=30)
+        actor.outcome = "no confirmation mail within 30 s" if link is None else actor.outcome
         if link is not None:
             actor.think()
             confirmed = actor.session.post(f"{url}/api/v1/waiting-list/{link[0]}/confirmation",
                                            json={"token": link[1]}, timeout=60)
             on_list = on_list or (address if confirmed.status_code == 200 else None)
-    actor.outcome = "on the list" if on_list else "not on the list"
+    if on_list:
+        actor.outcome = "on the list"
+    elif actor.outcome == "did not try":
+        actor.outcome = "confirmation refused"
     joined.wait()
     offered.wait()  # every freed time has been offered (the offers are mailed before the cancel returns)
     found = mail.link(on_list, "angebot", timeout=2) if on_list else None
