@@ -33,7 +33,7 @@ from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation, raw_json_r
 from citizen_portal.core.api_clients import principal_for_token
 from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import csrf, db
-from citizen_portal.core.i18n import _l, current_language, localized, site_timezone, supported_locales
+from citizen_portal.core.i18n import _l, current_language, localized, supported_locales
 
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -41,10 +41,7 @@ TAGS = ("appointments",)
 
 
 def appointment_out(appointment: Appointment) -> AppointmentOut:
-    zone = site_timezone()
-    return AppointmentOut(code=appointment.code, status=appointment.status, service=appointment.service.key,
-                          location=appointment.location.key, start=appointment.start_at.astimezone(zone).isoformat(),
-                          end=appointment.end_at.astimezone(zone).isoformat())
+    return AppointmentOut.of(appointment)
 
 
 def _bearer() -> str:
@@ -109,8 +106,7 @@ def create_appointment(body: schemas.NewAppointment):
     language = body.language if body.language in supported_locales() else current_language()
     result = services.book(services.BookingRequest(body.service, body.location, body.start, body, language=language,
                                                    client=services.Client(address=request.remote_addr)))
-    answer = BookedAppointmentOut(**appointment_out(result.appointment).model_dump(),
-                                  manage_token=result.manage_token)
+    answer = BookedAppointmentOut.of(result.appointment, manage_token=result.manage_token)
     return answer, 201, {"Cache-Control": "no-store"}
 
 

@@ -3,11 +3,15 @@ the OpenAPI document describes (inputs are in ``schemas``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Self
 
 from pydantic import ConfigDict, Field
 
 from citizen_portal.core.api import Out, Problem
+from citizen_portal.core.i18n import site_timezone
+
+if TYPE_CHECKING:
+    from citizen_portal.booking.models import Appointment
 
 
 class ServiceOut(Out):
@@ -53,6 +57,14 @@ class AppointmentOut(Out):
     location: str = Field(examples=["buergeramt"])
     start: str = Field(description="RFC 3339 in the site's time zone", examples=["2026-03-03T09:00:00+01:00"])
     end: str = Field(examples=["2026-03-03T09:30:00+01:00"])
+
+    @classmethod
+    def of(cls, appointment: Appointment, **extra: Any) -> Self:
+        """An appointment as the API shows it: keys, and times in the site's time zone."""
+        zone = site_timezone()
+        return cls(code=appointment.code, status=appointment.status, service=appointment.service.key,
+                   location=appointment.location.key, start=appointment.start_at.astimezone(zone).isoformat(),
+                   end=appointment.end_at.astimezone(zone).isoformat(), **extra)
 
 
 class BookedAppointmentOut(AppointmentOut):

@@ -26,7 +26,7 @@ from citizen_portal.core.access import bearer_token
 from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation
 from citizen_portal.core.api_clients import principal_for_token
 from citizen_portal.core.extensions import csrf
-from citizen_portal.core.i18n import _l, current_language, site_timezone, supported_locales
+from citizen_portal.core.i18n import _l, current_language, supported_locales
 
 bp = Blueprint("fairness_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -89,10 +89,7 @@ def leave_waiting_list(entry_id: int, body: NoBody) -> WaitingEntryOut:
            limits=(booking_limit,))
 def accept_offer(offer_id: int, body: TokenBody):
     result = offers.accept(offer_id, body.token)
-    booked, zone = result.appointment, site_timezone()  # the shape of POST /appointments' answer
-    answer = BookedAppointmentOut(code=booked.code, status=booked.status, service=booked.service.key,
-                                  location=booked.location.key, start=booked.start_at.astimezone(zone).isoformat(),
-                                  end=booked.end_at.astimezone(zone).isoformat(), manage_token=result.manage_token)
+    answer = BookedAppointmentOut.of(result.appointment, manage_token=result.manage_token)  # as POST /appointments
     return answer, 201, {"Cache-Control": "no-store"}
 
 
