@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from html import unescape
 
 import pytest
@@ -116,7 +116,8 @@ def test_cannot_mark_someone_elses_or_a_later_appointment(client, setup):
 
 
 def test_rules_in_the_service(setup):
-    now = datetime.now(UTC)
+    zone = site_timezone()  # noon of today: "a minute later" is never tomorrow (at 23:59 it was)
+    now = datetime.combine(datetime.now(zone).date(), time(12), tzinfo=zone).astimezone(UTC)
     with pytest.raises(NotFound):
         staff_day.mark("mmeier", setup["foreign"].id, "arrived", now=now)
     # an admin may mark anyone's
