@@ -19,6 +19,7 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -50,9 +51,14 @@ def after_response(task: Callable[..., Any], *args: Any) -> None:
 
 def wait_until_idle(timeout: float = DRAIN_AT_EXIT_SECONDS) -> bool:
     """Wait until every handed-over task has run (tests, shutdown); False on timeout."""
-    done = threading.Event()
-    threading.Thread(target=lambda: (_tasks.join(), done.set()), daemon=True).start()
-    return done.wait(timeout)
+    deadline = time.monotonic() + timeout
+    with _tasks.all_tasks_done:  # Queue.join with a timeout (no thread: this also runs at exit)
+        while _tasks.unfinished_tasks:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            _tasks.all_tasks_done.wait(remaining)
+    return True
 
 
 def _hand_over_when_closed(response: Response) -> Response:
