@@ -5,7 +5,8 @@ Rules:
   window for day ``D + N`` collects requests on day ``D`` from ``release_hour`` for
   ``release_window_minutes`` (``ensure_windows``, a job, creates the windows of today and tomorrow).
   Until its window is drawn a day is withheld from first-come-first-served booking (``hooks.withheld``).
-- One request per normalised address and window (database key); asking again re-sends the link.
+- One request per normalised address and window (database key); asking again re-sends the link
+  (at most every ``waiting_list.LINK_RESEND_MINUTES``).
   A request counts only after its double opt-in link, followed before the draw. An address with an
   active appointment of the service cannot ask (``Conflict("limit_reached")``). Outside a window:
   ``Conflict("window_closed")``.
@@ -43,7 +44,7 @@ from citizen_portal.booking.fairness.models import (
 )
 from citizen_portal.booking.fairness.offers import matches
 from citizen_portal.booking.fairness.schemas import JoinRequest
-from citizen_portal.booking.fairness.waiting_list import check_preferences, has_active_appointment
+from citizen_portal.booking.fairness.waiting_list import check_preferences, has_active_appointment, link_due
 from citizen_portal.booking.models import Service
 from citizen_portal.booking.schemas import Contact
 from citizen_portal.booking.services.codes import email_hash
@@ -119,6 +120,8 @@ def request_time(service_key: str, data: JoinRequest, *, language: str = "de",
             row = ReleaseRequest(window_id=window.id, email_hash=digest, created_at=now)
             db.session.add(row)
         confirmed = row.confirmed_at is not None
+        if not confirmed and not link_due(row, now):  # asked again within minutes: the earlier link stands
+            return row, None
         if not confirmed:
             row.token_hash = token_hash(token)
             row.preferences, row.name, row.email, row.language = data.as_json(), data.name, data.email, language

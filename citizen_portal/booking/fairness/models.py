@@ -56,6 +56,7 @@ class WaitingEntry(db.Model):
     manage_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    link_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last confirmation/status link
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_reason: Mapped[str | None] = mapped_column(String(24))
 
@@ -156,6 +157,7 @@ class ReleaseRequest(db.Model):
     email_hash: Mapped[str] = mapped_column(String(64))
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    link_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # the last confirmation link
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     result: Mapped[str | None] = mapped_column(String(8))  # won / lost
     appointment_id: Mapped[int | None] = mapped_column(Integer)

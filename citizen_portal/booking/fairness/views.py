@@ -90,7 +90,8 @@ def join(service_key: str):
     except Conflict as error:
         return _form_page(template, service, "join", error.fields or {"service": error.message}, 409,
                           is_open=is_open)
-    return render_template("citizen_portal/booking/waiting_list/check_mail.html", service=service)
+    return render_template("citizen_portal/booking/waiting_list/check_mail.html", service=service,
+                           resend_minutes=waiting_list.LINK_RESEND_MINUTES)
 
 
 @bp.route("/bestaetigen/<int:entry_id>", methods=["GET", "POST"])
@@ -155,7 +156,8 @@ def lottery_request(service_key: str):
         return _form_page(template, service, "lottery", error.fields, 400, **extra)
     except Conflict as error:
         return _form_page(template, service, "lottery", error.fields or {"service": error.message}, 409, **extra)
-    return render_template("citizen_portal/booking/waiting_list/check_mail.html", service=service, lottery=True)
+    return render_template("citizen_portal/booking/waiting_list/check_mail.html", service=service, lottery=True,
+                           resend_minutes=waiting_list.LINK_RESEND_MINUTES)
 
 
 @bp.route("/losung/bestaetigen/<int:request_id>", methods=["GET", "POST"])

@@ -6,7 +6,9 @@ Rules:
   ``when_full`` (joinable only while nothing is free within the horizon: ``Conflict("slots_free")``)
   or ``always``. Preferred locations must be locations offering the service (``Invalid``).
 - One entry per normalised address and service (``booking.services.codes.email_hash``): joining
-  again while unconfirmed or on the list sends a fresh link instead of a second entry; an address
+  again while unconfirmed or on the list sends a fresh link instead of a second entry, at most one
+  link mail per ``LINK_RESEND_MINUTES`` (``link_due``: anyone can type any address, so asking again
+  must neither flood a mailbox nor the mail queue; the earlier link stays valid meanwhile); an address
   with an active appointment for the service cannot join (``Conflict("limit_reached")``).
 - An entry counts only after its double opt-in link (``confirm_join``); tokens are stored as SHA-256.
 - Position: entries waiting or offered, ordered by ``priority`` (desc), ``confirmed_at``, ``id``;
@@ -31,6 +33,7 @@ from citizen_portal.booking.fairness.models import (
     OFFERED,
     UNCONFIRMED,
     WAITING,
+    ReleaseRequest,
     WaitingEntry,
 )
 from citizen_portal.booking.fairness.schemas import JoinRequest, Preferences
@@ -82,6 +85,18 @@ def check_preferences(service: Service, preferences: Preferences) -> None:
         raise Invalid(problem, fields={"locations": problem})
 
 
+LINK_RESEND_MINUTES = 5
+
+
+def link_due(row: WaitingEntry | ReleaseRequest, now: datetime) -> bool:
+    """Inside the caller's lock: whether a link mail may go to this entry or request now (the first,
+    or ``LINK_RESEND_MINUTES`` after the last); records the sending when it may."""
+    if row.link_sent_at is not None and now - row.link_sent_at < timedelta(minutes=LINK_RESEND_MINUTES):
+        return False
+    row.link_sent_at = now
+    return True
+
+
 def join(service_key: str, data: JoinRequest, *, language: str = "de", now: datetime | None = None) -> Joined:
     """Put an address on the service's waiting list, unconfirmed, and mail the double opt-in link
     (see the module docstring for the rules). Joining again sends a fresh link for the same entry."""
@@ -104,6 +119,8 @@ def join(service_key: str, data: JoinRequest, *, language: str = "de", now: date
         if entry is None:
             entry = WaitingEntry(service_id=service.id, status=UNCONFIRMED, email_hash=digest, created_at=now)
             db.session.add(entry)
+        if not link_due(entry, now):
+            return Joined(entry, None)
         if entry.status == UNCONFIRMED:
             entry.confirm_token_hash = token_hash(confirm_token)
             entry.preferences, entry.name, entry.email, entry.language = data.as_json(), data.name, data.email, language

@@ -27,9 +27,9 @@ def setup(staff_count: int = 1, **service_kw):
     return make_setup(staff_count, service_kw={"waiting_list": "always", **service_kw}, holidays=None)
 
 
-def join(service, email: str, **preferences):
+def join(service, email: str, *, now=NOW, **preferences):
     data = parse(JoinRequest, {"name": "Erika", "email": email, "privacy_consent": True, **preferences})
-    return waiting_list.join(service.key, data, now=NOW)
+    return waiting_list.join(service.key, data, now=now)
 
 
 def join_confirmed(service, email: str, **preferences):

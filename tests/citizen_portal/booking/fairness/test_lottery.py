@@ -92,6 +92,16 @@ def test_seeded_lottery_respects_preferences_is_reproducible_and_logs_nothing_pe
     assert "fixed-seed" in text and "@example.org" not in text and "Erika" not in text
 
 
+def test_asking_again_within_minutes_sends_no_second_link(app, smtp_sink):
+    _, service, _window = release_setup()
+    smtp_sink.clear()
+    first = ask(service, "erika@example.org", confirm=False)
+    again = ask(service, "Erika+bot@Example.org", confirm=False)
+    assert again.id == first.id
+    smtp_sink.wait_for(1)
+    smtp_sink.assert_no_mail_beyond(1)
+
+
 def test_a_time_with_two_free_staff_members_goes_to_two_people(app, smtp_sink):
     _location, service, window = release_setup(staff_count=2)
     people = [ask(service, f"p{n}@example.org", parts=["morning"]) for n in range(18)]

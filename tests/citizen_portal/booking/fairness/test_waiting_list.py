@@ -52,6 +52,28 @@ def test_one_entry_per_normalised_address(app, smtp_sink):
     assert db.session.scalar(select(db.func.count(WaitingEntry.id))) == 1
 
 
+def test_asking_again_within_minutes_sends_no_further_mail_and_the_first_link_still_works(app, smtp_sink):
+    """Anyone can type any address: a bot repeating the join must flood neither the mailbox nor the
+    mail queue (in the bench, 1,000 repeated joins delayed the humans' confirmation mails)."""
+    _, service, _ = setup()
+    smtp_sink.clear()
+    first = join(service, "erika@example.org")
+    for spelling in ("Erika@Example.org", "erika+again@example.org"):
+        again = join(service, spelling, now=NOW + timedelta(minutes=4))
+        assert again.entry.id == first.entry.id and again.confirm_token is None
+    [mail] = smtp_sink.wait_for(1)
+    smtp_sink.assert_no_mail_beyond(1)
+    entry_id, token = link_token(mail, "bestaetigen")
+    db.session.refresh(first.entry)
+    assert first.entry.confirm_token_hash == token_hash(token)  # the first link still works
+    later = join(service, "erika@example.org", now=NOW + timedelta(minutes=5))
+    assert later.confirm_token is not None  # five minutes on: a fresh link (the old one is replaced)
+    assert len(smtp_sink.wait_for(2)) == 2
+    with pytest.raises(NotFound):
+        waiting_list.confirm_join(entry_id, token, now=NOW + timedelta(minutes=6))
+    assert waiting_list.confirm_join(entry_id, later.confirm_token, now=NOW + timedelta(minutes=6))[0].status == WAITING
+
+
 def test_position_band_and_leaving(app, smtp_sink):
     _, service, _ = setup()
     entries = [join_confirmed(service, f"person{n}@example.org") for n in range(23)]
