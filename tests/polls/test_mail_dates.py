@@ -63,7 +63,8 @@ def test_suggestion_mail_in_german_uses_the_german_format(client, app, smtp_sink
 
 def test_vote_link_mail_in_english_names_link_expiry_and_poll_end_in_en_gb(client, app, smtp_sink):
     poll = make_poll(mode="email")
-    client.post(f"/beteiligung/{poll.slug}/link", headers={"Accept-Language": "en"}, data={"email": "carla@example.org"})
+    client.post(f"/beteiligung/{poll.slug}/link", headers={"Accept-Language": "en"},
+                data={"email": "carla@example.org"})
     [mail] = smtp_sink.wait_for(1)
     text = _text(mail)
     assert f"The poll is open until {_written(poll.closes_at, 'en')}." in text
