@@ -17,7 +17,9 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-static/vendor/.built: node_modules/.installed scripts/build-assets.mjs
+# the KERN stylesheet is cut to the classes the templates and scripts name: a changed template rebuilds it
+static/vendor/.built: node_modules/.installed scripts/build-assets.mjs $(wildcard scripts/assets/*.mjs) \
+		$(shell find templates -name '*.html' -o -name '*.txt') $(wildcard static/js/*.js)
 	npm run --silent build
 	touch $@
 

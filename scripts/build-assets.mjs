@@ -1,11 +1,16 @@
 // Copies the self-hosted front-end assets the pages use into static/vendor/.
 // No page loads anything from a CDN: this is the only source of third-party CSS, fonts and JS.
+// The pages' one render-blocking stylesheet, static/vendor/kern/kern.pages.css, is cut from KERN's: the
+// Fira Sans faces as a small Latin subset plus the rest (scripts/assets/fonts.mjs) and only the KERN
+// rules the templates can use (scripts/assets/purge.mjs).
 // Then it writes Brotli and gzip copies (<file>.br, <file>.gz) of every text file under static/, which
 // citizen_portal/core/static_files.py sends to browsers that accept them (git ignores them).
 import { cpSync, mkdirSync, rmSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, extname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { subsetFira } from "./assets/fonts.mjs";
+import { purgeKern } from "./assets/purge.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const modules = join(root, "node_modules");
@@ -40,6 +45,11 @@ for (const [from, to] of copies) {
   cpSync(source, join(target, to), { recursive: true });
   console.log(`copied ${from} -> static/vendor/${to}`);
 }
+
+const fontFaces = await subsetFira(join(target, "kern", "fonts"), "./fonts/");
+const kernUsed = (await purgeKern(root, join(target, "kern", "kern.min.css"))).replace(/^@charset "UTF-8";/, "");
+writeFileSync(join(target, "kern", "kern.pages.css"), `@charset "UTF-8";\n${fontFaces}${kernUsed}\n`);
+console.log(`wrote static/vendor/kern/kern.pages.css (${Math.round(kernUsed.length / 1024)} KiB of KERN's rules, Latin font subsets)`);
 
 const COMPRESSIBLE = new Set([".css", ".js", ".mjs", ".svg", ".json", ".txt", ".map"]);
 const MIN_BYTES = 512; // the same threshold as static_files.MIN_COMPRESS_BYTES

@@ -27,9 +27,17 @@ async function firstMatch(path, pattern) {
   return match ? match[1] : null;
 }
 
+async function finalPath(path) {
+  const response = await fetch(base + path, { headers: cookie ? { Cookie: cookie } : {} });
+  return new URL(response.url).pathname;
+}
+
 async function pages() {
   const service = await firstMatch("/termine/", /href="\/termine\/([^/"]+)\/"/);
-  const location = service && await firstMatch(`/termine/${service}/`, new RegExp(`href="/termine/${service}/([^/"]+)/"`));
+  // a service offered at one place skips the place step: its page redirects to that place's page
+  const landed = service && await finalPath(`/termine/${service}/`);
+  const location = service && (landed.match(new RegExp(`^/termine/${service}/([^/]+)/$`))?.[1]
+    ?? await firstMatch(`/termine/${service}/`, new RegExp(`href="/termine/${service}/([^/"]+)/"`)));
   const dayPath = location && await firstMatch(`/termine/${service}/${location}/`,
     new RegExp(`href="(/termine/${service}/${location}/\\d{4}-\\d{2}-\\d{2})"`));
   const formPath = dayPath && await firstMatch(dayPath, /href="(\/termine\/[^"]+\/buchen\?[^"]+)"/);

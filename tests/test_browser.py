@@ -96,3 +96,26 @@ def test_small_screen_has_no_horizontal_scrolling(browser, live_server):
             assert overflow <= 0, f"{path} scrolls horizontally by {overflow}px at 360px"
     finally:
         context.close()
+
+
+def test_pages_load_the_cut_stylesheet_and_latin_font_subsets(page, live_server):
+    """Issue 17.7: one small render-blocking stylesheet, the fonts' Latin subsets; other scripts still get Fira."""
+    page.goto(live_server.url + "/")
+    page.evaluate("document.fonts.ready")
+    loaded = page.evaluate("performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)")
+    assert [p for p in loaded if p.endswith(".css")] == [p for p in loaded if "/kern/kern.pages." in p] + [
+        p for p in loaded if "/css/site." in p]
+    fonts = [p.rsplit("/", 1)[1] for p in loaded if p.endswith(".woff2")]
+    assert "FiraSans-Regular.latin.woff2" in fonts and all(f.endswith(".latin.woff2") for f in fonts), fonts
+    heading = page.locator("h1")
+    assert "Fira Sans" in heading.evaluate("e => getComputedStyle(e).fontFamily")
+    assert page.evaluate("document.fonts.check('600 16px \"Fira Sans\"', 'Termine')")
+    # KERN's theme rule survived the cut: the body text takes the contextual token, not a fallback colour
+    assert page.evaluate(
+        "getComputedStyle(document.body).getPropertyValue('--kern-color-layout-text-default-contextual')").strip()
+
+    # a Greek name on the page: the browser fetches the rest of the Regular face for it
+    page.evaluate("""() => { const p = document.createElement('p'); p.className = 'kern-body';
+                             p.textContent = 'Σωκράτης Παπαδόπουλος'; document.querySelector('main').append(p); }""")
+    page.wait_for_function("""() => performance.getEntriesByType('resource')
+                                      .some(e => e.name.endsWith('/FiraSans-Regular.woff2'))""")

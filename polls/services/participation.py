@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app, render_template, url_for
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import _l, current_language, localized
+from citizen_portal.core.i18n import _l, current_language, localized, regional
 from citizen_portal.core.mail import Mail, send_mail
 from citizen_portal.core.security import token_hash
 
@@ -96,6 +97,7 @@ def email_hash(poll: Poll, email: str) -> str:
 class LinkRequest:
     email: str
     token: str | None  # None when the address already voted: nothing is sent
+    expires_at: datetime | None = None
 
 
 def request_vote_link(poll: Poll, email: str) -> LinkRequest:
@@ -111,9 +113,10 @@ def request_vote_link(poll: Poll, email: str) -> LinkRequest:
                                                                 Participation.marker == marker))
         if used:
             return LinkRequest(email, None)
+        expires_at = now() + LINK_VALID
         db.session.add(EmailToken(token_hash=token_hash(token), purpose="vote", target_id=poll.id,
-                                  email_hash=marker, expires_at=now() + LINK_VALID))
-    return LinkRequest(email, token)
+                                  email_hash=marker, expires_at=expires_at))
+    return LinkRequest(email, token, expires_at)
 
 
 def send_vote_link(poll: Poll, request: LinkRequest) -> None:
@@ -121,13 +124,13 @@ def send_vote_link(poll: Poll, request: LinkRequest) -> None:
     if request.token is None:
         return
     link = current_app.config["BASE_URL"].rstrip("/") + url_for("polls.poll", slug=poll.slug, t=request.token)
-    context = {"poll_title": localized(poll.title), "link": link, "hours": int(LINK_VALID.total_seconds() // 3600)}
-    send_mail(Mail(
-        to=request.email,
-        subject=str(_l("Ihr Link zur Abstimmung: %(title)s", title=context["poll_title"])),
-        text=render_template("email/polls/vote_link.txt", **context, language=current_language()),
-        kind="polls.vote_link",
-    ))
+    language = current_language()
+    with force_locale(regional(language)):  # dates and times as the language's region writes them (en-GB)
+        context = {"poll_title": localized(poll.title), "link": link, "hours": int(LINK_VALID.total_seconds() // 3600),
+                   "expires": request.expires_at, "closes": poll.closes_at}
+        subject = str(_l("Ihr Link zur Abstimmung: %(title)s", title=context["poll_title"]))
+        text = render_template("email/polls/vote_link.txt", **context, language=language)
+    send_mail(Mail(to=request.email, subject=subject, text=text, kind="polls.vote_link"))
 
 
 def vote_token(poll: Poll, token: str | None) -> EmailToken | None:

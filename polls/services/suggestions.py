@@ -29,7 +29,7 @@ from citizen_portal.core import locks
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.errors import Conflict, Invalid, NotFound
 from citizen_portal.core.extensions import db
-from citizen_portal.core.i18n import _l, current_language
+from citizen_portal.core.i18n import _l, current_language, regional
 from citizen_portal.core.mail import Mail, send_mail
 from citizen_portal.core.security import token_hash
 
@@ -99,6 +99,7 @@ def _link(endpoint: str, token: str) -> str:
 def submit(data: SuggestionInput) -> Notification:
     """A new suggestion, waiting for its confirmation link."""
     token = new_link_token()
+    expires_at = now() + LINK_VALID
     with write_transaction(locks.suggestions()):
         suggestion = Suggestion(title=data.title, text=data.text, category=data.category,
                                 email=data.email, language=current_language())
@@ -106,11 +107,11 @@ def submit(data: SuggestionInput) -> Notification:
         db.session.flush()
         db.session.add(EmailToken(token_hash=token_hash(token), purpose="suggest", target_id=suggestion.id,
                                   email_hash=keyed_hash(app_key("suggest"), normalize_email(data.email)),
-                                  expires_at=now() + LINK_VALID))
+                                  expires_at=expires_at))
     return Notification(data.email, "polls.suggestion_confirm", "email/polls/suggestion_confirm.txt",
                         _l("Bitte bestätigen Sie Ihren Vorschlag"),
                         {"title": data.title, "link": _link("polls.suggestion_confirm", token),
-                         "hours": int(LINK_VALID.total_seconds() // 3600)}, current_language())
+                         "hours": int(LINK_VALID.total_seconds() // 3600), "expires": expires_at}, current_language())
 
 
 def _take_token(token: str, purpose: str) -> EmailToken:
@@ -153,6 +154,7 @@ def confirm(token: str) -> Suggestion:
 def request_support(suggestion_id: int, email: str) -> Notification | None:
     """A one-time link to confirm the support; None (nothing sent) if the address supports it already."""
     token = new_link_token()
+    expires_at = now() + LINK_VALID
     marker = support_hash(suggestion_id, email)
     with write_transaction(locks.suggestions()):
         suggestion = get_public_suggestion(suggestion_id)
@@ -163,12 +165,12 @@ def request_support(suggestion_id: int, email: str) -> Notification | None:
                                                                 SuggestionSupport.email_hash == marker)):
             return None
         db.session.add(EmailToken(token_hash=token_hash(token), purpose="support", target_id=suggestion_id,
-                                  email_hash=marker, expires_at=now() + LINK_VALID))
+                                  email_hash=marker, expires_at=expires_at))
         title = suggestion.title
     return Notification(email, "polls.support_confirm", "email/polls/support_confirm.txt",
                         _l("Bitte bestätigen Sie Ihre Unterstützung"),
                         {"title": title, "link": _link("polls.suggestion_confirm", token),
-                         "hours": int(LINK_VALID.total_seconds() // 3600)}, current_language())
+                         "hours": int(LINK_VALID.total_seconds() // 3600), "expires": expires_at}, current_language())
 
 
 def moderate(suggestion_id: int, decision: str, reason: str | None, actor_id: int | None) -> Notification | None:
@@ -224,10 +226,11 @@ def _notification(suggestion: Suggestion, kind: str, template: str, extra: dict)
 
 
 def deliver(notification: Notification | None) -> None:
-    """After commit: send the notification, if any."""
+    """After commit: send the notification, if any, in its language; dates and times as that language's
+    region writes them (``regional``: English in en-GB, 24-hour)."""
     if notification is None:
         return
-    with force_locale(notification.language):
+    with force_locale(regional(notification.language)):
         mail = Mail(to=notification.to, subject=str(notification.subject),
                     text=render_template(notification.template, **notification.context), kind=notification.kind)
     send_mail(mail)

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from citizen_portal.core.i18n import _
+from citizen_portal.core.i18n import _, regional
 from citizen_portal.core.mail import Mail, send_mail
 
 log = logging.getLogger(__name__)
@@ -27,7 +27,7 @@ def _send(to: str | None, language: str, kind: str, subject: Any, template: str,
     if not to:
         return True
     try:
-        with force_locale(language or "de"):
+        with force_locale(regional(language or "de")):  # English dates in en-GB, 24-hour
             text = render_template(f"email/fairness/{template}.txt", **context)
             send_mail(Mail(to=to, subject=str(subject()), text=text, kind=kind))
     except Exception as error:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from flask import current_app, render_template, url_for
 from flask_babel import force_locale
 
-from citizen_portal.core.i18n import _, localized
+from citizen_portal.core.i18n import _, localized, regional
 from citizen_portal.core.mail import Attachment, Mail, send_mail
 from staff_calendar import services as calendar
 from staff_calendar.spaces.models import RoomRequest
@@ -19,7 +19,7 @@ def _link(endpoint: str, **values) -> str:
 
 
 def _send(request: RoomRequest, template: str, subject, kind: str, attachments=(), **context) -> None:
-    with force_locale(request.language):
+    with force_locale(regional(request.language)):  # English dates in en-GB, 24-hour
         room = localized(request.room.name, request.room.key)
         mail = Mail(to=request.email, subject=str(subject(room)), kind=kind, attachments=list(attachments),
                     text=render_template(template, request=request, room=room, **context))

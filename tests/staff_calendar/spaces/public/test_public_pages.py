@@ -101,6 +101,7 @@ def test_decline_mail_and_english_texts(app, site, smtp_sink):
     client.post("/raeume/buergerraum/anfragen", data=request_body(first), headers={"Accept-Language": "en"})
     [mail] = smtp_sink.wait_for(1)
     assert "Please confirm" in mail["Subject"]
+    assert f"- {first:%d/%m/%Y} 18:00–20:00: requested" in body_text(mail)  # en-GB: day first, 24-hour
     client.post(f"/raeume/bestaetigen/{_link(mail)}")
     login_as(client, admin)
     request_id = db.session.query(RoomRequest).one().id
