@@ -255,9 +255,13 @@ def test_demo_in_the_browser_lands_in_the_calendars(running_portal, page) -> Non
     [calendar] = [path for path in staff_calendars if events_with(env, instance, path, code)]
     assert "TRANSP:OPAQUE" in events_with(env, instance, calendar, code)[0]
     assert "Erika" not in events_with(env, instance, calendar, code)[0]  # no personal data by default
-    mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-             for path in sorted((instance / "mail").glob("*.eml"))]
-    [confirmation] = [mail for mail in mails if code in mail["Subject"]]
+    def confirmations() -> list:  # the mail is written after the response, by the process's courier
+        mails = [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                 for path in sorted((instance / "mail").glob("*.eml"))]
+        return [mail for mail in mails if code in mail["Subject"]]
+
+    wait_until(confirmations, f"the confirmation mail of {code}")
+    [confirmation] = confirmations()
     manage_url = re.search(r"https?://\S+/termine/verwalten/\S+", body_text(confirmation)).group(0)
     page.goto(base + "/termine/verwalten/" + manage_url.split("/termine/verwalten/", 1)[1])
     page.get_by_role("link", name="Termin absagen").click()
