@@ -90,8 +90,8 @@ def _run_courier() -> None:
         try:
             with app.app_context():
                 task(*args)
-        except Exception:  # logged by name only: arguments may carry personal data
-            log.exception("after-response task failed: %s", getattr(task, "__qualname__", task))
+        except Exception as exc:  # the task's name and the error's type only: messages may carry personal data
+            log.error("after-response task failed: %s (%s)", getattr(task, "__qualname__", task), type(exc).__name__)
         finally:
             _tasks.task_done()
 
