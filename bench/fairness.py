@@ -39,35 +39,51 @@ SERVICE, LOCATION = "aufenthalt", "abh"
 
 
 class Mailbox:
-    """The SMTP sink's messages indexed by recipient (each message parsed once), and their links."""
+    """The SMTP sink's messages indexed by recipient (each message parsed once by one pump thread),
+    and their links. A client waits on its own address's event: 550 clients polling the sink would
+    starve the sink's event loop in this process and make the mail, not the rules, the measure."""
 
     def __init__(self, sink) -> None:
         self.sink = sink
         self.lock = threading.Lock()
         self.seen = 0
         self.bodies: dict[str, list[str]] = {}
+        self.arrived: dict[str, threading.Event] = {}
+        self.closed = False
+        threading.Thread(target=self._pump, daemon=True).start()
 
-    def _refresh(self) -> None:
-        with self.lock:
+    def close(self) -> None:
+        self.closed = True
+
+    def _pump(self) -> None:
+        while not self.closed:
             with self.sink.condition:
+                while len(self.sink.messages) <= self.seen and not self.closed:
+                    self.sink.condition.wait(1.0)
                 new = list(self.sink.messages[self.seen:])
             self.seen += len(new)
             for message in new:
                 text = message.get_body(preferencelist=("plain",)).get_content()
-                self.bodies.setdefault(message["To"].lower(), []).append(text)
+                address = message["To"].lower()
+                with self.lock:
+                    self.bodies.setdefault(address, []).append(text)
+                    self.arrived.setdefault(address, threading.Event()).set()
 
     def link(self, address: str, path: str, timeout: float = 60.0) -> tuple[int, str] | None:
         deadline = clock.monotonic() + timeout
         pattern = re.compile(rf"/termine/warteliste/{path}/(\d+)\?token=([\w-]+)")
+        address = address.lower()
         while True:
-            self._refresh()
-            for text in self.bodies.get(address.lower(), []):
-                match = pattern.search(text)
-                if match:
-                    return int(match.group(1)), match.group(2)
-            if clock.monotonic() >= deadline:
+            with self.lock:
+                for text in self.bodies.get(address, []):
+                    match = pattern.search(text)
+                    if match:
+                        return int(match.group(1)), match.group(2)
+                arrived = self.arrived.setdefault(address, threading.Event())
+                arrived.clear()
+            remaining = deadline - clock.monotonic()
+            if remaining <= 0 or not arrived.wait(remaining):
                 return None
-            clock.sleep(0.3)
 
 
 class Actor:
@@ -259,6 +275,7 @@ def run(kind: str, args, database_url: str, workdir: Path) -> dict:
         for thread in threads:
             thread.join()
         print(f"({kind}) done in {clock.monotonic() - began:.0f} s", file=sys.stderr, flush=True)
+    mail.close()
     winners = _booked_mailboxes(app, day)
     for actor in actors:
         if kind == "c":

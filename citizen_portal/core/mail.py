@@ -7,9 +7,7 @@ Rules:
   response (``core.after_response``: the citizen never waits for the relay, and the time of an answer
   does not tell whether a mail was sent). A relay that is down or refuses costs nothing but time: the
   worker's job "mail-outbox" retries with backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS`` and
-  delivers what a stopped process left, so no mail is lost on an exception. A queued mail is claimed
-  by its own process at once (``CLAIM_SECONDS``): one write after the response, not two, and the
-  worker leaves it alone until that claim has run out.
+  delivers what a stopped process left, so no mail is lost on an exception.
 - Header fields never carry line breaks: a subject is one line whatever a user typed into a name or
   title (no header injection), and the recipient must be one plain address.
 - Delivered and given-up messages are erased from the outbox (only kind and times stay); log lines
@@ -110,22 +108,17 @@ def send_mail(mail: Mail) -> None:
     except ValueError:  # input that should have been refused before the commit: never a 500 after it
         log.error("mail not queued: %s (invalid recipient or header)", mail.kind)
         return
-    claimed_until = datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS)  # this process delivers it next
     with write_transaction(locks.mail_outbox()):
-        queued = QueuedMail(kind=mail.kind[:64], message=message, request_id=current_request_id(),
-                            claimed_until=claimed_until)
+        queued = QueuedMail(kind=mail.kind[:64], message=message, request_id=current_request_id())
         db.session.add(queued)
-    after_response(_deliver_queued, queued.id, message, claimed_until, current_request_id())
+    after_response(_deliver_queued, queued.id, current_request_id())
 
 
-def _deliver_queued(mail_id: int, message: bytes, claimed_until: datetime, request_id: str | None) -> None:
-    """The courier's delivery of a mail its process queued (and claimed at once): while at least half
-    of that claim is left nobody else can take the row, so it is sent without claiming again."""
+def _deliver_queued(mail_id: int, request_id: str | None) -> None:
+    """The courier's delivery of a mail its process queued: claimed first like the worker's, so a
+    courier that falls behind and the worker never send one mail twice."""
     with bound_request_id(request_id):  # the log lines of the request that queued it
-        if datetime.now(UTC) < claimed_until - timedelta(seconds=CLAIM_SECONDS / 2):
-            _transmit_and_record(mail_id, message)
-        else:  # the courier was late: the worker takes the row once the claim has run out
-            _deliver(mail_id)
+        _deliver(mail_id)
 
 
 def deliver_mail_outbox(limit: int = 50) -> str:
@@ -160,10 +153,6 @@ def _deliver(mail_id: int) -> bool:
     message = _claim(mail_id)
     if message is None:
         return False
-    return _transmit_and_record(mail_id, message)
-
-
-def _transmit_and_record(mail_id: int, message: bytes) -> bool:
     try:
         _transmit(message)
     except Exception as exc:  # the relay is down or refused: try again later
