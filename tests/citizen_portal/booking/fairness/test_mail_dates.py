@@ -3,10 +3,8 @@ names the day and time in en-GB style (day before month, 24-hour), a German one 
 
 from __future__ import annotations
 
-from citizen_portal.booking import services
-from tests.citizen_portal.booking.factories import contact
-from tests.citizen_portal.booking.fairness.helpers import link_token, setup
-from tests.citizen_portal.booking.fairness.test_views import a_week_ahead, join_form
+from tests.citizen_portal.booking.fairness.helpers import setup
+from tests.citizen_portal.booking.fairness.test_views import offered_through_the_pages
 from tests.fixtures.mail import body_text
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
@@ -15,15 +13,7 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 
 
 def _offer_text(client, smtp_sink, location, service, language: str) -> tuple[str, object]:
-    client.post(f"/termine/warteliste/{service.key}/eintragen", data=join_form(),
-                headers={"Accept-Language": language})
-    entry_id, token = link_token(smtp_sink.wait_for(1)[0], "bestaetigen")
-    client.post(f"/termine/warteliste/bestaetigen/{entry_id}?token={token}", data={})
-    start = a_week_ahead(9)
-    other = services.book(services.BookingRequest(service.key, location.key, start, contact(email="o@example.org")))
-    smtp_sink.clear()
-    services.cancel(other.appointment.code, other.manage_token)
-    offer = next(m for m in smtp_sink.wait_for(2) if "/angebot/" in body_text(m))
+    offer, start = offered_through_the_pages(client, smtp_sink, location, service, language)
     return " ".join(body_text(offer).split()), start
 
 

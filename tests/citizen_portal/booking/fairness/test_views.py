@@ -81,16 +81,23 @@ def test_service_without_waiting_list_answers_409_and_when_full_points_to_bookin
     assert "Termin direkt buchen" in page.text
 
 
-def test_offer_page_books_the_time(app, client, smtp_sink):
-    location, service, _ = setup()
-    client.post(f"/termine/warteliste/{service.key}/eintragen", data=join_form())
+def offered_through_the_pages(client, smtp_sink, location, service, language: str = "de"):
+    """Join and confirm through the pages, then someone else's 09:00 a week ahead is cancelled:
+    the offer mail and its start."""
+    client.post(f"/termine/warteliste/{service.key}/eintragen", data=join_form(),
+                headers={"Accept-Language": language})
     entry_id, token = link_token(smtp_sink.wait_for(1)[0], "bestaetigen")
     client.post(f"/termine/warteliste/bestaetigen/{entry_id}?token={token}", data={})
     start = a_week_ahead(9)
     other = services.book(services.BookingRequest(service.key, location.key, start, contact(email="o@example.org")))
     smtp_sink.clear()
     services.cancel(other.appointment.code, other.manage_token)
-    offer_mail = next(m for m in smtp_sink.wait_for(2) if "/angebot/" in body_text(m))
+    return next(m for m in smtp_sink.wait_for(2) if "/angebot/" in body_text(m)), start
+
+
+def test_offer_page_books_the_time(app, client, smtp_sink):
+    location, service, _ = setup()
+    offer_mail, start = offered_through_the_pages(client, smtp_sink, location, service)
     offer_id, offer_token = link_token(offer_mail, "angebot")
     page = client.get(f"/termine/warteliste/angebot/{offer_id}?token={offer_token}")
     assert page.status_code == 200 and "Termin verbindlich buchen" in page.text
