@@ -16,9 +16,8 @@ import pytest
 import requests
 
 from citizen_portal.core.after_response import after_response, wait_until_idle
-from citizen_portal.core.extensions import db
-from tests.citizen_portal.booking.factories import ALL_WEEK, make_setup
-from tests.factories import build_app, not_a_holiday
+from tests.citizen_portal.booking.test_race import seed
+from tests.factories import not_a_holiday
 from tests.fixtures.gunicorn import gunicorn_instance
 from tests.fixtures.mail import SmtpSink
 from tests.fixtures.patience import patience
@@ -38,12 +37,9 @@ def slow_relay():
 def served(fresh_database_url, tmp_path, slow_relay):
     """gunicorn (2 workers, delivery after the response: the default) on a seeded database."""
     instance = tmp_path / "instance"
-    app = build_app(fresh_database_url, instance)
-    with app.app_context():
-        location, service, _ = make_setup(1, opening_hours=dict(ALL_WEEK), holidays=None)
-        keys = {"service": service.key, "location": location.key}
-        db.session.commit()
-        db.engine.dispose()
+    instance.mkdir()
+    service, location, _ = seed(fresh_database_url, instance)
+    keys = {"service": service, "location": location}
     relay = {key: str(value) for key, value in slow_relay.config.items()}
     with gunicorn_instance(fresh_database_url, instance, workers=2, RATELIMIT_ENABLED="false", **relay) as url:
         yield url, keys

@@ -26,7 +26,7 @@ from citizen_portal.booking.api_schemas import (
     SlotTakenProblem,
 )
 from citizen_portal.booking.limits import booking_limit, slot_search_limit
-from citizen_portal.booking.models import Appointment, Location
+from citizen_portal.booking.models import Location
 from citizen_portal.core import captcha
 from citizen_portal.core.access import bearer_token, client_location_restricted, client_sees_location
 from citizen_portal.core.api import MANAGE_TOKEN, Problem, operation, raw_json_response
@@ -38,10 +38,6 @@ from citizen_portal.core.i18n import _l, current_language, localized, supported_
 bp = Blueprint("booking_api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
 TAGS = ("appointments",)
-
-
-def appointment_out(appointment: Appointment) -> AppointmentOut:
-    return AppointmentOut.of(appointment)
 
 
 def _bearer() -> str:
@@ -113,7 +109,7 @@ def create_appointment(body: schemas.NewAppointment):
 @operation(bp, "GET", "/appointments/<code>", summary=_l("Termin anzeigen"), scope="appointments.read",
            responses={200: AppointmentOut, 404: Problem}, tags=TAGS, access=MANAGE_TOKEN)
 def show_appointment(code: str) -> AppointmentOut:
-    return appointment_out(services.get_by_token(code, _bearer()))
+    return AppointmentOut.of(services.get_by_token(code, _bearer()))
 
 
 @operation(bp, "PATCH", "/appointments/<code>", summary=_l("Termin verschieben"), scope="appointments.write",
@@ -121,7 +117,7 @@ def show_appointment(code: str) -> AppointmentOut:
            body=schemas.ChosenTime, responses={200: AppointmentOut, 404: Problem, 409: SlotTakenProblem},
            tags=TAGS, access=MANAGE_TOKEN, limits=(booking_limit,))
 def move_appointment(code: str, body: schemas.ChosenTime) -> AppointmentOut:
-    return appointment_out(services.move(code, _bearer(), body.start))
+    return AppointmentOut.of(services.move(code, _bearer(), body.start))
 
 
 @operation(bp, "DELETE", "/appointments/<code>", summary=_l("Termin absagen"), scope="appointments.write",
@@ -129,4 +125,4 @@ def move_appointment(code: str, body: schemas.ChosenTime) -> AppointmentOut:
            body=schemas.NoBody, responses={200: AppointmentOut, 404: Problem, 409: Problem},
            tags=TAGS, access=MANAGE_TOKEN, limits=(booking_limit,))
 def cancel_appointment(code: str, body: schemas.NoBody) -> AppointmentOut:
-    return appointment_out(services.cancel(code, _bearer()))
+    return AppointmentOut.of(services.cancel(code, _bearer()))
