@@ -1,13 +1,15 @@
 """Run a command (by default the SQLite test pass) with the clock set to an awkward moment.
 
-The suite must pass at any hour. This starts the command under Debian's libfaketime with the clock
-moved to the next occurrence of one of these local moments (``PORTAL_TIMEZONE``, Europe/Berlin):
+The suite must pass at any hour. This starts the command with the wall clock moved (by the
+``LD_PRELOAD`` library below) to the next occurrence of one of these local moments
+(``PORTAL_TIMEZONE``, Europe/Berlin):
 
     friday-evening   a Friday, 20:30 (afternoon half-days and opening hours are over)
     sunday-night     a Sunday, 23:55 (midnight and a new week arrive during the run)
     dst-monday       the Monday after the spring DST change, 07:55
     new-years-eve    31 December, 23:50 (a new year arrives during the run)
-    rotate           one of the four, chosen by the day of the year (what CI runs)
+    rotate           one of the four, chosen by the day of the year (``make test-clock``'s default;
+                     CI runs all four: ``.ci/run``)
 
 The wall clock is shifted by a fixed offset, so it keeps running and every child process (Radicale,
 gunicorn, Chromium, SQLite) sees the same time; monotonic clocks stay real, so sleeps, timeouts and
