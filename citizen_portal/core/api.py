@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, request
@@ -163,9 +163,15 @@ def json_response(payload: Any, status: int = 200, headers: dict[str, str] | Non
     return response
 
 
+@lru_cache(maxsize=api_http.BODY_MEMO_SIZE)
+def _encoded(body: str) -> bytes:
+    return (body.rstrip("\n") + "\n").encode()
+
+
 def raw_json_response(body: str, status: int = 200) -> Response:
-    """A JSON string already serialised by a service (its cached answer)."""
-    return current_app.response_class(body.rstrip("\n") + "\n", status=status, mimetype="application/json")
+    """A JSON string already serialised by a service (its cached answer), encoded once: every hit
+    serves the same bytes, whose ETag and item count ``api_http`` then computes once."""
+    return current_app.response_class(_encoded(body), status=status, mimetype="application/json")
 
 
 def _reply(operation: Operation, result: Any) -> Response:

@@ -17,6 +17,7 @@ import hashlib
 import json
 import re
 import time
+from functools import lru_cache
 from urllib.parse import quote
 
 from flask import Response, current_app, request
@@ -63,13 +64,28 @@ def page_window() -> tuple[int, int]:
     return (_decode_cursor(cursor) if cursor is not None else 0), limit
 
 
+# A cached answer's body is one bytes object served again and again (``core.api.raw_json_response``);
+# bytes keep their hash, so these memos cost one lookup for it and parse or hash it once.
+BODY_MEMO_SIZE = 64
+
+
+@lru_cache(maxsize=BODY_MEMO_SIZE)
+def _item_count(body: bytes, key: str) -> int:
+    return len(json.loads(body).get(key, []))
+
+
+@lru_cache(maxsize=BODY_MEMO_SIZE)
+def _etag(body: bytes) -> str:
+    return hashlib.sha256(body).hexdigest()[:32]
+
+
 def paginate(response: Response, key: str, window: tuple[int, int]) -> Response:
     """Cut the list ``key`` of a JSON answer to the requested page and link the next one."""
     offset, limit = window
+    if offset == 0 and _item_count(response.get_data(), key) <= limit:
+        return response  # one page: the answer as it is (a cached body stays byte for byte)
     payload = json.loads(response.get_data())
     items = payload.get(key, [])
-    if offset == 0 and len(items) <= limit:
-        return response  # one page: the answer as it is (a cached body stays byte for byte)
     payload[key] = items[offset:offset + limit]
     response.set_data(current_app.json.dumps(payload) + "\n")
     if offset + limit < len(items):
@@ -85,7 +101,7 @@ def _quote(value: str) -> str:
 
 
 def etag_of(response: Response) -> str:
-    return hashlib.sha256(response.get_data()).hexdigest()[:32]
+    return _etag(response.get_data())
 
 
 def conditional(response: Response) -> Response:

@@ -54,8 +54,10 @@ def configure_engine(engine: Engine, lock_timeout_seconds: float) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        mode = connection.get_execution_options().get("sqlite_begin", "")
-        connection.exec_driver_sql(f"BEGIN {mode}".strip())
+        options = connection.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement its own transaction (the slot cache's one-statement checks)
+        connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', '')}".strip())
 
 
 class UnsavedChanges(RuntimeError):

@@ -45,7 +45,10 @@ HSTS = "max-age=31536000"
 
 
 def _is_private(response: Response) -> bool:
-    if "Authorization" in request.headers or getattr(current_user, "is_authenticated", False):
+    if "Authorization" in request.headers:
+        return True
+    # Without a cookie nobody is logged in: the user is only loaded when one came along.
+    if request.cookies and getattr(current_user, "is_authenticated", False):
         return True
     if session.modified or (session.accessed and session):
         return True
@@ -55,8 +58,9 @@ def _is_private(response: Response) -> bool:
 def init_app(app: Flask) -> None:
     @app.after_request
     def _security_headers(response: Response) -> Response:
-        for name, value in STATIC_HEADERS.items():
-            response.headers.setdefault(name, value)
+        present = {name.lower() for name, _value in response.headers}
+        response.headers.extend([(name, value) for name, value in STATIC_HEADERS.items()
+                                 if name.lower() not in present])
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", HSTS)
         if "Cache-Control" not in response.headers and _is_private(response):

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Engine, column, func, select, text, update
+from sqlalchemy import Engine, TextualSelect, column, func, select, text, update
 
 from citizen_portal.booking.models import SlotVersion, StaffDayVersion, StaffMember
 from citizen_portal.core.extensions import db
@@ -95,16 +95,43 @@ _TOKEN = select(SlotVersion.token).where(SlotVersion.id == 1).scalar_subquery()
 
 def _one_row(statement):
     """Run a read-only statement. Outside a transaction on an engine-bound session (a request that
-    has not touched the database yet) on a pooled connection in autocommit mode: no BEGIN/ROLLBACK
-    round trips and no session transaction; else in the session's transaction (which sees its own
-    uncommitted writes, e.g. in tests)."""
+    has not touched the database yet) in autocommit mode: no BEGIN/ROLLBACK round trips and no
+    session transaction; a precompiled statement (``_precompiled``) then goes straight to a pooled
+    DBAPI connection (SQLAlchemy's connection, events and result processing cost more than the
+    statement). Else in the session's transaction (which sees its own uncommitted writes, e.g. in
+    tests)."""
     session = db.session()  # the scoped session of this context
     bind = session.get_bind()
     if isinstance(bind, Engine) and not session.in_transaction():
+        if isinstance(statement, TextualSelect) and "%" not in statement.element.text:
+            return _autocommit_row(bind, statement.element.text)
         with bind.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT")
             return connection.execute(statement).one()
     return session.connection().execute(statement).one()
+
+
+def _autocommit_row(engine: Engine, sql: str) -> tuple:
+    """The one row of ``sql`` (no parameters; ``%`` excluded, which pyformat drivers would read as
+    one) on a pooled DBAPI connection: SQLite's connections run without implicit transactions
+    (``core.database``); psycopg's is switched to autocommit for this statement."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        switch = getattr(driver, "autocommit", None) is False
+        if switch:
+            driver.autocommit = True
+        try:
+            cursor = raw.cursor()
+            cursor.execute(sql)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            if switch:
+                driver.autocommit = False
+    finally:
+        raw.close()
+    return tuple(row)
 
 
 def invalidate_for_staff_bookings(_sender: object, *, usernames: tuple[str, ...] = (), **_extra: object) -> None:
