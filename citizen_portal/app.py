@@ -31,6 +31,7 @@ from citizen_portal.core import (
     worker,
 )
 from citizen_portal.core.extensions import babel, csrf, db, limiter, login_manager, migrate
+from citizen_portal.core.portal_flask import PortalFlask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -39,7 +40,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, then every package's models, blueprints, CLI groups,
     periodic jobs and health checks, listed here explicitly (this is the one module that imports them)."""
     instance_path = os.environ.get("PORTAL_INSTANCE_PATH") or str(PROJECT_ROOT / "instance")
-    app = Flask(
+    app = PortalFlask(
         "citizen_portal",
         instance_path=instance_path,
         template_folder=str(PROJECT_ROOT / "templates"),

@@ -104,9 +104,14 @@ def etag_of(response: Response) -> str:
     return _etag(response.get_data())
 
 
+CONDITIONAL_HEADERS = ("If-None-Match", "If-Modified-Since", "Range", "If-Range")
+
+
 def conditional(response: Response) -> Response:
     """A successful GET answer with its ``ETag``; 304 when ``If-None-Match`` names it."""
     response.set_etag(etag_of(response))
+    if not any(name in request.headers for name in CONDITIONAL_HEADERS):
+        return response  # nothing to compare: werkzeug's make_conditional would only add a Date
     return response.make_conditional(request)
 
 
