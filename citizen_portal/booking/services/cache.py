@@ -28,12 +28,13 @@ import uuid
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import Engine, TextualSelect, column, func, select, text, update
 
 from citizen_portal.booking.models import SlotVersion, StaffDayVersion, StaffMember
+from citizen_portal.core import change_notices
 from citizen_portal.core.extensions import db
 from staff_calendar import services as calendar_services
 
@@ -185,11 +186,37 @@ def input_version() -> str:
     return _one_row(select(_TOKEN))[0] or ""
 
 
-def check(entry: Entry | None, now: datetime) -> tuple[bool, str]:
-    """(is ``entry`` valid, the current input version): one statement reads the input version and
-    the entry's mirror version together."""
+NOTICE_CHANNELS = ("booking_slot_inputs",)  # notified by the three version tables (migration 2901)
+
+
+def _notices() -> tuple[bool, int]:
+    """(listening, generation) of this process's change notices (``core.change_notices``) for a request
+    outside a transaction on PostgreSQL; else (False, 0): inside a transaction the statement must
+    see the transaction's own writes."""
+    session = db.session()
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or session.in_transaction():
+        return False, 0
+    return change_notices.state(bind, NOTICE_CHANNELS)
+
+
+class Validation(NamedTuple):
+    valid: bool
+    token: str  # the input version (read by the statement, or the entry's when none ran)
+    notices: int | None  # the change-notice generation read first, when this process listens
+
+
+def check(entry: Entry | None, now: datetime) -> Validation:
+    """Whether ``entry`` is valid: one statement reads the input version and the entry's staff/day and
+    mirror versions together, unless no change notice has arrived since the last such statement
+    validated the entry (PostgreSQL; see ``core.change_notices``). ``notices`` is read before any
+    statement, so an entry computed after this check may keep it."""
+    listening, generation = _notices()  # first: any later commit raises it
+    seen = generation if listening else None
     if entry is None or not entry.computed_at <= now.timestamp() < entry.valid_until:
-        return False, input_version()
+        return Validation(False, input_version(), seen)
+    if seen is not None and entry.extras.get("notice_generation") == seen:
+        return Validation(True, entry.token, seen)
     statement = entry.extras.get("check")
     if statement is None:  # built once per entry (building it costs more than running it)
         columns = [_TOKEN]
@@ -205,4 +232,6 @@ def check(entry: Entry | None, now: datetime) -> tuple[bool, str]:
         valid = valid and int(row.pop(0) or 0) == entry.day_version
     if entry.calendar_keys:
         valid = valid and row.pop(0) == entry.mirror_version
-    return valid, token
+    if valid:
+        entry.extras["notice_generation"] = seen
+    return Validation(valid, token, seen)

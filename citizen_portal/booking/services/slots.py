@@ -47,8 +47,8 @@ def _cached_plan(service_key: str, first_day: date, last_day: date, location_key
     cache = slot_cache_module.slot_cache()
     key = (service_key, location_key, first_day, last_day)
     entry = cache.get(key)
-    valid, token = slot_cache_module.check(entry, now)  # read before any data: later changes are seen next time
-    if valid:
+    validation = slot_cache_module.check(entry, now)  # read before any data: later changes are seen next time
+    if validation.valid:
         cache.hits += 1
         return entry
     cache.misses += 1
@@ -57,11 +57,12 @@ def _cached_plan(service_key: str, first_day: date, last_day: date, location_key
         offered_location(service, location_key)
     result = plan(service, first_day, last_day, now=now, location_key=location_key, with_validity=True)
     entry = slot_cache_module.Entry(
-        token=token, computed_at=now.timestamp(), valid_until=result.valid_until,
+        token=validation.token, computed_at=now.timestamp(), valid_until=result.valid_until,
         calendar_keys=result.calendar_keys, mirror_version=result.mirror_version, value=result.slots,
         staff_ids=result.staff_ids, version_days=result.version_days, day_version=result.day_version,
+        extras={"notice_generation": validation.notices},
     )
-    if token:
+    if validation.token:
         cache.put(key, entry)
     return entry
 
