@@ -2,7 +2,8 @@
 
 An entry is the result of ``slots.plan`` for (service, location, first day, last day) and is used
 only while all of these hold (checked on every request, so a change made by any worker, the admin
-UI, the site loader or the calendar sync is visible on the very next request in every process):
+UI, the site loader or the calendar sync is visible on the very next request in every process; on
+PostgreSQL, once its change notice has arrived, see below):
 
 - the booking input version (``SlotVersion.token``, replaced by database triggers in the same
   transaction as any change of locations, services, staff, their links or the site settings, and
@@ -17,8 +18,11 @@ UI, the site loader or the calendar sync is visible on the very next request in 
   slot that is released after the delay, lead time passing the first slot, the local day/horizon
   moving at midnight) cannot have changed the result yet.
 
-Cost of a hit: one small statement (the three versions), outside any transaction. Entries per app
-(``app.extensions``), least recently used out.
+Cost of a hit: one small statement (the three versions), outside any transaction, on a pooled DBAPI
+connection. On PostgreSQL none while the process listens for change notices
+(``core.change_notices``; migration 2901 notifies from the three version tables): an entry keeps
+the notice generation read before it was computed or last validated, and is validated by the
+statement again only after a notice. Entries per app (``app.extensions``), least recently used out.
 """
 
 from __future__ import annotations
