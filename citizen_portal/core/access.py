@@ -152,7 +152,7 @@ def current_principal() -> Principal | None:
         if principal is None:
             raise Unauthorized(_l("Das API-Token ist ungültig, abgelaufen oder widerrufen."))
         if principal.kind == "user":
-            g._login_user = db.session.get(User, principal.user_id)
+            g._login_user = principal.user
     elif current_user.is_authenticated:
         principal = user_principal(current_user)
     else:

@@ -15,7 +15,7 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -53,6 +53,7 @@ class Principal:
     name: str = ""
     location_ids: frozenset[int] | None = None
     staff_usernames: frozenset[str] | None = None
+    user: User | None = field(default=None, compare=False, repr=False)  # the person, loaded with her token
 
     def has(self, scope: str) -> bool:
         return scope in self.scopes
@@ -72,7 +73,7 @@ class Principal:
 def user_principal(user: User) -> Principal:
     """A person: the scopes of her roles, no restriction beyond what the roles' rules decide."""
     return Principal("user", scopes_for_roles(user.role_list), user_id=user.id, username=user.username,
-                     name=user.username)
+                     name=user.username, user=user)
 
 
 def client_principal(client: ApiClient, granted: Iterable[str]) -> Principal:

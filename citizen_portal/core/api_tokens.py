@@ -70,11 +70,12 @@ def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     moment = now or utcnow()
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= moment:
+    found = db.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                               .where(ApiToken.token_hash == token_hash(token))).first()
+    if found is None:
         return None
-    user = db.session.get(User, row.user_id)
-    if user is None or not user.active:
+    row, user = found
+    if row.revoked_at is not None or row.expires_at <= moment or not user.active:
         return None
     if row.last_used_at is None or row.last_used_at <= moment - LAST_USED_INTERVAL:
         _record_use(row.id, moment)
