@@ -4,7 +4,6 @@ reconnects, and then counts that as a change too. SQLite has none."""
 
 from __future__ import annotations
 
-import gc
 import time
 
 import pytest
@@ -68,13 +67,15 @@ def test_a_lost_connection_stops_listening_until_the_listener_is_back(fresh_data
 
 
 @pytest.mark.postgresql_only
-def test_the_engines_end_ends_its_listener(fresh_database_url):
+def test_disposing_the_engine_ends_its_listener_and_the_next_use_starts_one(fresh_database_url):
     engine = create_engine(fresh_database_url)
     listener = change_notices.listener(engine, CHANNELS)
     wait_until(lambda: listener.state()[0], "the listener to listen")
     engine.dispose()
-    del engine
-    gc.collect()
     assert listener.stopped.is_set()
     listener.thread.join(timeout=patience(10))
     assert not listener.thread.is_alive()  # its connection is closed with it
+    again = change_notices.listener(engine, CHANNELS)
+    assert again is not listener
+    wait_until(lambda: again.state()[0], "the new listener to listen")
+    engine.dispose()

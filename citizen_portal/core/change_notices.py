@@ -9,6 +9,8 @@ Rules:
   that validates an entry, keeps the generation with the entry, and may skip that query while the
   listener is listening and the generation is unchanged: every commit after the query's snapshot
   sends a notice.
+- One listener per process and connection pool: ``engine.dispose()`` (or the engine's end) stops it
+  and closes its connection; the next use starts a new one.
 - ``listening`` is false until ``LISTEN`` has been acknowledged, after any error of the listener's
   connection (it reconnects with backoff; the reconnection raises the generation), when the
   connection has not proven alive (a notice or a keepalive) for ``ALIVE_SECONDS``, in a forked child
@@ -108,14 +110,14 @@ def listener(engine: Engine, channels: tuple[str, ...]) -> Listener | None:
     in a forked child); ``None`` on a database without notices."""
     if engine.dialect.name != "postgresql":
         return None
-    key = (os.getpid(), id(engine), channels)
+    key = (os.getpid(), id(engine.pool), channels)
     found = _listeners.get(key)
     if found is None or found.stopped.is_set():
         with _listeners_lock:
             found = _listeners.get(key)
             if found is None or found.stopped.is_set():
                 found = _listeners[key] = Listener(engine, channels)
-                weakref.finalize(engine, _forget, key, found)  # the engine's end ends its listener
+                weakref.finalize(engine.pool, _forget, key, found)  # ends with the pool (``dispose()``)
     return found
 
 
