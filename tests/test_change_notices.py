@@ -12,34 +12,34 @@ from sqlalchemy import create_engine, text
 from citizen_portal.core import change_notices
 from tests.fixtures.patience import patience, wait_until
 
-CHANNELS = ("booking_slot_inputs",)
+CHANNEL = change_notices.register("booking_slot_inputs")
 
 
 def test_sqlite_has_no_listener():
     engine = create_engine("sqlite://")
-    assert change_notices.listener(engine, CHANNELS) is None
-    assert change_notices.state(engine, CHANNELS) == (False, 0)
+    assert change_notices.listener(engine) is None
+    assert change_notices.state(engine, CHANNEL) == (False, 0)
 
 
 @pytest.mark.postgresql_only
 def test_a_committed_change_raises_the_generation_and_an_open_one_does_not(fresh_database_url):
     engine = create_engine(fresh_database_url)
-    listener = change_notices.listener(engine, CHANNELS)
+    listener = change_notices.listener(engine)
     try:
-        assert listener is change_notices.listener(engine, CHANNELS)  # one per process and database
-        wait_until(lambda: listener.state()[0], "the listener to listen")
-        before = listener.state()[1]
+        assert listener is change_notices.listener(engine)  # one per process and database
+        wait_until(lambda: listener.state(CHANNEL)[0], "the listener to listen")
+        before = listener.state(CHANNEL)[1]
         with engine.connect() as connection:
             connection.execute(text("UPDATE booking_slot_version SET token = 'changed' WHERE id = 1"))
             time.sleep(0.3)
-            assert listener.state() == (True, before)  # not committed yet: no notice
+            assert listener.state(CHANNEL) == (True, before)  # not committed yet: no notice
             connection.commit()
-        wait_until(lambda: listener.state()[1] > before, "the notice of the commit")
-        after = listener.state()[1]
+        wait_until(lambda: listener.state(CHANNEL)[1] > before, "the notice of the commit")
+        after = listener.state(CHANNEL)[1]
         with engine.begin() as connection:  # an unrelated table: no notice
             connection.execute(text("UPDATE appointments SET language = 'en' WHERE id = -1"))
         time.sleep(0.3)
-        assert listener.state() == (True, after)
+        assert listener.state(CHANNEL) == (True, after)
     finally:
         listener.stop()
         engine.dispose()
@@ -48,19 +48,19 @@ def test_a_committed_change_raises_the_generation_and_an_open_one_does_not(fresh
 @pytest.mark.postgresql_only
 def test_a_lost_connection_stops_listening_until_the_listener_is_back(fresh_database_url):
     engine = create_engine(fresh_database_url)
-    listener = change_notices.listener(engine, CHANNELS)
+    listener = change_notices.listener(engine)
     try:
-        wait_until(lambda: listener.state()[0], "the listener to listen")
-        before = listener.state()[1]
+        wait_until(lambda: listener.state(CHANNEL)[0], "the listener to listen")
+        before = listener.state(CHANNEL)[1]
         with engine.begin() as connection:
             ended = connection.execute(text(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND application_name = :name"),
                 {"name": change_notices.APPLICATION_NAME}).all()
         assert ended, "the listener's connection was not found"
-        wait_until(lambda: listener.state()[1] > before, "the listener to notice the lost connection")
-        wait_until(lambda: listener.state()[0], "the listener to listen again")
-        assert listener.state()[1] > before  # whatever was cached is validated once more
+        wait_until(lambda: listener.state(CHANNEL)[1] > before, "the listener to notice the lost connection")
+        wait_until(lambda: listener.state(CHANNEL)[0], "the listener to listen again")
+        assert listener.state(CHANNEL)[1] > before  # whatever was cached is validated once more
     finally:
         listener.stop()
         engine.dispose()
@@ -69,13 +69,13 @@ def test_a_lost_connection_stops_listening_until_the_listener_is_back(fresh_data
 @pytest.mark.postgresql_only
 def test_disposing_the_engine_ends_its_listener_and_the_next_use_starts_one(fresh_database_url):
     engine = create_engine(fresh_database_url)
-    listener = change_notices.listener(engine, CHANNELS)
-    wait_until(lambda: listener.state()[0], "the listener to listen")
+    listener = change_notices.listener(engine)
+    wait_until(lambda: listener.state(CHANNEL)[0], "the listener to listen")
     engine.dispose()
     assert listener.stopped.is_set()
     listener.thread.join(timeout=patience(10))
     assert not listener.thread.is_alive()  # its connection is closed with it
-    again = change_notices.listener(engine, CHANNELS)
+    again = change_notices.listener(engine)
     assert again is not listener
-    wait_until(lambda: again.state()[0], "the new listener to listen")
+    wait_until(lambda: again.state(CHANNEL)[0], "the new listener to listen")
     engine.dispose()

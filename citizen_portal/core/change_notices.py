@@ -4,11 +4,12 @@ in-process caches that a table they depend on has changed, so a cache hit needs 
 Rules:
 - Triggers (migrations) call ``pg_notify(channel, '')`` in the writing transaction; PostgreSQL
   delivers the notice when that transaction commits, to every listening connection.
-- ``state(engine, channel)`` is (listening, generation). The generation grows with every notice on
-  the channel and every (re)connection of the listener. A cache reads the state *before* the query
-  that validates an entry, keeps the generation with the entry, and may skip that query while the
-  listener is listening and the generation is unchanged: every commit after the query's snapshot
-  sends a notice.
+- A cache declares its channel with ``register`` at import time. ``state(engine, channel)`` is
+  (listening, generation); the generation grows with every notice on any channel and every
+  (re)connection of the listener (one connection per process listens on all channels). A cache
+  reads the state *before* the query that validates an entry, keeps the generation with the entry,
+  and may skip that query while the listener is listening and the generation is unchanged: every
+  commit after the query's snapshot sends a notice.
 - One listener per process and connection pool: ``engine.dispose()`` (or the engine's end) stops it
   and closes its connection; the next use starts a new one.
 - ``listening`` is false until ``LISTEN`` has been acknowledged, after any error of the listener's
@@ -30,6 +31,9 @@ import time
 import weakref
 
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from citizen_portal.core.database import holds_writes
 
 log = logging.getLogger(__name__)
 
@@ -39,14 +43,24 @@ RECONNECT_SECONDS = (0.2, 30.0)  # first and largest wait after a failure
 APPLICATION_NAME = "change-notices"  # how the listener's connection shows in pg_stat_activity
 
 
-class Listener:
-    """One thread with one autocommit connection listening on ``channels`` (see the module docstring)."""
+_channels: set[str] = set()
 
-    def __init__(self, engine: Engine, channels: tuple[str, ...]) -> None:
+
+def register(channel: str) -> str:
+    """Declare a channel a cache depends on (at import time, before the listener connects)."""
+    _channels.add(channel)
+    return channel
+
+
+class Listener:
+    """One thread with one autocommit connection listening on every registered channel; any notice
+    raises the one generation (see the module docstring)."""
+
+    def __init__(self, engine: Engine) -> None:
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         dialect = engine.dialect
         self._connect_to_database = lambda: dialect.connect(*cargs, **{**cparams, "application_name": APPLICATION_NAME})
-        self.channels = channels
+        self.listened: frozenset[str] = frozenset()
         self.generation = 0
         self.listening = False
         self.alive_at = 0.0
@@ -56,8 +70,8 @@ class Listener:
         self.thread = threading.Thread(target=self._run, name="change-notices", daemon=True)
         self.thread.start()
 
-    def state(self) -> tuple[bool, int]:
-        alive = self.listening and time.monotonic() - self.alive_at < ALIVE_SECONDS
+    def state(self, channel: str) -> tuple[bool, int]:
+        alive = self.listening and channel in self.listened and time.monotonic() - self.alive_at < ALIVE_SECONDS
         return alive, self.generation
 
     def stop(self) -> None:
@@ -74,8 +88,10 @@ class Listener:
 
     def _listen(self) -> None:
         with self._connect() as connection:
-            for channel in self.channels:
+            channels = frozenset(_channels)
+            for channel in sorted(channels):
                 connection.execute(f'LISTEN "{channel}"')
+            self.listened = channels
             self.alive_at = time.monotonic()
             self._bump()  # what was cached before this moment is validated once more
             self.listening = True
@@ -101,34 +117,44 @@ class Listener:
             self._wait = min(self._wait * 2, RECONNECT_SECONDS[1])
 
 
-_listeners: dict[tuple[int, str, tuple[str, ...]], Listener] = {}
+_listeners: dict[tuple[int, int], Listener] = {}
 _listeners_lock = threading.Lock()
 
 
-def listener(engine: Engine, channels: tuple[str, ...]) -> Listener | None:
-    """This process's listener for ``channels`` on ``engine``'s database (started on first use, again
-    in a forked child); ``None`` on a database without notices."""
+def listener(engine: Engine) -> Listener | None:
+    """This process's listener on ``engine``'s database (started on first use, again in a forked child
+    and after ``engine.dispose()``); ``None`` on a database without notices."""
     if engine.dialect.name != "postgresql":
         return None
-    key = (os.getpid(), id(engine.pool), channels)
+    key = (os.getpid(), id(engine.pool))
     found = _listeners.get(key)
     if found is None or found.stopped.is_set():
         with _listeners_lock:
             found = _listeners.get(key)
             if found is None or found.stopped.is_set():
-                found = _listeners[key] = Listener(engine, channels)
+                found = _listeners[key] = Listener(engine)
                 weakref.finalize(engine.pool, _forget, key, found)  # ends with the pool (``dispose()``)
     return found
 
 
-def _forget(key: tuple[int, int, tuple[str, ...]], found: Listener) -> None:
+def _forget(key: tuple[int, int], found: Listener) -> None:
     found.stop()
     with _listeners_lock:
         if _listeners.get(key) is found:
             del _listeners[key]
 
 
-def state(engine: Engine, channels: tuple[str, ...]) -> tuple[bool, int]:
-    """(listening, generation) of this process's listener (see the module docstring)."""
-    found = listener(engine, channels)
-    return found.state() if found is not None else (False, 0)
+def state(engine: Engine, channel: str) -> tuple[bool, int]:
+    """(listening on ``channel``, generation) of this process's listener (see the module docstring)."""
+    found = listener(engine)
+    return found.state(channel) if found is not None else (False, 0)
+
+
+def for_session(session: Session, channel: str) -> tuple[bool, int]:
+    """``state`` for a cache read through ``session``: (False, 0) when the session is not bound to an
+    engine (the tests bind it to one connection) or holds writes it has not committed, which a
+    cache must not be validated past (its query sees them)."""
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or holds_writes(session):
+        return False, 0
+    return state(bind, channel)

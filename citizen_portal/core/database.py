@@ -81,9 +81,14 @@ def track_session_writes() -> None:
         event.listen(Session, "after_transaction_end", _transaction_ended)
 
 
+def holds_writes(session: Session) -> bool:
+    """Whether ``session`` holds changes that are not committed (unflushed or flushed)."""
+    return bool(session.new or session.dirty or session.deleted or session.info.get("flushed_writes"))
+
+
 def _begin_fresh(session: Session) -> None:
     """End a read-only transaction the session may have open; refuse one with writes in it."""
-    if session.new or session.dirty or session.deleted or session.info.get("flushed_writes"):
+    if holds_writes(session):
         raise UnsavedChanges("write_transaction started while the session holds unsaved or uncommitted changes; "
                              "commit them first or make them inside the write transaction")
     if session.in_transaction():

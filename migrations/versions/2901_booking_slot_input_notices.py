@@ -17,7 +17,7 @@ down_revision = "2852_fair_link_sent_at"
 branch_labels = None
 depends_on = None
 
-CHANNEL = "booking_slot_inputs"  # booking.services.cache.NOTICE_CHANNELS
+CHANNEL = "booking_slot_inputs"  # booking.services.cache.NOTICE_CHANNEL
 TABLES = ("booking_slot_version", "booking_staff_day_versions", "calendar_sync_states")
 
 

@@ -190,18 +190,7 @@ def input_version() -> str:
     return _one_row(select(_TOKEN))[0] or ""
 
 
-NOTICE_CHANNELS = ("booking_slot_inputs",)  # notified by the three version tables (migration 2901)
-
-
-def _notices() -> tuple[bool, int]:
-    """(listening, generation) of this process's change notices (``core.change_notices``) for a request
-    outside a transaction on PostgreSQL; else (False, 0): inside a transaction the statement must
-    see the transaction's own writes."""
-    session = db.session()
-    bind = session.get_bind()
-    if not isinstance(bind, Engine) or session.in_transaction():
-        return False, 0
-    return change_notices.state(bind, NOTICE_CHANNELS)
+NOTICE_CHANNEL = change_notices.register("booking_slot_inputs")  # the three version tables (migration 2901)
 
 
 class Validation(NamedTuple):
@@ -215,7 +204,7 @@ def check(entry: Entry | None, now: datetime) -> Validation:
     mirror versions together, unless no change notice has arrived since the last such statement
     validated the entry (PostgreSQL; see ``core.change_notices``). ``notices`` is read before any
     statement, so an entry computed after this check may keep it."""
-    listening, generation = _notices()  # first: any later commit raises it
+    listening, generation = change_notices.for_session(db.session(), NOTICE_CHANNEL)  # first: a later commit raises it
     seen = generation if listening else None
     if entry is None or not entry.computed_at <= now.timestamp() < entry.valid_until:
         return Validation(False, input_version(), seen)

@@ -24,6 +24,7 @@ from flask import current_app
 from sqlalchemy import Date, bindparam, func, select, text
 from sqlalchemy.orm import joinedload
 
+from citizen_portal.core import change_notices
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
@@ -181,11 +182,15 @@ def _answer_fingerprint(day: date) -> tuple:
     return tuple(db.session.execute(_FINGERPRINT, {"day": day}).one())
 
 
+NOTICE_CHANNEL = change_notices.register("spaces_desk_inputs")  # desk_bookings, space_blocks (migration 2902)
+
+
 def desk_availability_json(day: date, *, floor_key: str | None = None, attributes: tuple[str, ...] = ()) -> str:
     """The API's answer for ``GET /desks`` as a JSON string, built for speed: the desk layout and
     the site settings come from a short-lived cache; the answer itself is reused only while a
     fingerprint of the day's bookings and blocks, read fresh on every call, and the halves that can
-    still be booked are unchanged."""
+    still be booked are unchanged. On PostgreSQL the fingerprint is not read while no change notice
+    of the two tables has arrived since it was last read (``core.change_notices``)."""
     settings = _cached(("settings",), load_settings)
     wanted = frozenset(attributes)
     layout = _cached(("layout", floor_key), lambda: _layout(floor_key))
@@ -193,16 +198,21 @@ def desk_availability_json(day: date, *, floor_key: str | None = None, attribute
     answers = current_app.extensions.setdefault("spaces_answers", {})
     halves = bookable.bookable_halves(settings, day, now())
     key = (day, floor_key, wanted, halves)
-    fingerprint = _answer_fingerprint(day) if ttl > 0 else None
+    listening, generation = change_notices.for_session(db.session(), NOTICE_CHANNEL)  # before the fingerprint
+    seen = generation if listening else None
     hit = answers.get(key)
+    if hit is not None and seen is not None and hit[4] == seen and hit[1] is layout and hit[2] is settings:
+        return hit[3]
+    fingerprint = _answer_fingerprint(day) if ttl > 0 else None
     if hit is not None and fingerprint is not None and hit[0] == fingerprint and hit[1] is layout \
             and hit[2] is settings:
+        answers[key] = (*hit[:4], seen)
         return hit[3]
     body = _build_answer(day, settings, halves, [entry for entry in layout if wanted <= entry[1]])
     if fingerprint is not None:
         if len(answers) > 1000:
             answers.clear()
-        answers[key] = (fingerprint, layout, settings, body)
+        answers[key] = (fingerprint, layout, settings, body, seen)
     return body
 
 

@@ -30,8 +30,8 @@ def test_hits_run_no_statement_until_a_notice_and_a_booking_elsewhere_is_seen(fr
         location, service, _ = make_setup()
         keys = (service.key, location.key)
         db.session.commit()
-        listener = change_notices.listener(db.engine, cache_module.NOTICE_CHANNELS)
-        wait_until(lambda: listener.state()[0], "the listener to listen")
+        listener = change_notices.listener(db.engine)
+        wait_until(lambda: listener.state(cache_module.NOTICE_CHANNEL)[0], "the listener to listen")
 
         def tuesday() -> list[str]:
             found = starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW))
