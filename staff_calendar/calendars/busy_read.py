@@ -22,9 +22,10 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import current_app
-from sqlalchemy import BigInteger, Float, String, case, cast, func, literal, select
+from sqlalchemy import BigInteger, Float, String, bindparam, case, cast, func, literal, select
 
 from citizen_portal.core.database import UTCDateTime
 from citizen_portal.core.extensions import db
@@ -68,13 +69,20 @@ def _epoch_columns():
             + case((cast(frac, Float) > cast(cast(frac, BigInteger), Float), 1), else_=0))
 
 
+_KEYS = bindparam("keys", expanding=True)
+# built once (building a statement costs more than running it)
+_SYNC_VERSIONS = (
+    select(CalendarSyncState.calendar_key, CalendarSyncState.mode, CalendarSyncState.sync_token,
+           CalendarSyncState.window_start, CalendarSyncState.window_end, CalendarSyncState.last_success_at)
+    .where(CalendarSyncState.calendar_key.in_(_KEYS), CalendarSyncState.last_success_at.is_not(None)))
+_MIRRORED_UNTIL = (
+    select(CalendarSyncState.calendar_key, CalendarSyncState.window_end)
+    .where(CalendarSyncState.calendar_key.in_(_KEYS), CalendarSyncState.last_success_at.is_not(None)))
+
+
 def _sync_versions(keys: list[str]) -> dict[str, tuple]:
     """Per successfully synced calendar of ``keys``, its sync version (one primary-key statement)."""
-    rows = db.session.execute(
-        select(CalendarSyncState.calendar_key, CalendarSyncState.mode, CalendarSyncState.sync_token,
-               CalendarSyncState.window_start, CalendarSyncState.window_end, CalendarSyncState.last_success_at)
-        .where(CalendarSyncState.calendar_key.in_(keys), CalendarSyncState.last_success_at.is_not(None))
-    ).all()
+    rows = db.session.execute(_SYNC_VERSIONS, {"keys": list(keys)}).all()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -129,16 +137,28 @@ def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, 
 def mirrored_until_seconds(keys: list[str]) -> dict[str, int]:
     """Per key, the POSIX second up to which the mirror holds its busy time: the window end of its
     last successful sync (0 when it never synced). One primary-key query."""
-    rows = db.session.execute(
-        select(CalendarSyncState.calendar_key, CalendarSyncState.window_end)
-        .where(CalendarSyncState.calendar_key.in_(keys), CalendarSyncState.last_success_at.is_not(None))
-    ).all()
+    rows = db.session.execute(_MIRRORED_UNTIL, {"keys": list(keys)}).all()
     until = {key: 0 for key in keys}
     until.update({key: int(end.timestamp()) for key, end in rows if end is not None})
     return until
 
 
+_VERSION_EXPRESSIONS: dict[tuple[str, tuple[str, ...]], Any] = {}  # (dialect, keys) -> the expression
+
+
 def mirror_version_expression(keys: list[str]):
+    """``_mirror_version_expression`` built once per dialect and set of keys (building it costs more
+    than running it; it holds no values but the keys)."""
+    memo_key = (db.session.get_bind().dialect.name, tuple(keys))
+    expression = _VERSION_EXPRESSIONS.get(memo_key)
+    if expression is None:
+        if len(_VERSION_EXPRESSIONS) >= 1024:
+            _VERSION_EXPRESSIONS.clear()
+        expression = _VERSION_EXPRESSIONS[memo_key] = _mirror_version_expression(keys)
+    return expression
+
+
+def _mirror_version_expression(keys: list[str]):
     """A scalar subquery (text) that changes with every successful sync of one of ``keys``: the
     number of their sync states and the sum of their ``last_success_at``. ``sync_calendar`` is the
     only writer of busy time and stamps ``last_success_at`` in the same transaction (under the

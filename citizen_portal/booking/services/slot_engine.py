@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from citizen_portal.booking.fairness.hooks import FairPass, withheld
 from citizen_portal.booking.models import Location, Service
@@ -104,9 +104,10 @@ def longest_horizon_days() -> int:
 
 
 def load_service(service_key: str) -> Service:
+    """The active service ``service_key`` with its locations (one statement); ``NotFound`` otherwise."""
     service = db.session.scalars(
-        select(Service).where(Service.key == service_key).options(selectinload(Service.locations))
-    ).first()
+        select(Service).where(Service.key == service_key).options(joinedload(Service.locations))
+    ).unique().one_or_none()
     if service is None or not service.active:
         raise NotFound(_l("Diese Leistung gibt es nicht."))
     return service
@@ -181,7 +182,7 @@ def plan(
     slot_inputs.calendar_blocked(members, taken.blocked, range_start, range_end)
     blocked_index = {member_id: slot_inputs.merged(taken.blocked.get(member_id, [])) for member_id in staff_ids}
 
-    free: dict[tuple[int, str], list[int]] = defaultdict(list)
+    free: dict[str, defaultdict[int, list[int]]] = {location.key: defaultdict(list) for location in locations}
     grid_starts: set[tuple[str, int]] = set()
     closures = {location.id: set(location.closures or []) for location in locations}
     day = first_day
@@ -208,14 +209,16 @@ def plan(
                         continue
                     if with_grid:
                         grid_starts.update((loc_key, grid_start) for grid_start in range(candidate, last + 1, step_s))
-                    _free_starts(free, loc_key, member.id, busy, candidate, last, step_s, occupied_s)
+                    _free_starts(free[loc_key], member.id, busy, candidate, last, step_s, occupied_s)
         day += timedelta(days=1)
 
     slots = []
     duration = timedelta(seconds=duration_s)
     location_ids = {location.key: location.id for location in locations}
     may_hide = bool(hidden.times or hidden.days)
-    for (start_s, location_key_), free_staff in sorted(free.items()):
+    for start_s, location_key_, free_staff in sorted((start_s, location_key_, free_staff)
+                                                    for location_key_, starts in free.items()
+                                                    for start_s, free_staff in starts.items()):
         start = datetime.fromtimestamp(start_s, UTC)
         if may_hide and hidden.hides(location_ids[location_key_], start):
             continue
@@ -228,9 +231,9 @@ def plan(
                     mirror_version=mirror_version)
 
 
-def _free_starts(free: dict[tuple[int, str], list[int]], loc_key: str, member_id: int, busy: slot_inputs.Blocked,
+def _free_starts(free: defaultdict[int, list[int]], member_id: int, busy: slot_inputs.Blocked,
                  candidate: int, last: int, step_s: int, occupied_s: int) -> None:
-    """Append ``member_id`` to ``free[(start, loc_key)]`` for every grid start ``candidate``,
+    """Append ``member_id`` to ``free[start]`` for every grid start ``candidate``,
     ``candidate + step_s``, ... ``<= last`` whose ``[start, start + occupied_s)`` overlaps none of her
     ``busy`` intervals (it may touch them). Walks the gaps between busy intervals, not the starts."""
     starts, ends = busy
@@ -243,7 +246,7 @@ def _free_starts(free: dict[tuple[int, str], list[int]], loc_key: str, member_id
             # free up to the last start that ends by the next busy interval
             stop = last if position == count else min(last, starts[position] - occupied_s)
             for start in range(candidate, stop + 1, step_s):
-                free[(start, loc_key)].append(member_id)
+                free[start].append(member_id)
             candidate += ((stop - candidate) // step_s + 1) * step_s
         else:  # busy: the first grid start at or after the busy interval's end
             candidate += -(-(ends[position] - candidate) // step_s) * step_s

@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 
 from citizen_portal.booking.models import (
     ACTIVE_STATUSES,
@@ -85,6 +85,32 @@ def _site_column(column: Any):
     return select(column).order_by(SiteSettings.id).limit(1).scalar_subquery()
 
 
+# built once (building a statement costs more than running it); values are bound per call
+_STAFF = (
+    select(StaffMember.id, StaffMember.key, StaffMember.calendar_key, StaffMember.working_hours,
+           staff_locations.c.location_id, _site_column(SiteSettings.settings), _site_column(SiteSettings.holidays))
+    .join(staff_locations, staff_locations.c.staff_id == StaffMember.id)
+    .where(StaffMember.active.is_(True), staff_locations.c.location_id.in_(bindparam("location_ids", expanding=True)),
+           StaffMember.id.in_(select(staff_services.c.staff_id)
+                              .where(staff_services.c.service_id == bindparam("service_id"))))
+    .order_by(StaffMember.id, staff_locations.c.location_id)
+)
+_DAY_VERSION = slot_cache._day_version_expression(bindparam("staff_ids", expanding=True), bindparam("first"),
+                                                 bindparam("last"))
+_APPOINTMENTS = select(
+    Appointment.id, Appointment.staff_id, Appointment.start_at, Appointment.blocked_until,
+    Appointment.status, Appointment.hold_expires_at, Appointment.cancelled_at,
+).where(
+    Appointment.staff_id.in_(bindparam("staff_ids", expanding=True)),
+    Appointment.start_at < bindparam("range_end"),
+    Appointment.blocked_until > bindparam("range_start"),
+    or_(
+        Appointment.status.in_(ACTIVE_STATUSES),
+        (Appointment.status == CANCELLED) & (Appointment.cancelled_at > bindparam("cancelled_after")),
+    ),
+)
+
+
 def staff_and_site(service: Service, locations: list[Location]) -> tuple[
         dict[int, list[Staff]], BookingSettings, str | None]:
     """Qualified staff per location id (ordered by id), the booking settings and the site's
@@ -93,15 +119,7 @@ def staff_and_site(service: Service, locations: list[Location]) -> tuple[
     location_ids = [location.id for location in locations]
     if not location_ids:
         return {}, BookingSettings(), None
-    rows = db.session.execute(
-        select(StaffMember.id, StaffMember.key, StaffMember.calendar_key, StaffMember.working_hours,
-               staff_locations.c.location_id, _site_column(SiteSettings.settings),
-               _site_column(SiteSettings.holidays))
-        .join(staff_locations, staff_locations.c.staff_id == StaffMember.id)
-        .where(StaffMember.active.is_(True), staff_locations.c.location_id.in_(location_ids),
-               StaffMember.id.in_(select(staff_services.c.staff_id).where(staff_services.c.service_id == service.id)))
-        .order_by(StaffMember.id, staff_locations.c.location_id)
-    ).all()
+    rows = db.session.execute(_STAFF, {"location_ids": location_ids, "service_id": service.id}).all()
     result: dict[int, list[Staff]] = defaultdict(list)
     for row in rows:
         result[row[4]].append(Staff(row[0], row[1], row[2], row[3]))
@@ -114,10 +132,11 @@ def versions(staff_ids: list[int], version_days: tuple[date, date], calendar_key
     """(the staff/day version of ``staff_ids`` on ``version_days``, the mirror version of
     ``calendar_keys`` or "" without calendars), for the slot cache, in one statement; read before the
     appointments and the busy time, so a change after it is caught by the cache's next check."""
-    columns = [slot_cache._day_version_expression(tuple(staff_ids), *version_days)]
+    columns = [_DAY_VERSION]
     if calendar_keys:
         columns.append(calendar_services.busy_version_expression(calendar_keys))
-    row = db.session.execute(select(*columns)).one()
+    row = db.session.execute(select(*columns), {"staff_ids": staff_ids, "first": version_days[0],
+                                                "last": version_days[1]}).one()
     return int(row[0] or 0), (row[1] if calendar_keys else "")
 
 
@@ -133,21 +152,9 @@ def appointments(staff_ids: list[int], range_start: datetime, range_end: datetim
     """Blocked time from appointments (see the module's rules), the active appointments per (staff
     id, local day), and ``valid_until`` lowered to the end of a live hold or a cancellation delay
     (one statement)."""
-    rows = db.session.execute(
-        select(
-            Appointment.id, Appointment.staff_id, Appointment.start_at, Appointment.blocked_until,
-            Appointment.status, Appointment.hold_expires_at, Appointment.cancelled_at,
-        ).where(
-            Appointment.staff_id.in_(staff_ids),
-            Appointment.start_at < range_end,
-            Appointment.blocked_until > range_start,
-            or_(
-                Appointment.status.in_(ACTIVE_STATUSES),
-                (Appointment.status == CANCELLED)
-                & (Appointment.cancelled_at > now - timedelta(seconds=cancel_delay_s)),
-            ),
-        )
-    ).all()
+    rows = db.session.execute(_APPOINTMENTS, {
+        "staff_ids": staff_ids, "range_start": range_start, "range_end": range_end,
+        "cancelled_after": now - timedelta(seconds=cancel_delay_s)}).all()
     blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
     load: dict[tuple[int, date], int] = defaultdict(int)
     for row in rows:
