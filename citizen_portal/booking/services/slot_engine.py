@@ -21,9 +21,13 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
 - A time is offered once per location even when several staff members are free; the result keeps
   the free staff ids for the fair choice in ``appointments.book``.
 
-Everything is loaded in bulk (a fixed number of queries for any range) and computed in memory in
-integer POSIX seconds; no CalDAV request happens here. ``plan`` is called directly by the booking
-path (``appointments``, ``manage``: always afresh) and through the slot cache by ``slots``.
+Everything is loaded in bulk (a fixed number of queries for any range, ``slot_inputs``: plain Core
+rows, statements built once) and computed in memory in integer POSIX seconds: the free starts of a
+staff member are found by walking the gaps between her merged blocked intervals; no CalDAV request
+happens here, and the mirrored busy time comes from the mirror's per-process index (validated by
+each calendar's sync version on every call, ``staff_calendar/calendars/busy_read.py``). ``plan`` is
+called directly by the booking path (``appointments``, ``manage``: always afresh) and through the
+slot cache by ``slots``.
 """
 
 from __future__ import annotations
@@ -141,8 +145,9 @@ def plan(
     ``with_validity``: also fill ``valid_until``, ``calendar_keys``, ``mirror_version`` (read before
     the busy time) for the slot cache.
 
-    Fixed number of queries: settings, staff (+ their locations), appointments, room bookings,
-    mirror (+ its coverage and version), and the times fair access withholds (``fairness.hooks.withheld``:
+    Fixed number of queries: staff with the site settings, the cache versions (``with_validity``),
+    appointments, room bookings, mirror (sync versions, rarely busy rows, coverage), and the times
+    fair access withholds (``fairness.hooks.withheld``:
     reserved for waiting-list offers, days not yet released; ``fair_pass`` lets an offer or the lottery
     through). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
     zone = site_timezone()
