@@ -115,16 +115,22 @@ def mirrored_busy_seconds(keys: list[str], start: datetime, end: datetime) -> di
     range."""
     index = _index()
     versions = _sync_versions(keys)
-    stale = [key for key in keys if key not in versions or key not in index or index[key].version != versions[key]]
-    found = {key: _Indexed((), intervals, [s for s, _ in intervals], [e for _, e in intervals])
-             for key, intervals in (_read_merged(stale) if stale else {}).items()}
-    if len(index) + len(found) > MAX_CALENDARS:
-        index.clear()
-    for key, indexed in found.items():
-        if key in versions:
-            index[key] = _Indexed(versions[key], indexed.intervals, indexed.starts, indexed.ends)
+    entries: dict[str, _Indexed] = {}  # taken once: another thread may replace or drop index entries
+    for key in keys:
+        entry = index.get(key)
+        if entry is not None and key in versions and entry.version == versions[key]:
+            entries[key] = entry
+    stale = [key for key in keys if key not in entries]
+    if stale:
+        if len(index) + len(stale) > MAX_CALENDARS:
+            index.clear()
+        for key, intervals in _read_merged(stale).items():
+            entries[key] = _Indexed(versions.get(key, ()), intervals, [s for s, _ in intervals],
+                                    [e for _, e in intervals])
+            if key in versions:  # a calendar without a successful sync is never indexed
+                index[key] = entries[key]
     start_s, end_s = start.timestamp(), end.timestamp()
-    return {key: (found.get(key) or index[key]).overlapping(start_s, end_s) for key in keys}
+    return {key: entries[key].overlapping(start_s, end_s) for key in keys}
 
 
 def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
