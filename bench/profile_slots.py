@@ -1,12 +1,13 @@
 """Where the time of a booking and of a cold slot computation goes (cProfile, in-process, SQLite
 or ``--database-url``), on the ``bench.slots`` city (10 staff, 2,000 mirrored busy events).
 
-    .venv/bin/python -m bench.profile_slots [--what booking|plan] [--count 100] [--database-url URL]
+    .venv/bin/python -m bench.profile_slots [--what booking|plan] [--count 100] [--database-url URL] [--plain]
 
 ``booking``: ``count`` bookings of distinct free times through the Flask test client
 (``POST /api/v1/appointments``), top 20 functions by own time and the booking path's cumulative
 times. ``plan``: ``slot_engine.plan`` for 4 weeks with a fresh session each time (the cold path
-of the slot cache), timings and the top 20. ``time_plan`` is also used by ``bench.suite``.
+of the slot cache), timings and the top 20 (``--plain``: timings without the profiler). ``time_plan``
+is also used by ``bench.suite``.
 """
 
 from __future__ import annotations
@@ -108,6 +109,8 @@ def main() -> None:
     parser.add_argument("--what", choices=("booking", "plan", "cached"), default="booking")
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--database-url")
+    parser.add_argument("--plain", action="store_true",
+                        help="plan only: time without the profiler (cProfile roughly doubles these times)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     url, cleanup = throwaway_database(args.database_url or f"sqlite:///{workdir}/profile.db", "bench_profile")
@@ -115,6 +118,10 @@ def main() -> None:
         first_day = date.today() + timedelta(days=1)
         seed(url, workdir, first_day)
         profile = cProfile.Profile()
+        if args.what == "plan" and args.plain:
+            times = time_plan(url, first_day, 28, args.count)
+            print(f"plan (no profiler): {len(times)} × p50 {statistics.median(times):.2f} ms, min {min(times):.2f} ms")
+            return
         if args.what == "plan":
             times = time_plan(url, first_day, 28, args.count, profile)
         elif args.what == "cached":

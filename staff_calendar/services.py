@@ -23,7 +23,7 @@ from sqlalchemy import ColumnElement, literal, select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
-from staff_calendar.calendars import ical, live, mirror, outbox, worker
+from staff_calendar.calendars import busy_read, ical, live, outbox, worker
 from staff_calendar.calendars.client import describe_error
 from staff_calendar.spaces.services import person_busy
 
@@ -69,7 +69,7 @@ def busy_intervals(
     keys = sorted(set(calendar_keys))
     if not keys:
         return {}
-    return mirror.mirrored_busy(keys, start.astimezone(UTC), end.astimezone(UTC))
+    return busy_read.mirrored_busy(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
 def busy_seconds(calendar_keys: Collection[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
@@ -80,7 +80,7 @@ def busy_seconds(calendar_keys: Collection[str], start: datetime, end: datetime)
     keys = sorted(set(calendar_keys))
     if not keys:
         return {}
-    return mirror.mirrored_busy_seconds(keys, start.astimezone(UTC), end.astimezone(UTC))
+    return busy_read.mirrored_busy_seconds(keys, start.astimezone(UTC), end.astimezone(UTC))
 
 
 def mirrored_until(calendar_keys: Collection[str]) -> dict[str, int]:
@@ -89,7 +89,7 @@ def mirrored_until(calendar_keys: Collection[str]) -> dict[str, int]:
     slot engine does not offer the calendar's owner). It moves with every successful sync (so
     ``busy_version`` covers it). One query; never a CalDAV request."""
     keys = sorted(set(calendar_keys))
-    return mirror.mirrored_until_seconds(keys) if keys else {}
+    return busy_read.mirrored_until_seconds(keys) if keys else {}
 
 
 def booked_seconds(usernames: Collection[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
@@ -131,7 +131,7 @@ def busy_version_expression(calendar_keys: Collection[str]) -> ColumnElement[str
     keys = sorted(set(calendar_keys))
     if not keys:
         return literal("")
-    return mirror.mirror_version_expression(keys)
+    return busy_read.mirror_version_expression(keys)
 
 
 def is_free(calendar_key: str, start: datetime, end: datetime, *, timeout: float | None = None) -> FreeCheck:

@@ -29,10 +29,10 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import BigInteger, Float, String, case, cast, delete, func, insert, literal, select, update
+from sqlalchemy import delete, func, insert, select, update
 
 from citizen_portal.core import locks
-from citizen_portal.core.database import UTCDateTime, write_transaction
+from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
 from citizen_portal.core.horizons import booking_horizon_days
 from citizen_portal.core.i18n import site_timezone
@@ -266,80 +266,6 @@ def sync_all(*, full: bool = False) -> list[SyncResult]:
                               .order_by(CalendarLink.key)).all()
     db.session.commit()
     return [sync_calendar(key, full=full) for key in keys]
-
-
-def _epoch_columns():
-    """(start, end) of ``calendar_busy_intervals`` as POSIX seconds (floor of start, ceiling of end,
-    so rounding never makes busy time shorter), computed by the database: no datetime objects."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return (func.floor(func.extract("epoch", BusyInterval.start)).cast(BigInteger),
-                func.ceil(func.extract("epoch", BusyInterval.end)).cast(BigInteger))
-    # SQLite stores naive UTC text; %s is whole seconds, %f "SS.SSS" (fractions below 1 ms cannot occur
-    # from iCalendar, which has whole seconds)
-    frac = func.strftime("%f", BusyInterval.end)
-    return (cast(func.strftime("%s", BusyInterval.start), BigInteger),
-            cast(func.strftime("%s", BusyInterval.end), BigInteger)
-            + case((cast(frac, Float) > cast(cast(frac, BigInteger), Float), 1), else_=0))
-
-
-def mirrored_busy_seconds(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:
-    """Merged busy intervals per key as (start, end) POSIX seconds overlapping [start, end): one lean
-    Core query over the (calendar_key, start) index, sorted by the database."""
-    start_s, end_s = _epoch_columns()
-    rows = db.session.execute(
-        select(BusyInterval.calendar_key, start_s, end_s)
-        .where(BusyInterval.calendar_key.in_(keys), BusyInterval.start < end, BusyInterval.end > start)
-        .order_by(BusyInterval.calendar_key, BusyInterval.start)
-    ).all()
-    grouped: dict[str, list[tuple[int, int]]] = {key: [] for key in keys}
-    last_key, merged = None, None
-    for key, s, e in rows:
-        if key != last_key:
-            last_key, merged = key, grouped[key]
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return grouped
-
-
-def mirrored_busy(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
-    """As ``mirrored_busy_seconds`` with aware UTC datetimes."""
-    convert = datetime.fromtimestamp
-    return {key: [(convert(s, UTC), convert(e, UTC)) for s, e in intervals]
-            for key, intervals in mirrored_busy_seconds(keys, start, end).items()}
-
-
-def mirrored_until_seconds(keys: list[str]) -> dict[str, int]:
-    """Per key, the POSIX second up to which the mirror holds its busy time: the window end of its
-    last successful sync (0 when it never synced). One primary-key query."""
-    rows = db.session.execute(
-        select(CalendarSyncState.calendar_key, CalendarSyncState.window_end)
-        .where(CalendarSyncState.calendar_key.in_(keys), CalendarSyncState.last_success_at.is_not(None))
-    ).all()
-    until = {key: 0 for key in keys}
-    until.update({key: int(end.timestamp()) for key, end in rows if end is not None})
-    return until
-
-
-def mirror_version_expression(keys: list[str]):
-    """A scalar subquery (text) that changes with every successful sync of one of ``keys``: the
-    number of their sync states and the sum of their ``last_success_at``. ``sync_calendar`` is the
-    only writer of busy time and stamps ``last_success_at`` in the same transaction (under the
-    calendar's lock, so per calendar it only grows; a sum of growing values changes with every
-    commit whatever the order of concurrent syncs of different calendars). A link removed or
-    re-created changes the count or the sum. Primary-key reads only: no busy rows are touched.
-
-    Writing ``calendar_busy_intervals`` by other means (tests, seeding) must stamp the state too."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        epoch = literal(datetime(2000, 1, 1, tzinfo=UTC), UTCDateTime())  # a sum of intervals: exact
-        stamp_sum = func.sum(CalendarSyncState.last_success_at - epoch)
-    else:  # SQLite: naive UTC text; julianday() as whole milliseconds, summed as exact integers
-        stamp_sum = func.sum(cast(func.round(func.julianday(CalendarSyncState.last_success_at) * 86400000),
-                                  BigInteger))
-    text_value = cast(func.count(), String) + ":" + func.coalesce(cast(stamp_sum, String), "")
-    return select(text_value).where(CalendarSyncState.calendar_key.in_(keys)).scalar_subquery()
 
 
 def object_count(key: str) -> int:

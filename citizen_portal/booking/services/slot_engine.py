@@ -21,9 +21,13 @@ Rules (each has its own test in ``tests/citizen_portal/booking/test_slots.py``):
 - A time is offered once per location even when several staff members are free; the result keeps
   the free staff ids for the fair choice in ``appointments.book``.
 
-Everything is loaded in bulk (a fixed number of queries for any range) and computed in memory in
-integer POSIX seconds; no CalDAV request happens here. ``plan`` is called directly by the booking
-path (``appointments``, ``manage``: always afresh) and through the slot cache by ``slots``.
+Everything is loaded in bulk (a fixed number of queries for any range, ``slot_inputs``: plain Core
+rows, statements built once) and computed in memory in integer POSIX seconds: the free starts of a
+staff member are found by walking the gaps between her merged blocked intervals; no CalDAV request
+happens here, and the mirrored busy time comes from the mirror's per-process index (validated by
+each calendar's sync version on every call, ``staff_calendar/calendars/busy_read.py``). ``plan`` is
+called directly by the booking path (``appointments``, ``manage``: always afresh) and through the
+slot cache by ``slots``.
 """
 
 from __future__ import annotations
@@ -34,30 +38,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from citizen_portal.booking.fairness.hooks import FairPass, withheld
-from citizen_portal.booking.models import (
-    ACTIVE_STATUSES,
-    CANCELLED,
-    PENDING,
-    Appointment,
-    Location,
-    Service,
-    StaffMember,
-)
+from citizen_portal.booking.models import Location, Service
 from citizen_portal.booking.services import cache as slot_cache
+from citizen_portal.booking.services import slot_inputs
+from citizen_portal.booking.services.slot_inputs import UNKNOWN_AFTER_END  # noqa: F401 (part of the engine's API)
 from citizen_portal.booking.services.working_hours import working_seconds
-from citizen_portal.booking.settings import BookingSettings, from_stored
+from citizen_portal.booking.settings import BookingSettings
 from citizen_portal.core.calendar_days import is_public_holiday
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l, site_timezone
-from citizen_portal.core.models import SiteSettings
-from staff_calendar import services as calendar_services
-
-UNKNOWN_AFTER_END = 2**62  # POSIX seconds: "for ever" (the end of a calendar's unmirrored time)
 
 
 @dataclass(frozen=True)
@@ -104,32 +98,7 @@ class SlotPlan:
 def booking_settings() -> BookingSettings:
     """The site's appointment settings (``SiteSettings.settings["booking"]``) over their declared
     defaults (``citizen_portal.booking.settings``)."""
-    return _site_inputs()[0]
-
-
-def _site_inputs() -> tuple[BookingSettings, str | None]:
-    """(``booking_settings()``, the site's Bundesland for holidays) in one query."""
-    row = db.session.execute(select(SiteSettings.settings, SiteSettings.holidays).limit(1)).first()
-    if row is None:
-        return BookingSettings(), None
-    return from_stored((row.settings or {}).get("booking")), row.holidays
-
-
-class _Blocked:
-    """Sorted, merged busy intervals of one staff member (POSIX seconds): ``plan`` tests a candidate
-    ``[start, end)`` with one ``bisect`` (free when it only touches busy time)."""
-
-    def __init__(self, intervals: list[tuple[int, int]]) -> None:
-        starts: list[int] = []
-        ends: list[int] = []
-        for start, end in sorted(intervals):
-            if ends and start <= ends[-1]:
-                if end > ends[-1]:
-                    ends[-1] = end
-            else:
-                starts.append(start)
-                ends.append(end)
-        self.starts, self.ends = starts, ends
+    return slot_inputs.site_inputs()[0]
 
 
 def longest_horizon_days() -> int:
@@ -139,9 +108,10 @@ def longest_horizon_days() -> int:
 
 
 def load_service(service_key: str) -> Service:
+    """The active service ``service_key`` with its locations (one statement); ``NotFound`` otherwise."""
     service = db.session.scalars(
-        select(Service).where(Service.key == service_key).options(selectinload(Service.locations))
-    ).first()
+        select(Service).where(Service.key == service_key).options(joinedload(Service.locations))
+    ).unique().one_or_none()
     if service is None or not service.active:
         raise NotFound(_l("Diese Leistung gibt es nicht."))
     return service
@@ -154,23 +124,6 @@ def offered_location(service: Service, location_key: str) -> Location:
         if location.key == location_key and location.active:
             return location
     raise NotFound(_l("Diese Leistung wird an diesem Standort nicht angeboten."))
-
-
-def qualified_staff(service: Service, locations: list[Location]) -> dict[int, list[StaffMember]]:
-    """Active staff serving ``service`` per location id (one query)."""
-    location_ids = {location.id for location in locations}
-    members = db.session.scalars(
-        select(StaffMember)
-        .where(StaffMember.active.is_(True), StaffMember.services.any(Service.id == service.id))
-        .options(selectinload(StaffMember.locations))
-        .order_by(StaffMember.id)
-    ).all()
-    result: dict[int, list[StaffMember]] = defaultdict(list)
-    for member in members:
-        for location in member.locations:
-            if location.id in location_ids:
-                result[location.id].append(member)
-    return result
 
 
 def plan(
@@ -192,24 +145,24 @@ def plan(
     ``with_validity``: also fill ``valid_until``, ``calendar_keys``, ``mirror_version`` (read before
     the busy time) for the slot cache.
 
-    Fixed number of queries: settings, staff (+ their locations), appointments, room bookings,
-    mirror (+ its coverage and version), and the times fair access withholds (``fairness.hooks.withheld``:
+    Fixed number of queries: staff with the site settings, the cache versions (``with_validity``),
+    appointments, room bookings, mirror (sync versions, rarely busy rows, coverage), and the times
+    fair access withholds (``fairness.hooks.withheld``:
     reserved for waiting-list offers, days not yet released; ``fair_pass`` lets an offer or the lottery
     through). Computed in integer POSIX seconds; datetimes only for the resulting slots."""
     zone = site_timezone()
-    settings, region = _site_inputs()
     locations = [loc for loc in service.locations if loc.active]
     if location_key is not None:
         locations = [loc for loc in locations if loc.key == location_key]
-    staff_by_location = qualified_staff(service, locations)
-    staff_ids = sorted({member.id for members in staff_by_location.values() for member in members})
+    staff_by_location, settings, region = slot_inputs.staff_and_site(service, locations)
+    members = list({member.id: member for located in staff_by_location.values() for member in located}.values())
+    staff_ids = sorted(member.id for member in members)
 
     duration_s = service.duration_minutes * 60
     occupied_s = duration_s + service.buffer_minutes * 60
     step_s = int(settings.slot_step_minutes or occupied_s // 60) * 60
     lead_s = service.min_lead_hours * 3600
-    now_s = now.timestamp()
-    earliest_s = now_s + lead_s
+    earliest_s = now.timestamp() + lead_s
     today = now.astimezone(zone).date()
     next_midnight = datetime.combine(today + timedelta(days=1), time(0), tzinfo=zone).timestamp()
     last_day = min(last_day, today + timedelta(days=service.horizon_days))
@@ -219,70 +172,23 @@ def plan(
 
     range_start = datetime.combine(first_day, time(0), tzinfo=zone).astimezone(UTC)
     range_end = datetime.combine(last_day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
-    cancel_delay_s = settings.cancelled_slot_delay_minutes * 60
     hidden = withheld(service, first_day, last_day, today, fair_pass)
-    valid_until = next_midnight  # the result holds while now < valid_until (and no input changes)
-    version_days, day_version = None, 0
-    if with_validity:  # before the appointments: a change after this read is caught by the next check
+    calendar_keys = tuple(sorted({member.calendar_key for member in members if member.calendar_key}))
+    version_days, day_version, mirror_version = None, 0, ""
+    if with_validity:  # before the data: a change after this read is caught by the next check
         version_days = (slot_cache.version_day(range_start), slot_cache.version_day(range_end - timedelta(seconds=1)))
-        day_version = slot_cache.staff_day_version(staff_ids, *version_days)
+        day_version, mirror_version = slot_inputs.versions(staff_ids, version_days, calendar_keys)
+    # the result holds while now < valid_until (and no input changes)
+    taken = slot_inputs.appointments(
+        staff_ids, range_start, range_end, now=now, cancel_delay_s=settings.cancelled_slot_delay_minutes * 60,
+        zone=zone, valid_until=next_midnight, ignore_appointment_id=ignore_appointment_id,
+        freed_start=hidden.freed_start)
+    valid_until = taken.valid_until
+    slot_inputs.calendar_blocked(members, taken.blocked, range_start, range_end)
+    blocked_index = {member_id: slot_inputs.merged(taken.blocked.get(member_id, [])) for member_id in staff_ids}
 
-    # bulk: every appointment of these staff members in the range that can block time (1 query)
-    rows = db.session.execute(
-        select(
-            Appointment.id, Appointment.staff_id, Appointment.start_at, Appointment.blocked_until,
-            Appointment.status, Appointment.hold_expires_at, Appointment.cancelled_at,
-        ).where(
-            Appointment.staff_id.in_(staff_ids),
-            Appointment.start_at < range_end,
-            Appointment.blocked_until > range_start,
-            or_(
-                Appointment.status.in_(ACTIVE_STATUSES),
-                (Appointment.status == CANCELLED)
-                & (Appointment.cancelled_at > now - timedelta(seconds=cancel_delay_s)),
-            ),
-        )
-    ).all()
-    blocked: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    load: dict[tuple[int, date], int] = defaultdict(int)
-    for row in rows:
-        if row.id == ignore_appointment_id or (row.status == CANCELLED and row.start_at == hidden.freed_start):
-            continue
-        if row.status == PENDING:
-            if row.hold_expires_at is None or row.hold_expires_at <= now:
-                continue
-            valid_until = min(valid_until, row.hold_expires_at.timestamp())  # the hold ends: the time frees
-        elif row.status == CANCELLED:
-            valid_until = min(valid_until, row.cancelled_at.timestamp() + cancel_delay_s)
-        blocked[row.staff_id].append((int(row.start_at.timestamp()), -int(-row.blocked_until.timestamp() // 1)))
-        if row.status != CANCELLED:
-            load[(row.staff_id, row.start_at.astimezone(zone).date())] += 1
-
-    # bulk: their own bookings held by staff_calendar, e.g. room bookings (1 query)
-    members_by_key = {member.key: member.id for members in staff_by_location.values() for member in members}
-    for key, intervals in calendar_services.booked_seconds(members_by_key, range_start, range_end).items():
-        blocked[members_by_key[key]].extend(intervals)
-
-    # bulk: mirrored busy time of all their calendars (1 call, no CalDAV)
-    calendar_of = {
-        member.id: member.calendar_key
-        for members in staff_by_location.values() for member in members if member.calendar_key
-    }
-    calendar_keys = tuple(sorted(set(calendar_of.values())))
-    mirror_version = ""
-    if calendar_keys:
-        if with_validity:  # before the data: a change after this read is caught by the next check
-            mirror_version = calendar_services.busy_version(calendar_keys)
-        busy = calendar_services.busy_seconds(calendar_keys, range_start, range_end)
-        mirrored_until = calendar_services.mirrored_until(calendar_keys)
-        for member_id, key in calendar_of.items():
-            blocked[member_id].extend(busy.get(key, ()))
-            # beyond the mirrored range her calendar is unknown: busy for the engine (on the grid, not free)
-            blocked[member_id].append((mirrored_until.get(key, 0), UNKNOWN_AFTER_END))
-    blocked_index = {member_id: _Blocked(blocked.get(member_id, [])) for member_id in staff_ids}
-
-    free: dict[tuple[int, str], list[int]] = defaultdict(list)
-    grid: set[tuple[str, datetime]] = set()
+    free: dict[str, defaultdict[int, list[int]]] = {location.key: defaultdict(list) for location in locations}
+    grid_starts: set[tuple[str, int]] = set()
     closures = {location.id: set(location.closures or []) for location in locations}
     day = first_day
     while day <= last_day:
@@ -291,36 +197,61 @@ def plan(
         for location in locations:
             if holiday or day_text in closures[location.id]:
                 continue
-            loc_key = location.key
-            opening_hours = location.opening_hours
-            for member in staff_by_location.get(location.id, []):
-                index = blocked_index[member.id]
-                busy_starts, busy_ends, busy_count = index.starts, index.ends, len(index.starts)
-                member_id = member.id
-                for start, end in working_seconds(opening_hours, member.working_hours, day, zone):
+            loc_key, opening_hours, shared = location.key, location.opening_hours, None
+            for member in staff_by_location.get(location.id, ()):
+                if member.working_hours:
+                    windows = working_seconds(opening_hours, member.working_hours, day, zone)
+                else:  # the opening hours: the same for every such member at this location and day
+                    if shared is None:
+                        shared = working_seconds(opening_hours, None, day, zone)
+                    windows = shared
+                busy = blocked_index[member.id]
+                for start, end in windows:
                     candidate, last = start, end - occupied_s
                     if candidate < earliest_s:  # first grid point at or after the lead time
-                        candidate += -(-(earliest_s - candidate) // step_s) * step_s
-                        candidate = int(candidate)
-                    while candidate <= last:
-                        if with_grid:
-                            grid.add((loc_key, datetime.fromtimestamp(candidate, UTC)))
-                        position = bisect_right(busy_ends, candidate)
-                        if position == busy_count or busy_starts[position] >= candidate + occupied_s:
-                            free[(candidate, loc_key)].append(member_id)
-                        candidate += step_s
+                        candidate = int(candidate + -(-(earliest_s - candidate) // step_s) * step_s)
+                    if candidate > last:
+                        continue
+                    if with_grid:
+                        grid_starts.update((loc_key, grid_start) for grid_start in range(candidate, last + 1, step_s))
+                    _free_starts(free[loc_key], member.id, busy, candidate, last, step_s, occupied_s)
         day += timedelta(days=1)
 
     slots = []
     duration = timedelta(seconds=duration_s)
     location_ids = {location.key: location.id for location in locations}
-    for (start_s, location_key_), members in sorted(free.items()):
+    may_hide = bool(hidden.times or hidden.days)
+    for start_s, location_key_, free_staff in sorted((start_s, location_key_, free_staff)
+                                                    for location_key_, starts in free.items()
+                                                    for start_s, free_staff in starts.items()):
         start = datetime.fromtimestamp(start_s, UTC)
-        if hidden.hides(location_ids[location_key_], start):
+        if may_hide and hidden.hides(location_ids[location_key_], start):
             continue
-        slots.append(Slot(start, start + duration, location_key_, tuple(members)))
+        slots.append(Slot(start, start + duration, location_key_, tuple(free_staff)))
     if slots:  # the first slot drops out once now + lead time passes its start
         valid_until = min(valid_until, slots[0].start.timestamp() - lead_s + 1e-6)
-    return SlotPlan(slots, grid, dict(load), valid_until=valid_until, calendar_keys=calendar_keys,
+    grid = {(loc_key, datetime.fromtimestamp(grid_start, UTC)) for loc_key, grid_start in grid_starts}
+    return SlotPlan(slots, grid, taken.load, valid_until=valid_until, calendar_keys=calendar_keys,
                     staff_ids=tuple(staff_ids), version_days=version_days, day_version=day_version,
                     mirror_version=mirror_version)
+
+
+def _free_starts(free: defaultdict[int, list[int]], member_id: int, busy: slot_inputs.Blocked,
+                 candidate: int, last: int, step_s: int, occupied_s: int) -> None:
+    """Append ``member_id`` to ``free[start]`` for every grid start ``candidate``,
+    ``candidate + step_s``, ... ``<= last`` whose ``[start, start + occupied_s)`` overlaps none of her
+    ``busy`` intervals (it may touch them). Walks the gaps between busy intervals, not the starts."""
+    starts, ends = busy
+    count = len(starts)
+    position = bisect_right(ends, candidate)  # the first busy interval ending after the candidate
+    while candidate <= last:
+        while position < count and ends[position] <= candidate:
+            position += 1
+        if position == count or starts[position] >= candidate + occupied_s:
+            # free up to the last start that ends by the next busy interval
+            stop = last if position == count else min(last, starts[position] - occupied_s)
+            for start in range(candidate, stop + 1, step_s):
+                free[start].append(member_id)
+            candidate += ((stop - candidate) // step_s + 1) * step_s
+        else:  # busy: the first grid start at or after the busy interval's end
+            candidate += -(-(ends[position] - candidate) // step_s) * step_s
