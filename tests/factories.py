@@ -7,7 +7,10 @@ live server must see the data. Call inside an app context (the ``app`` fixture, 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import holidays
@@ -126,6 +129,20 @@ def build_app(database_url: str, instance, **overrides: Any):
     config = make_test_config(database_url, instance)
     config.update(overrides)
     return create_app(config)
+
+
+@contextmanager
+def two_workers(database_url: str, instance: Path) -> Iterator[tuple[Any, Any]]:
+    """Two apps on one database (= two gunicorn workers, each with its own caches and change-notice
+    listener); their engines are disposed afterwards."""
+    workers = (build_app(database_url, instance / "a"), build_app(database_url, instance / "b"))
+    try:
+        yield workers
+    finally:
+        for worker in workers:
+            with worker.app_context():
+                db.session.remove()
+                db.engine.dispose()
 
 
 def not_a_holiday(day: date, bundesland: str | None = "BW") -> date:

@@ -18,7 +18,7 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.schemas import parse
 from staff_calendar.calendars.models import BusyInterval, CalendarLink
 from tests.citizen_portal.booking.factories import contact, make_setup
-from tests.factories import stamp_mirror
+from tests.factories import stamp_mirror, two_workers
 from tests.fixtures.patience import wait_until
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -201,32 +201,25 @@ def test_every_write_replaces_the_version_token(app):
 
 def test_a_booking_in_another_process_is_visible_at_once(fresh_database_url, tmp_path):
     """Two apps (= two gunicorn workers, each with its own cache) on one database, real commits."""
-    from tests.factories import build_app
-
-    worker_a = build_app(fresh_database_url, tmp_path / "a")
-    worker_b = build_app(fresh_database_url, tmp_path / "b")
-    with worker_a.app_context():
-        location, service, _ = make_setup()
-        keys = (service.key, location.key)
-        db.session.commit()
-        assert starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)) == ALL
-        assert starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)) == ALL  # cached now
-        assert slot_cache().hits == 1
-        db.session.remove()
-    with worker_b.app_context():
-        request = BookingRequest(service_key=keys[0], location_key=keys[1], start=local(TUESDAY, 9),
-                                 contact=contact("Erika"))
-        result = book(request, now=NOW)
-        assert db.session.get(Appointment, result.appointment.id) is not None
-        db.session.remove()
-    with worker_a.app_context():
-        # SQLite: at once; PostgreSQL: once the change notice has arrived (core/change_notices.py)
-        wait_until(lambda: "09:00" not in starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)),
-                   "the booking of the other process")
-        db.session.remove()
-        db.engine.dispose()
-    with worker_b.app_context():
-        db.engine.dispose()
+    with two_workers(fresh_database_url, tmp_path) as (worker_a, worker_b):
+        with worker_a.app_context():
+            location, service, _ = make_setup()
+            keys = (service.key, location.key)
+            db.session.commit()
+            assert starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)) == ALL
+            assert starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)) == ALL  # cached now
+            assert slot_cache().hits == 1
+            db.session.remove()
+        with worker_b.app_context():
+            request = BookingRequest(service_key=keys[0], location_key=keys[1], start=local(TUESDAY, 9),
+                                     contact=contact("Erika"))
+            result = book(request, now=NOW)
+            assert db.session.get(Appointment, result.appointment.id) is not None
+            db.session.remove()
+        with worker_a.app_context():
+            # SQLite: at once; PostgreSQL: once the change notice has arrived (core/change_notices.py)
+            wait_until(lambda: "09:00" not in starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW)),
+                       "the booking of the other process")
 
 
 def test_a_booking_invalidates_only_answers_covering_its_staff_member_and_day(app):

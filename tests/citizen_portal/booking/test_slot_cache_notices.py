@@ -13,7 +13,7 @@ from citizen_portal.core import change_notices
 from citizen_portal.core.extensions import db
 from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.citizen_portal.booking.test_slot_cache import ALL, NOW, TUESDAY, local, starts
-from tests.factories import build_app
+from tests.factories import two_workers
 from tests.fixtures.patience import wait_until
 
 pytestmark = pytest.mark.postgresql_only
@@ -24,34 +24,29 @@ def test_hits_run_no_statement_until_a_notice_and_a_booking_elsewhere_is_seen(fr
     statements = []
     real = cache_module._autocommit_row
     monkeypatch.setattr(cache_module, "_autocommit_row", lambda *args: statements.append(args[1]) or real(*args))
-    worker_a = build_app(fresh_database_url, tmp_path / "a")
-    worker_b = build_app(fresh_database_url, tmp_path / "b")
-    with worker_a.app_context():
-        location, service, _ = make_setup()
-        keys = (service.key, location.key)
-        db.session.commit()
-        listener = change_notices.listener(db.engine)
-        wait_until(lambda: listener.state(cache_module.NOTICE_CHANNEL)[0], "the listener to listen")
 
-        def tuesday() -> list[str]:
-            found = starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW))
-            db.session.remove()  # a new request: outside any transaction
-            return found
+    def tuesday() -> list[str]:
+        found = starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW))
+        db.session.remove()  # a new request: outside any transaction
+        return found
 
-        assert tuesday() == ALL  # computed after the listener's generation was read
-        for _ in range(5):
-            assert tuesday() == ALL
-        assert statements == []  # no statement while nothing changed
-    with worker_b.app_context():
-        book(BookingRequest(service_key=keys[0], location_key=keys[1], start=local(TUESDAY, 9),
-                            contact=contact("Erika")), now=NOW)
-        db.session.remove()
-    with worker_a.app_context():
-        wait_until(lambda: "09:00" not in tuesday(), "the booking of the other process")
-        assert len(statements) == 1, statements  # the notice made the cache validate (and recompute)
-        assert "09:00" not in tuesday()
-        assert len(statements) == 1  # and quiet again afterwards
-        listener.stop()
-        db.engine.dispose()
-    with worker_b.app_context():
-        db.engine.dispose()
+    with two_workers(fresh_database_url, tmp_path) as (worker_a, worker_b):
+        with worker_a.app_context():
+            location, service, _ = make_setup()
+            keys = (service.key, location.key)
+            db.session.commit()
+            listener = change_notices.listener(db.engine)
+            wait_until(lambda: listener.state(cache_module.NOTICE_CHANNEL)[0], "the listener to listen")
+            assert tuesday() == ALL  # computed after the listener's generation was read
+            for _ in range(5):
+                assert tuesday() == ALL
+            assert statements == []  # no statement while nothing changed
+        with worker_b.app_context():
+            book(BookingRequest(service_key=keys[0], location_key=keys[1], start=local(TUESDAY, 9),
+                                contact=contact("Erika")), now=NOW)
+            db.session.remove()
+        with worker_a.app_context():
+            wait_until(lambda: "09:00" not in tuesday(), "the booking of the other process")
+            assert len(statements) == 1, statements  # the notice made the cache validate (and recompute)
+            assert "09:00" not in tuesday()
+            assert len(statements) == 1  # and quiet again afterwards

@@ -14,7 +14,7 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.models import User
 from staff_calendar.spaces.services import desk_availability, desks
 from staff_calendar.spaces.services.common import Actor
-from tests.factories import build_app
+from tests.factories import two_workers
 from tests.fixtures.patience import wait_until
 from tests.staff_calendar.spaces.factories import make_desk, make_floor, make_site, open_day
 
@@ -22,41 +22,35 @@ pytestmark = pytest.mark.postgresql_only
 
 
 def test_the_answer_needs_no_fingerprint_until_a_booking_elsewhere_sends_a_notice(fresh_database_url, tmp_path):
-    worker_a = build_app(fresh_database_url, tmp_path / "a")
-    worker_b = build_app(fresh_database_url, tmp_path / "b")
     day = open_day(2)
-    with worker_a.app_context():
-        make_site()
-        make_desk(make_floor("f1"), "d1")
-        user = User(username="anna", display_name="Anna", roles="staff")
-        db.session.add(user)
-        db.session.commit()
-        actor = Actor.of(user)
-        fingerprints: list[str] = []
-        event.listen(db.engine, "before_cursor_execute",
-                     lambda _c, _cur, statement, *_rest: fingerprints.append(statement)
-                     if "FROM desk_bookings WHERE day" in statement else None)
-        listener = change_notices.listener(db.engine)
-        wait_until(lambda: listener.state(desk_availability.NOTICE_CHANNEL)[0], "the listener to listen")
+    fingerprints: list[str] = []
 
-        def morning_free() -> bool:
-            answer = json.loads(desk_availability.desk_availability_json(day))
-            db.session.remove()  # a new request
-            return answer["desks"][0]["free"]["morning"]
+    def morning_free() -> bool:
+        answer = json.loads(desk_availability.desk_availability_json(day))
+        db.session.remove()  # a new request
+        return answer["desks"][0]["free"]["morning"]
 
-        assert morning_free() is True  # computed: the fingerprint is read once
-        read = len(fingerprints)
-        assert read == 1
-        for _ in range(5):
-            assert morning_free() is True
-        assert len(fingerprints) == read  # nothing changed: no fingerprint read
-    with worker_b.app_context():
-        desks.book_desk(actor, "d1", day, "morning")
-        db.session.remove()
-    with worker_a.app_context():
-        wait_until(lambda: morning_free() is False, "the booking of the other process")
-        assert len(fingerprints) == read + 1  # the notice made it read the fingerprint again
-        listener.stop()
-        db.engine.dispose()
-    with worker_b.app_context():
-        db.engine.dispose()
+    with two_workers(fresh_database_url, tmp_path) as (worker_a, worker_b):
+        with worker_a.app_context():
+            make_site()
+            make_desk(make_floor("f1"), "d1")
+            user = User(username="anna", display_name="Anna", roles="staff")
+            db.session.add(user)
+            db.session.commit()
+            actor = Actor.of(user)
+            event.listen(db.engine, "before_cursor_execute",
+                         lambda _c, _cur, statement, *_rest: fingerprints.append(statement)
+                         if "FROM desk_bookings WHERE day" in statement else None)
+            listener = change_notices.listener(db.engine)
+            wait_until(lambda: listener.state(desk_availability.NOTICE_CHANNEL)[0], "the listener to listen")
+            assert morning_free() is True  # computed: the fingerprint is read once
+            assert len(fingerprints) == 1
+            for _ in range(5):
+                assert morning_free() is True
+            assert len(fingerprints) == 1  # nothing changed: no fingerprint read
+        with worker_b.app_context():
+            desks.book_desk(actor, "d1", day, "morning")
+            db.session.remove()
+        with worker_a.app_context():
+            wait_until(lambda: morning_free() is False, "the booking of the other process")
+            assert len(fingerprints) == 2  # the notice made it read the fingerprint again
