@@ -154,6 +154,7 @@ DERIVED = {
 FIXED: dict[str, Any] = {"SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True}, "WTF_CSRF_ENABLED": True}
 # keys of Flask and its extensions that code may read besides the declared ones
 FRAMEWORK_KEYS = frozenset({"SECRET_KEY", "TESTING", "DEBUG", "PROPAGATE_EXCEPTIONS", "SERVER_NAME",
+                            "SECRET_KEY_FALLBACKS",  # Flask's own: older keys that still verify sessions
                             *DERIVED, *FIXED})
 
 _TRUE = {"1", "true", "yes", "on"}
