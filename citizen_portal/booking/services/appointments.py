@@ -26,6 +26,7 @@ from citizen_portal.booking.services.calendar_events import schedule_calendar_ev
 from citizen_portal.booking.services.claim import (
     WantedTime,
     claim_time,
+    objects_kept,
     overlapping,
     release,
     slot_taken,
@@ -118,7 +119,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         check_hold_limits(digest, keys, now=now)
     nonce = new_token(24)
     confirm_token = new_token(24) if hold else None
-    hold_minutes = booking_settings().hold_minutes
+    hold_minutes = booking_settings().hold_minutes if hold else 0
 
     def write(staff: StaffMember) -> Appointment:
         if _active_count(digest, service.id, now) >= limit:
@@ -144,14 +145,15 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         return appointment
 
     more_locks = [locks.booking_email(digest), *(hold_locks(digest, keys) if hold else [])]
-    appointment = claim_time(wanted, write, now=now, more_locks=more_locks, fair_pass=request.fair_pass)
-    metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
-    manage_token = derive_manage_token(nonce)
-    if confirm_token is not None:
-        notifications.send_confirmation_request(appointment, confirm_token)
-    else:
-        notifications.send_confirmation(appointment, manage_token)
-        calendar_services.request_drain()
+    with objects_kept():  # what was read and written is not read again after each commit
+        appointment = claim_time(wanted, write, now=now, more_locks=more_locks, fair_pass=request.fair_pass)
+        metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
+        manage_token = derive_manage_token(nonce)
+        if confirm_token is not None:
+            notifications.send_confirmation_request(appointment, confirm_token)
+        else:
+            notifications.send_confirmation(appointment, manage_token)
+            calendar_services.request_drain()
     return BookingResult(appointment, manage_token, confirm_token)
 
 

@@ -16,12 +16,13 @@
 4. Nobody left: ``Conflict("slot_taken")``.
 
 Also here, for ``appointments`` and ``manage``: ``staff_locks``, ``overlapping``, ``release``,
-``slot_taken``.
+``slot_taken``, ``objects_kept``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -88,10 +89,8 @@ def claim_time(wanted: WantedTime, write: Callable[[StaffMember], T], *, now: da
     if moving is not None and moving.staff_id in order:
         order.remove(moving.staff_id)
         order.insert(0, moving.staff_id)
-    staff_by_id = {member.id: member for member in db.session.scalars(
-        select(StaffMember).where(StaffMember.id.in_(order)))}
     for staff_id in order:
-        staff = staff_by_id[staff_id]
+        staff = db.session.get(StaffMember, staff_id)  # the day plan loaded her: no query
         if staff.calendar_key and not calendar_services.is_free(staff.calendar_key, start, blocked_until).free:
             continue
         try:
@@ -121,6 +120,23 @@ def _free_staff_in_order(wanted: WantedTime, now: datetime, ignore_id: int | Non
             raise Invalid(problem, fields={"start": problem})
         raise slot_taken(wanted.service, wanted.location.key, start, now)
     return sorted(slot.staff_ids, key=lambda staff_id: (result.load.get((staff_id, day), 0), staff_id))
+
+
+@contextmanager
+def objects_kept() -> Iterator[None]:
+    """Within the block, a commit does not expire the session's objects (a rollback still does).
+
+    For a claim and its after-commit steps: the service, location and staff member read before the
+    lock and the appointment just written keep their values instead of being read again after every
+    commit (the end of the read transaction before the lock, the write, the mail's outbox row). The
+    rules never read them for a decision: every re-check under the lock is a fresh query."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
 
 
 def staff_locks(staff: StaffMember, start: datetime) -> list[locks.Lock]:
@@ -170,7 +186,7 @@ def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: da
         query = query.where(Appointment.id != ignore_id)
     if db.session.scalar(query):
         return True
-    staff_key = db.session.scalar(select(StaffMember.key).where(StaffMember.id == staff_id))
+    staff_key = db.session.get(StaffMember, staff_id).key  # usually loaded already: no query
     return bool(calendar_services.booked_seconds([staff_key], start, blocked_until).get(staff_key))
 
 
