@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.booking.fairness.hooks import FairPass
@@ -156,18 +156,29 @@ def slot_taken(service: Service, location_key: str, start: datetime, now: dateti
     )
 
 
+# the re-check's statements, built once (reused with new parameters: no building and cache keying per claim)
+_STALE_HOLDS = select(Appointment.id).where(
+    Appointment.staff_id == bindparam("staff_id"), Appointment.status == PENDING,
+    Appointment.hold_expires_at <= bindparam("now"),
+    Appointment.start_at < bindparam("until"), Appointment.blocked_until > bindparam("start"),
+)
+_OVERLAPPING = select(func.count(Appointment.id)).where(
+    Appointment.staff_id == bindparam("staff_id"),
+    Appointment.status.in_(ACTIVE_STATUSES),
+    Appointment.start_at < bindparam("until"),
+    Appointment.blocked_until > bindparam("start"),
+    (Appointment.status != PENDING) | (Appointment.hold_expires_at > bindparam("now")),
+)
+_OVERLAPPING_OTHERS = _OVERLAPPING.where(Appointment.id != bindparam("ignore_id"))
+
+
 def _expire_stale_holds(staff_id: int, start: datetime, blocked_until: datetime, now: datetime) -> None:
     """Inside the lock: holds of this staff member overlapping the range whose time ran out are
     expired now (the job would do it later), so their claims do not block a new booking."""
-    stale = db.session.scalars(
-        select(Appointment).where(
-            Appointment.staff_id == staff_id, Appointment.status == PENDING,
-            Appointment.hold_expires_at <= now,
-            Appointment.start_at < blocked_until, Appointment.blocked_until > start,
-        )
-    ).all()
-    for appointment in stale:
-        release(appointment, EXPIRED)
+    stale_ids = db.session.scalars(
+        _STALE_HOLDS, {"staff_id": staff_id, "now": now, "until": blocked_until, "start": start}).all()
+    for appointment_id in stale_ids:
+        release(db.session.get(Appointment, appointment_id), EXPIRED)
 
 
 def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: datetime,
@@ -175,16 +186,12 @@ def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: da
     """Whether an active appointment of ``staff_id`` (a pending one only while its hold lives) or one
     of the staff member's bookings held by ``staff_calendar`` (a room booking) overlaps
     ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed."""
-    query = select(func.count(Appointment.id)).where(
-        Appointment.staff_id == staff_id,
-        Appointment.status.in_(ACTIVE_STATUSES),
-        Appointment.start_at < blocked_until,
-        Appointment.blocked_until > start,
-        (Appointment.status != PENDING) | (Appointment.hold_expires_at > now),
-    )
-    if ignore_id is not None:
-        query = query.where(Appointment.id != ignore_id)
-    if db.session.scalar(query):
+    parameters = {"staff_id": staff_id, "until": blocked_until, "start": start, "now": now}
+    if ignore_id is None:
+        taken = db.session.scalar(_OVERLAPPING, parameters)
+    else:
+        taken = db.session.scalar(_OVERLAPPING_OTHERS, {**parameters, "ignore_id": ignore_id})
+    if taken:
         return True
     staff_key = db.session.get(StaffMember, staff_id).key  # usually loaded already: no query
     return bool(calendar_services.booked_seconds([staff_key], start, blocked_until).get(staff_key))
