@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.booking.fairness.hooks import FairPass
@@ -95,8 +95,7 @@ def claim_time(wanted: WantedTime, write: Callable[[StaffMember], T], *, now: da
             continue
         try:
             with write_transaction(*staff_locks(staff, start), *more_locks):
-                _expire_stale_holds(staff_id, start, blocked_until, now)
-                if overlapping(staff_id, start, blocked_until, now, ignore_id=ignore_id):
+                if overlapping(staff_id, start, blocked_until, now, ignore_id=ignore_id, expire_stale=True):
                     raise _StaffTaken()
                 result = write(staff)
         except (_StaffTaken, IntegrityError):
@@ -156,41 +155,31 @@ def slot_taken(service: Service, location_key: str, start: datetime, now: dateti
     )
 
 
-# the re-check's statements, built once (reused with new parameters: no building and cache keying per claim)
-_STALE_HOLDS = select(Appointment.id).where(
-    Appointment.staff_id == bindparam("staff_id"), Appointment.status == PENDING,
-    Appointment.hold_expires_at <= bindparam("now"),
-    Appointment.start_at < bindparam("until"), Appointment.blocked_until > bindparam("start"),
-)
-_OVERLAPPING = select(func.count(Appointment.id)).where(
+# the appointments of a staff member in a range that may block it, built once (reused with new parameters:
+# no building and cache keying per claim)
+_IN_RANGE = select(Appointment.id, Appointment.status, Appointment.hold_expires_at).where(
     Appointment.staff_id == bindparam("staff_id"),
     Appointment.status.in_(ACTIVE_STATUSES),
     Appointment.start_at < bindparam("until"),
     Appointment.blocked_until > bindparam("start"),
-    (Appointment.status != PENDING) | (Appointment.hold_expires_at > bindparam("now")),
 )
-_OVERLAPPING_OTHERS = _OVERLAPPING.where(Appointment.id != bindparam("ignore_id"))
-
-
-def _expire_stale_holds(staff_id: int, start: datetime, blocked_until: datetime, now: datetime) -> None:
-    """Inside the lock: holds of this staff member overlapping the range whose time ran out are
-    expired now (the job would do it later), so their claims do not block a new booking."""
-    stale_ids = db.session.scalars(
-        _STALE_HOLDS, {"staff_id": staff_id, "now": now, "until": blocked_until, "start": start}).all()
-    for appointment_id in stale_ids:
-        release(db.session.get(Appointment, appointment_id), EXPIRED)
 
 
 def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: datetime,
-                ignore_id: int | None = None) -> bool:
+                ignore_id: int | None = None, *, expire_stale: bool = False) -> bool:
     """Whether an active appointment of ``staff_id`` (a pending one only while its hold lives) or one
     of the staff member's bookings held by ``staff_calendar`` (a room booking) overlaps
-    ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed."""
-    parameters = {"staff_id": staff_id, "until": blocked_until, "start": start, "now": now}
-    if ignore_id is None:
-        taken = db.session.scalar(_OVERLAPPING, parameters)
-    else:
-        taken = db.session.scalar(_OVERLAPPING_OTHERS, {**parameters, "ignore_id": ignore_id})
+    ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed.
+    ``expire_stale`` (the claim's re-check, inside the lock): her holds in the range whose time ran out
+    are expired now (the job would do it later), so their claims do not block a new booking."""
+    rows = db.session.execute(_IN_RANGE, {"staff_id": staff_id, "until": blocked_until, "start": start}).all()
+    taken = False
+    for appointment_id, status, hold_expires_at in rows:
+        if status == PENDING and (hold_expires_at is None or hold_expires_at <= now):  # a hold that ran out
+            if expire_stale and hold_expires_at is not None:
+                release(db.session.get(Appointment, appointment_id), EXPIRED)
+        elif appointment_id != ignore_id:
+            taken = True
     if taken:
         return True
     staff_key = db.session.get(StaffMember, staff_id).key  # usually loaded already: no query
