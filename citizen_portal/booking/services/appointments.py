@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, insert, select
 
 from citizen_portal.booking import metrics
 from citizen_portal.booking.fairness.hooks import FairPass
@@ -26,6 +26,7 @@ from citizen_portal.booking.services.calendar_events import schedule_calendar_ev
 from citizen_portal.booking.services.claim import (
     WantedTime,
     claim_time,
+    objects_kept,
     overlapping,
     release,
     slot_taken,
@@ -72,17 +73,20 @@ class BookingResult:
     confirm_token: str | None = None
 
 
+# built once (statements are reused with new parameters: no building and cache keying per booking)
+_ACTIVE_COUNT = select(func.count(Appointment.id)).where(
+    Appointment.email_hash == bindparam("digest"),
+    Appointment.service_id == bindparam("service_id"),
+    Appointment.status.in_((PENDING, CONFIRMED)),
+    Appointment.end_at > bindparam("now"),
+    (Appointment.status != PENDING) | (Appointment.hold_expires_at > bindparam("now")),
+)
+_INSERT_CLAIM = insert(SlotClaim.__table__)
+
+
 def _active_count(email_digest: str, service_id: int, now: datetime) -> int:
     """Active appointments of an address for a service: confirmed or living holds, not yet ended."""
-    return db.session.scalar(
-        select(func.count(Appointment.id)).where(
-            Appointment.email_hash == email_digest,
-            Appointment.service_id == service_id,
-            Appointment.status.in_((PENDING, CONFIRMED)),
-            Appointment.end_at > now,
-            (Appointment.status != PENDING) | (Appointment.hold_expires_at > now),
-        )
-    ) or 0
+    return db.session.scalar(_ACTIVE_COUNT, {"digest": email_digest, "service_id": service_id, "now": now}) or 0
 
 
 def _limit_reached() -> Conflict:
@@ -118,7 +122,7 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         check_hold_limits(digest, keys, now=now)
     nonce = new_token(24)
     confirm_token = new_token(24) if hold else None
-    hold_minutes = booking_settings().hold_minutes
+    hold_minutes = booking_settings().hold_minutes if hold else 0
 
     def write(staff: StaffMember) -> Appointment:
         if _active_count(digest, service.id, now) >= limit:
@@ -144,14 +148,15 @@ def book(request: BookingRequest, *, now: datetime | None = None) -> BookingResu
         return appointment
 
     more_locks = [locks.booking_email(digest), *(hold_locks(digest, keys) if hold else [])]
-    appointment = claim_time(wanted, write, now=now, more_locks=more_locks, fair_pass=request.fair_pass)
-    metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
-    manage_token = derive_manage_token(nonce)
-    if confirm_token is not None:
-        notifications.send_confirmation_request(appointment, confirm_token)
-    else:
-        notifications.send_confirmation(appointment, manage_token)
-        calendar_services.request_drain()
+    with objects_kept():  # what was read and written is not read again after each commit
+        appointment = claim_time(wanted, write, now=now, more_locks=more_locks, fair_pass=request.fair_pass)
+        metrics.BOOKINGS.labels("held" if hold else "confirmed").inc()
+        manage_token = derive_manage_token(nonce)
+        if confirm_token is not None:
+            notifications.send_confirmation_request(appointment, confirm_token)
+        else:
+            notifications.send_confirmation(appointment, manage_token)
+            calendar_services.request_drain()
     return BookingResult(appointment, manage_token, confirm_token)
 
 
@@ -160,9 +165,8 @@ def _add_with_claim(appointment: Appointment) -> None:
     turn a lost race into an ``IntegrityError``)."""
     db.session.add(appointment)
     db.session.flush()
-    db.session.add(SlotClaim(appointment_id=appointment.id, staff_id=appointment.staff_id,
-                             start_at=appointment.start_at, blocked_until=appointment.blocked_until))
-    db.session.flush()
+    db.session.execute(_INSERT_CLAIM, {"appointment_id": appointment.id, "staff_id": appointment.staff_id,
+                                       "start_at": appointment.start_at, "blocked_until": appointment.blocked_until})
 
 
 def confirm(code: str, confirm_token: str, *, now: datetime | None = None) -> BookingResult:

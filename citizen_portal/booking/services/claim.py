@@ -16,17 +16,18 @@
 4. Nobody left: ``Conflict("slot_taken")``.
 
 Also here, for ``appointments`` and ``manage``: ``staff_locks``, ``overlapping``, ``release``,
-``slot_taken``.
+``slot_taken``, ``objects_kept``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.booking.fairness.hooks import FairPass
@@ -88,16 +89,13 @@ def claim_time(wanted: WantedTime, write: Callable[[StaffMember], T], *, now: da
     if moving is not None and moving.staff_id in order:
         order.remove(moving.staff_id)
         order.insert(0, moving.staff_id)
-    staff_by_id = {member.id: member for member in db.session.scalars(
-        select(StaffMember).where(StaffMember.id.in_(order)))}
     for staff_id in order:
-        staff = staff_by_id[staff_id]
+        staff = db.session.get(StaffMember, staff_id)  # the day plan loaded her: no query
         if staff.calendar_key and not calendar_services.is_free(staff.calendar_key, start, blocked_until).free:
             continue
         try:
             with write_transaction(*staff_locks(staff, start), *more_locks):
-                _expire_stale_holds(staff_id, start, blocked_until, now)
-                if overlapping(staff_id, start, blocked_until, now, ignore_id=ignore_id):
+                if overlapping(staff_id, start, blocked_until, now, ignore_id=ignore_id, expire_stale=True):
                     raise _StaffTaken()
                 result = write(staff)
         except (_StaffTaken, IntegrityError):
@@ -123,6 +121,23 @@ def _free_staff_in_order(wanted: WantedTime, now: datetime, ignore_id: int | Non
     return sorted(slot.staff_ids, key=lambda staff_id: (result.load.get((staff_id, day), 0), staff_id))
 
 
+@contextmanager
+def objects_kept() -> Iterator[None]:
+    """Within the block, a commit does not expire the session's objects (a rollback still does).
+
+    For a claim and its after-commit steps: the service, location and staff member read before the
+    lock and the appointment just written keep their values instead of being read again after every
+    commit (the end of the read transaction before the lock, the write, the mail's outbox row). The
+    rules never read them for a decision: every re-check under the lock is a fresh query."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
 def staff_locks(staff: StaffMember, start: datetime) -> list[locks.Lock]:
     """What a write that gives ``staff`` time at ``start`` holds: her appointments of that local
     day, and her person-day (shared with her own room bookings)."""
@@ -140,37 +155,34 @@ def slot_taken(service: Service, location_key: str, start: datetime, now: dateti
     )
 
 
-def _expire_stale_holds(staff_id: int, start: datetime, blocked_until: datetime, now: datetime) -> None:
-    """Inside the lock: holds of this staff member overlapping the range whose time ran out are
-    expired now (the job would do it later), so their claims do not block a new booking."""
-    stale = db.session.scalars(
-        select(Appointment).where(
-            Appointment.staff_id == staff_id, Appointment.status == PENDING,
-            Appointment.hold_expires_at <= now,
-            Appointment.start_at < blocked_until, Appointment.blocked_until > start,
-        )
-    ).all()
-    for appointment in stale:
-        release(appointment, EXPIRED)
+# the appointments of a staff member in a range that may block it, built once (reused with new parameters:
+# no building and cache keying per claim)
+_IN_RANGE = select(Appointment.id, Appointment.status, Appointment.hold_expires_at).where(
+    Appointment.staff_id == bindparam("staff_id"),
+    Appointment.status.in_(ACTIVE_STATUSES),
+    Appointment.start_at < bindparam("until"),
+    Appointment.blocked_until > bindparam("start"),
+)
 
 
 def overlapping(staff_id: int, start: datetime, blocked_until: datetime, now: datetime,
-                ignore_id: int | None = None) -> bool:
+                ignore_id: int | None = None, *, expire_stale: bool = False) -> bool:
     """Whether an active appointment of ``staff_id`` (a pending one only while its hold lives) or one
     of the staff member's bookings held by ``staff_calendar`` (a room booking) overlaps
-    ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed."""
-    query = select(func.count(Appointment.id)).where(
-        Appointment.staff_id == staff_id,
-        Appointment.status.in_(ACTIVE_STATUSES),
-        Appointment.start_at < blocked_until,
-        Appointment.blocked_until > start,
-        (Appointment.status != PENDING) | (Appointment.hold_expires_at > now),
-    )
-    if ignore_id is not None:
-        query = query.where(Appointment.id != ignore_id)
-    if db.session.scalar(query):
+    ``[start, blocked_until)``; ``ignore_id`` is the appointment being moved or confirmed.
+    ``expire_stale`` (the claim's re-check, inside the lock): her holds in the range whose time ran out
+    are expired now (the job would do it later), so their claims do not block a new booking."""
+    rows = db.session.execute(_IN_RANGE, {"staff_id": staff_id, "until": blocked_until, "start": start}).all()
+    taken = False
+    for appointment_id, status, hold_expires_at in rows:
+        if status == PENDING and (hold_expires_at is None or hold_expires_at <= now):  # a hold that ran out
+            if expire_stale and hold_expires_at is not None:
+                release(db.session.get(Appointment, appointment_id), EXPIRED)
+        elif appointment_id != ignore_id:
+            taken = True
+    if taken:
         return True
-    staff_key = db.session.scalar(select(StaffMember.key).where(StaffMember.id == staff_id))
+    staff_key = db.session.get(StaffMember, staff_id).key  # usually loaded already: no query
     return bool(calendar_services.booked_seconds([staff_key], start, blocked_until).get(staff_key))
 
 

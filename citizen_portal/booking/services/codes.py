@@ -22,7 +22,7 @@ import secrets
 from typing import Literal
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from citizen_portal.booking.models import Appointment
 from citizen_portal.core.addresses import AddressProblem, normalised_email
@@ -80,11 +80,14 @@ def derive_manage_token(nonce: str) -> str:
     return base64.urlsafe_b64encode(digest[:24]).decode().rstrip("=")
 
 
+_CODE_USES = select(func.count(Appointment.id)).where(Appointment.code == bindparam("code"))  # built once
+
+
 def unique_code() -> str:
     """A code no appointment has yet (20 tries; the unique constraint guards the race)."""
     for _ in range(20):
         code = new_code()
-        if db.session.scalar(select(func.count(Appointment.id)).where(Appointment.code == code)) == 0:
+        if db.session.scalar(_CODE_USES, {"code": code}) == 0:
             return code
     raise RuntimeError("no free booking code found")
 

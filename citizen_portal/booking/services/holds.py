@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from citizen_portal.booking.models import ACTIVE_STATUSES, PENDING, Appointment
 from citizen_portal.booking.services.slot_engine import booking_settings
@@ -85,28 +85,33 @@ def hold_locks(email_digest: str, keys: ClientKeys) -> list[locks.Lock]:
     return [locks.booking_client(digest) for digest in (keys.session_hash, keys.client_hash) if digest]
 
 
-def _living_holds(column, digest: str, now: datetime) -> int:
-    return db.session.scalar(select(func.count(Appointment.id)).where(
-        column == digest, Appointment.status == PENDING, Appointment.hold_expires_at > now)) or 0
+# the living holds per email_hash, session_hash and client_hash, built once (reused with new parameters)
+_LIVING_HOLDS = {column.key: select(func.count(Appointment.id)).where(
+    column == bindparam("digest"), Appointment.status == PENDING, Appointment.hold_expires_at > bindparam("now"))
+    for column in (Appointment.email_hash, Appointment.session_hash, Appointment.client_hash)}
+
+
+def _living_holds(column: str, digest: str, now: datetime) -> int:
+    return db.session.scalar(_LIVING_HOLDS[column], {"digest": digest, "now": now}) or 0
 
 
 def check_hold_limits(email_digest: str, keys: ClientKeys, *, now: datetime) -> None:
     """``Conflict("hold_limit")`` when one more hold would pass a limit of the module docstring."""
     config = current_app.config
-    minutes = booking_settings().hold_minutes
-    if _living_holds(Appointment.email_hash, email_digest, now) >= config["BOOKING_HOLDS_PER_EMAIL"]:
+    if _living_holds("email_hash", email_digest, now) >= config["BOOKING_HOLDS_PER_EMAIL"]:
         problem = _l("Für diese E-Mail-Adresse sind schon Reservierungen offen, die noch nicht bestätigt "
                      "sind. Bitte bestätigen Sie diese zuerst über den Link in der E-Mail, oder warten Sie, "
-                     "bis sie ablaufen (nach höchstens %(minutes)s Minuten).", minutes=minutes)
+                     "bis sie ablaufen (nach höchstens %(minutes)s Minuten).", minutes=booking_settings().hold_minutes)
         raise Conflict(problem, code="hold_limit", fields={"email": problem})
     for digest, column, limit in (
-        (keys.session_hash, Appointment.session_hash, config["BOOKING_HOLDS_PER_SESSION"]),
-        (keys.client_hash, Appointment.client_hash, config["BOOKING_HOLDS_PER_CLIENT"]),
+        (keys.session_hash, "session_hash", config["BOOKING_HOLDS_PER_SESSION"]),
+        (keys.client_hash, "client_hash", config["BOOKING_HOLDS_PER_CLIENT"]),
     ):
         if digest and _living_holds(column, digest, now) >= limit:
             problem = _l("Von Ihrem Zugang sind schon zu viele Reservierungen offen, die noch nicht bestätigt "
                          "sind. Bitte bestätigen Sie diese zuerst über den Link in der E-Mail, oder warten Sie, "
-                         "bis sie ablaufen (nach höchstens %(minutes)s Minuten).", minutes=minutes)
+                         "bis sie ablaufen (nach höchstens %(minutes)s Minuten).",
+                         minutes=booking_settings().hold_minutes)
             raise Conflict(problem, code="hold_limit", fields={"start": problem})
 
 

@@ -20,7 +20,7 @@ from flask_babel import force_locale
 
 from citizen_portal.booking.models import Appointment
 from citizen_portal.booking.services.calendar_events import appointment_uid
-from citizen_portal.booking.services.office import office_info
+from citizen_portal.booking.services.office import OfficeInfo, office_info
 from citizen_portal.core.i18n import _, localized, regional
 from citizen_portal.core.mail import Attachment, Mail, send_mail
 from staff_calendar import services as calendar_services
@@ -43,11 +43,12 @@ def citizen_summary(appointment: Appointment) -> str:
     return f"{name} – {appointment.code}"
 
 
-def _event_fields(appointment: Appointment, manage_link: str | None) -> dict:
+def _event_fields(appointment: Appointment, manage_link: str | None, office: OfficeInfo | None = None) -> dict:
     """What the citizen's calendar entry says (in the current locale): summary, place, a
-    DESCRIPTION with the documents to bring, the office's phone and the manage link, and URL."""
+    DESCRIPTION with the documents to bring, the office's phone and the manage link, and URL.
+    ``office``: the appointment's ``office_info`` when the caller has it already."""
     location = appointment.location
-    office = office_info(appointment.service, location)
+    office = office or office_info(appointment.service, location)
     lines = [_("Buchungsnummer: %(code)s", code=appointment.code)]
     if office.documents:
         lines += ["", _("Bitte mitbringen:"), *(f"- {item}" for item in office.documents)]
@@ -65,13 +66,14 @@ def _event_fields(appointment: Appointment, manage_link: str | None) -> dict:
     }
 
 
-def ics_for(appointment: Appointment, method: str, manage_link: str | None = None) -> bytes:
+def ics_for(appointment: Appointment, method: str, manage_link: str | None = None,
+            office: OfficeInfo | None = None) -> bytes:
     """The iTIP attachment: METHOD REQUEST or CANCEL, UID of the staff event, current SEQUENCE,
     DESCRIPTION (documents, manage link), URL and the optional VALARM."""
     organizer = parseaddr(current_app.config["MAIL_FROM"])[1] or "noreply@example.invalid"
     return calendar_services.itip_message(method=method, organizer_email=organizer,
                                           attendee_email=appointment.email, attendee_name=appointment.name,
-                                          **_event_fields(appointment, manage_link))
+                                          **_event_fields(appointment, manage_link, office))
 
 
 def calendar_file(appointment: Appointment, manage_token: str) -> bytes:
@@ -105,7 +107,7 @@ def _render_and_send(appointment: Appointment, kind: str, subject_text, template
             attachments.append(Attachment(
                 filename="termin.ics" if method == "REQUEST" else "absage.ics",
                 content_type=f"text/calendar; method={method}; charset=UTF-8",
-                data=ics_for(appointment, method, context.get("manage_url")),
+                data=ics_for(appointment, method, context.get("manage_url"), office),
             ))
     headers = {"Auto-Submitted": "auto-generated", "Content-Language": language}
     if office.email:

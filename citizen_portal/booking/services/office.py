@@ -38,12 +38,16 @@ class OfficeInfo:
     documents: list[str]
 
 
+_SITE_CONTACT = select(SiteSettings.name, SiteSettings.settings).order_by(SiteSettings.id).limit(1)  # built once
+
+
 def site_contact() -> tuple[str, dict[str, str]]:
     """The site's name and ``[site] contact`` (empty without a loaded site file)."""
-    row = db.session.scalars(select(SiteSettings).order_by(SiteSettings.id).limit(1)).first()
+    row = db.session.execute(_SITE_CONTACT).first()
     if row is None:
         return "", {}
-    return row.name, dict((row.settings or {}).get("contact") or {})
+    name, settings = row
+    return name, dict((settings or {}).get("contact") or {})
 
 
 def office_info(service: Service, location: Location) -> OfficeInfo:

@@ -200,12 +200,16 @@ def test_hold_confirm_flow(app, live_free):
 
 def test_hold_blocks_the_slot_until_it_expires(app):
     location, service, _ = make_setup(service_kw={"email_confirmation": True})
-    services.book(request_for(service, location, local(9)), now=NOW)
+    first = services.book(request_for(service, location, local(9)), now=NOW)
     with pytest.raises(Conflict):
         services.book(request_for(service, location, local(9), email="b@example.org"), now=NOW)
     later = NOW + timedelta(minutes=16)
     other = services.book(request_for(service, location, local(9), email="b@example.org"), now=later)
     assert other.appointment.status == PENDING
+    # the claim's re-check expired the hold that ran out (before the job did) and dropped its claim
+    db.session.refresh(first.appointment)
+    assert first.appointment.status == EXPIRED
+    assert db.session.scalars(select(SlotClaim.appointment_id)).all() == [other.appointment.id]
 
 
 def test_expire_holds_job_frees_the_slot(app):
