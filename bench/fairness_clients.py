@@ -86,6 +86,19 @@ class Actor:
         if self.kind == "human":
             clock.sleep(self.rng.uniform(2, 20) * self.scale)
 
+    def sign_up(self, url: str, path: str, attempt: int, solver) -> tuple[str, requests.Response]:
+        """Think, then send this attempt's spelling of the address (name, consent, a solved captcha) to
+        ``path``: joining the waiting list or asking for the lottery are the same step."""
+        self.think()
+        address = self.spelling(attempt)
+        answer = self.session.post(f"{url}{path}", timeout=60, json={
+            "name": f"{self.kind} {self.index}", "email": address, "privacy_consent": True,
+            "altcha": self.captcha(url, solver)})
+        return address, answer
+
+    def sign_up_attempts(self) -> range:
+        return range(20 if self.kind == "bot" else 1)
+
     def captcha(self, url: str, solver) -> str:
         from citizen_portal.core import captcha
 
@@ -121,12 +134,8 @@ def fcfs(actor: Actor, url: str, day: date, solver, began: float) -> None:
 def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined: threading.Barrier,
             offered: threading.Event) -> None:
     on_list = None
-    for attempt in range(20 if actor.kind == "bot" else 1):
-        actor.think()
-        address = actor.spelling(attempt)
-        answer = actor.session.post(f"{url}/api/v1/services/{SERVICE}/waiting-list", timeout=60, json={
-            "name": f"{actor.kind} {actor.index}", "email": address, "privacy_consent": True,
-            "altcha": actor.captcha(url, solver)})
+    for attempt in actor.sign_up_attempts():
+        address, answer = actor.sign_up(url, f"/api/v1/services/{SERVICE}/waiting-list", attempt, solver)
         if answer.status_code != 202 or on_list:  # already on the list: the answer is the same, nothing new
             actor.outcome = actor.outcome if on_list else f"join answered {answer.status_code}"
             continue
@@ -159,12 +168,8 @@ def waiting(actor: Actor, url: str, mail: Mailbox, solver, began: float, joined:
 
 def window(actor: Actor, url: str, mail: Mailbox, solver, began: float) -> None:
     confirmed = False
-    for attempt in range(20 if actor.kind == "bot" else 1):
-        actor.think()
-        address = actor.spelling(attempt)
-        answer = actor.session.post(f"{url}/api/v1/services/{SERVICE}/release-requests", timeout=60, json={
-            "name": f"{actor.kind} {actor.index}", "email": address, "privacy_consent": True,
-            "altcha": actor.captcha(url, solver)})
+    for attempt in actor.sign_up_attempts():
+        address, answer = actor.sign_up(url, f"/api/v1/services/{SERVICE}/release-requests", attempt, solver)
         if answer.status_code != 202 or confirmed:  # one request per mailbox: further spellings add nothing
             continue
         link = mail.link(address, "losung/bestaetigen", timeout=30)

@@ -59,7 +59,8 @@ class Listener:
     def __init__(self, engine: Engine) -> None:
         cargs, cparams = engine.dialect.create_connect_args(engine.url)
         dialect = engine.dialect
-        self._connect_to_database = lambda: dialect.connect(*cargs, **{**cparams, "application_name": APPLICATION_NAME})
+        self._connect = lambda: dialect.connect(*cargs, **{**cparams, "application_name": APPLICATION_NAME,
+                                                            "autocommit": True})
         self.listened: frozenset[str] = frozenset()
         self.generation = 0
         self.listening = False
@@ -80,11 +81,6 @@ class Listener:
     def _bump(self) -> None:
         with self._lock:
             self.generation += 1
-
-    def _connect(self):
-        connection = self._connect_to_database()
-        connection.autocommit = True
-        return connection
 
     def _listen(self) -> None:
         with self._connect() as connection:

@@ -81,6 +81,21 @@ def track_session_writes() -> None:
         event.listen(Session, "after_transaction_end", _transaction_ended)
 
 
+@contextmanager
+def objects_kept() -> Iterator[None]:
+    """Within the block, a commit does not expire the session's objects (a rollback still does):
+    what was read before a lock and what was just written keep their values instead of being read
+    again after every commit. For callers whose rules never read those objects for a decision (every
+    re-check under a lock is a fresh query), e.g. a booking's claim and its after-commit steps."""
+    session = db.session()
+    before = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        yield
+    finally:
+        session.expire_on_commit = before
+
+
 def holds_writes(session: Session) -> bool:
     """Whether ``session`` holds changes that are not committed (unflushed or flushed)."""
     return bool(session.new or session.dirty or session.deleted or session.info.get("flushed_writes"))

@@ -29,6 +29,7 @@ from sqlalchemy import BigInteger, Float, String, bindparam, case, cast, func, l
 
 from citizen_portal.core.database import UTCDateTime
 from citizen_portal.core.extensions import db
+from citizen_portal.core.intervals import merge_intervals
 from staff_calendar.calendars.models import BusyInterval, CalendarSyncState
 
 MAX_CALENDARS = 4096  # indexed calendars per process (all of them are re-read after this many)
@@ -96,16 +97,9 @@ def _read_merged(keys: list[str]) -> dict[str, list[tuple[int, int]]]:
         .order_by(BusyInterval.calendar_key, BusyInterval.start)
     ).all()
     grouped: dict[str, list[tuple[int, int]]] = {key: [] for key in keys}
-    last_key, merged = None, None
-    for key, s, e in rows:
-        if key != last_key:
-            last_key, merged = key, grouped[key]
-        if merged and s <= merged[-1][1]:
-            if e > merged[-1][1]:
-                merged[-1] = (merged[-1][0], e)
-        else:
-            merged.append((s, e))
-    return grouped
+    for key, start, end in rows:
+        grouped[key].append((start, end))
+    return {key: merge_intervals(intervals) for key, intervals in grouped.items()}
 
 
 def mirrored_busy_seconds(keys: list[str], start: datetime, end: datetime) -> dict[str, list[tuple[int, int]]]:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import site_timezone
+from citizen_portal.core.intervals import merge_intervals
 from staff_calendar.calendars import reading
 from staff_calendar.calendars.client import CalendarUnavailable, connect
 from staff_calendar.calendars.models import CalendarLink
@@ -37,4 +38,4 @@ def server_busy(calendar_key: str, start: datetime, end: datetime, *,
         if isinstance(data, bytes):
             data = data.decode()
         intervals.extend(reading.read_object(data, start, end, tz=tz, own_domain=domain, limits=limits).intervals)
-    return reading.merge_intervals(intervals)
+    return merge_intervals(intervals)

@@ -25,6 +25,7 @@ import icalendar
 import recurring_ical_events
 from flask import current_app
 
+from citizen_portal.core.intervals import merge_intervals
 from staff_calendar.calendars import minimal
 from staff_calendar.calendars.ical import OWN_PROPERTY
 from staff_calendar.calendars.time_limit import run_with_time_limit
@@ -255,14 +256,3 @@ def read_object(data: str, window_start: datetime, window_end: datetime, *, tz: 
                    "to the end of the mirror window")
     return ReadObject(uid=progress.uid, own=False, stored=progress.stored, intervals=merge_intervals(intervals),
                       warning=warning)
-
-
-def merge_intervals(intervals: list[tuple[datetime, datetime]]) -> list[tuple[datetime, datetime]]:
-    merged: list[tuple[datetime, datetime]] = []
-    for start, end in sorted(intervals):
-        if merged and start <= merged[-1][1]:
-            if end > merged[-1][1]:
-                merged[-1] = (merged[-1][0], end)
-        else:
-            merged.append((start, end))
-    return merged

@@ -26,7 +26,6 @@ from citizen_portal.booking.services.calendar_events import schedule_calendar_ev
 from citizen_portal.booking.services.claim import (
     WantedTime,
     claim_time,
-    objects_kept,
     overlapping,
     release,
     slot_taken,
@@ -37,7 +36,7 @@ from citizen_portal.booking.services.holds import Client, check_hold_limits, cli
 from citizen_portal.booking.services.slot_engine import booking_settings, load_service, offered_location
 from citizen_portal.booking.services.webhook_events import emit_appointment_event
 from citizen_portal.core import locks
-from citizen_portal.core.database import write_transaction
+from citizen_portal.core.database import objects_kept, write_transaction
 from citizen_portal.core.errors import Conflict
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l

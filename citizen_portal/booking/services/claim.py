@@ -16,13 +16,12 @@
 4. Nobody left: ``Conflict("slot_taken")``.
 
 Also here, for ``appointments`` and ``manage``: ``staff_locks``, ``overlapping``, ``release``,
-``slot_taken``, ``objects_kept``.
+``slot_taken``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -119,23 +118,6 @@ def _free_staff_in_order(wanted: WantedTime, now: datetime, ignore_id: int | Non
             raise Invalid(problem, fields={"start": problem})
         raise slot_taken(wanted.service, wanted.location.key, start, now)
     return sorted(slot.staff_ids, key=lambda staff_id: (result.load.get((staff_id, day), 0), staff_id))
-
-
-@contextmanager
-def objects_kept() -> Iterator[None]:
-    """Within the block, a commit does not expire the session's objects (a rollback still does).
-
-    For a claim and its after-commit steps: the service, location and staff member read before the
-    lock and the appointment just written keep their values instead of being read again after every
-    commit (the end of the read transaction before the lock, the write, the mail's outbox row). The
-    rules never read them for a decision: every re-check under the lock is a fresh query."""
-    session = db.session()
-    before = session.expire_on_commit
-    session.expire_on_commit = False
-    try:
-        yield
-    finally:
-        session.expire_on_commit = before
 
 
 def staff_locks(staff: StaffMember, start: datetime) -> list[locks.Lock]:

@@ -36,6 +36,7 @@ from citizen_portal.booking.models import (
 from citizen_portal.booking.services import cache as slot_cache
 from citizen_portal.booking.settings import BookingSettings, from_stored
 from citizen_portal.core.extensions import db
+from citizen_portal.core.intervals import merge_intervals
 from citizen_portal.core.models import SiteSettings
 from staff_calendar import services as calendar_services
 
@@ -61,16 +62,8 @@ class Blocked(NamedTuple):
 
 
 def merged(intervals: list[tuple[int, int]]) -> Blocked:
-    starts: list[int] = []
-    ends: list[int] = []
-    for start, end in sorted(intervals):
-        if ends and start <= ends[-1]:
-            if end > ends[-1]:
-                ends[-1] = end
-        else:
-            starts.append(start)
-            ends.append(end)
-    return Blocked(starts, ends)
+    joined = merge_intervals(intervals)
+    return Blocked([start for start, _ in joined], [end for _, end in joined])
 
 
 def site_inputs() -> tuple[BookingSettings, str | None]:
