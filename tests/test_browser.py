@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from citizen_portal.core.extensions import db
@@ -45,6 +47,7 @@ def test_skip_link_moves_focus_to_main(page, live_server):
     skip = page.get_by_role("link", name="Zum Inhalt springen")
     assert skip.evaluate("el => el === document.activeElement")
     page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"#main$"))  # the fragment navigation completes after the key press
     assert page.url.endswith("#main")
 
 
