@@ -134,6 +134,7 @@ def _register_packages(app: Flask) -> None:
 
     # staff calendars (CalDAV) and desks and rooms (staff_calendar)
     from staff_calendar import graph_api as calendar_graph_api
+    from staff_calendar import services as calendar_services
     from staff_calendar.calendars import cli as calendar_cli
     from staff_calendar.calendars import jobs as calendar_jobs
     from staff_calendar.spaces import admin_views as spaces_admin_views
@@ -158,6 +159,7 @@ def _register_packages(app: Flask) -> None:
     app.cli.add_command(spaces_cli.spaces_cli)
     calendar_jobs.register(app)
     spaces_jobs.register(app)
+    mail.register_attachment_builder(app, "itip", calendar_services.itip_attachment)  # booking's .ics
 
     # polls and suggestions (polls)
     from polls import admin_views as polls_admin_views

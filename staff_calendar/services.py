@@ -229,6 +229,18 @@ def itip_message(
     return calendar.to_ical()
 
 
+def itip_spec(**fields: Any) -> dict:
+    """``itip_message``'s arguments as JSON (start and end in ISO 8601): what the mail outbox keeps
+    until its courier builds the attachment with ``itip_attachment``."""
+    return {**fields, "start": fields["start"].isoformat(), "end": fields["end"].isoformat()}
+
+
+def itip_attachment(spec: dict) -> bytes:
+    """The mail outbox's attachment builder "itip": ``itip_message`` from an ``itip_spec``."""
+    return itip_message(**{**spec, "start": datetime.fromisoformat(spec["start"]),
+                           "end": datetime.fromisoformat(spec["end"])})
+
+
 def _add_link_and_alarm(event: Any, url: str | None, alarm_minutes: int | None, summary: str) -> None:
     if url:
         event.add("url", url)

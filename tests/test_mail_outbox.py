@@ -23,7 +23,7 @@ def test_a_mail_the_relay_refuses_is_delivered_once_the_relay_is_back(app, smtp_
     app.config.update(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=free_port())  # nothing listens there
     mail.send_mail(mail.Mail(to="erika@example.org", subject="Termin", text="Guten Tag", kind="confirmation"))
     row = db.session.scalars(select(QueuedMail)).one()
-    assert (row.state, row.attempts, row.message is not None) == ("pending", 1, True)
+    assert (row.state, row.attempts, row.parts is not None) == ("pending", 1, True)
 
     app.config.update(smtp_sink.config)
     _due_now()
@@ -32,7 +32,7 @@ def test_a_mail_the_relay_refuses_is_delivered_once_the_relay_is_back(app, smtp_
     _due_now()
     assert mail.deliver_mail_outbox() == ""  # sent once, never again
     row = db.session.scalars(select(QueuedMail)).one()
-    assert (row.state, row.message) == ("sent", None)  # the content is erased after delivery
+    assert (row.state, row.parts, row.message) == ("sent", None, None)  # the content is erased after delivery
 
 
 def test_a_line_break_in_a_subject_never_becomes_a_header(app, smtp_sink):
@@ -49,3 +49,30 @@ def test_a_list_of_recipients_is_not_sent_and_raises_nothing(app, smtp_sink, cap
     assert db.session.scalars(select(QueuedMail)).all() == []
     assert "mail not queued: confirmation" in caplog.text
     assert "a@example.org" not in caplog.text
+
+
+def test_an_attachment_is_built_by_the_courier_once_and_an_unknown_builder_is_refused(app, smtp_sink, caplog):
+    built: list[dict] = []
+
+    def shout(spec: dict) -> bytes:
+        built.append(spec)
+        return spec["text"].upper().encode()
+
+    mail.register_attachment_builder(app, "shout", shout)
+    app.config.update(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=free_port())  # nothing listens there
+    note = mail.Attachment("note.txt", "text/plain", build="shout", spec={"text": "hallo"})
+    mail.send_mail(mail.Mail(to="erika@example.org", subject="Notiz", text="x", attachments=[note]))
+    assert len(built) == 1  # the first (failed) try built it; the request's queueing did not
+
+    app.config.update(smtp_sink.config)
+    _due_now()
+    assert mail.deliver_mail_outbox() == "1 sent, 0 waiting"
+    [message] = smtp_sink.wait_for(1)
+    [part] = list(message.iter_attachments())
+    assert (part.get_filename(), part.get_content().strip()) == ("note.txt", "HALLO")
+    assert built == [{"text": "hallo"}, {"text": "hallo"}]
+
+    nobody = mail.Attachment("x.ics", "text/calendar", build="nobody-registered-this", spec={})
+    mail.send_mail(mail.Mail(to="erika@example.org", subject="x", text="x", kind="orphan", attachments=[nobody]))
+    assert "mail not queued: orphan" in caplog.text
+    assert db.session.scalars(select(QueuedMail).where(QueuedMail.kind == "orphan")).all() == []

@@ -2,8 +2,13 @@
 otherwise each message is written to ``instance/mail/<timestamp>-<id>.eml`` (the ``make run`` default).
 
 Rules:
-- ``send_mail`` is called after the database commit (a rolled-back booking sends nothing). It renders
-  the message and stores it in ``mail_outbox`` in its own transaction; delivery follows after the
+- ``send_mail`` is called after the database commit (a rolled-back booking sends nothing). It checks
+  the recipient and stores the mail's parts in ``mail_outbox`` in its own transaction (text, headers,
+  attachments or what an attachment is built from); the courier builds the MIME message (and an
+  attachment from its registered builder, e.g. the iTIP ``.ics``) when it delivers, like the calendar
+  outbox builds the event from its payload: the request that queues a mail pays for neither. The
+  content is fixed when it is queued (``Date`` and ``Message-ID`` too); only an attachment's
+  ``DTSTAMP`` is the time of delivery. Delivery follows after the
   response (``core.after_response``: the citizen never waits for the relay, and the time of an answer
   does not tell whether a mail was sent). A relay that is down or refuses costs nothing but time: the
   worker's job "mail-outbox" retries with backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS`` and
@@ -16,11 +21,14 @@ Rules:
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import os
 import smtplib
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -48,11 +56,28 @@ BACKOFF_CAP_SECONDS = 3600.0
 CLAIM_SECONDS = 120.0
 
 
+AttachmentBuilder = Callable[[dict], bytes]
+
+
+def register_attachment_builder(app: Flask, name: str, builder: AttachmentBuilder) -> None:
+    """An attachment kind the courier builds at delivery from a JSON-able ``spec`` (``Attachment.build``)."""
+    app.extensions.setdefault("mail_attachment_builders", {})[name] = builder
+
+
+def _attachment_builders() -> dict[str, AttachmentBuilder]:
+    return current_app.extensions.get("mail_attachment_builders", {})
+
+
 @dataclass
 class Attachment:
     filename: str
     content_type: str  # e.g. 'text/calendar; method=REQUEST; charset=UTF-8'
-    data: bytes
+    data: bytes | None = None
+    build: str | None = None  # instead of data: a registered builder's name, called with ``spec`` at delivery
+    spec: dict | None = None
+
+    def content(self) -> bytes:
+        return self.data if self.data is not None else _attachment_builders()[self.build](self.spec or {})
 
 
 @dataclass
@@ -65,6 +90,24 @@ class Mail:
     attachments: list[Attachment] = field(default_factory=list)
     sender_name: str | None = None  # the display name of From (in the mail's language)
     headers: dict[str, str] = field(default_factory=dict)  # e.g. Reply-To, Auto-Submitted, Content-Language
+    date: str | None = None  # RFC 5322 Date and Message-ID: set when the mail is queued
+    message_id: str | None = None
+
+
+def _stored(mail: Mail) -> bytes:
+    """The parts of a queued mail as the outbox keeps them (JSON; attachment data base64)."""
+    fields = asdict(mail)
+    for item in fields["attachments"]:
+        item["data"] = None if item["data"] is None else base64.b64encode(item["data"]).decode()
+    return json.dumps(fields, ensure_ascii=False).encode()
+
+
+def _restored(stored: bytes) -> Mail:
+    fields = json.loads(stored)
+    for item in fields["attachments"]:
+        item["data"] = None if item["data"] is None else base64.b64decode(item["data"])
+    fields["attachments"] = [Attachment(**item) for item in fields["attachments"]]
+    return Mail(**fields)
 
 
 def one_line(text: str) -> str:
@@ -72,17 +115,23 @@ def one_line(text: str) -> str:
     return " ".join(str(text).split())
 
 
-def build_message(mail: Mail) -> EmailMessage:
+def _recipient(mail: Mail) -> str:
     recipient = mail.to.strip()
     if not EMAIL_PATTERN.match(recipient):
         raise ValueError("the recipient must be one plain e-mail address")
+    return recipient
+
+
+def build_message(mail: Mail) -> EmailMessage:
+    """The MIME message: text (and HTML) body, attachments built now, header fields on one line."""
+    recipient = _recipient(mail)
     message = EmailMessage()
     sender = current_app.config["MAIL_FROM"]
     message["From"] = formataddr((one_line(mail.sender_name), parseaddr(sender)[1])) if mail.sender_name else sender
     message["To"] = recipient
     message["Subject"] = one_line(mail.subject)
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
+    message["Date"] = mail.date or formatdate(localtime=False)
+    message["Message-ID"] = mail.message_id or make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
     message.set_content(mail.text)
     if mail.html:
         message.add_alternative(mail.html, subtype="html")
@@ -90,9 +139,8 @@ def build_message(mail: Mail) -> EmailMessage:
         main_type, _, rest = attachment.content_type.partition("/")
         sub_type, *params = [part.strip() for part in rest.split(";")]
         extra = dict(param.split("=", 1) for param in params if "=" in param)
-        extra.pop("charset", None)
         message.add_attachment(
-            attachment.data, maintype=main_type, subtype=sub_type,
+            attachment.content(), maintype=main_type, subtype=sub_type,
             filename=attachment.filename, params=extra,
         )
     for name, value in mail.headers.items():  # last: set_content/add_attachment move Content-* headers
@@ -102,14 +150,19 @@ def build_message(mail: Mail) -> EmailMessage:
 
 def send_mail(mail: Mail) -> None:
     """Queue one mail and deliver it after the response; never raises for delivery problems (the
-    worker retries). Call after the commit of the change the mail is about."""
+    worker retries). Call after the commit of the change the mail is about. Refused (logged, not
+    queued): a recipient that is not one plain address, an attachment builder nobody registered."""
     try:
-        message = bytes(build_message(mail))
+        _recipient(mail)
+        if any(item.data is None and item.build not in _attachment_builders() for item in mail.attachments):
+            raise ValueError("unknown attachment builder")
     except ValueError:  # input that should have been refused before the commit: never a 500 after it
         log.error("mail not queued: %s (invalid recipient or header)", mail.kind)
         return
+    mail.date = mail.date or formatdate(localtime=False)
+    mail.message_id = mail.message_id or make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
     with write_transaction(locks.mail_outbox()):
-        queued = QueuedMail(kind=mail.kind[:64], message=message, request_id=current_request_id())
+        queued = QueuedMail(kind=mail.kind[:64], parts=_stored(mail), request_id=current_request_id())
         db.session.add(queued)
     after_response(_deliver_queued, queued.id, current_request_id())
 
@@ -138,29 +191,32 @@ def deliver_mail_outbox(limit: int = 50) -> str:
     return f"{sent} sent, {len(due) - sent} waiting" if due else ""
 
 
-def _claim(mail_id: int) -> bytes | None:
+def _claim(mail_id: int) -> tuple[bytes | None, bytes | None] | None:
+    """Claim a due mail: its stored parts (or, queued before parts were kept, its whole message)."""
     now = datetime.now(UTC)
     with write_transaction(locks.mail_outbox()):
         claimed = db.session.execute(
             update(QueuedMail).where(QueuedMail.id == mail_id, QueuedMail.state == "pending",
                                      or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))).rowcount
-        message = db.session.get(QueuedMail, mail_id).message if claimed else None
-    return message
+        row = db.session.get(QueuedMail, mail_id) if claimed else None
+        stored = (row.parts, row.message) if row is not None else None
+    return stored
 
 
 def _deliver(mail_id: int) -> bool:
-    message = _claim(mail_id)
-    if message is None:
+    stored = _claim(mail_id)
+    if stored is None:
         return False
+    parts, message = stored
     try:
-        _transmit(message)
+        _transmit(message if parts is None else bytes(build_message(_restored(parts))))
     except Exception as exc:  # the relay is down or refused: try again later
         _record_failure(mail_id, exc)
         return False
     with write_transaction(locks.mail_outbox()):
         row = db.session.get(QueuedMail, mail_id)
-        row.state, row.message, row.sent_at, row.claimed_until = "sent", None, datetime.now(UTC), None
+        row.state, row.parts, row.message, row.sent_at, row.claimed_until = "sent", None, None, datetime.now(UTC), None
         kind = row.kind
     log.info("mail sent: %s", kind)
     return True
@@ -175,7 +231,7 @@ def _record_failure(mail_id: int, exc: Exception) -> None:
         row.claimed_until = None
         now = datetime.now(UTC)
         if now - row.created_at >= give_up_after:
-            row.state, row.message = "failed", None
+            row.state, row.parts, row.message = "failed", None, None
         else:
             delay = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (row.attempts - 1))
             row.next_attempt_at = now + timedelta(seconds=delay)

@@ -101,8 +101,10 @@ class WorkerHeartbeat(db.Model):
 
 
 class QueuedMail(db.Model):
-    """A rendered mail waiting for delivery (``citizen_portal.core.mail``). ``message`` holds the whole
-    RFC 5322 message (personal data): it is erased when the mail is sent or given up."""
+    """A mail waiting for delivery (``citizen_portal.core.mail``). ``parts`` holds what the courier
+    builds the message from (JSON: text, header fields, attachments or their specs); rows queued
+    before it kept the whole RFC 5322 ``message``. Both are personal data: erased when the mail is
+    sent or given up."""
 
     __tablename__ = "mail_outbox"
     __table_args__ = (Index("ix_mail_outbox_state_next", "state", "next_attempt_at"),)
@@ -110,6 +112,7 @@ class QueuedMail(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(64))
     message: Mapped[bytes | None] = mapped_column(LargeBinary)
+    parts: Mapped[bytes | None] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -66,14 +66,17 @@ def _event_fields(appointment: Appointment, manage_link: str | None, office: Off
     }
 
 
-def ics_for(appointment: Appointment, method: str, manage_link: str | None = None,
-            office: OfficeInfo | None = None) -> bytes:
+def itip_attachment(appointment: Appointment, method: str, manage_link: str | None = None,
+                    office: OfficeInfo | None = None) -> Attachment:
     """The iTIP attachment: METHOD REQUEST or CANCEL, UID of the staff event, current SEQUENCE,
-    DESCRIPTION (documents, manage link), URL and the optional VALARM."""
+    DESCRIPTION (documents, manage link), URL and the optional VALARM. Its text is fixed now (in the
+    current locale); the mail outbox's courier builds the file ("itip", ``staff_calendar.services``)."""
     organizer = parseaddr(current_app.config["MAIL_FROM"])[1] or "noreply@example.invalid"
-    return calendar_services.itip_message(method=method, organizer_email=organizer,
-                                          attendee_email=appointment.email, attendee_name=appointment.name,
-                                          **_event_fields(appointment, manage_link, office))
+    spec = calendar_services.itip_spec(method=method, organizer_email=organizer, attendee_email=appointment.email,
+                                       attendee_name=appointment.name,
+                                       **_event_fields(appointment, manage_link, office))
+    return Attachment(filename="termin.ics" if method == "REQUEST" else "absage.ics",
+                      content_type=f"text/calendar; method={method}; charset=UTF-8", build="itip", spec=spec)
 
 
 def calendar_file(appointment: Appointment, manage_token: str) -> bytes:
@@ -102,13 +105,7 @@ def _render_and_send(appointment: Appointment, kind: str, subject_text, template
         text = render_template(f"email/booking/{template}.txt", appointment=appointment, office=office, **context)
         subject = str(subject_text())
         sender_name = _("%(site)s – Terminvergabe", site=office.site_name) if office.site_name else None
-        attachments = []
-        if method:
-            attachments.append(Attachment(
-                filename="termin.ics" if method == "REQUEST" else "absage.ics",
-                content_type=f"text/calendar; method={method}; charset=UTF-8",
-                data=ics_for(appointment, method, context.get("manage_url"), office),
-            ))
+        attachments = [itip_attachment(appointment, method, context.get("manage_url"), office)] if method else []
     headers = {"Auto-Submitted": "auto-generated", "Content-Language": language}
     if office.email:
         headers["Reply-To"] = office.email

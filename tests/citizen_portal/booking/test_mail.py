@@ -107,3 +107,40 @@ def test_no_reminder_for_late_bookings(app, smtp_sink):
                                       contact=contact("E", "e@example.org"))
     services.book(request, now=NOW)
     assert services.send_reminders(now=NOW + timedelta(minutes=5)) == 0
+
+
+def test_the_booking_queues_what_the_courier_builds_the_ics_from_and_the_mail_says_what_was_booked(app, smtp_sink):
+    """The request stores the .ics fields (no MIME message, no iCalendar file); the courier builds both
+    at delivery, with the facts of the moment of booking even when the office changed in between."""
+    import json
+
+    from sqlalchemy import select
+
+    from citizen_portal.core import mail
+    from citizen_portal.core.extensions import db
+    from citizen_portal.core.models import QueuedMail
+    from tests.fixtures.database import free_port
+
+    location, service, _ = make_setup()
+    booked_address = location.address
+    smtp = dict(smtp_sink.config)
+    app.config.update(MAIL_SMTP_HOST="127.0.0.1", MAIL_SMTP_PORT=free_port())  # the relay is down
+    result = book(service, location)
+    row = db.session.scalars(select(QueuedMail)).one()
+    stored = json.loads(row.parts)
+    assert row.message is None and stored["message_id"] and stored["date"]
+    [attachment] = stored["attachments"]
+    assert (attachment["build"], attachment["data"], attachment["spec"]["method"]) == ("itip", None, "REQUEST")
+
+    location.address = "Neue Straße 5"  # the office moves before the relay is back
+    app.config.update(smtp)
+    db.session.execute(QueuedMail.__table__.update().values(next_attempt_at=QueuedMail.created_at))
+    db.session.commit()
+    assert mail.deliver_mail_outbox() == "1 sent, 0 waiting"
+    [message] = smtp_sink.wait_for(1)
+    assert message["Message-ID"].strip() == stored["message_id"] and message["Date"].strip() == stored["date"]
+    ics = unfold(ics_of(message))
+    assert f"UID:{appointment_uid(result.appointment)}" in ics and "METHOD:REQUEST" in ics
+    assert booked_address.replace(",", "\\,") in ics and "Neue Straße" not in ics
+    assert f"– {result.appointment.code}" in ics  # UTF-8, declared as such (charset=UTF-8)
+    assert db.session.get(QueuedMail, row.id).parts is None  # erased once sent
