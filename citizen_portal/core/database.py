@@ -126,7 +126,7 @@ def write_transaction(*locks: Lock | str) -> Iterator[None]:
     try:
         if db.engine.dialect.name == "sqlite":
             connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        else:
+        elif locks:  # without locks: a plain transaction (nothing to wait for, no lock_timeout to set)
             connection = session.connection()
             connection.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
             for lock in sorted({item if isinstance(item, Lock) else Lock(item) for item in locks}):

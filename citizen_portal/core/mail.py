@@ -161,7 +161,7 @@ def send_mail(mail: Mail) -> None:
         return
     mail.date = mail.date or formatdate(localtime=False)
     mail.message_id = mail.message_id or make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
-    with write_transaction(locks.mail_outbox()):
+    with write_transaction():  # a new row waits for nobody: the claim (a conditional update) decides who sends
         queued = QueuedMail(kind=mail.kind[:64], parts=_stored(mail), request_id=current_request_id())
         db.session.add(queued)
     after_response(_deliver_queued, queued.id, current_request_id())
