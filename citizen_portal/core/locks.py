@@ -40,10 +40,6 @@ def worker_heartbeat() -> Lock:
     return Lock("worker-heartbeat")
 
 
-def mail_outbox() -> Lock:
-    return Lock("mail-outbox")
-
-
 def webhooks() -> Lock:
     """Webhook subscriptions, the claim and the result of a delivery."""
     return Lock("webhooks")

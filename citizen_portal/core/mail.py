@@ -13,6 +13,11 @@ Rules:
   does not tell whether a mail was sent). A relay that is down or refuses costs nothing but time: the
   worker's job "mail-outbox" retries with backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS`` and
   delivers what a stopped process left, so no mail is lost on an exception.
+- One courier or worker sends a mail at a time: it claims the row first by a conditional update
+  (``claimed_until``), which is atomic on both databases, so queueing and claiming take no lock.
+- The message is built with ``email.mime`` (RFC 2047 encoded words for non-ASCII header fields,
+  quoted-printable UTF-8 text, base64 attachments) and handed to the relay as bytes with CRLF line
+  ends, never parsed again.
 - Header fields never carry line breaks: a subject is one line whatever a user typed into a name or
   title (no header injection), and the recipient must be one plain address.
 - Delivered and given-up messages are erased from the outbox (only kind and times stay); log lines
@@ -25,20 +30,26 @@ import base64
 import json
 import logging
 import os
+import re
 import smtplib
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email import encoders
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
 from email.utils import formataddr, formatdate, make_msgid, parseaddr
 from pathlib import Path
 
 from flask import Flask, current_app
 from sqlalchemy import or_, select, update
 
-from citizen_portal.core import locks
 from citizen_portal.core.after_response import after_response
 from citizen_portal.core.database import write_transaction
 from citizen_portal.core.extensions import db
@@ -122,29 +133,51 @@ def _recipient(mail: Mail) -> str:
     return recipient
 
 
-def build_message(mail: Mail) -> EmailMessage:
-    """The MIME message: text (and HTML) body, attachments built now, header fields on one line."""
+_UTF8_QUOTED = Charset("utf-8")
+_UTF8_QUOTED.body_encoding = QP
+
+
+def _header_value(value: str) -> str | Header:
+    """One line; non-ASCII as RFC 2047 encoded words."""
+    value = one_line(value)
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _part(part: Message) -> Message:
+    del part["MIME-Version"]  # only the message itself carries it
+    return part
+
+
+def _attachment_part(attachment: Attachment) -> Message:
+    main_type, _, rest = attachment.content_type.partition("/")
+    sub_type, *params = [item.strip() for item in rest.split(";")]
+    part = MIMEBase(main_type, sub_type, **dict(param.split("=", 1) for param in params if "=" in param))
+    part.set_payload(attachment.content())
+    encoders.encode_base64(part)
+    filename = attachment.filename if attachment.filename.isascii() else ("utf-8", "", attachment.filename)
+    part.add_header("Content-Disposition", "attachment", filename=filename)
+    return _part(part)
+
+
+def build_message(mail: Mail) -> Message:
+    """The MIME message (``email.mime``: no header parsing, a fifth of ``EmailMessage``'s time): text
+    (and HTML) quoted-printable UTF-8, attachments base64 and built now, every header field on one
+    line with non-ASCII as encoded words; ``Date`` and ``Message-ID`` as queued."""
     recipient = _recipient(mail)
-    message = EmailMessage()
-    sender = current_app.config["MAIL_FROM"]
-    message["From"] = formataddr((one_line(mail.sender_name), parseaddr(sender)[1])) if mail.sender_name else sender
+    body: Message = MIMEText(mail.text, "plain", _UTF8_QUOTED)
+    if mail.html:
+        body = MIMEMultipart("alternative", _subparts=[_part(body), _part(MIMEText(mail.html, "html", _UTF8_QUOTED))])
+    message = body
+    if mail.attachments:
+        message = MIMEMultipart("mixed", _subparts=[_part(body), *map(_attachment_part, mail.attachments)])
+    name, address = parseaddr(current_app.config["MAIL_FROM"])
+    message["From"] = formataddr((one_line(mail.sender_name or name), address), charset="utf-8")
     message["To"] = recipient
-    message["Subject"] = one_line(mail.subject)
+    message["Subject"] = _header_value(mail.subject)
     message["Date"] = mail.date or formatdate(localtime=False)
     message["Message-ID"] = mail.message_id or make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
-    message.set_content(mail.text)
-    if mail.html:
-        message.add_alternative(mail.html, subtype="html")
-    for attachment in mail.attachments:
-        main_type, _, rest = attachment.content_type.partition("/")
-        sub_type, *params = [part.strip() for part in rest.split(";")]
-        extra = dict(param.split("=", 1) for param in params if "=" in param)
-        message.add_attachment(
-            attachment.content(), maintype=main_type, subtype=sub_type,
-            filename=attachment.filename, params=extra,
-        )
-    for name, value in mail.headers.items():  # last: set_content/add_attachment move Content-* headers
-        message[name] = one_line(value)
+    for field_name, value in mail.headers.items():
+        message[field_name] = _header_value(value)
     return message
 
 
@@ -192,16 +225,18 @@ def deliver_mail_outbox(limit: int = 50) -> str:
 
 
 def _claim(mail_id: int) -> tuple[bytes | None, bytes | None] | None:
-    """Claim a due mail: its stored parts (or, queued before parts were kept, its whole message)."""
+    """Claim a due mail: its stored parts (or, queued before parts were kept, its whole message).
+    The conditional update is the claim: of two couriers or workers, one changes the row, the other
+    finds it claimed (no lock needed on either database)."""
     now = datetime.now(UTC)
-    with write_transaction(locks.mail_outbox()):
-        claimed = db.session.execute(
+    with write_transaction():
+        row = db.session.execute(
             update(QueuedMail).where(QueuedMail.id == mail_id, QueuedMail.state == "pending",
                                      or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
-            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))).rowcount
-        row = db.session.get(QueuedMail, mail_id) if claimed else None
-        stored = (row.parts, row.message) if row is not None else None
-    return stored
+            .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            .returning(QueuedMail.parts, QueuedMail.message)
+            .execution_options(synchronize_session=False)).first()
+    return None if row is None else (row.parts, row.message)
 
 
 def _deliver(mail_id: int) -> bool:
@@ -214,17 +249,18 @@ def _deliver(mail_id: int) -> bool:
     except Exception as exc:  # the relay is down or refused: try again later
         _record_failure(mail_id, exc)
         return False
-    with write_transaction(locks.mail_outbox()):
-        row = db.session.get(QueuedMail, mail_id)
-        row.state, row.parts, row.message, row.sent_at, row.claimed_until = "sent", None, None, datetime.now(UTC), None
-        kind = row.kind
+    with write_transaction():  # the content is erased: only kind and times stay
+        kind = db.session.execute(
+            update(QueuedMail).where(QueuedMail.id == mail_id)
+            .values(state="sent", parts=None, message=None, sent_at=datetime.now(UTC), claimed_until=None)
+            .returning(QueuedMail.kind).execution_options(synchronize_session=False)).scalar_one()
     log.info("mail sent: %s", kind)
     return True
 
 
 def _record_failure(mail_id: int, exc: Exception) -> None:
     give_up_after = timedelta(hours=float(current_app.config["MAIL_RETRY_HOURS"]))
-    with write_transaction(locks.mail_outbox()):
+    with write_transaction():  # the claimer's row: nobody else writes it while the claim holds
         row = db.session.get(QueuedMail, mail_id)
         row.attempts += 1
         row.last_error = type(exc).__name__[:300]
@@ -240,6 +276,8 @@ def _record_failure(mail_id: int, exc: Exception) -> None:
 
 
 def _transmit(raw: bytes) -> None:
+    """To the relay (envelope from the From and To fields, lines ended by CRLF as SMTP wants them), or
+    into ``instance/mail/`` without one."""
     host = current_app.config["MAIL_SMTP_HOST"]
     if not host:
         folder = Path(current_app.instance_path) / "mail"
@@ -247,14 +285,15 @@ def _transmit(raw: bytes) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
         (folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml").write_bytes(raw)
         return
-    message = message_from_bytes(raw, policy=policy.SMTP)
+    fields = BytesHeaderParser().parsebytes(raw)
+    sender, recipient = parseaddr(fields["From"] or "")[1], parseaddr(fields["To"] or "")[1]
     password_env = current_app.config["MAIL_SMTP_PASSWORD_ENV"]
     with smtplib.SMTP(host, int(current_app.config["MAIL_SMTP_PORT"]), timeout=15) as smtp:
         if current_app.config["MAIL_SMTP_STARTTLS"]:
             smtp.starttls()
         if current_app.config["MAIL_SMTP_USERNAME"]:
             smtp.login(current_app.config["MAIL_SMTP_USERNAME"], os.environ.get(password_env, ""))
-        smtp.send_message(message)
+        smtp.sendmail(sender, [recipient], re.sub(rb"\r?\n", b"\r\n", raw))
 
 
 def backlog() -> tuple[int, datetime | None]:
