@@ -3,7 +3,7 @@ fields never carry a line break, a bad recipient never makes a 500 after the com
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -76,3 +76,46 @@ def test_an_attachment_is_built_by_the_courier_once_and_an_unknown_builder_is_re
     mail.send_mail(mail.Mail(to="erika@example.org", subject="x", text="x", kind="orphan", attachments=[nobody]))
     assert "mail not queued: orphan" in caplog.text
     assert db.session.scalars(select(QueuedMail).where(QueuedMail.kind == "orphan")).all() == []
+
+
+def _queued_by_a_process_whose_courier_never_ran(app) -> QueuedMail:
+    app.config["AFTER_RESPONSE_IN_BACKGROUND"] = True
+    try:
+        with app.test_request_context("/"):  # the answer is never closed: the courier never gets the mail
+            mail.send_mail(mail.Mail(to="erika@example.org", subject="Termin", text="x", kind="confirmation"))
+    finally:
+        app.config["AFTER_RESPONSE_IN_BACKGROUND"] = False
+    return db.session.scalars(select(QueuedMail)).one()
+
+
+def test_a_mail_is_queued_claimed_by_its_courier_and_the_worker_takes_it_once_that_claim_ran_out(app, smtp_sink):
+    row = _queued_by_a_process_whose_courier_never_ran(app)
+    assert row.state == "pending" and row.claimed_until > datetime.now(UTC)
+    assert mail.deliver_mail_outbox() == ""  # the courier's: the worker keeps off while the claim holds
+
+    db.session.execute(QueuedMail.__table__.update().values(claimed_until=datetime(2000, 1, 1, tzinfo=UTC)))
+    db.session.commit()  # the process died: its claim runs out
+    assert mail.deliver_mail_outbox() == "1 sent, 0 waiting"
+    assert [message["Subject"] for message in smtp_sink.wait_for(1)] == ["Termin"]
+
+
+def _claimed_until(row_id: int, moment: datetime) -> datetime:
+    db.session.execute(QueuedMail.__table__.update().where(QueuedMail.id == row_id).values(claimed_until=moment))
+    db.session.commit()
+    return moment
+
+
+def test_a_courier_that_fell_behind_renews_its_claim_and_never_sends_what_the_worker_took(app, smtp_sink):
+    row = _queued_by_a_process_whose_courier_never_ran(app)
+    row_id, parts = row.id, row.parts
+    held = _claimed_until(row_id, datetime.now(UTC) + timedelta(seconds=5))  # its claim has almost run out
+    worker_claim = _claimed_until(row_id, datetime.now(UTC) + timedelta(seconds=90))  # ... and the worker took it
+    mail._deliver_queued(row_id, None, parts, held)
+    smtp_sink.assert_no_mail()
+    assert db.session.get(QueuedMail, row_id).claimed_until == worker_claim
+
+    held = _claimed_until(row_id, datetime.now(UTC) + timedelta(seconds=5))  # nobody else took it
+    mail._deliver_queued(row_id, None, parts, held)
+    assert [message["Subject"] for message in smtp_sink.wait_for(1)] == ["Termin"]  # renewed, then sent
+    db.session.expire_all()
+    assert db.session.get(QueuedMail, row_id).state == "sent"

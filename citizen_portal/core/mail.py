@@ -14,7 +14,9 @@ Rules:
   worker's job "mail-outbox" retries with backoff (30 s doubling to 1 h) for ``MAIL_RETRY_HOURS`` and
   delivers what a stopped process left, so no mail is lost on an exception.
 - One courier or worker sends a mail at a time: it claims the row first by a conditional update
-  (``claimed_until``), which is atomic on both databases, so queueing and claiming take no lock.
+  (``claimed_until``), which is atomic on both databases, so queueing and claiming take no lock. A
+  new row is born claimed by the courier of the process that queued it (no claim statement); if that
+  process dies first, the worker sends the mail once the claim has run out (``CLAIM_SECONDS``).
 - The message is built with ``email.mime`` (RFC 2047 encoded words for non-ASCII header fields,
   quoted-printable UTF-8 text, base64 attachments) and handed to the relay as bytes with CRLF line
   ends, never parsed again.
@@ -65,6 +67,7 @@ log = logging.getLogger(__name__)
 BACKOFF_BASE_SECONDS = 30.0
 BACKOFF_CAP_SECONDS = 3600.0
 CLAIM_SECONDS = 120.0
+CLAIM_MARGIN_SECONDS = 60.0  # a delivery takes at most the SMTP timeout (15 s): this much left is enough
 
 
 AttachmentBuilder = Callable[[dict], bytes]
@@ -194,17 +197,24 @@ def send_mail(mail: Mail) -> None:
         return
     mail.date = mail.date or formatdate(localtime=False)
     mail.message_id = mail.message_id or make_msgid(domain=current_app.config["EVENT_UID_DOMAIN"])
-    with write_transaction():  # a new row waits for nobody: the claim (a conditional update) decides who sends
-        queued = QueuedMail(kind=mail.kind[:64], parts=_stored(mail), request_id=current_request_id())
+    parts, held_until = _stored(mail), datetime.now(UTC) + timedelta(seconds=CLAIM_SECONDS)
+    with write_transaction():  # a new row waits for nobody; it is born claimed by this process's courier
+        queued = QueuedMail(kind=mail.kind[:64], parts=parts, request_id=current_request_id(),
+                            claimed_until=held_until)
         db.session.add(queued)
-    after_response(_deliver_queued, queued.id, current_request_id())
+    after_response(_deliver_queued, queued.id, current_request_id(), parts, held_until)
 
 
-def _deliver_queued(mail_id: int, request_id: str | None) -> None:
-    """The courier's delivery of a mail its process queued: claimed first like the worker's, so a
-    courier that falls behind and the worker never send one mail twice."""
+def _deliver_queued(mail_id: int, request_id: str | None, parts: bytes, held_until: datetime) -> None:
+    """The courier's delivery of a mail its process queued. The row was queued claimed until
+    ``held_until``: while enough of that claim is left for one delivery, nobody else may send it
+    and the courier sends without asking the database; a courier that fell behind claims it anew
+    like the worker does, so the two never send one mail twice."""
     with bound_request_id(request_id):  # the log lines of the request that queued it
-        _deliver(mail_id)
+        if held_until - datetime.now(UTC) > timedelta(seconds=CLAIM_MARGIN_SECONDS):
+            _deliver(mail_id, (parts, None))
+        else:
+            _deliver(mail_id, _claim(mail_id, held_until))
 
 
 def deliver_mail_outbox(limit: int = 50) -> str:
@@ -220,27 +230,30 @@ def deliver_mail_outbox(limit: int = 50) -> str:
     sent = 0
     for mail_id, request_id in due:
         with bound_request_id(request_id or current_request_id()):  # the log lines of the request that queued it
-            sent += _deliver(mail_id)
+            sent += _deliver(mail_id, _claim(mail_id))
     return f"{sent} sent, {len(due) - sent} waiting" if due else ""
 
 
-def _claim(mail_id: int) -> tuple[bytes | None, bytes | None] | None:
+def _claim(mail_id: int, held_until: datetime | None = None) -> tuple[bytes | None, bytes | None] | None:
     """Claim a due mail: its stored parts (or, queued before parts were kept, its whole message).
     The conditional update is the claim: of two couriers or workers, one changes the row, the other
-    finds it claimed (no lock needed on either database)."""
+    finds it claimed (no lock needed on either database). ``held_until``: the claim the caller holds
+    (a courier's own row), renewed unless somebody else took the row after it ran out."""
     now = datetime.now(UTC)
+    free = or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now)
+    if held_until is not None:
+        free = or_(free, QueuedMail.claimed_until == held_until)
     with write_transaction():
         row = db.session.execute(
-            update(QueuedMail).where(QueuedMail.id == mail_id, QueuedMail.state == "pending",
-                                     or_(QueuedMail.claimed_until.is_(None), QueuedMail.claimed_until < now))
+            update(QueuedMail).where(QueuedMail.id == mail_id, QueuedMail.state == "pending", free)
             .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
             .returning(QueuedMail.parts, QueuedMail.message)
             .execution_options(synchronize_session=False)).first()
     return None if row is None else (row.parts, row.message)
 
 
-def _deliver(mail_id: int) -> bool:
-    stored = _claim(mail_id)
+def _deliver(mail_id: int, stored: tuple[bytes | None, bytes | None] | None) -> bool:
+    """Send a claimed mail (``stored``: its parts or whole message; ``None``: the claim failed)."""
     if stored is None:
         return False
     parts, message = stored
