@@ -144,3 +144,30 @@ def test_the_demo_poll_codes_file_is_private(app):
     finally:
         os.umask(previous)
         path.unlink(missing_ok=True)
+
+
+def _waits_for_disk() -> bool:
+    if database_kind() == "sqlite":
+        return db.session.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL; NORMAL is 1
+    return db.session.execute(text("SHOW synchronous_commit")).scalar() == "on"
+
+
+def test_only_a_transaction_that_may_be_repeated_skips_waiting_for_the_disk(fresh_database_url, tmp_path):
+    if database_kind() == "postgresql":  # the test cluster turns it off for speed; a real server has it on
+        engine = create_engine(fresh_database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            name = connection.execute(text("SELECT current_database()")).scalar()
+            connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = on'))
+        engine.dispose()
+    app = build_app(fresh_database_url, tmp_path)
+    with app.app_context():
+        with write_transaction(locks.users()):
+            assert _waits_for_disk()
+        with write_transaction(wait_for_disk=False):
+            assert not _waits_for_disk()
+            db.session.add(User(username="kept", display_name="Kept", roles="staff"))
+        with write_transaction():  # the same pooled connection: back to waiting
+            assert _waits_for_disk()
+        assert db.session.scalars(select(User.username)).all() == ["kept"]
+        db.session.commit()
+        assert _waits_for_disk()  # a plain read transaction too

@@ -44,19 +44,26 @@ def configure_engine(engine: Engine, lock_timeout_seconds: float) -> None:
             create_private_file(Path(path))  # 0600: the file, its WAL and SHM hold personal data
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
+    def _on_connect(dbapi_connection, record):
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # every commit waits for the disk (see write_transaction)
         cursor.close()
+        record.info["synchronous"] = "FULL"
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         options = connection.get_execution_options()
         if options.get("isolation_level") == "AUTOCOMMIT":
             return  # each statement its own transaction (the slot cache's one-statement checks)
+        synchronous = options.get("sqlite_synchronous", "FULL")
+        record = connection.connection  # the pooled DBAPI connection: PRAGMA only when it changes
+        if record.info.get("synchronous", "FULL") != synchronous:
+            connection.exec_driver_sql(f"PRAGMA synchronous={synchronous}")
+            record.info["synchronous"] = synchronous
         connection.exec_driver_sql(f"BEGIN {options.get('sqlite_begin', '')}".strip())
 
 
@@ -111,9 +118,15 @@ def _begin_fresh(session: Session) -> None:
 
 
 @contextmanager
-def write_transaction(*locks: Lock | str) -> Iterator[None]:
+def write_transaction(*locks: Lock | str, wait_for_disk: bool = True) -> Iterator[None]:
     """Run the block in a fresh transaction holding ``locks`` (``citizen_portal.core.locks``); commit on
     success, roll back on any error.
+
+    ``wait_for_disk=False`` only for a transaction whose loss in a power failure or an operating
+    system crash just makes work happen again (e.g. marking a mail sent: at worst it is sent twice):
+    its commit does not wait for the disk (SQLite ``synchronous=NORMAL`` in WAL mode, PostgreSQL
+    ``synchronous_commit=off``); it is never torn or half-applied, and a crash of the process alone
+    loses nothing.
 
     Rules: the lock is the transaction's first statement (on SQLite upgrading a read transaction can
     deadlock), so an open read-only transaction is ended first and one with writes is refused
@@ -125,13 +138,10 @@ def write_transaction(*locks: Lock | str) -> Iterator[None]:
     timeout_ms = int(float(current_app.config["LOCK_TIMEOUT_SECONDS"]) * 1000)
     try:
         if db.engine.dialect.name == "sqlite":
-            connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
-        elif locks:  # without locks: a plain transaction (nothing to wait for, no lock_timeout to set)
-            connection = session.connection()
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
-            for lock in sorted({item if isinstance(item, Lock) else Lock(item) for item in locks}):
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock.key})
-            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            session.connection(execution_options={"sqlite_begin": "IMMEDIATE",
+                                                  "sqlite_synchronous": "FULL" if wait_for_disk else "NORMAL"})
+        else:
+            _begin_postgresql(session, locks, wait_for_disk, timeout_ms)
     except OperationalError as exc:
         session.rollback()
         if _is_lock_timeout(exc):
@@ -148,6 +158,18 @@ def write_transaction(*locks: Lock | str) -> Iterator[None]:
     except BaseException:
         session.rollback()
         raise
+
+
+def _begin_postgresql(session: Session, locks: tuple[Lock | str, ...], wait_for_disk: bool, timeout_ms: int) -> None:
+    connection = session.connection()
+    if not wait_for_disk:
+        connection.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    if not locks:  # nothing to wait for: no lock_timeout to set
+        return
+    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
+    for lock in sorted({item if isinstance(item, Lock) else Lock(item) for item in locks}):
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock.key})
+    connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
 
 
 class Busy(Conflict):

@@ -262,7 +262,7 @@ def _deliver(mail_id: int, stored: tuple[bytes | None, bytes | None] | None) -> 
     except Exception as exc:  # the relay is down or refused: try again later
         _record_failure(mail_id, exc)
         return False
-    with write_transaction():  # the content is erased: only kind and times stay
+    with write_transaction(wait_for_disk=False):  # lost in a power failure: sent once more, nothing else
         kind = db.session.execute(
             update(QueuedMail).where(QueuedMail.id == mail_id)
             .values(state="sent", parts=None, message=None, sent_at=datetime.now(UTC), claimed_until=None)
