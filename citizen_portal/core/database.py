@@ -128,10 +128,12 @@ def write_transaction(*locks: Lock | str) -> Iterator[None]:
             connection = session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
         else:
             connection = session.connection()
-            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
-            for lock in sorted({item if isinstance(item, Lock) else Lock(item) for item in locks}):
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock.key})
-            connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
+            held = sorted({item if isinstance(item, Lock) else Lock(item) for item in locks})
+            if held:  # no lock to wait for: no statement
+                connection.exec_driver_sql(f"SET LOCAL lock_timeout = {timeout_ms}")
+                for lock in held:
+                    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock.key})
+                connection.exec_driver_sql("SET LOCAL lock_timeout = 0")
     except OperationalError as exc:
         session.rollback()
         if _is_lock_timeout(exc):
