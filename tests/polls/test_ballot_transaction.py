@@ -44,9 +44,8 @@ def _edit(worker, poll_id: int, **changes) -> None:
 def _written(worker, poll_id: int) -> tuple[int, int]:
     """(participation markers, pending ballots) of the poll."""
     with worker.app_context():
-        return (db.session.scalar(select(func.count()).select_from(Participation).where(Participation.poll_id == poll_id)),
-                db.session.scalar(select(func.count()).select_from(PendingBallot)
-                                  .where(PendingBallot.poll_id == poll_id)))
+        return tuple(db.session.scalar(select(func.count()).select_from(model).where(model.poll_id == poll_id))
+                     for model in (Participation, PendingBallot))
 
 
 def test_a_ballot_is_one_transaction_of_three_statements(workers):
