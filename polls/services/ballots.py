@@ -45,67 +45,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import String, and_, bindparam, delete, insert, literal, select
-from sqlalchemy.engine import Connection
+from sqlalchemy import Select, String, and_, bindparam, delete, func, insert, literal, select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.core import locks
-from citizen_portal.core.database import write_transaction
+from citizen_portal.core.database import is_postgresql, write_transaction
 from citizen_portal.core.errors import Conflict, DomainError, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
-from citizen_portal.core.schemas import Schema
 from citizen_portal.core.security import token_hash
 
-from ..models import (
-    EmailToken,
-    InvitationCode,
-    Mode,
-    Option,
-    Participation,
-    PendingBallot,
-    Poll,
-    Question,
-    Receipt,
-    random_id,
-)
-from ..schemas import FormQuestion, ParsedBallot, answers_model, parse_answers
+from ..models import EmailToken, InvitationCode, Mode, Participation, PendingBallot, Poll, Receipt, random_id
+from ..schemas import ParsedBallot, parse_answers
 from . import ballot_batches
 from .common import code_hash, normalize_code, now, random_code
+from .voting_polls import VotingPoll, voting_poll
 
 RECEIPT_LENGTH = 16
 
 
 MAX_ATTEMPTS = 3  # rounds with the poll read in the request (it changed between the checks and the write)
-COPIES_KEPT = 512  # polls per process whose ``VotingPoll`` is kept
-
-
-@dataclass(frozen=True)
-class VotingPoll:
-    """What casting a ballot needs of a poll, as plain values of one ``revision``. The status
-    columns are the copy's; the write transaction reads them again."""
-
-    id: int
-    revision: str
-    slug: str
-    mode: str
-    published: bool
-    archived_at: datetime | None
-    opens_at: datetime
-    closes_at: datetime
-    questions: tuple[FormQuestion, ...]
-    answers: type[Schema]  # ``schemas.answers_model`` of the questions
-
-    @property
-    def anyone_may_vote(self) -> bool:
-        return self.mode == Mode.ANYONE
-
-    def status(self, moment: datetime) -> str:
-        return Poll.status(self, moment)  # type: ignore[arg-type]  # reads only the four status columns
 
 
 @dataclass(frozen=True)
@@ -125,47 +87,6 @@ class _PollChanged(Exception):
 
 
 Admit = Callable[[VotingPoll], tuple[str | None, str | None]]  # the caller's checks → (code, token)
-
-_VOTING_POLL = (
-    select(Poll.revision, Poll.slug, Poll.mode, Poll.published, Poll.archived_at, Poll.opens_at, Poll.closes_at,
-           Question.id, Question.kind, Question.required, Question.max_choices, Option.id, Option.value)
-    .select_from(Poll).outerjoin(Question, Question.poll_id == Poll.id)
-    .outerjoin(Option, Option.question_id == Question.id)
-    .where(Poll.id == bindparam("poll_id")).order_by(Question.position, Question.id, Option.position, Option.id)
-)
-
-
-def voting_poll(poll_id: int, *, fresh: bool = False) -> VotingPoll | None:
-    """The poll as casting needs it (None: no such poll): this process's copy, or (``fresh``, or no
-    copy kept) read now in one statement, the questions together with the revision they belong to,
-    and kept. A copy is never trusted by itself: the write transaction compares its revision."""
-    copies: dict[int, VotingPoll] = current_app.extensions.setdefault("polls.voting_polls", {})
-    if not fresh and (kept := copies.get(poll_id)) is not None:
-        return kept
-    rows = db.session.execute(_VOTING_POLL, {"poll_id": poll_id}).all()
-    if not rows:
-        copies.pop(poll_id, None)
-        return None
-    questions: dict[int, dict[str, Any]] = {}
-    for *_poll, question_id, kind, required, max_choices, option_id, value in rows:
-        if question_id is None:
-            continue
-        entry = questions.setdefault(question_id, {"kind": kind, "required": required, "max": max_choices,
-                                                   "options": [], "rating": {}})
-        if option_id is not None:
-            entry["options"].append(option_id)
-            if value is not None:
-                entry["rating"][value] = option_id
-    typed = tuple(FormQuestion(qid, e["kind"], bool(e["required"]), e["max"], tuple(e["options"]), e["rating"])
-                  for qid, e in questions.items())
-    revision, slug, mode, published, archived_at, opens_at, closes_at = rows[0][:7]
-    poll = VotingPoll(poll_id, revision, slug, mode, bool(published), archived_at, opens_at, closes_at, typed,
-                      answers_model(typed))
-    if len(copies) >= COPIES_KEPT:
-        copies.clear()
-    copies[poll_id] = poll
-    return poll
-
 
 def receipt_hash(poll_id: int, receipt: str) -> str:
     return token_hash(f"receipt:{poll_id}:{normalize_code(receipt)}")
@@ -251,14 +172,18 @@ _POLL_ROW = (select(Poll.revision, Poll.published, Poll.archived_at, Poll.opens_
              .where(Poll.id == bindparam("poll_id")).with_for_update(read=True))
 _CODE_MARKER = insert(Participation.__table__).from_select(  # no row: not a code of this poll
     ["id", "poll_id", "kind", "marker"],
-    select(bindparam("id", type_=String()), InvitationCode.poll_id, literal("code", String()), InvitationCode.code_hash)
+    select(bindparam("marker_id", type_=String()), InvitationCode.poll_id, literal("code", String()),
+           InvitationCode.code_hash)
     .where(InvitationCode.code_hash == bindparam("marker"), InvitationCode.poll_id == bindparam("poll_id"))
 ).execution_options(preserve_rowcount=True)  # psycopg's rowcount is gone once the result is closed
-_EMAIL_MARKER = insert(Participation.__table__).values(kind="email")
+_EMAIL_MARKER = insert(Participation.__table__).values(
+    id=bindparam("marker_id"), poll_id=bindparam("poll_id"), kind="email", marker=bindparam("marker"))
 _EMAIL_LINKS = delete(EmailToken.__table__).where(  # the link and any other open link of the address
     EmailToken.email_hash == bindparam("marker"), EmailToken.purpose == "vote",
     EmailToken.target_id == bindparam("poll_id"))
-_PENDING = insert(PendingBallot.__table__)
+_PENDING = insert(PendingBallot.__table__).values(
+    id=bindparam("pending_id"), poll_id=bindparam("poll_id"), payload=bindparam("payload"),
+    receipt_tag=bindparam("receipt_tag"))
 _CODE_STATE = (  # (code hash, marker id or None) of a code of the poll
     select(InvitationCode.code_hash, Participation.id)
     .outerjoin(Participation, and_(Participation.poll_id == InvitationCode.poll_id,
@@ -268,39 +193,71 @@ _EMAIL_USED = select(Participation.id).where(Participation.poll_id == bindparam(
                                              Participation.marker == bindparam("marker"))
 
 
+def _at_once(with_code: bool) -> Select:
+    """PostgreSQL: the steps of a ballot without an e-mail link as one statement (one round trip
+    instead of three): the poll row FOR SHARE, the code's marker (``marked``: 0 = not a code of
+    this poll), the pending ballot. Its checks follow in the same transaction."""
+    poll = _POLL_ROW.cte("poll")
+    columns = [*poll.c, select(func.count()).select_from(_PENDING.returning(literal(1)).cte("pending"))
+               .scalar_subquery().label("pending")]
+    if with_code:
+        marker = _CODE_MARKER.returning(literal(1)).cte("marker")
+        columns.append(select(func.count()).select_from(marker).scalar_subquery().label("marked"))
+    return select(*columns).select_from(poll)
+
+
+_AT_ONCE = {kind: _at_once(kind == "code") for kind in ("code", None)}
+
+
 def _write(poll: VotingPoll, prepared: _Prepared, *, fresh: bool) -> str:
     """The one transaction: poll row FOR SHARE (re-check), marker, encrypted pending ballot.
     Nothing else: the ballot, its receipt and the counters are written later, in a shuffled batch
     (``ballot_batches.flush``), so nothing counted shares this transaction or its order. A poll row
-    that refuses a copy kept from before: ``_PollChanged`` (checked again with the poll read now)."""
+    that refuses a copy kept from before: ``_PollChanged`` (checked again with the poll read now).
+    On PostgreSQL a ballot without an e-mail link sends it as one statement; when that fails on a
+    constraint (a used code), the steps one by one tell which rule refuses the ballot."""
     receipt = random_code(RECEIPT_LENGTH)
     pending_id = random_id()
     digest = receipt_hash(poll.id, receipt)
-    payload = ballot_batches.seal(poll.id, pending_id, digest, prepared.parsed, poll.questions)
-    marker = prepared.marker
-    with write_transaction(*([locks.poll_email(poll.id, marker[1])] if marker and marker[0] == "email" else [])):
+    kind, marker = prepared.marker or (None, None)
+    values = {"poll_id": poll.id, "pending_id": pending_id, "receipt_tag": ballot_batches.receipt_tag(digest),
+              "payload": ballot_batches.seal(poll.id, pending_id, digest, prepared.parsed, poll.questions),
+              "marker_id": random_id(), "marker": marker}
+    if kind != "email" and is_postgresql():
+        try:
+            with write_transaction():
+                row = db.session.connection().execute(_AT_ONCE[kind], values).one_or_none()
+                _check(row, poll, fresh=fresh)
+                if kind == "code" and not row.marked:
+                    raise _unknown_code()
+            return receipt
+        except IntegrityError:
+            pass
+    with write_transaction(*([locks.poll_email(poll.id, marker)] if kind == "email" else [])):
         connection = db.session.connection()
-        row = connection.execute(_POLL_ROW, {"poll_id": poll.id}).one_or_none()
-        if row is None:
-            raise NotFound()
-        if Poll.status(row, now()) != "open":  # status() reads only these four columns
-            if not fresh:
-                raise _PollChanged()
-            raise _closed()
-        if row.revision != poll.revision:
-            raise _PollChanged()
-        if marker is not None:
-            _insert_marker(connection, poll.id, *marker)
-        connection.execute(_PENDING, {"id": pending_id, "poll_id": poll.id, "payload": payload,
-                                      "receipt_tag": ballot_batches.receipt_tag(digest)})
+        _check(connection.execute(_POLL_ROW, values).one_or_none(), poll, fresh=fresh)
+        if kind is not None:
+            _insert_marker(connection, kind, values)
+        connection.execute(_PENDING, values)
     return receipt
 
 
-def _insert_marker(connection: Connection, poll_id: int, kind: str, marker: str) -> None:
-    values = {"id": random_id(), "poll_id": poll_id, "marker": marker}
+def _check(row: Row | None, poll: VotingPoll, *, fresh: bool) -> None:
+    """The poll row read in the write transaction against the copy the ballot was checked with."""
+    if row is None:
+        raise NotFound()
+    if Poll.status(row, now()) != "open":  # status() reads only these four columns
+        if not fresh:
+            raise _PollChanged()
+        raise _closed()
+    if row.revision != poll.revision:
+        raise _PollChanged()
+
+
+def _insert_marker(connection: Connection, kind: str, values: dict[str, Any]) -> None:
     try:
         if kind == "email":
-            connection.execute(_EMAIL_LINKS, {"poll_id": poll_id, "marker": marker})
+            connection.execute(_EMAIL_LINKS, values)
             connection.execute(_EMAIL_MARKER, values)
         elif connection.execute(_CODE_MARKER, values).rowcount != 1:
             raise _unknown_code()

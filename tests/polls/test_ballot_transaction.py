@@ -48,7 +48,9 @@ def _written(worker, poll_id: int) -> tuple[int, int]:
                      for model in (Participation, PendingBallot))
 
 
-def test_a_ballot_is_one_transaction_of_three_statements(workers):
+def test_a_ballot_is_one_short_transaction(workers):
+    """SQLite: BEGIN IMMEDIATE, the poll row, the marker (from the invitation codes), the pending
+    ballot; PostgreSQL: the same three as one statement. One commit, no read before."""
     voter, _admin = workers
     poll_id, codes, body = _seed(voter, 2)
     client = voter.test_client()
@@ -72,12 +74,34 @@ def test_a_ballot_is_one_transaction_of_three_statements(workers):
     finally:
         event.remove(engine, "before_cursor_execute", statement)
         event.remove(engine, "commit", commit)
-    assert response.status_code == 201
+    assert response.status_code == 201 and len(commits) == 1
     sql = [s for s in statements if not s.startswith("BEGIN")]  # SQLite's BEGIN IMMEDIATE
-    assert len(sql) == 3 and len(commits) == 1, statements
-    assert sql[0].startswith("SELECT polls.revision") and "FROM poll_invitation_codes" in sql[1]
-    assert sql[2].startswith("INSERT INTO poll_pending_ballots")
+    if engine.dialect.name == "postgresql":
+        assert len(sql) == 1 and sql[0].startswith("WITH "), statements
+        for part in ("INSERT INTO poll_participations", "FROM poll_invitation_codes",
+                     "INSERT INTO poll_pending_ballots", "SELECT polls.revision", "FOR SHARE"):
+            assert part in sql[0]
+    else:
+        assert len(sql) == 3, statements
+        assert sql[0].startswith("SELECT polls.revision") and "FROM poll_invitation_codes" in sql[1]
+        assert sql[1].startswith("INSERT INTO poll_participations")
+        assert sql[2].startswith("INSERT INTO poll_pending_ballots")
     assert _written(voter, poll_id) == (2, 2)
+
+
+def test_a_closed_poll_answers_closed_also_for_a_used_code(workers):
+    voter, admin = workers
+    poll_id, [code], body = _seed(admin, 1)
+    client = voter.test_client()
+    url = f"/api/v1/polls/{poll_id}/ballots"
+    assert client.post(url, json={"code": code, "answers": body}).status_code == 201
+    used = client.post(url, json={"code": code, "answers": body})
+    assert used.status_code == 409 and used.json["error"] == "already_voted"
+    with admin.app_context():
+        close(db.session.get(Poll, poll_id))
+    closed = client.post(url, json={"code": code, "answers": body})
+    assert closed.status_code == 409 and closed.json["error"] == "poll_closed"
+    assert _written(admin, poll_id) == (1, 1)
 
 
 def test_a_code_of_another_poll_is_refused_and_nothing_is_written(workers):
