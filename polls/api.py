@@ -28,7 +28,6 @@ from .api_schemas import (
     SuggestionOut,
 )
 from .captcha_adapter import verify_captcha
-from .models import Mode
 from .services import ballots, results, suggestions
 from .services import polls as poll_service
 from .services.common import format_code, now
@@ -79,14 +78,10 @@ def poll_detail(poll_id: int) -> PollDetailOut:
            body=schemas.BallotInput, responses={201: ReceiptOut, 404: Problem, 409: Problem}, tags=POLLS,
            limits=(limiter.limit(vote_limit),))
 def ballot_create(poll_id: int, body: schemas.BallotInput):
-    poll = _public_poll(poll_id)
-    if poll.anyone_may_vote:
-        verify_captcha(body.altcha)
-    token = body.token or (body.code if poll.mode == Mode.EMAIL else None)  # API clients send it as code
-    check_url = url_for("polls.receipt_check", slug=poll.slug, _external=True)  # before the commit expires poll
-    receipt = ballots.cast_ballot(poll.id, body.answers, code=body.code if poll.mode == Mode.CODES else None,
-                                  token=token)
-    return ReceiptOut(receipt=format_code(receipt), check_url=check_url), 201
+    cast = ballots.cast_public_ballot(poll_id, body.answers, code=body.code, token=body.token,
+                                      verify_captcha=lambda: verify_captcha(body.altcha))
+    return ReceiptOut(receipt=format_code(cast.receipt),
+                      check_url=url_for("polls.receipt_check", slug=cast.slug, _external=True)), 201
 
 
 @operation(bp, "GET", "/polls/<int:poll_id>/results", summary=_l("Ergebnisse einer Umfrage"), scope="polls.read",

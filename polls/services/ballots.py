@@ -2,18 +2,30 @@
 
 Rules:
 * only while the poll's status is open (computed from its times), otherwise 409 ``poll_closed``;
+  the API's ``cast_public_ballot`` answers 404 for a poll that is not public (draft, scheduled,
+  archived) and checks the captcha of a poll of mode ``Mode.ANYONE``; the poll page does both
+  itself before ``cast_ballot``;
 * mode ``codes``: a valid, unused invitation code; ``email``: a valid, unused one-time link;
   ``Mode.ANYONE``: nothing (the caller checked the captcha and the rate limit);
 * the answers are typed by the poll's ``schemas.answers_model`` (single = one option, multiple = at
   most ``max_choices`` distinct options, rating = 1–5, text = at most 2000 characters; required
   questions answered; at least one answer);
-* everything that can be checked without a lock is checked first (status, code, answers), so the
-  write transaction is short: lock-free reads, then two inserts (marker, pending ballot);
-* one ballot per code / address: the participation marker is unique per (poll, marker). Two
-  concurrent requests with the same code both pass the checks; the second INSERT of the marker
-  waits for the first transaction and then fails on the unique constraint → 409 ``already_voted``;
-  an e-mail ballot also holds ``locks.poll_email`` of its address, as asking for a link does;
-  other ballots take no advisory lock, so ballots of one poll never wait for each other;
+* one transaction per ballot, and nothing in it that can be done before: what casting needs of a
+  poll (mode, slug, questions and their answer model) is a per-process copy of one revision
+  (``voting_poll``), so status, answers and the code's form are checked before, without a
+  statement; the transaction reads the poll row and writes the marker and the pending ballot;
+* an error is answered only from a copy of the poll read in the same request: when this process's
+  older copy refuses a ballot, or the poll row no longer matches it (another revision, not open),
+  the poll is read again and the ballot checked again from the start;
+* one ballot per code / address: the participation marker is unique per (poll, marker). A code's
+  marker is inserted from the poll's invitation codes (``INSERT … SELECT``): no row means the code
+  is not valid for this poll (400), the unique constraint means it was used (409
+  ``already_voted``); two concurrent requests with the same code both pass the checks, the second
+  INSERT waits for the first transaction and then fails on the constraint. Only a ballot whose
+  answers are wrong looks the code up before (a used code answers 409 before wrong answers);
+  an e-mail ballot checks its link before and holds ``locks.poll_email`` of its address, as asking
+  for a link does; other ballots take no advisory lock, so ballots of one poll never wait for
+  each other;
 * frozen questions: the ballot transaction reads the poll row ``FOR SHARE`` (ballots don't block
   each other; a question edit, which updates that row, waits for them and then sees the ballots)
   and compares the poll's ``revision`` with the one the answers were checked against; if the poll
@@ -31,99 +43,50 @@ single write lock and the same checks hold.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import current_app
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import Select, String, and_, bindparam, delete, func, insert, literal, select
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
 from citizen_portal.core import locks
-from citizen_portal.core.database import write_transaction
-from citizen_portal.core.errors import Conflict, Invalid, NotFound
+from citizen_portal.core.database import is_postgresql, write_transaction
+from citizen_portal.core.errors import Conflict, DomainError, Invalid, NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
-from citizen_portal.core.schemas import Schema
 from citizen_portal.core.security import token_hash
 
-from ..models import (
-    EmailToken,
-    InvitationCode,
-    Mode,
-    Option,
-    Participation,
-    PendingBallot,
-    Poll,
-    Question,
-    Receipt,
-    random_id,
-)
-from ..schemas import FormQuestion, ParsedBallot, answers_model, parse_answers
+from ..models import EmailToken, InvitationCode, Mode, Participation, PendingBallot, Poll, Receipt, random_id
+from ..schemas import ParsedBallot, parse_answers
 from . import ballot_batches
 from .common import code_hash, normalize_code, now, random_code
+from .voting_polls import VotingPoll, voting_poll
 
 RECEIPT_LENGTH = 16
 
 
-MAX_ATTEMPTS = 3  # a ballot is checked again when the poll changed between the checks and the write
-FORM_CACHE_SIZE = 512
+MAX_ATTEMPTS = 3  # rounds with the poll read in the request (it changed between the checks and the write)
 
 
 @dataclass(frozen=True)
-class BallotForm:
-    poll_id: int
-    revision: str
-    questions: tuple[FormQuestion, ...]
-    answers: type[Schema]  # ``schemas.answers_model`` of the questions
+class Cast:
+    receipt: str
+    slug: str  # of the poll (its receipt check page)
 
 
 @dataclass(frozen=True)
 class _Prepared:
-    revision: str
-    marker: tuple[str, str] | None
+    marker: tuple[str, str] | None  # (kind, marker); a code's is checked by its INSERT
     parsed: ParsedBallot
-    questions: tuple[FormQuestion, ...]
 
 
 class _PollChanged(Exception):
-    """The poll's revision moved between the checks and the write: check again."""
+    """The poll row does not match the copy the ballot was checked against: check again."""
 
 
-def ballot_form(poll: Poll) -> BallotForm:
-    """The poll's questions as plain values, cached per process by (poll, revision); the revision
-    changes with every edit. On a miss the questions are read in one statement together with the
-    revision they belong to (the write transaction compares that revision with the poll row's)."""
-    cache: dict[tuple[int, str], BallotForm] = current_app.extensions.setdefault("polls.ballot_forms", {})
-    form = cache.get((poll.id, poll.revision))
-    if form is not None:
-        return form
-    rows = db.session.execute(
-        select(Poll.revision, Question.id, Question.kind, Question.required, Question.max_choices,
-               Option.id, Option.value)
-        .select_from(Poll).outerjoin(Question, Question.poll_id == Poll.id)
-        .outerjoin(Option, Option.question_id == Question.id)
-        .where(Poll.id == poll.id).order_by(Question.position, Question.id, Option.position, Option.id)
-    ).all()
-    if not rows:
-        raise NotFound()
-    questions: dict[int, dict[str, Any]] = {}
-    for _rev, question_id, kind, required, max_choices, option_id, value in rows:
-        if question_id is None:
-            continue
-        entry = questions.setdefault(question_id, {"kind": kind, "required": required, "max": max_choices,
-                                                   "options": [], "rating": {}})
-        if option_id is not None:
-            entry["options"].append(option_id)
-            if value is not None:
-                entry["rating"][value] = option_id
-    typed = tuple(FormQuestion(qid, e["kind"], bool(e["required"]), e["max"], tuple(e["options"]), e["rating"])
-                  for qid, e in questions.items())
-    form = BallotForm(poll.id, rows[0][0], typed, answers_model(typed))
-    if len(cache) >= FORM_CACHE_SIZE:
-        cache.clear()
-    cache[(poll.id, form.revision)] = form
-    return form
-
+Admit = Callable[[VotingPoll], tuple[str | None, str | None]]  # the caller's checks → (code, token)
 
 def receipt_hash(poll_id: int, receipt: str) -> str:
     return token_hash(f"receipt:{poll_id}:{normalize_code(receipt)}")
@@ -132,16 +95,46 @@ def receipt_hash(poll_id: int, receipt: str) -> str:
 def cast_ballot(poll_id: int, answers: dict[str, Any], *, code: str | None = None,
                 token: str | None = None) -> str:
     """Count one ballot and return the receipt code (shown once to the voter). ``answers`` by
-    question id as the API sends them (``schemas.BallotInput.answers``)."""
-    for _attempt in range(MAX_ATTEMPTS):
-        poll = db.session.get(Poll, poll_id)
-        if poll is None:
+    question id as the API sends them (``schemas.BallotInput.answers``). The caller found the poll
+    public and checked what its mode needs (the captcha)."""
+    return _cast(poll_id, answers, lambda _poll: (code, token)).receipt
+
+
+def cast_public_ballot(poll_id: int, answers: dict[str, Any], *, code: str | None, token: str | None,
+                       verify_captcha: Callable[[], None]) -> Cast:
+    """The API's ballot: 404 unless the poll is open or closed; ``verify_captcha`` for a poll of
+    mode ``Mode.ANYONE`` (at most once, however often the ballot is checked again); in mode
+    ``email`` the link's token may come as ``code``."""
+    verified: list[bool] = []
+
+    def admit(poll: VotingPoll) -> tuple[str | None, str | None]:
+        if poll.status(now()) not in ("open", "closed"):
             raise NotFound()
-        prepared = _prepare(poll, answers, code, token)
+        if poll.anyone_may_vote and not verified:
+            verify_captcha()
+            verified.append(True)
+        return (code if poll.mode == Mode.CODES else None), token or (code if poll.mode == Mode.EMAIL else None)
+
+    return _cast(poll_id, answers, admit)
+
+
+def _cast(poll_id: int, answers: dict[str, Any], admit: Admit) -> Cast:
+    """Check, then write; from the start again with the poll read now when the copy used was kept
+    from before and refuses the ballot, or when the poll changed before the write."""
+    poll, fresh = voting_poll(poll_id), False
+    for _round in range(MAX_ATTEMPTS + 1):  # the first round may use this process's copy
         try:
-            return _write(poll_id, prepared)
+            prepared = _prepare(poll, answers, admit)
+        except DomainError:
+            if fresh:
+                raise
+            poll, fresh = voting_poll(poll_id, fresh=True), True
+            continue
+        assert poll is not None  # _prepare refused None
+        try:
+            return Cast(_write(poll, prepared, fresh=fresh), poll.slug)
         except _PollChanged:
-            continue  # the rollback expired the poll: the next round reads it again
+            poll, fresh = voting_poll(poll_id, fresh=True), True
     raise Conflict(_l("Die Umfrage wurde gerade geändert. Bitte versuchen Sie es noch einmal."), code="poll_changed")
 
 
@@ -149,62 +142,127 @@ def _closed() -> Conflict:
     return Conflict(_l("Die Umfrage ist nicht geöffnet: Es kann nicht abgestimmt werden."), code="poll_closed")
 
 
-def _prepare(poll: Poll, answers: dict[str, Any], code: str | None, token: str | None) -> _Prepared:
-    """Every check that needs no lock: status, code or link, answers. Read-only."""
+def _prepare(poll: VotingPoll | None, answers: dict[str, Any], admit: Admit) -> _Prepared:
+    """Every check that needs no lock: the caller's, status, answers, code or link. No statement
+    but for an e-mail link, or for a code given with wrong answers."""
+    if poll is None:
+        raise NotFound()
+    code, token = admit(poll)
     if poll.status(now()) != "open":
         raise _closed()
-    form = ballot_form(poll)
+    answer_errors: dict[str, Any] = {}
+    parsed = None
+    try:
+        parsed = parse_answers(poll.questions, poll.answers, answers)
+    except Invalid as exc:
+        answer_errors = exc.fields
     errors: dict[str, Any] = {}
-    marker = parsed = None
+    marker = None
     try:
-        marker = _participation_marker(poll, code, token)
+        marker = _participation_marker(poll, code, token, look_up=bool(answer_errors) or parsed is None)
     except Invalid as exc:
         errors.update(exc.fields)
-    try:
-        parsed = parse_answers(form.questions, form.answers, answers)
-    except Invalid as exc:
-        errors.update(exc.fields)
+    errors.update(answer_errors)
     if errors or parsed is None:
         raise Invalid(fields=errors)
-    return _Prepared(form.revision, marker, parsed, form.questions)
+    return _Prepared(marker, parsed)
 
 
-_PARTICIPATION = insert(Participation.__table__)
-_PENDING = insert(PendingBallot.__table__)
+_POLL_ROW = (select(Poll.revision, Poll.published, Poll.archived_at, Poll.opens_at, Poll.closes_at)
+             .where(Poll.id == bindparam("poll_id")).with_for_update(read=True))
+_CODE_MARKER = insert(Participation.__table__).from_select(  # no row: not a code of this poll
+    ["id", "poll_id", "kind", "marker"],
+    select(bindparam("marker_id", type_=String()), InvitationCode.poll_id, literal("code", String()),
+           InvitationCode.code_hash)
+    .where(InvitationCode.code_hash == bindparam("marker"), InvitationCode.poll_id == bindparam("poll_id"))
+).execution_options(preserve_rowcount=True)  # psycopg's rowcount is gone once the result is closed
+_EMAIL_MARKER = insert(Participation.__table__).values(
+    id=bindparam("marker_id"), poll_id=bindparam("poll_id"), kind="email", marker=bindparam("marker"))
+_EMAIL_LINKS = delete(EmailToken.__table__).where(  # the link and any other open link of the address
+    EmailToken.email_hash == bindparam("marker"), EmailToken.purpose == "vote",
+    EmailToken.target_id == bindparam("poll_id"))
+_PENDING = insert(PendingBallot.__table__).values(
+    id=bindparam("pending_id"), poll_id=bindparam("poll_id"), payload=bindparam("payload"),
+    receipt_tag=bindparam("receipt_tag"))
+_CODE_STATE = (  # (code hash, marker id or None) of a code of the poll
+    select(InvitationCode.code_hash, Participation.id)
+    .outerjoin(Participation, and_(Participation.poll_id == InvitationCode.poll_id,
+                                   Participation.marker == InvitationCode.code_hash))
+    .where(InvitationCode.code_hash == bindparam("marker"), InvitationCode.poll_id == bindparam("poll_id")))
+_EMAIL_USED = select(Participation.id).where(Participation.poll_id == bindparam("poll_id"),
+                                             Participation.marker == bindparam("marker"))
 
 
-def _write(poll_id: int, prepared: _Prepared) -> str:
-    """The short write transaction: poll row FOR SHARE (re-check), marker, encrypted pending ballot.
+def _at_once(with_code: bool) -> Select:
+    """PostgreSQL: the steps of a ballot without an e-mail link as one statement (one round trip
+    instead of three): the poll row FOR SHARE, the code's marker (``marked``: 0 = not a code of
+    this poll), the pending ballot. Its checks follow in the same transaction."""
+    poll = _POLL_ROW.cte("poll")
+    columns = [*poll.c, select(func.count()).select_from(_PENDING.returning(literal(1)).cte("pending"))
+               .scalar_subquery().label("pending")]
+    if with_code:
+        marker = _CODE_MARKER.returning(literal(1)).cte("marker")
+        columns.append(select(func.count()).select_from(marker).scalar_subquery().label("marked"))
+    return select(*columns).select_from(poll)
+
+
+_AT_ONCE = {kind: _at_once(kind == "code") for kind in ("code", None)}
+
+
+def _write(poll: VotingPoll, prepared: _Prepared, *, fresh: bool) -> str:
+    """The one transaction: poll row FOR SHARE (re-check), marker, encrypted pending ballot.
     Nothing else: the ballot, its receipt and the counters are written later, in a shuffled batch
-    (``ballot_batches.flush``), so nothing counted shares this transaction or its order."""
+    (``ballot_batches.flush``), so nothing counted shares this transaction or its order. A poll row
+    that refuses a copy kept from before: ``_PollChanged`` (checked again with the poll read now).
+    On PostgreSQL a ballot without an e-mail link sends it as one statement; when that fails on a
+    constraint (a used code), the steps one by one tell which rule refuses the ballot."""
     receipt = random_code(RECEIPT_LENGTH)
     pending_id = random_id()
-    digest = receipt_hash(poll_id, receipt)
-    payload = ballot_batches.seal(poll_id, pending_id, digest, prepared.parsed, prepared.questions)
-    email = prepared.marker is not None and prepared.marker[0] == "email"
-    with write_transaction(*([locks.poll_email(poll_id, prepared.marker[1])] if email else [])):
-        row = db.session.execute(
-            select(Poll.revision, Poll.published, Poll.archived_at, Poll.opens_at, Poll.closes_at)
-            .where(Poll.id == poll_id).with_for_update(read=True)
-        ).one_or_none()
-        if row is None:
-            raise NotFound()
-        if Poll.status(row, now()) != "open":  # status() reads only these four columns
-            raise _closed()
-        if row.revision != prepared.revision:
-            raise _PollChanged()
-        if prepared.marker is not None:
-            kind, marker = prepared.marker
-            if kind == "email":  # the link and any other open link of this address
-                db.session.execute(delete(EmailToken).where(
-                    EmailToken.email_hash == marker, EmailToken.purpose == "vote", EmailToken.target_id == poll_id))
-            try:
-                db.session.execute(_PARTICIPATION, {"poll_id": poll_id, "kind": kind, "marker": marker})
-            except IntegrityError:
-                raise _already_voted() from None
-        db.session.execute(_PENDING, {"id": pending_id, "poll_id": poll_id, "payload": payload,
-                                      "receipt_tag": ballot_batches.receipt_tag(digest)})
+    digest = receipt_hash(poll.id, receipt)
+    kind, marker = prepared.marker or (None, None)
+    values = {"poll_id": poll.id, "pending_id": pending_id, "receipt_tag": ballot_batches.receipt_tag(digest),
+              "payload": ballot_batches.seal(poll.id, pending_id, digest, prepared.parsed, poll.questions),
+              "marker_id": random_id(), "marker": marker}
+    if kind != "email" and is_postgresql():
+        try:
+            with write_transaction():
+                row = db.session.connection().execute(_AT_ONCE[kind], values).one_or_none()
+                _check(row, poll, fresh=fresh)
+                if kind == "code" and not row.marked:
+                    raise _unknown_code()
+            return receipt
+        except IntegrityError:
+            pass
+    with write_transaction(*([locks.poll_email(poll.id, marker)] if kind == "email" else [])):
+        connection = db.session.connection()
+        _check(connection.execute(_POLL_ROW, values).one_or_none(), poll, fresh=fresh)
+        if kind is not None:
+            _insert_marker(connection, kind, values)
+        connection.execute(_PENDING, values)
     return receipt
+
+
+def _check(row: Row | None, poll: VotingPoll, *, fresh: bool) -> None:
+    """The poll row read in the write transaction against the copy the ballot was checked with."""
+    if row is None:
+        raise NotFound()
+    if Poll.status(row, now()) != "open":  # status() reads only these four columns
+        if not fresh:
+            raise _PollChanged()
+        raise _closed()
+    if row.revision != poll.revision:
+        raise _PollChanged()
+
+
+def _insert_marker(connection: Connection, kind: str, values: dict[str, Any]) -> None:
+    try:
+        if kind == "email":
+            connection.execute(_EMAIL_LINKS, values)
+            connection.execute(_EMAIL_MARKER, values)
+        elif connection.execute(_CODE_MARKER, values).rowcount != 1:
+            raise _unknown_code()
+    except IntegrityError:
+        raise _already_voted() from None
 
 
 def _already_voted() -> Conflict:
@@ -212,25 +270,27 @@ def _already_voted() -> Conflict:
                        "Jede Person kann nur einmal abstimmen."), code="already_voted")
 
 
-def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tuple[str, str] | None:
-    """The used-marker this ballot will insert (read-only; the unique constraint decides races)."""
+def _unknown_code() -> Invalid:
+    return Invalid(fields={"code": _l("Dieser Code ist für diese Umfrage nicht gültig. Bitte prüfen Sie die Eingabe.")})
+
+
+def _participation_marker(poll: VotingPoll, code: str | None, token: str | None, *,
+                          look_up: bool) -> tuple[str, str] | None:
+    """The used-marker this ballot will insert (read-only; the unique constraint decides races).
+    A code is looked up only when ``look_up`` (wrong answers: a used code answers 409 first);
+    otherwise its INSERT tells an unknown code."""
     if poll.mode == Mode.ANYONE:
         return None
     if poll.mode == Mode.CODES:
         if not code or not normalize_code(code) or len(code) > 40:
             raise Invalid(fields={"code": _l("Bitte geben Sie Ihren Einladungscode ein.")})
         digest = code_hash(code)
-        row = db.session.execute(
-            select(InvitationCode.code_hash, Participation.id)
-            .outerjoin(Participation, and_(Participation.poll_id == InvitationCode.poll_id,
-                                           Participation.marker == InvitationCode.code_hash))
-            .where(InvitationCode.code_hash == digest, InvitationCode.poll_id == poll.id)
-        ).first()
-        if row is None:
-            raise Invalid(fields={"code": _l(
-                "Dieser Code ist für diese Umfrage nicht gültig. Bitte prüfen Sie die Eingabe.")})
-        if row[1] is not None:
-            raise _already_voted()
+        if look_up:
+            row = db.session.execute(_CODE_STATE, {"marker": digest, "poll_id": poll.id}).first()
+            if row is None:
+                raise _unknown_code()
+            if row[1] is not None:
+                raise _already_voted()
         return ("code", digest)
     # email: a one-time link
     row = db.session.get(EmailToken, token_hash(token)) if token and len(token) <= 100 else None
@@ -238,8 +298,7 @@ def _participation_marker(poll: Poll, code: str | None, token: str | None) -> tu
         raise Conflict(_l("Der Link ist ungültig, abgelaufen oder wurde schon benutzt. "
                           "Bitte fordern Sie einen neuen Link an."), code="link_invalid")
     marker = row.email_hash
-    if db.session.scalar(select(Participation.id).where(Participation.poll_id == poll.id,
-                                                        Participation.marker == marker)):
+    if db.session.scalar(_EMAIL_USED, {"poll_id": poll.id, "marker": marker}):
         raise _already_voted()
     return ("email", marker)
 

@@ -45,18 +45,24 @@ def code_hash(code: str) -> str:
     return token_hash("code:" + normalize_code(code))
 
 
+def _letters(number: int, length: int) -> str:
+    """The last ``length`` digits of ``number`` written in ``CODE_ALPHABET``."""
+    chars = []
+    for _ in range(length):
+        number, rest = divmod(number, len(CODE_ALPHABET))
+        chars.append(CODE_ALPHABET[rest])
+    return "".join(chars)
+
+
 def random_code(length: int = CODE_LENGTH) -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(length))
+    """Uniformly random: one draw below 31^length (one call instead of one per character)."""
+    return _letters(secrets.randbelow(len(CODE_ALPHABET) ** length), length)
 
 
 def derived_code(key: str, index: int) -> str:
     """The ``index``-th code of a batch: deterministic from the batch key, uniform over the alphabet."""
-    digest = int.from_bytes(hmac.new(key.encode(), str(index).encode(), hashlib.sha256).digest(), "big")
-    chars = []
-    for _ in range(CODE_LENGTH):
-        digest, rest = divmod(digest, len(CODE_ALPHABET))
-        chars.append(CODE_ALPHABET[rest])
-    return "".join(chars)
+    return _letters(int.from_bytes(hmac.new(key.encode(), str(index).encode(), hashlib.sha256).digest(), "big"),
+                    CODE_LENGTH)
 
 
 def normalize_email(raw: str) -> str:

@@ -12,7 +12,7 @@ from citizen_portal.core.extensions import db
 from citizen_portal.core.jobs import registered_jobs
 from polls.models import PendingBallot, Poll
 from polls.schemas import MAX_TEXT_ANSWER, ParsedBallot
-from polls.services import ballot_batches, ballots, results
+from polls.services import ballot_batches, ballots, results, voting_polls
 from tests.polls.factories import answers, close, make_poll
 
 
@@ -56,7 +56,7 @@ def test_the_results_page_of_a_closed_poll_counts_the_last_batch_without_the_wor
 
 def test_every_pending_ballot_of_a_poll_has_the_same_length_whatever_it_says(app):
     poll = make_poll(mode="open")
-    form = ballots.ballot_form(poll)
+    form = voting_polls.voting_poll(poll.id)
     single, multiple, rating, text = poll.questions
     smallest = ParsedBallot([single.options[0].id], [], [single.id])
     largest_options = [single.options[0].id, *(o.id for o in multiple.options), rating.options[4].id]
