@@ -2,7 +2,7 @@
 answer's fingerprint (count, highest id and newest creation of a day's bookings) is read from the
 index alone (issue 13)
 
-Revision ID: 2910_spaces_desk_day_created_index
+Revision ID: 2910_spaces_desk_day_created
 Revises: 2902_spaces_desk_input_notices
 Create Date: 2026-12-08 01:00:00
 
@@ -13,7 +13,7 @@ longer reads each booking's row.
 
 from alembic import op
 
-revision = "2910_spaces_desk_day_created_index"
+revision = "2910_spaces_desk_day_created"
 down_revision = "2902_spaces_desk_input_notices"
 branch_labels = None
 depends_on = None
