@@ -4,7 +4,8 @@ Rules: a token is ``cpt_`` + 32 random bytes, shown once (``create_api_token`` r
 plaintext) and stored as its SHA-256 only; it expires after ``days`` (default ``API_TOKEN_DAYS``,
 at most ``MAX_TOKEN_DAYS``); a revoked or expired token or one of an inactive user never
 authenticates. Each use records ``last_used_at``, at most once per ``LAST_USED_INTERVAL`` (one
-conditional UPDATE, so a busy client costs no write per request)."""
+conditional UPDATE, so a busy client costs no write per request). A use reads the token with one
+statement, none on PostgreSQL while no change notice of tokens or people arrived (``user_for_token``)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import make_transient_to_detached
 
-from citizen_portal.core import quick_reads
+from citizen_portal.core import change_notices, quick_reads
 from citizen_portal.core.database import utcnow, write_transaction
 from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
@@ -76,31 +77,57 @@ _USER_KEYS = tuple(key for key, _column in _USER_ATTRIBUTES)
 _ACTIVE = _USER_KEYS.index("active")
 
 
+NOTICE_CHANNEL = change_notices.register("api_token_inputs")  # api_tokens, users (migration 2911)
+MAX_KNOWN_TOKENS = 1024  # rows kept per process (PostgreSQL, while listening)
+
+
+def _token_row(digest: str) -> tuple | None:
+    """The token's row with its person's columns: read by one statement (``core.quick_reads``: no session
+    transaction on a fresh request), or on PostgreSQL taken from this process's memory while no change
+    notice of ``api_tokens`` or ``users`` has arrived since the statement (``core.change_notices``)."""
+    seen = change_notices.seen(db.session(), NOTICE_CHANNEL)  # before the statement: a later change raises it
+    known = current_app.extensions.setdefault("api_token_rows", {})
+    hit = known.get(digest) if seen is not None else None
+    if hit is not None and hit[0] == seen:
+        return hit[1]
+    found = _BY_HASH.first(token_hash=digest)
+    if seen is not None and found is not None:
+        if len(known) >= MAX_KNOWN_TOKENS:
+            known.clear()
+        known[digest] = (seen, found)
+    return found
+
+
 def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
     """The active user owning this unrevoked, unexpired token, else ``None``; records the use.
-    Checked by one statement on every call (``core.quick_reads``: no session transaction on a fresh
-    request), so a revoked token is refused on the very next request. The user is a detached copy
-    of her row (every column loaded; ``User`` has no relationships)."""
+    The row is read fresh on every call, or on PostgreSQL kept until a change notice (``_token_row``),
+    so a revoked token or a deactivated person is refused on the very next request; expiry is
+    compared with ``now`` on every call. The user is a detached copy of her row (every column
+    loaded; ``User`` has no relationships)."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     moment = now or utcnow()
-    found = _BY_HASH.first(token_hash=token_hash(token))
+    digest = token_hash(token)
+    found = _token_row(digest)
     if found is None:
         return None
     token_id, expires_at, revoked_at, last_used_at, *values = found
     if revoked_at is not None or expires_at <= moment or not values[_ACTIVE]:
         return None
-    if last_used_at is None or last_used_at <= moment - LAST_USED_INTERVAL:
-        _record_use(token_id, moment)
+    if (last_used_at is None or last_used_at <= moment - LAST_USED_INTERVAL) and _record_use(token_id, moment):
+        known = current_app.extensions.get("api_token_rows", {})
+        kept = known.get(digest)
+        if kept is not None and kept[1] is found:  # this process need not write again within the interval
+            known[digest] = (kept[0], (token_id, expires_at, revoked_at, moment, *values))
     user = User.__mapper__.class_manager.new_instance()  # as the ORM loads a row: no constructor
     user.__dict__.update(zip(_USER_KEYS, values, strict=True))
     make_transient_to_detached(user)
     return user
 
 
-def _record_use(token_id: int, moment: datetime) -> None:
+def _record_use(token_id: int, moment: datetime) -> bool:
     """``last_used_at = moment`` unless another request wrote it within the interval; a failure of this
-    bookkeeping (a busy SQLite file) never refuses the request."""
+    bookkeeping (a busy SQLite file) never refuses the request. True once written (or found written)."""
     try:
         db.session.execute(update(ApiToken).where(
             ApiToken.id == token_id,
@@ -110,3 +137,5 @@ def _record_use(token_id: int, moment: datetime) -> None:
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.warning("could not record the use of an API token: %s", type(exc).__name__)
+        return False
+    return True

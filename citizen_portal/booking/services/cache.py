@@ -151,8 +151,7 @@ def check(entry: Entry | None, now: datetime) -> Validation:
     mirror versions together, unless no change notice has arrived since the last such statement
     validated the entry (PostgreSQL; see ``core.change_notices``). ``notices`` is read before any
     statement, so an entry computed after this check may keep it."""
-    listening, generation = change_notices.for_session(db.session(), NOTICE_CHANNEL)  # first: a later commit raises it
-    seen = generation if listening else None
+    seen = change_notices.seen(db.session(), NOTICE_CHANNEL)  # first: a later commit raises it
     if entry is None or not entry.computed_at <= now.timestamp() < entry.valid_until:
         return Validation(False, input_version(), seen)
     if seen is not None and entry.extras.get("notice_generation") == seen:

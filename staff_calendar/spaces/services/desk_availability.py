@@ -198,8 +198,7 @@ def desk_availability_json(day: date, *, floor_key: str | None = None, attribute
     answers = current_app.extensions.setdefault("spaces_answers", {})
     halves = bookable.bookable_halves(settings, day, now())
     key = (day, floor_key, wanted, halves)
-    listening, generation = change_notices.for_session(db.session(), NOTICE_CHANNEL)  # before the fingerprint
-    seen = generation if listening else None
+    seen = change_notices.seen(db.session(), NOTICE_CHANNEL)  # before the fingerprint
     hit = answers.get(key)
     if hit is not None and seen is not None and hit[4] == seen and hit[1] is layout and hit[2] is settings:
         return hit[3]
