@@ -16,10 +16,14 @@ Rules:
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from datetime import date, datetime, time
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from sqlalchemy import Engine, Select, TextualSelect, column, select, text
 from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from citizen_portal.core.extensions import db
 
@@ -82,15 +86,24 @@ def precompiled(columns: list) -> Any:
 Processor = Callable[[Any], Any] | None
 
 
+class _Compiled(NamedTuple):
+    sql: str  # in the driver's paramstyle
+    order: tuple[str, ...] | None  # the parameters' names in their places (positional paramstyles)
+    binds: dict[str, Processor]
+    results: tuple[Processor, ...]
+    shared: bool  # every column of an ``IMMUTABLE`` type
+
+
 class Prepared:
     """A select with bound parameters, compiled once per dialect; ``first(**values)`` is its first row
-    (``None`` without one) with every value typed as the session would type it."""
+    (``None`` without one) with every value typed as the session would type it (once per distinct
+    row when every column is of an ``IMMUTABLE`` type)."""
 
     def __init__(self, statement: Select) -> None:
         self.statement = statement
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None, dict[str, Processor], tuple[Processor, ...]]] = {}
+        self._compiled: dict[str, _Compiled] = {}
 
-    def _for(self, dialect: Dialect):
+    def _for(self, dialect: Dialect) -> _Compiled:
         found = self._compiled.get(dialect.name)
         if found is None:
             compiled = self.statement.compile(dialect=dialect)
@@ -99,7 +112,8 @@ class Prepared:
                      for name, bind in ((b.key, b) for b in compiled.binds.values())}
             results = tuple(item.type.dialect_impl(dialect).result_processor(dialect, None)
                             for item in self.statement.selected_columns)
-            found = self._compiled[dialect.name] = (str(compiled), order, binds, results)
+            shared = all(_immutable(item.type) for item in self.statement.selected_columns)
+            found = self._compiled[dialect.name] = _Compiled(str(compiled), order, binds, results, shared)
         return found
 
     def first(self, **values: Any) -> tuple | None:
@@ -108,9 +122,33 @@ class Prepared:
         if not (isinstance(bind, Engine) and not session.in_transaction()):
             row = session.connection().execute(self.statement, values).first()
             return None if row is None else tuple(row)
-        sql, order, binds, results = self._for(bind.dialect)
+        sql, order, binds, results, shared = self._for(bind.dialect)
         typed = {name: (binds[name](value) if binds.get(name) else value) for name, value in values.items()}
         row = autocommit_row(bind, sql, tuple(typed[name] for name in order) if order is not None else typed)
         if row is None:
             return None
-        return tuple(process(value) if process else value for process, value in zip(results, row, strict=True))
+        return _typed_once(results, row) if shared else _typed(results, row)
+
+
+IMMUTABLE = (bool, int, float, Decimal, str, bytes, date, datetime, time)
+
+
+def _immutable(type_: TypeEngine) -> bool:
+    if isinstance(type_, TypeDecorator):  # e.g. ``UTCDateTime``: its values are of its implementation's type
+        type_ = type_.impl_instance
+    try:
+        return type_.python_type in IMMUTABLE
+    except NotImplementedError:
+        return False
+
+
+def _typed(results: tuple[Processor, ...], row: tuple) -> tuple:
+    return tuple(process(value) if process else value for process, value in zip(results, row, strict=True))
+
+
+@lru_cache(maxsize=256)
+def _typed_once(results: tuple[Processor, ...], row: tuple) -> tuple:
+    """``_typed`` once per distinct row: a row read on every request (a token) is mostly the same as the
+    last time, and typing it (parsing SQLite's date-time text) costs more than the statement. Only for
+    rows of immutable values (``IMMUTABLE``), which every caller may share."""
+    return _typed(results, row)
