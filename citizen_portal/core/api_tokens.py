@@ -55,12 +55,15 @@ def create_api_token(username: str, name: str, days: int | None = None, *, now: 
 
 
 def revoke_api_token(token_id: int) -> None:
+    """Revoke a token: refused from the next request on (this process forgets the token rows it kept at
+    once; the others on the change notice, ``_token_row``)."""
     with write_transaction("users"):
         token = db.session.get(ApiToken, token_id)
         if token is None:
             raise NotFound()
         if token.revoked_at is None:
             token.revoked_at = utcnow()
+    current_app.extensions.get("api_token_rows", {}).clear()
 
 
 def list_api_tokens(username: str) -> list[ApiToken]:

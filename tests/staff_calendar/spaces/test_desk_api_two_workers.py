@@ -100,6 +100,14 @@ def test_a_token_revoked_or_a_person_deactivated_by_the_other_worker_is_refused(
             db.session.remove()
         _seen(fresh_database_url, lambda: status(token) == 401, "the revocation by the other worker")
         assert status(second) == 200  # the person's other token still works
+        with worker_a.app_context():
+            third = api_tokens.create_api_token("anna", "third")
+        assert status(third) == 200
+        with worker_a.app_context():
+            [row] = [row for row in api_tokens.list_api_tokens("anna") if row.name == "third"]
+            api_tokens.revoke_api_token(row.id)
+            db.session.remove()
+        assert status(third) == 401  # revoked by this worker: refused at once, without waiting for a notice
         with worker_b.app_context():
             db.session.execute(update(User).where(User.username == "anna").values(active=False))
             db.session.commit()
