@@ -4,7 +4,8 @@ Rules: a token is ``cpt_`` + 32 random bytes, shown once (``create_api_token`` r
 plaintext) and stored as its SHA-256 only; it expires after ``days`` (default ``API_TOKEN_DAYS``,
 at most ``MAX_TOKEN_DAYS``); a revoked or expired token or one of an inactive user never
 authenticates. Each use records ``last_used_at``, at most once per ``LAST_USED_INTERVAL`` (one
-conditional UPDATE, so a busy client costs no write per request)."""
+conditional UPDATE, so a busy client costs no write per request). A use reads the token with one
+statement, none on PostgreSQL while no change notice of tokens or people arrived (``user_for_token``)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import make_transient_to_detached
 
+from citizen_portal.core import change_notices, quick_reads
 from citizen_portal.core.database import utcnow, write_transaction
 from citizen_portal.core.errors import Invalid, NotFound
 from citizen_portal.core.extensions import db
@@ -52,12 +55,15 @@ def create_api_token(username: str, name: str, days: int | None = None, *, now: 
 
 
 def revoke_api_token(token_id: int) -> None:
+    """Revoke a token: refused from the next request on (this process forgets the token rows it kept at
+    once; the others on the change notice, ``_token_row``)."""
     with write_transaction("users"):
         token = db.session.get(ApiToken, token_id)
         if token is None:
             raise NotFound()
         if token.revoked_at is None:
             token.revoked_at = utcnow()
+    current_app.extensions.get("api_token_rows", {}).clear()
 
 
 def list_api_tokens(username: str) -> list[ApiToken]:
@@ -65,26 +71,66 @@ def list_api_tokens(username: str) -> list[ApiToken]:
     return list(db.session.scalars(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)))
 
 
+_USER_ATTRIBUTES = tuple((attribute.key, attribute.columns[0]) for attribute in User.__mapper__.column_attrs)
+_BY_HASH = quick_reads.Prepared(
+    select(ApiToken.id, ApiToken.expires_at, ApiToken.revoked_at, ApiToken.last_used_at,
+           *(column for _key, column in _USER_ATTRIBUTES))
+    .join_from(ApiToken, User, User.id == ApiToken.user_id).where(ApiToken.token_hash == bindparam("token_hash")))
+_USER_KEYS = tuple(key for key, _column in _USER_ATTRIBUTES)
+_ACTIVE = _USER_KEYS.index("active")
+
+
+NOTICE_CHANNEL = change_notices.register("api_token_inputs")  # api_tokens, users (migration 2911)
+MAX_KNOWN_TOKENS = 1024  # rows kept per process (PostgreSQL, while listening)
+
+
+def _token_row(digest: str) -> tuple | None:
+    """The token's row with its person's columns: read by one statement (``core.quick_reads``: no session
+    transaction on a fresh request), or on PostgreSQL taken from this process's memory while no change
+    notice of ``api_tokens`` or ``users`` has arrived since the statement (``core.change_notices``)."""
+    seen = change_notices.seen(db.session(), NOTICE_CHANNEL)  # before the statement: a later change raises it
+    known = current_app.extensions.setdefault("api_token_rows", {})
+    hit = known.get(digest) if seen is not None else None
+    if hit is not None and hit[0] == seen:
+        return hit[1]
+    found = _BY_HASH.first(token_hash=digest)
+    if seen is not None and found is not None:
+        if len(known) >= MAX_KNOWN_TOKENS:
+            known.clear()
+        known[digest] = (seen, found)
+    return found
+
+
 def user_for_token(token: str, *, now: datetime | None = None) -> User | None:
-    """The active user owning this unrevoked, unexpired token, else ``None``; records the use."""
+    """The active user owning this unrevoked, unexpired token, else ``None``; records the use.
+    The row is read fresh on every call, or on PostgreSQL kept until a change notice (``_token_row``),
+    so a revoked token or a deactivated person is refused on the very next request; expiry is
+    compared with ``now`` on every call. The user is a detached copy of her row (every column
+    loaded; ``User`` has no relationships)."""
     if not token or not token.startswith(TOKEN_PREFIX):
         return None
     moment = now or utcnow()
-    found = db.session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                               .where(ApiToken.token_hash == token_hash(token))).first()
+    digest = token_hash(token)
+    found = _token_row(digest)
     if found is None:
         return None
-    row, user = found
-    if row.revoked_at is not None or row.expires_at <= moment or not user.active:
+    token_id, expires_at, revoked_at, last_used_at, *values = found
+    if revoked_at is not None or expires_at <= moment or not values[_ACTIVE]:
         return None
-    if row.last_used_at is None or row.last_used_at <= moment - LAST_USED_INTERVAL:
-        _record_use(row.id, moment)
+    if (last_used_at is None or last_used_at <= moment - LAST_USED_INTERVAL) and _record_use(token_id, moment):
+        known = current_app.extensions.get("api_token_rows", {})
+        kept = known.get(digest)
+        if kept is not None and kept[1] is found:  # this process need not write again within the interval
+            known[digest] = (kept[0], (token_id, expires_at, revoked_at, moment, *values))
+    user = User.__mapper__.class_manager.new_instance()  # as the ORM loads a row: no constructor
+    user.__dict__.update(zip(_USER_KEYS, values, strict=True))
+    make_transient_to_detached(user)
     return user
 
 
-def _record_use(token_id: int, moment: datetime) -> None:
+def _record_use(token_id: int, moment: datetime) -> bool:
     """``last_used_at = moment`` unless another request wrote it within the interval; a failure of this
-    bookkeeping (a busy SQLite file) never refuses the request."""
+    bookkeeping (a busy SQLite file) never refuses the request. True once written (or found written)."""
     try:
         db.session.execute(update(ApiToken).where(
             ApiToken.id == token_id,
@@ -94,3 +140,5 @@ def _record_use(token_id: int, moment: datetime) -> None:
     except SQLAlchemyError as exc:
         db.session.rollback()
         log.warning("could not record the use of an API token: %s", type(exc).__name__)
+        return False
+    return True

@@ -154,3 +154,11 @@ def for_session(session: Session, channel: str) -> tuple[bool, int]:
     if not isinstance(bind, Engine) or holds_writes(session):
         return False, 0
     return state(bind, channel)
+
+
+def seen(session: Session, channel: str) -> int | None:
+    """The generation to keep with a cache entry read through ``session`` now (read *before* the query
+    that validates the entry), or ``None`` while ``for_session`` is not listening: an entry whose kept
+    generation equals a later ``seen`` needs no query (``None`` never equals one)."""
+    listening, generation = for_session(session, channel)
+    return generation if listening else None

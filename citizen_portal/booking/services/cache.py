@@ -19,7 +19,7 @@ PostgreSQL, once its change notice has arrived, see below):
   moving at midnight) cannot have changed the result yet.
 
 Cost of a hit: one small statement (the three versions), outside any transaction, on a pooled DBAPI
-connection. On PostgreSQL none while the process listens for change notices
+connection (``core.quick_reads``). On PostgreSQL none while the process listens for change notices
 (``core.change_notices``; migration 2901 notifies from the three version tables): an entry keeps
 the notice generation read before it was computed or last validated, and is validated by the
 statement again only after a notice. Entries per app (``app.extensions``), least recently used out.
@@ -35,11 +35,12 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Engine, TextualSelect, column, func, select, text, update
+from sqlalchemy import func, select, update
 
 from citizen_portal.booking.models import SlotVersion, StaffDayVersion, StaffMember
 from citizen_portal.core import change_notices
 from citizen_portal.core.extensions import db
+from citizen_portal.core.quick_reads import one_row, precompiled
 from staff_calendar import services as calendar_services
 
 MAX_ENTRIES = 128  # a 4-week answer is ~50 KB of JSON plus its slots: bounded memory per worker
@@ -98,47 +99,6 @@ def slot_cache() -> SlotCache:
 _TOKEN = select(SlotVersion.token).where(SlotVersion.id == 1).scalar_subquery()
 
 
-def _one_row(statement):
-    """Run a read-only statement. Outside a transaction on an engine-bound session (a request that
-    has not touched the database yet) in autocommit mode: no BEGIN/ROLLBACK round trips and no
-    session transaction; a precompiled statement (``_precompiled``) then goes straight to a pooled
-    DBAPI connection (SQLAlchemy's connection, events and result processing cost more than the
-    statement). Else in the session's transaction (which sees its own uncommitted writes, e.g. in
-    tests)."""
-    session = db.session()  # the scoped session of this context
-    bind = session.get_bind()
-    if isinstance(bind, Engine) and not session.in_transaction():
-        if isinstance(statement, TextualSelect) and "%" not in statement.element.text:
-            return _autocommit_row(bind, statement.element.text)
-        with bind.connect() as connection:
-            connection.execution_options(isolation_level="AUTOCOMMIT")
-            return connection.execute(statement).one()
-    return session.connection().execute(statement).one()
-
-
-def _autocommit_row(engine: Engine, sql: str) -> tuple:
-    """The one row of ``sql`` (no parameters; ``%`` excluded, which pyformat drivers would read as
-    one) on a pooled DBAPI connection: SQLite's connections run without implicit transactions
-    (``core.database``); psycopg's is switched to autocommit for this statement."""
-    raw = engine.raw_connection()
-    try:
-        driver = raw.driver_connection
-        switch = getattr(driver, "autocommit", None) is False
-        if switch:
-            driver.autocommit = True
-        try:
-            cursor = raw.cursor()
-            cursor.execute(sql)
-            row = cursor.fetchone()
-            cursor.close()
-        finally:
-            if switch:
-                driver.autocommit = False
-    finally:
-        raw.close()
-    return tuple(row)
-
-
 def invalidate_for_staff_bookings(_sender: object, *, usernames: tuple[str, ...] = (), **_extra: object) -> None:
     """Receiver of ``staff_calendar.services.staff_bookings_changed`` (connected in ``booking/jobs.py``):
     a room booking of a staff member was made or cancelled in the sender's open transaction. Replace
@@ -168,26 +128,13 @@ def staff_day_version(staff_ids: list[int] | tuple[int, ...], first: date, last:
     (``slot_engine.plan`` reads it before the appointments; 0 without staff)."""
     if not staff_ids:
         return 0
-    return int(_one_row(select(_day_version_expression(tuple(staff_ids), first, last)))[0] or 0)
-
-
-def _precompiled(columns: list) -> Any:
-    """``select(*columns)`` rendered once with its values inline, as a typed text statement: run on
-    every hit, it skips SQLAlchemy's per-execution expansion of the ``IN`` lists (a third of a hit's
-    time). The values are ids, dates and calendar keys the dialect quotes itself; anything it cannot
-    render inline keeps the plain statement."""
-    statement = select(*columns)
-    try:
-        sql = str(statement.compile(dialect=db.session.get_bind().dialect, compile_kwargs={"literal_binds": True}))
-    except Exception:  # a type without a literal form: the plain statement works too
-        return statement
-    return text(sql).columns(*(column(f"v{index}", item.type) for index, item in enumerate(columns)))
+    return int(one_row(select(_day_version_expression(tuple(staff_ids), first, last)))[0] or 0)
 
 
 def input_version() -> str:
     """The booking input version (one primary-key read); "" when the row is missing, which then
     never validates an entry (see ``check``)."""
-    return _one_row(select(_TOKEN))[0] or ""
+    return one_row(select(_TOKEN))[0] or ""
 
 
 NOTICE_CHANNEL = change_notices.register("booking_slot_inputs")  # the three version tables (migration 2901)
@@ -204,8 +151,7 @@ def check(entry: Entry | None, now: datetime) -> Validation:
     mirror versions together, unless no change notice has arrived since the last such statement
     validated the entry (PostgreSQL; see ``core.change_notices``). ``notices`` is read before any
     statement, so an entry computed after this check may keep it."""
-    listening, generation = change_notices.for_session(db.session(), NOTICE_CHANNEL)  # first: a later commit raises it
-    seen = generation if listening else None
+    seen = change_notices.seen(db.session(), NOTICE_CHANNEL)  # first: a later commit raises it
     if entry is None or not entry.computed_at <= now.timestamp() < entry.valid_until:
         return Validation(False, input_version(), seen)
     if seen is not None and entry.extras.get("notice_generation") == seen:
@@ -217,8 +163,8 @@ def check(entry: Entry | None, now: datetime) -> Validation:
             columns.append(_day_version_expression(entry.staff_ids, *entry.version_days))
         if entry.calendar_keys:
             columns.append(calendar_services.busy_version_expression(entry.calendar_keys))
-        statement = entry.extras["check"] = _precompiled(columns)
-    row = list(_one_row(statement))
+        statement = entry.extras["check"] = precompiled(columns)
+    row = list(one_row(statement))
     token = row.pop(0) or ""
     valid = bool(token) and token == entry.token
     if entry.staff_ids and entry.version_days:

@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Date, bindparam, func, select, text
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import joinedload
 
-from citizen_portal.core import change_notices
+from citizen_portal.core import change_notices, quick_reads
 from citizen_portal.core.errors import NotFound
 from citizen_portal.core.extensions import db
 from citizen_portal.core.i18n import _l
@@ -166,20 +166,20 @@ def _layout(floor_key: str | None) -> list[tuple[int, frozenset[str], str]]:
             for row in db.session.execute(query)]
 
 
-_FINGERPRINT = text(
-    "SELECT (SELECT count(*) FROM desk_bookings WHERE day = :day),"
-    " (SELECT max(id) FROM desk_bookings WHERE day = :day),"
-    " (SELECT max(created_at) FROM desk_bookings WHERE day = :day),"
-    " (SELECT count(*) FROM space_blocks WHERE desk_id IS NOT NULL AND first_day <= :day AND last_day >= :day),"
-    " (SELECT max(id) FROM space_blocks WHERE desk_id IS NOT NULL AND first_day <= :day AND last_day >= :day)"
-).bindparams(bindparam("day", type_=Date()))
+_FINGERPRINT = quick_reads.Prepared(select(
+    select(func.count()).select_from(DeskBooking).where(DeskBooking.day == bindparam("day")).scalar_subquery(),
+    select(func.max(DeskBooking.id)).where(DeskBooking.day == bindparam("day")).scalar_subquery(),
+    select(func.max(DeskBooking.created_at)).where(DeskBooking.day == bindparam("day")).scalar_subquery(),
+    *(select(aggregate).where(SpaceBlock.desk_id.is_not(None), SpaceBlock.first_day <= bindparam("day"),
+                              SpaceBlock.last_day >= bindparam("day")).scalar_subquery()
+      for aggregate in (func.count(), func.max(SpaceBlock.id)))))
 
 
 def _answer_fingerprint(day: date) -> tuple:
     """Changes whenever a booking or a block that matters for ``day`` is added or removed: count,
     highest id and newest creation of the day's bookings, and the blocks covering the day.
-    A prebuilt text statement: this runs on every availability request."""
-    return tuple(db.session.execute(_FINGERPRINT, {"day": day}).one())
+    One statement compiled once (``core.quick_reads``): this runs on every availability request."""
+    return _FINGERPRINT.first(day=day)
 
 
 NOTICE_CHANNEL = change_notices.register("spaces_desk_inputs")  # desk_bookings, space_blocks (migration 2902)
@@ -198,8 +198,7 @@ def desk_availability_json(day: date, *, floor_key: str | None = None, attribute
     answers = current_app.extensions.setdefault("spaces_answers", {})
     halves = bookable.bookable_halves(settings, day, now())
     key = (day, floor_key, wanted, halves)
-    listening, generation = change_notices.for_session(db.session(), NOTICE_CHANNEL)  # before the fingerprint
-    seen = generation if listening else None
+    seen = change_notices.seen(db.session(), NOTICE_CHANNEL)  # before the fingerprint
     hit = answers.get(key)
     if hit is not None and seen is not None and hit[4] == seen and hit[1] is layout and hit[2] is settings:
         return hit[3]

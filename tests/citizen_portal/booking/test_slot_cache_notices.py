@@ -9,7 +9,7 @@ import pytest
 
 from citizen_portal.booking.services import BookingRequest, book, find_slots
 from citizen_portal.booking.services import cache as cache_module
-from citizen_portal.core import change_notices
+from citizen_portal.core import change_notices, quick_reads
 from citizen_portal.core.extensions import db
 from tests.citizen_portal.booking.factories import contact, make_setup
 from tests.citizen_portal.booking.test_slot_cache import ALL, NOW, TUESDAY, local, starts
@@ -22,8 +22,8 @@ pytestmark = pytest.mark.postgresql_only
 def test_hits_run_no_statement_until_a_notice_and_a_booking_elsewhere_is_seen(fresh_database_url, tmp_path,
                                                                                monkeypatch):
     statements = []
-    real = cache_module._autocommit_row
-    monkeypatch.setattr(cache_module, "_autocommit_row", lambda *args: statements.append(args[1]) or real(*args))
+    real = quick_reads.autocommit_row
+    monkeypatch.setattr(quick_reads, "autocommit_row", lambda *args: statements.append(args[1]) or real(*args))
 
     def tuesday() -> list[str]:
         found = starts(find_slots(keys[0], TUESDAY, TUESDAY, now=NOW))
