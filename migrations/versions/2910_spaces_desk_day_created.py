@@ -3,7 +3,7 @@ answer's fingerprint (count, highest id and newest creation of a day's bookings)
 index alone (issue 13)
 
 Revision ID: 2910_spaces_desk_day_created
-Revises: 2902_spaces_desk_input_notices
+Revises: 2903_mail_outbox_parts
 Create Date: 2026-12-08 01:00:00
 
 ``ix_desk_bookings_day_created (day, created_at)`` beside ``ix_desk_bookings_day (day)`` (whose
@@ -14,7 +14,7 @@ longer reads each booking's row.
 from alembic import op
 
 revision = "2910_spaces_desk_day_created"
-down_revision = "2902_spaces_desk_input_notices"
+down_revision = "2903_mail_outbox_parts"
 branch_labels = None
 depends_on = None
 
