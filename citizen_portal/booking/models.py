@@ -92,7 +92,7 @@ class Location(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     services: Mapped[list[Service]] = relationship(
-        secondary=service_locations, back_populates="locations"
+        secondary=service_locations, back_populates="locations", order_by="Service.id"
     )
 
 
@@ -125,8 +125,8 @@ class Service(db.Model):
     release_window_minutes: Mapped[int] = mapped_column(Integer, default=SERVICE_DEFAULTS["release_window_minutes"])
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
-    locations: Mapped[list[Location]] = relationship(
-        secondary=service_locations, back_populates="services"
+    locations: Mapped[list[Location]] = relationship(  # in the order they were created, on every database
+        secondary=service_locations, back_populates="services", order_by="Location.id"
     )
 
 
@@ -147,8 +147,8 @@ class StaffMember(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     note: Mapped[str | None] = mapped_column(Text)
 
-    locations: Mapped[list[Location]] = relationship(secondary=staff_locations)
-    services: Mapped[list[Service]] = relationship(secondary=staff_services)
+    locations: Mapped[list[Location]] = relationship(secondary=staff_locations, order_by="Location.id")
+    services: Mapped[list[Service]] = relationship(secondary=staff_services, order_by="Service.id")
 
 
 # ------------------------------------------------------------ appointments
