@@ -31,6 +31,13 @@ def _seed(worker, codes: int, mode: str = "codes") -> tuple[int, list[str], dict
         return poll.id, codes_for(poll, codes) if codes else [], answers(poll)
 
 
+def _casting(workers, codes: int, mode: str = "codes"):
+    """A poll seeded by the admin worker, and the voter worker's client and ballot URL for it."""
+    voter, admin = workers
+    poll_id, made, body = _seed(admin, codes, mode)
+    return poll_id, made, body, voter.test_client(), f"/api/v1/polls/{poll_id}/ballots"
+
+
 def _edit(worker, poll_id: int, **changes) -> None:
     """The admin form of ``poll_id`` saved on ``worker`` with ``changes`` (a new revision)."""
     with worker.app_context():
@@ -90,10 +97,8 @@ def test_a_ballot_is_one_short_transaction(workers):
 
 
 def test_a_closed_poll_answers_closed_also_for_a_used_code(workers):
-    voter, admin = workers
-    poll_id, [code], body = _seed(admin, 1)
-    client = voter.test_client()
-    url = f"/api/v1/polls/{poll_id}/ballots"
+    _voter, admin = workers
+    poll_id, [code], body, client, url = _casting(workers, 1)
     assert client.post(url, json={"code": code, "answers": body}).status_code == 201
     used = client.post(url, json={"code": code, "answers": body})
     assert used.status_code == 409 and used.json["error"] == "already_voted"
@@ -119,10 +124,8 @@ def test_a_code_of_another_poll_is_refused_and_nothing_is_written(workers):
 
 
 def test_another_workers_changes_reach_the_next_ballot(workers):
-    voter, admin = workers
-    poll_id, codes, body = _seed(admin, 4)
-    client = voter.test_client()
-    url = f"/api/v1/polls/{poll_id}/ballots"
+    _voter, admin = workers
+    poll_id, codes, body, client, url = _casting(workers, 4)
     assert client.post(url, json={"code": codes[0], "answers": {}}).status_code == 400  # the voter's copy is kept
     with admin.app_context():
         added = poll_service.add_question(poll_id, QuestionInput(kind="rating", text_de="Neu", required=True)).id
@@ -152,9 +155,7 @@ def test_another_workers_changes_reach_the_next_ballot(workers):
 
 def test_a_new_participation_mode_decides_the_next_ballot(workers):
     voter, admin = workers
-    poll_id, [code], body = _seed(admin, 1)
-    client = voter.test_client()
-    url = f"/api/v1/polls/{poll_id}/ballots"
+    poll_id, [code], body, client, url = _casting(workers, 1)
     assert client.post(url, json={"code": code, "answers": {}}).status_code == 400  # the voter's copy: codes
     _edit(admin, poll_id, mode="email")
     as_link = client.post(url, json={"code": code, "answers": body})  # now read as a link's token
@@ -173,10 +174,8 @@ def test_the_captcha_is_verified_once_when_the_ballot_is_checked_again(workers):
     has another revision) again against the poll read now; the captcha payload, single-use, was
     verified in the first round and is not asked for again."""
     voter, admin = workers
-    poll_id, _codes, body = _seed(admin, 0, mode="open")
+    poll_id, _codes, body, client, url = _casting(workers, 0, mode="open")
     voter.config["CAPTCHA"] = "on"
-    client = voter.test_client()
-    url = f"/api/v1/polls/{poll_id}/ballots"
     assert client.post(url, json={"answers": body}).status_code == 400  # no captcha; the copy is kept
     _edit(admin, poll_id, title_de="Neuer Titel")
     solved = captcha.solve_for_tests(client.get("/api/v1/captcha/challenge").json)
